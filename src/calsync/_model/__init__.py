@@ -1,0 +1,1 @@
+"""The event model's implementation; import it through :mod:`calsync.model`."""

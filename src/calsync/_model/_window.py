@@ -1,0 +1,46 @@
+"""The sync window: the span of time a pair keeps in sync."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import attrs
+
+from calsync._errors import InvalidEventError
+from calsync._model._checks import to_utc
+from calsync._model._event import Event
+
+__all__ = ["Window"]
+
+
+@attrs.frozen
+class Window:
+    """A half-open span ``[start, end)`` of UTC instants.
+
+    Events that overlap it are in scope; an event that leaves it is out of
+    scope, never deleted. Odoo's own module syncs one year back and two ahead:
+    :meth:`around` does the same by default.
+    """
+
+    start: datetime = attrs.field(converter=to_utc("window.start"))
+    end: datetime = attrs.field(converter=to_utc("window.end"))
+
+    def __attrs_post_init__(self) -> None:
+        if self.end <= self.start:
+            raise InvalidEventError("window.end", self.end, f"must be after {self.start}")
+
+    @classmethod
+    def around(
+        cls,
+        now: datetime | None = None,
+        *,
+        past: timedelta = timedelta(days=365),
+        future: timedelta = timedelta(days=730),
+    ) -> Window:
+        """The window from ``now - past`` to ``now + future`` (``now`` defaults to the clock)."""
+        moment = now or datetime.now(timezone.utc)
+        return cls(moment - past, moment + future)
+
+    def contains(self, event: Event) -> bool:
+        """Whether any occurrence of the event overlaps the window."""
+        return next(event.occurrences(self.start, self.end), None) is not None
