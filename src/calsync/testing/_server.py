@@ -1,0 +1,239 @@
+"""A small threaded HTTP server on loopback, with fault injection, for the emulators.
+
+Each emulator is an ``app``: a callable from :class:`Request` to
+:class:`Response`. :class:`LoopbackServer` serves it on ``127.0.0.1`` at a
+random port from a background thread, logs every request, and applies the
+faults queued in :class:`Faults` (an error answer, a delay, a dropped
+connection) before the app sees the request.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import attrs
+
+__all__ = ["Fault", "Faults", "LoopbackServer", "Request", "Response"]
+
+
+@attrs.frozen
+class Request:
+    """One HTTP request as the emulator sees it. Header names are lower-case."""
+
+    method: str
+    path: str
+    query: Mapping[str, list[str]]
+    headers: Mapping[str, str]
+    body: bytes = b""
+    target: str = ""
+
+    def json(self) -> Any:
+        """The body parsed as JSON (``None`` when empty)."""
+        return json.loads(self.body) if self.body else None
+
+    def param(self, name: str) -> str | None:
+        """The first value of a query parameter, if present."""
+        values = self.query.get(name)
+        return values[0] if values else None
+
+
+@attrs.frozen
+class Response:
+    """An HTTP answer: status, headers and body bytes."""
+
+    status: int
+    body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def json(
+        cls, status: int, payload: object, headers: tuple[tuple[str, str], ...] = ()
+    ) -> Response:
+        """A JSON answer."""
+        body = json.dumps(payload).encode()
+        return cls(status, body, (("Content-Type", "application/json"), *headers))
+
+
+@attrs.define
+class Fault:
+    """One queued fault: what to do to the next ``times`` matching requests.
+
+    ``skip`` matching requests pass untouched first. The action is one of: an
+    answer (``response``), a ``delay`` in seconds before normal handling, or
+    ``drop`` (close the connection without answering).
+    """
+
+    match: Callable[[Request], bool]
+    response: Response | None = None
+    delay: float = 0.0
+    drop: bool = False
+    times: int = 1
+    skip: int = 0
+    hits: int = 0
+
+
+class Faults:
+    """The queue of faults of one server; thread-safe."""
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+
+    def add(
+        self,
+        match: Callable[[Request], bool] | None = None,
+        *,
+        response: Response | None = None,
+        delay: float = 0.0,
+        drop: bool = False,
+        times: int = 1,
+        skip: int = 0,
+    ) -> Fault:
+        """Queue a fault for requests that ``match`` (all requests when None)."""
+        fault = Fault(match or (lambda _: True), response, delay, drop, times, skip)
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        """Forget every queued fault."""
+        with self._lock:
+            self._faults.clear()
+
+    def take(self, request: Request) -> Fault | None:
+        """The fault to apply to this request, if any (consumes one use of it)."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.times <= 0 or not fault.match(request):
+                    continue
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    continue
+                fault.times -= 1
+                fault.hits += 1
+                return fault
+        return None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib name)
+        """Silence the stdlib's per-request stderr logging."""
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        split = urlsplit(self.path)
+        request = Request(
+            method=self.command,
+            path=split.path,
+            query=parse_qs(split.query, keep_blank_values=True),
+            headers={name.lower(): value for name, value in self.headers.items()},
+            body=body,
+            target=self.path,
+        )
+        owner = self.server.owner
+        owner.record(request)
+        fault = owner.faults.take(request)
+        if fault is not None:
+            if fault.delay:
+                time.sleep(fault.delay)
+            if fault.drop:
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            if fault.response is not None:
+                self._write(fault.response)
+                return
+        self._write(owner.app(request))
+
+    def _write(self, response: Response) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = _serve  # noqa: N815
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    owner: LoopbackServer
+
+
+class LoopbackServer:
+    """Serve ``app`` on ``127.0.0.1`` at a random port from a background thread."""
+
+    def __init__(self, app: Callable[[Request], Response]) -> None:
+        self.app = app
+        self.faults = Faults()
+        self.requests: list[Request] = []
+        self._lock = threading.Lock()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._port = 0
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>`` of the running server."""
+        if self._server is None:
+            raise RuntimeError("the server is not running: use it as a context manager")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def record(self, request: Request) -> None:
+        """Log a request (every request the socket received, faults included)."""
+        with self._lock:
+            self.requests.append(request)
+
+    def start(self) -> LoopbackServer:
+        """Start listening; idempotent. A restart listens on the same port again."""
+        if self._server is None:
+            self._server = _Server(("127.0.0.1", self._port), _Handler)
+            self._port = self._server.server_address[1]
+            self._server.owner = self
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening and close the socket; idempotent."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def __enter__(self) -> LoopbackServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def iter_requests(self) -> Iterator[Request]:
+        """A snapshot of the request log."""
+        with self._lock:
+            return iter(list(self.requests))
