@@ -87,7 +87,13 @@ class Listing:
 
 @attrs.frozen
 class Create:
-    """Create ``event`` on the side; ``key`` makes a retried create idempotent."""
+    """Create ``event`` on the side; ``key`` makes a retried create idempotent.
+
+    When an event created earlier with the same key still exists on the side
+    (archived included), the adapter updates it, unarchiving it, instead of
+    creating a second one: that is how a create retried after a crash, or an
+    event re-created after an archive, avoids a duplicate.
+    """
 
     key: str
     event: Event

@@ -48,17 +48,22 @@ class _Sides(Generic[T]):
     left_seen: T | _Missing
     right_now: T
     right_seen: T | _Missing
+    #: On a first match: what the right side would hold of the left's value, and back.
+    left_fit: T | _Missing = MISSING
+    right_fit: T | _Missing = MISSING
 
     def map(self, get: Callable[[T], U]) -> _Sides[U]:
-        def seen(value: T | _Missing) -> U | _Missing:
+        def maybe(value: T | _Missing) -> U | _Missing:
             return MISSING if isinstance(value, _Missing) else get(value)
 
         return _Sides(
             get(self.base),
             get(self.left_now),
-            seen(self.left_seen),
+            maybe(self.left_seen),
             get(self.right_now),
-            seen(self.right_seen),
+            maybe(self.right_seen),
+            maybe(self.left_fit),
+            maybe(self.right_fit),
         )
 
 
@@ -108,6 +113,8 @@ class _Merger:
 
     def value(self, field: str, sides: _Sides[T], same: Callable[[T, T], bool] = _equal) -> T:
         """Merge one value against its base; a two-sided change goes to the rule."""
+        if isinstance(sides.left_seen, _Missing) and isinstance(sides.right_seen, _Missing):
+            return self._first(field, sides, same)
         left_changed = isinstance(sides.left_seen, _Missing) or not same(
             sides.left_now, sides.left_seen
         )
@@ -119,6 +126,21 @@ class _Merger:
         if not right_changed:
             return sides.left_now
         if not left_changed or same(sides.left_now, sides.right_now):
+            return sides.right_now
+        return sides.left_now if self._left_wins(field, sides) else sides.right_now
+
+    def _first(self, field: str, sides: _Sides[T], same: Callable[[T, T], bool]) -> T:
+        """No history: the value one side holds of the other's is no disagreement.
+
+        When the right side holds exactly what it would hold of the left's value
+        (one reminder out of two, say), the left's richer value is the truth;
+        and the other way round. Anything else is a conflict.
+        """
+        if same(sides.left_now, sides.right_now):
+            return sides.left_now
+        if not isinstance(sides.left_fit, _Missing) and same(sides.left_fit, sides.right_now):
+            return sides.left_now
+        if not isinstance(sides.right_fit, _Missing) and same(sides.right_fit, sides.left_now):
             return sides.right_now
         return sides.left_now if self._left_wins(field, sides) else sides.right_now
 
@@ -158,12 +180,15 @@ def merge(
     not make a valid event.
     """
     merger = _Merger(left, right, rule, title=left.now.title or right.now.title, link_key=link_key)
+    first = left.seen is None and right.seen is None
     events = _Sides(
         base if base is not None else left.now,
         left.now,
         left.seen if left.seen is not None else MISSING,
         right.now,
         right.seen if right.seen is not None else MISSING,
+        right.projection(left.now) if first else MISSING,
+        left.projection(right.now) if first else MISSING,
     )
     event = _merge_event(merger, events, has_base=base is not None)
     return MergeOutcome(event, tuple(merger.conflicts))
@@ -221,12 +246,18 @@ def _merge_when(merger: _Merger, events: _Sides[Event], *, has_base: bool) -> _W
         return get
 
     left_view, right_view = view(merger.left.projection), view(merger.right.projection)
+
+    def through(get: Callable[[Event], _When], event: Event | _Missing) -> _When | _Missing:
+        return MISSING if isinstance(event, _Missing) else get(event)
+
     sides = _Sides(
         (base.start, base.end, base.timezone),
         left_view(events.left_now),
-        MISSING if isinstance(events.left_seen, _Missing) else left_view(events.left_seen),
+        through(left_view, events.left_seen),
         right_view(events.right_now),
-        MISSING if isinstance(events.right_seen, _Missing) else right_view(events.right_seen),
+        through(right_view, events.right_seen),
+        through(right_view, events.left_fit),
+        through(left_view, events.right_fit),
     )
     return merger.value("when", sides)
 
@@ -320,12 +351,17 @@ def _merge_exception(
     left, right = sides.left_now, sides.right_now
     if left is None or right is None:
         return merger.value(f"exceptions[{key}]", sides)
+    def present(value: Event | None | _Missing) -> Event | _Missing:
+        return value if isinstance(value, Event) else MISSING
+
     events = _Sides(
         sides.base or left,
         left,
-        sides.left_seen if isinstance(sides.left_seen, Event) else MISSING,
+        present(sides.left_seen),
         right,
-        sides.right_seen if isinstance(sides.right_seen, Event) else MISSING,
+        present(sides.right_seen),
+        present(sides.left_fit),
+        present(sides.right_fit),
     )
     return _merge_event(merger, events, has_base=sides.base is not None)
 

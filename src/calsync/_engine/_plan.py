@@ -32,6 +32,7 @@ from calsync._protocol import (
 )
 
 __all__ = [
+    "Deferred",
     "DeletionGuard",
     "Operation",
     "OperationKind",
@@ -128,6 +129,19 @@ class Quarantined:
 
 
 @attrs.frozen
+class Deferred:
+    """A new event not created this run because the target's listing was incomplete.
+
+    It may already exist there unseen; creating it could duplicate it. The
+    synchronizer keeps the cursors where they were, so it comes back next run.
+    """
+
+    side: str
+    id: str
+    title: str
+
+
+@attrs.frozen
 class Plan:
     """What a sync will do, and why.
 
@@ -142,6 +156,7 @@ class Plan:
     links: Mapping[str, Link | None]
     conflicts: tuple[tuple[str, ResolvedConflict], ...] = ()
     quarantined: tuple[Quarantined, ...] = ()
+    deferred: tuple[Deferred, ...] = ()
     deletions: Mapping[str, int] = attrs.field(factory=dict)
     blocked: tuple[str, ...] = ()
     unknown: tuple[str, ...] = ()
@@ -192,6 +207,7 @@ class _Planner:
     new_links: dict[str, Link | None] = attrs.Factory(dict)
     conflicts: list[tuple[str, ResolvedConflict]] = attrs.Factory(list)
     quarantined: list[Quarantined] = attrs.Factory(list)
+    deferred: list[Deferred] = attrs.Factory(list)
     unknown: list[str] = attrs.Factory(list)
 
     # -- entry -----------------------------------------------------------------------------
@@ -222,6 +238,7 @@ class _Planner:
             links=self.new_links,
             conflicts=tuple(self.conflicts),
             quarantined=tuple(self.quarantined),
+            deferred=tuple(self.deferred),
             deletions=deletions,
             blocked=blocked,
             unknown=tuple(self.unknown),
@@ -495,13 +512,11 @@ class _Planner:
     def _place_new(self, new: tuple[list[RemoteEvent], list[RemoteEvent]]) -> None:
         candidates = _Matcher(new[1], self.pair, self.sides[0].name)
         for item in new[0]:
-            if not _in_window(item.event, self.window):
-                continue
             match = candidates.take(item)
-            if match is None:
-                self._create_from(0, item, f"new on {self.sides[0].name}")
-            else:
+            if match is not None:
                 self._link_match(item, match)
+            elif _in_window(item.event, self.window):
+                self._create_from(0, item, f"new on {self.sides[0].name}")
         for item in candidates.remaining():
             if _in_window(item.event, self.window):
                 self._create_from(1, item, f"new on {self.sides[1].name}")
@@ -526,6 +541,9 @@ class _Planner:
         self, position: int, item: RemoteEvent, reason: str, *, copy: bool = False
     ) -> None:
         source, target = position, 1 - position
+        if not self.sides[target].complete:
+            self.deferred.append(Deferred(self.sides[source].name, item.id, item.event.title))
+            return
         parts = [self.pair, self.sides[source].name, item.id]
         if copy:
             parts += ["copy", item.version or ""]

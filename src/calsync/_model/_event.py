@@ -148,6 +148,7 @@ class Event:
     def __attrs_post_init__(self) -> None:
         self._check_timing()
         if self.recurrence is not None:
+            self._check_first_occurrence(self.recurrence)
             self._check_occurrence_keys(self.recurrence)
 
     def _check_timing(self) -> None:
@@ -173,6 +174,15 @@ class Event:
         zone(self.timezone)
         if self.end < self.start:
             raise InvalidEventError("end", self.end, f"is before start {self.start}")
+
+    def _check_first_occurrence(self, recurrence: Recurrence) -> None:
+        first = next(recurrence.original_starts(self.start, self.timezone), None)
+        if first != self.start:
+            raise InvalidEventError(
+                "start",
+                self.start,
+                f"must be the series' first occurrence under {recurrence.rule} (that is {first})",
+            )
 
     def _check_occurrence_keys(self, recurrence: Recurrence) -> None:
         keys = set(recurrence.cancelled) | {item.original_start for item in recurrence.exceptions}

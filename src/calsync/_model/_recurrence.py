@@ -111,7 +111,7 @@ class WeekdayRule:
 
 def _to_by_day(values: Iterable[WeekdayRule | str]) -> tuple[WeekdayRule, ...]:
     if isinstance(values, str):
-        values = values.split(",")
+        values = [part for part in values.split(",") if part.strip()]
     rules = [WeekdayRule.parse(v) if isinstance(v, str) else v for v in values]
     return tuple(sorted(set(rules), key=lambda r: (r.ordinal or 0, r.weekday.number)))
 

@@ -374,8 +374,8 @@ class Synchronizer:
             )
         )
         results: dict[int, WriteResult] = {}
-        for indexes, side_results in zip(by_side.values(), outcomes, strict=False):
-            results.update(zip(indexes, side_results, strict=False))
+        for indexes, side_results in zip(by_side.values(), outcomes, strict=True):
+            results.update(zip(indexes, side_results, strict=True))
         for index, result in results.items():
             self._log_result(the_plan.operations[index], result)
         self._report("apply", total, total)
@@ -443,6 +443,13 @@ class Synchronizer:
         for item in the_plan.quarantined:
             if item.id is not None:
                 hold(item.side, item.id, item.title, item.error)
+        for deferred in the_plan.deferred:
+            hold(
+                deferred.side,
+                deferred.id,
+                deferred.title,
+                SideUnavailableError("not created: the other side's listing was incomplete"),
+            )
         return tuple(held.values())
 
     def _involved(self, op: Operation, the_plan: Plan, state: PairState) -> list[tuple[str, str]]:
@@ -478,9 +485,14 @@ class Synchronizer:
                 continue
             links[key] = self._finish_link(planned, the_plan, outcomes)
         cursors: dict[str, str | None] = {
-            side.name: p.listing.cursor for side, p in zip(self.sides, pulled, strict=False)
+            _WINDOW: f"{window.start.isoformat()}/{window.end.isoformat()}"
         }
-        cursors[_WINDOW] = f"{window.start.isoformat()}/{window.end.isoformat()}"
+        if all(p.listing.complete for p in pulled):
+            # A cut-short listing leaves both cursors where they were: what it did
+            # not show, and the creates deferred because of it, come back next run.
+            cursors.update(
+                {side.name: p.listing.cursor for side, p in zip(self.sides, pulled, strict=True)}
+            )
         self._report("commit", 0, 1)
         self.store.commit(self.pair, links=links, cursors=cursors, done=links.keys(), held=held)
         self._report("commit", 1, 1)

@@ -255,9 +255,10 @@ class MemoryCalendar:
             return WriteResult(write, error=failure)
 
     def _create(self, write: Create) -> RemoteEvent:
-        existing = self._keys.get(write.key)
-        if existing is not None and existing in self._events:
-            return self._events[existing]
+        """Create, or (same key) bring back and update what an earlier attempt created."""
+        existing = self._events.get(self._keys.get(write.key, ""))
+        if existing is not None:
+            return self._store(attrs.evolve(existing, event=write.event, archived=False))
         event_id = str(next(self._ids))
         return self._store(RemoteEvent(event_id, write.event, key=write.key))
 
