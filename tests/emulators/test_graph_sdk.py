@@ -143,9 +143,7 @@ def test_transaction_id_duplicate_and_extended_property_lookup(graph_sdk: SdkCli
     me = graph_sdk.graph.me
     key = SingleValueLegacyExtendedProperty(id=KEY_ID, value="rec-42")
     first = graph_sdk.run(
-        me.events.post(
-            _meeting(transaction_id="tx-42", single_value_extended_properties=[key])
-        )
+        me.events.post(_meeting(transaction_id="tx-42", single_value_extended_properties=[key]))
     )
     assert first is not None
     assert first.transaction_id == "tx-42"
@@ -338,9 +336,7 @@ def test_rsvp_and_cancel_rules(
         assert copy.response_status is not None
         assert copy.response_status.response == ResponseType.NotResponded
         with pytest.raises(ODataError) as caught:
-            bob.run(
-                bob.graph.me.events.by_event_id(copy.id).cancel.post(CancelPostRequestBody())
-            )
+            bob.run(bob.graph.me.events.by_event_id(copy.id).cancel.post(CancelPostRequestBody()))
         assert caught.value.response_status_code == 400
         bob.run(
             bob.graph.me.events.by_event_id(copy.id).accept.post(
