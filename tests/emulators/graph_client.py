@@ -15,8 +15,7 @@ transport and closes it too.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from kiota_abstractions.authentication import (
@@ -30,7 +29,10 @@ from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph.graph_request_adapter import options as default_options
 from msgraph_core import GraphClientFactory
 
-from calsync.testing import GraphEmulator
+if TYPE_CHECKING:
+    from collections.abc import Coroutine
+
+    from calsync.testing import GraphEmulator
 
 T = TypeVar("T")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pytest
 from graph_client import SdkClient, config
@@ -45,7 +46,8 @@ from msgraph.generated.users.item.events.item.instances.instances_request_builde
     InstancesRequestBuilder,
 )
 
-from calsync.testing import GraphEmulator, GraphMailbox
+if TYPE_CHECKING:
+    from calsync.testing import GraphEmulator, GraphMailbox
 
 KEY_ID = "String {66f5a359-4659-4830-9070-00047ec6ac6e} Name calsyncKey"
 
