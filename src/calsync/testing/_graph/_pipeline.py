@@ -6,7 +6,8 @@ In order:
    top-level and inner requests alike, inner ones numbered in batch order
    right after their ``$batch``) and is logged as a :class:`GraphRequest`,
    with the mailbox it addresses (``/users/{x}``, else the token's);
-2. it enters the in-flight count of that mailbox; over the concurrency
+2. it enters the in-flight count of that mailbox (a ``$batch`` envelope
+   does not: its inner requests do, up to 4 at a time); over the concurrency
    limit it is answered 429 at once (``Retry-After``; requests refused this
    way still count as requests, as in Outlook);
 3. the first queued fault matching it applies (delay, error answer, dropped
@@ -197,8 +198,14 @@ class Pipeline:
     # -- running -----------------------------------------------------------------
 
     def serve(self, raw: Request) -> Response:
-        """The HTTP server's app: one top-level request."""
+        """The HTTP server's app: one top-level request.
+
+        A ``$batch`` envelope is logged but not counted in flight: Outlook
+        counts the requests inside it, each on its own.
+        """
         request = self.new_request(raw)
+        if unquote(request.path).lower() == "/v1.0/$batch":
+            return self.execute(request)
         refused = self.enter(request)
         if refused is not None:
             return refused
