@@ -361,7 +361,12 @@ class GraphEmulator:
         return self._pipeline.statuses.get(index)
 
     def max_concurrency(self, mailbox: GraphMailbox | str | None = None) -> int:
-        """The most requests seen in flight at once for ``mailbox`` (across all when None)."""
+        """The most requests seen in flight at once for ``mailbox`` (across all when None).
+
+        A request refused for exceeding ``concurrency_limit`` counts at the
+        moment it arrived, so the peak exceeds the limit exactly when the
+        limit was hit. Inner batch requests count; ``$batch`` envelopes do not.
+        """
         return self._pipeline.peak(None if mailbox is None else self._state(mailbox).email)
 
     def reset_counts(self) -> None:
