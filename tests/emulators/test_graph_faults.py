@@ -113,9 +113,11 @@ def test_slow_and_drop(graph_emulator: GraphEmulator, graph_http: httpx.Client) 
 def test_timeout_hiding_a_success(graph_emulator: GraphEmulator, graph_alice: GraphMailbox) -> None:
     graph_emulator.slow(1.0, after=True, method="POST")
     headers = {"Authorization": f"Bearer {graph_alice.token}"}
-    with httpx.Client(base_url=graph_emulator.base_url, headers=headers, timeout=0.2) as http:
-        with pytest.raises(httpx.ReadTimeout):
-            http.post("/me/events", json=event("Slow", transactionId="k1"))
+    with (
+        httpx.Client(base_url=graph_emulator.base_url, headers=headers, timeout=0.2) as http,
+        pytest.raises(httpx.ReadTimeout),
+    ):
+        http.post("/me/events", json=event("Slow", transactionId="k1"))
     time.sleep(0.9)
     with httpx.Client(base_url=graph_emulator.base_url, headers=headers) as http:
         retry = http.post("/me/events", json=event("Slow", transactionId="k1"))

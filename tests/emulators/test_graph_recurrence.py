@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
 from graph_bodies import event, recurrence, weekly
+
+if TYPE_CHECKING:
+    import httpx
 
 WINDOW = {"startDateTime": "2020-01-01T00:00:00Z", "endDateTime": "2032-01-01T00:00:00Z"}
 
