@@ -67,8 +67,9 @@ def test_patch_rules(graph_emulator: GraphEmulator, graph_http: httpx.Client) ->
     assert {m.subject for m in graph_emulator.mail_log()} == {"Renamed"}
     graph_emulator.clear_mail_log()
 
-    attendees = created["attendees"][1:] + [
-        {"type": "optional", "emailAddress": {"address": "erin@example.com"}}
+    attendees = [
+        *created["attendees"][1:],
+        {"type": "optional", "emailAddress": {"address": "erin@example.com"}},
     ]
     graph_http.patch(
         url,
