@@ -269,3 +269,31 @@ def test_calendar_view_requires_both_parameters(graph_http: httpx.Client) -> Non
 def test_unknown_route_and_method(graph_http: httpx.Client) -> None:
     assert graph_http.get("/me/nothing").status_code == 400
     assert graph_http.put("/me/events").status_code == 405
+
+
+def test_text_bodies_on_request_and_change_observers(
+    graph_emulator: GraphEmulator, graph_http: httpx.Client, graph_bob: GraphMailbox
+) -> None:
+    seen: list[tuple[str, str, str]] = []
+    graph_emulator.observe(lambda box, item_id, change: seen.append((box, item_id, change)))
+    created = graph_http.post(
+        "/me/events",
+        json=event(
+            body={"contentType": "html", "content": "<p>Hello &amp; bye</p>"},
+            attendees=(graph_bob.email,),
+        ),
+    ).json()
+    text = graph_http.get(
+        f"/me/events/{created['id']}", headers={"Prefer": 'outlook.body-content-type="text"'}
+    ).json()
+    assert text["body"] == {"contentType": "text", "content": "Hello & bye"}
+    graph_http.patch(f"/me/events/{created['id']}", json={"subject": "New"})
+    graph_http.delete(f"/me/events/{created['id']}")
+    copy_id = graph_emulator.events(graph_bob)[0]["id"]
+    assert seen == [
+        ("alice@example.com", created["id"], "created"),
+        ("bob@example.com", copy_id, "created"),
+        ("alice@example.com", created["id"], "updated"),
+        ("alice@example.com", created["id"], "deleted"),
+        ("bob@example.com", copy_id, "updated"),
+    ]

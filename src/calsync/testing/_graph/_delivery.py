@@ -67,7 +67,7 @@ def _track_response(
         return
     attendee = item.content.attendee(sender.email)
     if attendee is not None:
-        store.set_attendee_response(item, attendee, message.response)
+        store.set_attendee_response(organizer, item, attendee, message.response)
 
 
 def _update_copy(
@@ -84,10 +84,13 @@ def _update_copy(
         if copy is not None:
             copy.content = attrs.evolve(copy.content, is_cancelled=True)
             copy.touch(store.clock())
+            store.changed(mailbox, copy.id, "updated")
         return
+    created = copy is None
     if copy is None:
         copy = _new_copy(store, mailbox, source)
     _refresh(store, copy, source)
+    store.changed(mailbox, copy.id, "created" if created else "updated")
 
 
 def _new_copy(store: Store, mailbox: MailboxState, source: Item) -> Item:

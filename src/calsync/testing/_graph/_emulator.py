@@ -302,6 +302,17 @@ class GraphEmulator:
             views = self.store.window(state, None, start.astimezone(UTC), end.astimezone(UTC))
             return [self._json(view) for view in views]
 
+    def observe(self, callback: Callable[[str, str, str], None]) -> None:
+        """Call ``callback(mailbox address, item id, change)`` on every stored change.
+
+        ``change`` is ``created``, ``updated`` or ``deleted``; the id is the
+        single event's or series master's (an instance change updates its
+        series). HTTP writes, direct helpers and deliveries all report.
+        """
+        self.store.observers.append(
+            lambda box, item_id, change: callback(box.email, item_id, change)
+        )
+
     # -- delta -----------------------------------------------------------------------------
 
     def expire_delta_tokens(self, mailbox: GraphMailbox | str | None = None) -> None:

@@ -18,6 +18,11 @@ Graph" go through the same rules:
 - ``cancel`` is for the organiser (an attendee's copy answers 400); RSVP is
   for attendees (the organiser's copy answers 400).
 
+Every change calls the callables in ``Store.observers`` with ``(mailbox,
+item id, change)``, ``change`` being ``created``, ``updated`` or ``deleted``
+and the id that of the single event or series master (a change to an
+instance is an update of its series): the hook change notifications need.
+
 Meeting mail follows :mod:`calsync.testing._graph._mail`.
 """
 
@@ -117,6 +122,12 @@ class Store:
         self.keep_declined = keep_declined
         self.mailboxes: dict[str, MailboxState] = {}
         self.mail: list[MailMessage] = []
+        self.observers: list[Callable[[MailboxState, str, str], None]] = []
+
+    def changed(self, mailbox: MailboxState, item_id: str, change: str) -> None:
+        """Tell the observers that an item was ``created``, ``updated`` or ``deleted``."""
+        for observer in list(self.observers):
+            observer(mailbox, item_id, change)
 
     # -- mailboxes -------------------------------------------------------------
 
@@ -248,6 +259,7 @@ class Store:
             if transaction is not None:
                 mailbox.transactions[str(transaction)] = item.id
             view = item_view(item)
+            self.changed(mailbox, item.id, "created")
             self.send(mailbox, _mail.on_create(mailbox.email, view), notify=notify)
             return view
 
@@ -321,6 +333,7 @@ class Store:
                 after = self._patch_item(mailbox, target.item, body, before, notify=notify)
             else:
                 after = self._patch_instance(mailbox, target, body, before, notify=notify)
+            self.changed(mailbox, target.item.id, "updated")
             return after
 
     def _patch_item(
@@ -408,10 +421,12 @@ class Store:
         item, original = target.item, target.original_start
         if original is None:
             del mailbox.items[item.id]
+            self.changed(mailbox, item.id, "deleted")
             return
         item.exceptions.pop(original, None)
         item.cancelled[original] = occurrence_id(item.id, original)
         item.touch(self.clock())
+        self.changed(mailbox, item.id, "updated")
 
     def cancel(self, mailbox: MailboxState, event_id: str, *, notify: bool = True) -> None:
         """``POST .../cancel``: the organiser cancels a meeting or one instance."""
@@ -455,6 +470,7 @@ class Store:
                 show_as=_SHOW_AS[response],
             )
             after = self._replace_content(target, content)
+            self.changed(mailbox, target.item.id, "updated")
             if response == "declined" and not self.keep_declined:
                 self._remove(mailbox, target)
             if send_response:
@@ -474,7 +490,9 @@ class Store:
                 attrs.evolve(a, response=response, time=now) if a.key == address.lower() else a
                 for a in before.content.attendees
             )
-            return self._replace_content(target, attrs.evolve(before.content, attendees=attendees))
+            after = self._replace_content(target, attrs.evolve(before.content, attendees=attendees))
+            self.changed(mailbox, target.item.id, "updated")
+            return after
 
     def _replace_content(self, target: Target, content: Content) -> View:
         """Store new content for an item or instance, bypassing write validation."""
@@ -484,7 +502,9 @@ class Store:
         target.item.touch(self.clock())
         return item_view(target.item)
 
-    def set_attendee_response(self, item: Item, attendee: Attendee, response: str) -> None:
+    def set_attendee_response(
+        self, mailbox: MailboxState, item: Item, attendee: Attendee, response: str
+    ) -> None:
         """Record ``attendee``'s answer on the organiser's ``item`` (delivery of a response)."""
         now = self.clock()
         attendees = tuple(
@@ -493,6 +513,7 @@ class Store:
         )
         item.content = attrs.evolve(item.content, attendees=attendees)
         item.touch(now)
+        self.changed(mailbox, item.id, "updated")
 
     # -- mail --------------------------------------------------------------------
 
