@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from graph_bodies import event
 
 from calsync.testing import GraphEmulator
@@ -147,3 +148,15 @@ def test_shuffled_responses_are_deterministic() -> None:
             orders.append([r["id"] for r in answer.json()["responses"]])
     assert orders[0] == orders[1]
     assert orders[0] != [str(n) for n in range(10)]
+
+
+def test_dropped_inner_request_drops_the_batch(
+    graph_emulator: GraphEmulator, graph_http: httpx.Client
+) -> None:
+    graph_emulator.drop(inner=True, match=lambda r: r.batch_id == "2")
+    with pytest.raises(httpx.RemoteProtocolError):
+        graph_http.post("/$batch", json={"requests": [_create(n) for n in range(1, 4)]})
+    subjects = [e["subject"] for e in graph_http.get("/me/events").json()["value"]]
+    assert subjects == ["Batch 1"]
+    statuses = [graph_emulator.status_of(r) for r in graph_emulator.all_requests[:4]]
+    assert statuses == [0, 201, 0, None]

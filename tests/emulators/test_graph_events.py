@@ -232,8 +232,11 @@ def test_events_listing_paging_select_filter(graph_http: httpx.Client) -> None:
     kinds = {e["type"] for e in page["value"] + rest["value"]}
     assert kinds == {"singleInstance", "seriesMaster"}
 
-    top = graph_http.get("/me/events", params={"$top": "5", "$select": "subject"}).json()
+    top = graph_http.get(
+        "/me/events", params={"$top": "5", "$select": "subject", "$count": "true"}
+    ).json()
     assert len(top["value"]) == 5
+    assert top["@odata.count"] == 13
     assert set(top["value"][0]) == {"@odata.etag", "id", "subject"}
     assert "$skip=5" in top["@odata.nextLink"]
 

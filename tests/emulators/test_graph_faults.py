@@ -30,6 +30,8 @@ def test_throttle_one_mailbox(
         assert answer.json()["error"]["code"] == "ApplicationThrottled"
     assert third.status_code == 200
     assert fault.hits == 2
+    with pytest.raises(TypeError):
+        graph_emulator.fail(503, mailbx="alice@example.com")
     assert [graph_emulator.status_of(r) for r in graph_emulator.requests] == [200, 429, 429, 200]
 
 

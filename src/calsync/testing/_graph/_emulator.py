@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["GraphEmulator", "GraphMailbox"]
 
 Match = Callable[[GraphRequest], bool]
+_FILTERS = frozenset({"match", "mailbox", "at", "inner", "method", "path", "times", "skip"})
 
 
 @attrs.frozen
@@ -426,6 +427,9 @@ class GraphEmulator:
         drop: bool = False,
         after: bool = False,
     ) -> Fault:
+        unknown = set(filters) - _FILTERS
+        if unknown:
+            raise TypeError(f"unknown fault filter(s): {sorted(unknown)}")
         test = self._matcher(
             match=filters.get("match"),
             mailbox=filters.get("mailbox"),

@@ -126,6 +126,8 @@ def _page(
         "@odata.context": _context(call, what),
         "value": [render(view) for view in views[skip : skip + size]],
     }
+    if (call.param("$count") or "").lower() == "true":
+        payload["@odata.count"] = len(views)
     if skip + size < len(views):
         query = {k: v[0] for k, v in call.request.query.items() if k != "$skip"}
         query.update({"$top": str(size), "$skip": str(skip + size)})

@@ -223,7 +223,11 @@ class Pipeline:
                 return self.finish(request, answer)
         if self.settings.latency:
             time.sleep(self.settings.latency)
-        response = self.dispatch(request)
+        try:
+            response = self.dispatch(request)
+        except DropConnection:
+            self.finish(request, Response(0))
+            raise
         if fault is not None and fault.after:
             answer = self._apply(request, fault)
             if answer is not None:
