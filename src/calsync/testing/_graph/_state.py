@@ -254,7 +254,7 @@ class Store:
                 is_organizer=own,
                 transaction_id=None if transaction is None else str(transaction),
             )
-            self._set_extended(item, body)
+            item.extended.update(self._extended(body))
             mailbox.items[item.id] = item
             if transaction is not None:
                 mailbox.transactions[str(transaction)] = item.id
@@ -300,20 +300,22 @@ class Store:
         )
 
     @staticmethod
-    def _set_extended(item: Item, body: Mapping[str, Any]) -> None:
-        """Store written ``singleValueExtendedProperties`` (ids compare case-insensitively)."""
+    def _extended(body: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+        """Written ``singleValueExtendedProperties`` by lower-cased id (ids ignore case)."""
         written = body.get("singleValueExtendedProperties")
         if written is None:
-            return
+            return {}
         if not isinstance(written, list):
             raise GraphError(
                 400, "RequestBodyRead", "singleValueExtendedProperties must be a list."
             )
+        found: dict[str, tuple[str, str]] = {}
         for prop in written:
             if not isinstance(prop, Mapping) or not isinstance(prop.get("id"), str):
                 raise GraphError(400, "ErrorInvalidRequest", "An extended property needs an id.")
             value = prop.get("value")
-            item.extended[prop["id"].lower()] = (prop["id"], "" if value is None else str(value))
+            found[prop["id"].lower()] = (prop["id"], "" if value is None else str(value))
+        return found
 
     def patch(
         self,
@@ -349,18 +351,19 @@ class Store:
         if transaction is not None and transaction != item.transaction_id:
             raise GraphError(400, "ErrorInvalidRequest", "transactionId cannot be changed.")
         content = apply_write(item.content, body, organizer=item.is_organizer)
-        old_exceptions = item_view(item, with_exceptions=True).exceptions
+        extended = self._extended(body)
+        modified_before = item_view(item, with_exceptions=True).exceptions
         reshaped = _reshaped(item.content, content)
         item.content = content
+        item.extended.update(extended)
         if reshaped or content.recurrence is None:
             item.exceptions.clear()
             item.cancelled.clear()
-        self._set_extended(item, body)
         item.touch(self.clock())
         after = item_view(item)
-        kept = tuple(exception_view(item, m) for m in item.exceptions.values())
-        mails = _mail.on_patch(mailbox.email, before, after, kept if kept else old_exceptions)
-        self.send(mailbox, mails, notify=notify)
+        # Rule 7 mails each exception the series had, as it reads now if it survived.
+        modified = item_view(item, with_exceptions=True).exceptions or modified_before
+        self.send(mailbox, _mail.on_patch(mailbox.email, before, after, modified), notify=notify)
         return after
 
     def _patch_instance(
