@@ -12,13 +12,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from calsync.testing._graph import GraphEmulator
+    from calsync.testing._graph import GraphEmulator, GraphMailbox, GraphRequest, MailMessage
     from calsync.testing._odoo import OdooEmulator
 
-__all__ = ["GraphEmulator", "OdooEmulator"]
+__all__ = ["GraphEmulator", "GraphMailbox", "GraphRequest", "MailMessage", "OdooEmulator"]
 
 _LAZY = {
     "GraphEmulator": "calsync.testing._graph",
+    "GraphMailbox": "calsync.testing._graph",
+    "GraphRequest": "calsync.testing._graph",
+    "MailMessage": "calsync.testing._graph",
     "OdooEmulator": "calsync.testing._odoo",
 }
 
