@@ -25,7 +25,6 @@ from datetime import datetime, timedelta, timezone
 import attrs
 from hypothesis import strategies as st
 from hypothesis.stateful import (
-    Bundle,
     RuleBasedStateMachine,
     initialize,
     invariant,
@@ -70,7 +69,9 @@ def shared(event: Event) -> Event:
     return OUTLOOK_LIKE(ODOO_LIKE(event))
 
 
-WINDOW = Window(datetime(2026, 6, 1, tzinfo=timezone.utc), datetime(2028, 6, 1, tzinfo=timezone.utc))
+WINDOW = Window(
+    datetime(2026, 6, 1, tzinfo=timezone.utc), datetime(2028, 6, 1, tzinfo=timezone.utc)
+)
 SIDES = ("odoo", "outlook")
 
 
@@ -174,7 +175,19 @@ class SyncMachine(RuleBasedStateMachine):
             return
         event_id = data.draw(st.sampled_from(ids))
         event = self.sides[side].get(event_id).event  # type: ignore[union-attr]
-        field = data.draw(st.sampled_from(("title", "description", "location", "attendees", "reminders", "move", "availability")))
+        field = data.draw(
+            st.sampled_from(
+                (
+                    "title",
+                    "description",
+                    "location",
+                    "attendees",
+                    "reminders",
+                    "move",
+                    "availability",
+                )
+            )
+        )
         if field == "move":
             shift = timedelta(days=data.draw(st.integers(-3, 3)) * 7 or 7)
             changes = {"start": event.start + shift, "end": event.end + shift}
@@ -208,7 +221,9 @@ class SyncMachine(RuleBasedStateMachine):
         event = self.sides[side].get(event_id).event  # type: ignore[union-attr]
         who = data.draw(st.sampled_from(event.attendees))
         answer = data.draw(st.sampled_from(("accepted", "declined", "tentative")))
-        changed = tuple(attrs.evolve(a, response=answer) if a == who else a for a in event.attendees)
+        changed = tuple(
+            attrs.evolve(a, response=answer) if a == who else a for a in event.attendees
+        )
         self.sides[side].edit(event_id, attendees=changed)
 
     @rule(side=st.sampled_from(SIDES), data=st.data())
@@ -254,7 +269,9 @@ class SyncMachine(RuleBasedStateMachine):
                 self.delete_event(side, item.id)
                 return
             cancelled = recurrence.cancelled | {occurrence.original_start}
-            exceptions = [x for x in recurrence.exceptions if x.original_start != occurrence.original_start]
+            exceptions = [
+                x for x in recurrence.exceptions if x.original_start != occurrence.original_start
+            ]
             changed = Recurrence(recurrence.rule, exceptions=exceptions, cancelled=cancelled)
         else:
             modified = attrs.evolve(
@@ -309,7 +326,9 @@ class SyncMachine(RuleBasedStateMachine):
     def _check_converged(self) -> None:
         again = self.sync.preview()
         assert not again.operations, [str(op) for op in again.operations]
-        held = {side: Counter(shared(e.event) for e in cal.events) for side, cal in self.sides.items()}
+        held = {
+            side: Counter(shared(e.event) for e in cal.events) for side, cal in self.sides.items()
+        }
         assert held["odoo"] == held["outlook"], _diff(held["odoo"], held["outlook"])
         for side, calendar in self.sides.items():
             tokens = Counter(token_of(e.event) for e in calendar.events)

@@ -69,8 +69,7 @@ def derive_key(*parts: str) -> str:
     Deterministic keys make a create planned again after a crash carry the key
     of the first attempt, so the provider's idempotency catches the repeat.
     """
-    digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
-    return digest[:32]
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
 
 
 class LinkIndex(Protocol):

@@ -111,10 +111,21 @@ class _Merger:
     link_key: str | None
     conflicts: list[ResolvedConflict] = attrs.Factory(list)
 
-    def value(self, field: str, sides: _Sides[T], same: Callable[[T, T], bool] = _equal) -> T:
-        """Merge one value against its base; a two-sided change goes to the rule."""
+    def value(
+        self,
+        field: str,
+        sides: _Sides[T],
+        same: Callable[[T, T], bool] = _equal,
+        *,
+        alike: Callable[[T, T], bool] | None = None,
+    ) -> T:
+        """Merge one value against its base; a two-sided change goes to the rule.
+
+        ``alike`` loosens the comparison of a first match (titles that differ
+        only in case or spacing are the same title there, not a conflict).
+        """
         if isinstance(sides.left_seen, _Missing) and isinstance(sides.right_seen, _Missing):
-            return self._first(field, sides, same)
+            return self._first(field, sides, alike or same)
         left_changed = isinstance(sides.left_seen, _Missing) or not same(
             sides.left_now, sides.left_seen
         )
@@ -205,7 +216,7 @@ def _merge_event(merger: _Merger, events: _Sides[Event], *, has_base: bool) -> E
     base = events.base
     return attrs.evolve(
         base,
-        title=simple("title", lambda e: e.title),
+        title=merger.value("title", events.map(lambda e: e.title), alike=_same_title),
         start=start,
         end=end,
         timezone=zone_name,
@@ -222,6 +233,10 @@ def _merge_event(merger: _Merger, events: _Sides[Event], *, has_base: bool) -> E
         cancelled=simple("cancelled", lambda e: e.cancelled),
         modified=None,
     )
+
+
+def _same_title(a: str, b: str) -> bool:
+    return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
 
 
 def _same_html(a: str, b: str) -> bool:
@@ -351,7 +366,8 @@ def _merge_exception(
     left, right = sides.left_now, sides.right_now
     if left is None or right is None:
         return merger.value(f"exceptions[{key}]", sides)
-    def present(value: Event | None | _Missing) -> Event | _Missing:
+
+    def present(value: Event | _Missing | None) -> Event | _Missing:
         return value if isinstance(value, Event) else MISSING
 
     events = _Sides(

@@ -7,8 +7,10 @@ I/O and never reads the clock. Each operation says why it is there.
 from __future__ import annotations
 
 import enum
+import operator
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 import attrs
 
@@ -254,7 +256,7 @@ class _Planner:
         new: list[RemoteEvent],
     ) -> None:
         listed: set[str] = set()
-        for item in sorted(side.items, key=lambda i: i.id):
+        for item in sorted(side.items, key=_by_id):
             listed.add(item.id)
             link = self.links.by_id(position, item.id)
             if link is None:
@@ -459,7 +461,7 @@ class _Planner:
         merged = outcome.event
         written: list[int] = []
         for position, current in enumerate(currents):
-            target = self._target_content(position, current, merged)
+            target = self._target_content(position, current, merged, first=base is None)
             if target is None:
                 continue
             written.append(position)
@@ -474,16 +476,24 @@ class _Planner:
             self._emit(OperationKind.LINK, link, reason)
         self.new_links[link.key] = self._settled(link, merged, currents, written=tuple(written))
 
-    def _target_content(self, position: int, current: RemoteEvent, merged: Event) -> Event | None:
-        """What to write to a side so it holds ``merged``; None when it already does."""
+    def _target_content(
+        self, position: int, current: RemoteEvent, merged: Event, *, first: bool = False
+    ) -> Event | None:
+        """What to write to a side so it holds ``merged``; None when it already does.
+
+        On a first match, a title that differs only in case or spacing is left as
+        each side has it: rewriting it would be a write for nothing.
+        """
         side = self.sides[position]
         if current.read_only:
-            wanted = _response_of(merged, side.owner_email)
-            if wanted is None or wanted == _response_of(current.event, side.owner_email):
+            answer = _response_of(merged, side.owner_email)
+            if answer is None or answer == _response_of(current.event, side.owner_email):
                 return None
-            return _with_response(current.event, side.owner_email, wanted)
-        project = side.projection
-        if project(merged) == project(current.event):
+            return _with_response(current.event, side.owner_email, answer)
+        wanted, held = side.projection(merged), side.projection(current.event)
+        if first and signature(wanted)[0] == signature(held)[0]:
+            wanted = attrs.evolve(wanted, title=held.title)
+        if wanted == held:
             return None
         return merged
 
@@ -491,12 +501,11 @@ class _Planner:
         self, link: Link, base: Event, currents: list[RemoteEvent], written: tuple[int, ...]
     ) -> Link:
         """The link after this run: written sides get provisional refs the results replace."""
-        refs: list[SideRef] = []
-        for position, current in enumerate(currents):
-            seen = None if current.event == base else current.event
-            ref = SideRef(current.id, current.version, seen, read_only=current.read_only)
-            refs.append(attrs.evolve(ref, version=None) if position in written else ref)
-        return attrs.evolve(link, base=base, left=refs[0], right=refs[1])
+        refs = [
+            _ref(current, base, written=position in written)
+            for position, current in enumerate(currents)
+        ]
+        return Link(link.key, base, refs[0], refs[1], uid=link.uid, note=link.note)
 
     def _keep_both(self, link: Link, currents: list[RemoteEvent], field: str) -> None:
         """The rule asked to keep both versions: each side gets a copy of the other's event."""
@@ -511,31 +520,45 @@ class _Planner:
 
     def _place_new(self, new: tuple[list[RemoteEvent], list[RemoteEvent]]) -> None:
         candidates = _Matcher(new[1], self.pair, self.sides[0].name)
+        reasons = [f"new on {side.name}" for side in self.sides]
         for item in new[0]:
             match = candidates.take(item)
             if match is not None:
-                self._link_match(item, match)
+                self._link_match(item, *match)
             elif _in_window(item.event, self.window):
-                self._create_from(0, item, f"new on {self.sides[0].name}")
+                self._create_from(0, item, reasons[0])
         for item in candidates.remaining():
             if _in_window(item.event, self.window):
-                self._create_from(1, item, f"new on {self.sides[1].name}")
+                self._create_from(1, item, reasons[1])
 
-    def _link_match(self, left: RemoteEvent, right: RemoteEvent) -> None:
-        how = _Matcher.how(left, right, self.pair, self.sides[0].name)
+    def _link_match(self, left: RemoteEvent, right: RemoteEvent, how: str) -> None:
         key = derive_key(self.pair, self.sides[0].name, left.id)
-        link = Link(
-            key=key,
-            base=left.event,
-            left=SideRef(left.id, left.version, read_only=left.read_only),
-            right=SideRef(right.id, right.version, read_only=right.read_only),
-            uid=left.uid or right.uid,
-        )
+        reason = f"already on both sides ({how})"
+        uid = left.uid or right.uid
+        settled = self._same_content(left, right)
+        if settled is not None:
+            link = Link(key, settled, _ref(left, settled), _ref(right, settled), uid=uid)
+            self.new_links[key] = link
+            self._emit(OperationKind.LINK, link, reason)
+            return
+        refs = [SideRef(i.id, i.version, read_only=i.read_only) for i in (left, right)]
+        link = Link(key, left.event, refs[0], refs[1], uid=uid)
         views = [
             SideView(side.name, item.event, None, side.projection, item.event.modified)
-            for side, item in zip(self.sides, (left, right), strict=False)
+            for side, item in zip(self.sides, (left, right), strict=True)
         ]
-        self._merge_and_write(link, None, views, [left, right], f"already on both sides ({how})")
+        self._merge_and_write(link, None, views, [left, right], reason)
+
+    def _same_content(self, left: RemoteEvent, right: RemoteEvent) -> Event | None:
+        """The shared content when one side holds just what it can of the other's event.
+
+        The common case of a first sync, decided without a field-by-field merge.
+        """
+        if left.event == right.event or self.sides[1].projection(left.event) == right.event:
+            return left.event
+        if self.sides[0].projection(right.event) == left.event:
+            return right.event
+        return None
 
     def _create_from(
         self, position: int, item: RemoteEvent, reason: str, *, copy: bool = False
@@ -544,15 +567,16 @@ class _Planner:
         if not self.sides[target].complete:
             self.deferred.append(Deferred(self.sides[source].name, item.id, item.event.title))
             return
-        parts = [self.pair, self.sides[source].name, item.id]
+        origin_name = self.sides[source].name
         if copy:
-            parts += ["copy", item.version or ""]
-        key = derive_key(*parts)
-        link = Link(key=key, base=item.event, left=None, right=None, uid=item.uid)
-        link = link.with_side(source, SideRef(item.id, item.version, read_only=item.read_only))
+            key = derive_key(self.pair, origin_name, item.id, "copy", item.version or "")
+        else:
+            key = derive_key(self.pair, origin_name, item.id)
+        origin = SideRef(item.id, item.version, read_only=item.read_only)
         write = Create(key, item.event)
         policy = self.sides[target].notifications
         if item.read_only and policy is not None and policy(write):
+            link = _link(key, item.event, origin, source, None, uid=item.uid)
             self.new_links[key] = link
             self._emit(
                 OperationKind.SKIP,
@@ -561,7 +585,8 @@ class _Planner:
                 f"{self.sides[target].name} would invite its attendees",
             )
             return
-        self.new_links[key] = link.with_side(target, PENDING)
+        link = _link(key, item.event, origin, source, PENDING, uid=item.uid)
+        self.new_links[key] = link
         self._emit(OperationKind.CREATE, link, reason, side=target, write=write)
 
     # -- output ------------------------------------------------------------------------------
@@ -582,17 +607,35 @@ class _Planner:
             side_name = side_input.name
             if write is not None and side_input.notifications is not None:
                 notifications = side_input.notifications(write)
+        content = getattr(write, "event", link.base)
         self.operations.append(
-            Operation(
-                kind=kind,
-                key=link.key,
-                title=link.base.title,
-                reason=reason,
-                side=side_name,
-                write=write,
-                notifications=notifications,
-            )
+            Operation(kind, link.key, content.title, reason, side_name, write, notifications)
         )
+
+
+def _ref(item: RemoteEvent, base: Event, *, written: bool = False) -> SideRef:
+    """A side's ref after this run; a side about to be written gets its version from the write."""
+    return SideRef(
+        item.id,
+        None if written else item.version,
+        None if item.event == base else item.event,
+        read_only=item.read_only,
+    )
+
+
+def _link(
+    key: str,
+    base: Event,
+    origin: SideRef,
+    position: int,
+    other: SideRef | None,
+    *,
+    uid: str | None,
+) -> Link:
+    """A link whose ``position`` side is ``origin`` and whose other side is ``other``."""
+    if position == 0:
+        return Link(key, base, origin, other, uid=uid)
+    return Link(key, base, other, origin, uid=uid)
 
 
 class _Matcher:
@@ -612,34 +655,37 @@ class _Matcher:
                 self._by_uid[item.uid].append(index)
             self._by_signature[signature(item.event)].append(index)
 
-    def take(self, item: RemoteEvent) -> RemoteEvent | None:
-        """The unmatched candidate that is the same event as ``item``, consumed."""
-        for index in self._candidates(item):
-            if index not in self._taken and _same_organizer(item.event, self._items[index].event):
-                self._taken.add(index)
-                return self._items[index]
+    def take(self, item: RemoteEvent) -> tuple[RemoteEvent, str] | None:
+        """The unmatched candidate that is the same event as ``item`` (consumed), and why."""
+        if not self._by_signature:
+            return None
+        for how, table, value in self._lookups(item):
+            for index in table.get(value, ()):
+                candidate = self._items[index]
+                if index not in self._taken and _same_organizer(item.event, candidate.event):
+                    self._taken.add(index)
+                    return candidate, how
         return None
 
-    def _candidates(self, item: RemoteEvent) -> Iterable[int]:
-        yield from self._by_key.get(derive_key(self._pair, self._left, item.id), ())
-        if item.key:
-            yield from self._by_key.get(item.key, ())
-        if item.uid:
-            yield from self._by_uid.get(item.uid, ())
-        yield from self._by_signature.get(signature(item.event), ())
+    def _lookups(self, item: RemoteEvent) -> list[tuple[str, Mapping[Any, list[int]], object]]:
+        lookups: list[tuple[str, Mapping[Any, list[int]], object]] = []
+        if self._by_key:
+            derived = derive_key(self._pair, self._left, item.id)
+            lookups.append(("matched by calsync key", self._by_key, derived))
+            if item.key:
+                lookups.append(("matched by calsync key", self._by_key, item.key))
+        if item.uid and self._by_uid:
+            lookups.append(("matched by uid", self._by_uid, item.uid))
+        lookups.append((_BY_SIGNATURE, self._by_signature, signature(item.event)))
+        return lookups
 
     def remaining(self) -> list[RemoteEvent]:
         """The candidates nobody matched."""
         return [item for index, item in enumerate(self._items) if index not in self._taken]
 
-    @staticmethod
-    def how(left: RemoteEvent, right: RemoteEvent, pair: str, left_name: str) -> str:
-        """Why two events were matched, for the plan's reason."""
-        if right.key and right.key in (left.key, derive_key(pair, left_name, left.id)):
-            return "matched by calsync key"
-        if left.uid and left.uid == right.uid:
-            return "matched by uid"
-        return "matched by title, start and end"
+
+_by_id = operator.attrgetter("id")
+_BY_SIGNATURE = "matched by title, start and end"
 
 
 def signature(event: Event) -> tuple[object, ...]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
@@ -136,6 +137,9 @@ class Synchronizer:
             raise ConfigurationError("an event loop is running here: await run_async() instead")
         if self._loop is None or self._loop.is_closed():
             self._loop = asyncio.new_event_loop()
+            # Adapters' HTTP clients belong to this loop: it lives as long as the
+            # Synchronizer, and is closed with it even if close() is never called.
+            weakref.finalize(self, self._loop.close)
         return self._loop.run_until_complete(coroutine)
 
     def close(self) -> None:

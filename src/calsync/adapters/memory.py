@@ -25,7 +25,7 @@ from calsync._errors import (
     NotFoundError,
     PreconditionFailedError,
     ProviderError,
-    SideUnavailableError,
+    TransientError,
 )
 from calsync._model._event import Event
 from calsync._model._projection import Projection
@@ -192,7 +192,7 @@ class MemoryCalendar:
 
     def fail_next_pull(self, error: ProviderError | None = None) -> None:
         """Make the next pull fail (the listing is then unknown, not empty)."""
-        self._faults.pull = error or ProviderError("listing failed", side=self._name)
+        self._faults.pull = error or TransientError("listing failed", side=self._name)
 
     def cut_next_listing(self, after: int) -> None:
         """Make the next pull stop after ``after`` items, marked incomplete."""
@@ -205,7 +205,7 @@ class MemoryCalendar:
         self.calls["pull"] += 1
         if self._faults.pull is not None:
             error, self._faults.pull = self._faults.pull, None
-            raise SideUnavailableError(str(error), side=self._name) from error
+            raise error
         position = _position(cursor, len(self._feed))
         if position is None:
             items = [e for e in self._events.values() if window.contains(e.event)]

@@ -106,8 +106,12 @@ class MemoryStore:
             state.held = ()
 
     def pairs(self) -> list[str]:
-        """Every pair seen so far."""
-        return sorted(self._pairs)
+        """Every pair with links, cursors or pending intents."""
+        return sorted(
+            name
+            for name, state in self._pairs.items()
+            if len(state.links) or state.cursors or state.journal
+        )
 
     def close(self) -> None:
         """Nothing to release."""

@@ -1,0 +1,205 @@
+"""Every MappingStore behaves the same: links, cursors, journal, held events, locks."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from calsync import PairLockedError, SchemaVersionError
+from calsync.engine import Link, SideRef
+from calsync.model import Attendee, Event, Recurrence, RecurrenceRule
+from calsync.stores import Held, Intent, MappingStore, MemoryStore, SQLiteStore
+
+UTC = timezone.utc
+
+
+def sample_link(key: str = "k1", left: str = "L1", right: str = "R1") -> Link:
+    start = datetime(2027, 1, 4, 9, tzinfo=UTC)
+    base = Event(
+        "Weekly",
+        start,
+        start + timedelta(hours=1),
+        attendees=[Attendee("ann@example.com", "Ann")],
+        recurrence=Recurrence(
+            RecurrenceRule("WEEKLY", count=3), cancelled=[start + timedelta(days=7)]
+        ),
+    )
+    seen = Event("Weekly", start, start + timedelta(hours=1), reminders=[5])
+    return Link(
+        key, base, SideRef(left, "v1"), SideRef(right, "v2", seen=seen, read_only=True), uid="u1"
+    )
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MappingStore]:
+    made: MappingStore = (
+        MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "state.sqlite3")
+    )
+    yield made
+    made.close()
+
+
+def commit(store: MappingStore, **changes: object) -> None:
+    arguments: dict[str, object] = {"links": {}, "cursors": {}, "done": (), "held": ()}
+    arguments.update(changes)
+    store.commit("p", **arguments)  # type: ignore[arg-type]
+
+
+def test_links_round_trip_and_are_found_by_id(store: MappingStore) -> None:
+    link = sample_link()
+    commit(store, links={"k1": link})
+    links = store.load("p").links
+    assert links.get("k1") == link
+    assert links.by_id(0, "L1") == link
+    assert links.by_id(1, "R1") == link
+    assert links.by_id(0, "R1") is None
+    assert list(links.ids(0)) == ["L1"]
+    assert len(links) == 1
+    assert links.get("k1").right.seen.reminders == (5,)  # type: ignore[union-attr]
+
+
+def test_a_half_link_and_deletion(store: MappingStore) -> None:
+    half = Link("k2", sample_link().base, SideRef("L2"), None)
+    commit(store, links={"k1": sample_link(), "k2": half})
+    assert list(store.load("p").links.ids(1)) == ["R1"]
+    commit(store, links={"k1": None})
+    links = store.load("p").links
+    assert links.get("k1") is None
+    assert links.get("k2") == half
+
+
+def test_pairs_are_kept_apart(store: MappingStore) -> None:
+    commit(store, links={"k1": sample_link()}, cursors={"odoo": "c1"})
+    assert len(store.load("other").links) == 0
+    assert store.load("other").cursors == {}
+    assert store.pairs() == ["p"]
+
+
+def test_cursors_move_with_the_links(store: MappingStore) -> None:
+    commit(store, cursors={"odoo": "c1", "outlook": None})
+    assert store.load("p").cursors == {"odoo": "c1", "outlook": None}
+    commit(store, cursors={"odoo": "c2"})
+    assert store.load("p").cursors == {"odoo": "c2", "outlook": None}
+
+
+def test_intents_stay_pending_until_their_key_commits(store: MappingStore) -> None:
+    store.record_intents(
+        "p", [Intent("k1", "outlook", "create", "A"), Intent("k2", "odoo", "update", "B", "7")]
+    )
+    assert {i.key for i in store.load("p").pending} == {"k1", "k2"}
+    commit(store, done=["k1"])
+    assert [i.key for i in store.load("p").pending] == ["k2"]
+    assert store.load("p").pending[0].event_id == "7"
+
+
+def test_held_events_are_replaced_as_a_whole(store: MappingStore) -> None:
+    since = datetime(2026, 11, 1, tzinfo=UTC)
+    commit(store, held=[Held("odoo", "3", "A", "ValidationError: no", since, 2)])
+    assert store.load("p").held == (Held("odoo", "3", "A", "ValidationError: no", since, 2),)
+    commit(store, held=[])
+    assert store.load("p").held == ()
+
+
+def test_clear_forgets_only_what_is_asked(store: MappingStore) -> None:
+    commit(store, links={"k1": sample_link()}, cursors={"odoo": "c"})
+    store.record_intents("p", [Intent("k9", "odoo", "create", "X")])
+    store.clear("p", cursors=True, journal=True)
+    state = store.load("p")
+    assert (len(state.links), state.cursors, state.pending) == (1, {}, ())
+    store.clear("p", links=True)
+    assert len(store.load("p").links) == 0
+
+
+def test_the_lock_excludes_a_second_run(store: MappingStore) -> None:
+    with store.lock("p"):
+        with pytest.raises(PairLockedError, match="another run"), store.lock("p"):
+            pass
+        with store.lock("other"):
+            pass
+    with store.lock("p"):
+        pass
+
+
+def test_prefetch_reads_links_in_bulk(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.sqlite3")
+    links = {f"k{i}": sample_link(f"k{i}", f"L{i}", f"R{i}") for i in range(1200)}
+    commit(store, links=links)
+    index = store.load("p").links
+    index.prefetch(0, [f"L{i}" for i in range(1200)] + ["nope"])  # type: ignore[attr-defined]
+    assert index.by_id(0, "L777") == links["k777"]
+    assert index.by_id(0, "nope") is None
+    store.close()
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    SQLiteStore(path).close()
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE calsync_meta SET value = '99' WHERE name = 'schema_version'")
+    with pytest.raises(SchemaVersionError, match="upgrade calsync"):
+        SQLiteStore(path)
+
+
+def test_reopening_keeps_everything(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    first = SQLiteStore(path)
+    commit(first, links={"k1": sample_link()}, cursors={"odoo": "c1"})
+    first.close()
+    again = SQLiteStore(path)
+    assert again.load("p").links.get("k1") == sample_link()
+    assert again.load("p").cursors == {"odoo": "c1"}
+    again.close()
+
+
+def _hold_lock(
+    path: str, ready: multiprocessing.synchronize.Event, release: multiprocessing.synchronize.Event
+) -> None:
+    store = SQLiteStore(path)
+    with store.lock("p"):
+        ready.set()
+        release.wait(10)
+    store.close()
+
+
+def test_the_lock_holds_across_processes(tmp_path: Path) -> None:
+    path = str(tmp_path / "s.sqlite3")
+    SQLiteStore(path).close()
+    context = multiprocessing.get_context("spawn")
+    ready, release = context.Event(), context.Event()
+    holder = context.Process(target=_hold_lock, args=(path, ready, release))
+    holder.start()
+    try:
+        assert ready.wait(20)
+        store = SQLiteStore(path)
+        with pytest.raises(PairLockedError), store.lock("p"):
+            pass
+        release.set()
+        holder.join(20)
+        with store.lock("p", timeout=5):
+            pass
+        store.close()
+    finally:
+        release.set()
+        holder.join(5)
+
+
+def test_a_dead_holder_lease_expires(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    store = SQLiteStore(path)
+    with sqlite3.connect(path) as connection:  # a worker that took the lock and died
+        connection.execute(
+            "INSERT INTO calsync_locks (pair, owner, expires) VALUES ('p', 'dead', ?)",
+            (time.time() + 0.3,),
+        )
+    with pytest.raises(PairLockedError), store.lock("p"):
+        pass
+    time.sleep(0.4)
+    with store.lock("p"):
+        pass
+    store.close()
