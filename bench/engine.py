@@ -16,8 +16,8 @@ import argparse
 import gc
 import statistics
 import time
-from functools import partial
 from datetime import datetime, timedelta, timezone
+from functools import partial
 
 import attrs
 
