@@ -1,0 +1,67 @@
+"""Developer tasks: ``nox -s tests lint typing docs bench quickstart``.
+
+``nox -s tests`` is the whole test suite, exactly what CI runs (``.ci/run``);
+``nox -s quickstart`` runs the README's first command, the main job on the
+embedded default.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typing", "docs"]
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = True
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole test suite; Hypothesis runs its CI profile (300+ examples per machine)."""
+    session.install("-e", ".[test]")
+    session.env.setdefault("HYPOTHESIS_PROFILE", "ci")
+    session.run("pytest", "-n", "auto", "--durations=10", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff: lint and format check."""
+    session.install("ruff")
+    session.run("ruff", "check", "src", "tests", "bench", "examples", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "tests", "bench", "examples", "noxfile.py")
+
+
+@nox.session
+def typing(session: nox.Session) -> None:
+    """mypy --strict on the library and on a file that uses the public API as a user would."""
+    session.install("-e", ".[test]", "mypy", "types-python-dateutil")
+    session.run("mypy", "src", "tests/typing")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation; any warning is an error."""
+    session.install("-e", ".[docs]")
+    session.run(
+        "sphinx-build",
+        "-W",
+        "--keep-going",
+        "-b",
+        "html",
+        "docs",
+        "docs/_build/html",
+        *session.posargs,
+    )
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks: print their tables (never asserted in tests)."""
+    session.install("-e", ".")
+    session.run("python", "bench/engine.py", *session.posargs)
+
+
+@nox.session
+def quickstart(session: nox.Session) -> None:
+    """The main job on the embedded default: the README's first command."""
+    session.install("-e", ".")
+    session.run("python", "examples/quickstart.py", *session.posargs)

@@ -1,0 +1,86 @@
+"""calsync's public API used as an application would; checked by ``nox -s typing``.
+
+mypy --strict must accept every line. The file is type-checked, not run.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from typing_extensions import assert_type
+
+import calsync
+from calsync import engine, model
+from calsync.adapters import CalendarAdapter, Notification
+from calsync.adapters.memory import MemoryCalendar
+from calsync.stores import MappingStore, SQLiteStore
+
+
+def prefer_outlook_for_times(conflict: calsync.Conflict) -> str:
+    """A custom conflict rule: Outlook wins on times, Odoo on everything else."""
+    return "outlook" if conflict.field == "when" else "odoo"
+
+
+def build() -> calsync.Synchronizer:
+    odoo: CalendarAdapter = MemoryCalendar("odoo")
+    outlook: CalendarAdapter = MemoryCalendar("outlook", projection=model.Projection(reminders=1))
+    store: MappingStore = SQLiteStore("state.sqlite3")
+    return calsync.Synchronizer(
+        odoo,
+        outlook,
+        store,
+        window=calsync.Window.around(past=timedelta(days=30)),
+        rule=prefer_outlook_for_times,
+        max_notifications=10,
+        progress=lambda step: print(step.stage, step.done, step.total),
+    )
+
+
+def use(sync: calsync.Synchronizer) -> None:
+    plan = sync.preview()
+    assert_type(plan, calsync.Plan)
+    emails: tuple[Notification, ...] = plan.notifications
+    for operation in plan.operations:
+        assert_type(operation.kind, calsync.OperationKind)
+        print(operation.reason, operation.side, len(emails))
+    try:
+        report = sync.run()
+    except calsync.NotificationLimitError as error:
+        print(error.count, error.limit)
+        return
+    except calsync.GuardError as error:
+        print(error.pair)
+        return
+    assert_type(report, calsync.SyncReport)
+    print(str(report), report.ok, report.count("create", "outlook"), report.requests["odoo"])
+    for item in report.held:
+        print(item.title, item.error, item.since.isoformat())
+
+
+def model_values() -> model.Event:
+    start = datetime(2027, 1, 4, 9, tzinfo=timezone.utc)
+    rule = model.RecurrenceRule.parse("FREQ=WEEKLY;COUNT=3;BYDAY=MO")
+    series = model.Event(
+        "Standup",
+        start,
+        start + timedelta(minutes=15),
+        timezone="Europe/Brussels",
+        attendees=[model.Attendee("ann@example.com", kind=model.AttendeeKind.OPTIONAL)],
+        recurrence=model.Recurrence(rule),
+    )
+    for occurrence in series.occurrences(before=start + timedelta(days=30)):
+        assert_type(occurrence.event, model.Event)
+    print(series.fingerprint(model.Projection(reminders=1)))
+    return series
+
+
+def pure_planning() -> engine.Plan:
+    left = engine.SideInput("odoo")
+    right = engine.SideInput("outlook")
+    window = calsync.Window.around()
+    return engine.plan(left, right, [], window=window, rule=engine.LatestWins(), pair="demo")
+
+
+async def asynchronous(sync: calsync.Synchronizer) -> calsync.SyncReport:
+    await sync.preview_async()
+    return await sync.run_async()
