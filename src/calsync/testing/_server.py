@@ -9,8 +9,10 @@ connection) before the app sees the request.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -67,8 +69,9 @@ class Fault:
     """One queued fault: what to do to the next ``times`` matching requests.
 
     ``skip`` matching requests pass untouched first. The action is one of: an
-    answer (``response``), a ``delay`` in seconds before normal handling, or
-    ``drop`` (close the connection without answering).
+    answer (``response``, or ``respond`` to build one from the request), a
+    ``delay`` in seconds before normal handling, or ``drop`` (close the
+    connection without answering).
     """
 
     match: Callable[[Request], bool]
@@ -78,6 +81,7 @@ class Fault:
     times: int = 1
     skip: int = 0
     hits: int = 0
+    respond: Callable[[Request], Response] | None = None
 
 
 class Faults:
@@ -96,9 +100,12 @@ class Faults:
         drop: bool = False,
         times: int = 1,
         skip: int = 0,
+        respond: Callable[[Request], Response] | None = None,
     ) -> Fault:
         """Queue a fault for requests that ``match`` (all requests when None)."""
-        fault = Fault(match or (lambda _: True), response, delay, drop, times, skip)
+        fault = Fault(
+            match or (lambda _: True), response, delay, drop, times, skip, respond=respond
+        )
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -125,6 +132,9 @@ class Faults:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body go out in separate writes: without TCP_NODELAY, Nagle's
+    # algorithm and delayed ACKs add ~40 ms to every keep-alive exchange
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib name)
@@ -152,6 +162,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
+            if fault.respond is not None:
+                self._write(fault.respond(request))
+                return
             if fault.response is not None:
                 self._write(fault.response)
                 return
@@ -173,6 +186,38 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     owner: LoopbackServer
+
+    def __init__(self, address: tuple[str, int], handler: type[_Handler]) -> None:
+        super().__init__(address, handler)
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Track the connection so that :meth:`close_connections` can cut it."""
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        """Forget a finished connection."""
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Connections cut by a fault or a stop are expected; report anything else."""
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
+
+    def close_connections(self) -> None:
+        """Cut every open (keep-alive) connection, as a dying server process would."""
+        with self._open_lock:
+            sockets = list(self._open)
+            self._open.clear()
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 class LoopbackServer:
@@ -217,6 +262,7 @@ class LoopbackServer:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._server.close_connections()
             self._server = None
         if self._thread is not None:
             self._thread.join()

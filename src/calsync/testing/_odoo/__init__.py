@@ -1,0 +1,24 @@
+"""An emulated Odoo server for tests, pinned to recordings of a real Odoo 18.0.
+
+:class:`OdooEmulator` serves, on 127.0.0.1, the protocols calsync's Odoo adapter
+uses: ``/jsonrpc`` (odoorpc), ``/web/session/authenticate`` with
+``/web/dataset/call_kw``, and from version 19.0 the JSON-2 API. Behind them is
+an in-memory ORM with the models a calendar sync touches (``calendar.event``,
+``calendar.attendee``, ``calendar.recurrence``, ``calendar.alarm``,
+``calendar.event.type``, ``res.partner``, ``res.users``, ``ir.model.data``)
+reproducing the recorded semantics: ids and sequences, write_date precision,
+recurrences expanded in local time, occurrence edits, privacy masking, access
+errors, error envelopes, and the mails Odoo would send.
+
+This package never imports calsync's adapters or model: it is an independent
+implementation of Odoo's behaviour, so that the real clients talk HTTP to it.
+"""
+
+from __future__ import annotations
+
+from calsync.testing._odoo._emulator import OdooEmulator, SeriesOrder
+from calsync.testing._odoo._errors import OdooError
+from calsync.testing._odoo._mail import OdooMail
+from calsync.testing._odoo._rpc import OdooCall
+
+__all__ = ["OdooCall", "OdooEmulator", "OdooError", "OdooMail", "SeriesOrder"]
