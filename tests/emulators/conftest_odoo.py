@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
 from calsync.testing import OdooEmulator
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = ["odoo", "odoo_json2", "odoo_rpc", "odoo_v19"]
 

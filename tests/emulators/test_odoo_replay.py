@@ -35,16 +35,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import httpx
-import pytest
 
 from calsync.testing import OdooEmulator
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    import pytest
 
 TRANSCRIPTS = Path(__file__).resolve().parents[1] / "data" / "odoo-transcripts"
 RECORDED_HOST = "http://127.0.0.1:8069"
@@ -142,7 +145,7 @@ def series_order(ranges: list[tuple[datetime, datetime]]) -> list[tuple[datetime
 
 @attrs.frozen
 class Normaliser:
-    """A documented, named difference: ``applies(path, transcript)`` and ``accepts(recorded, actual)``."""
+    """A documented, named difference: where it ``applies``, which values it ``accepts``."""
 
     name: str
     reason: str
@@ -206,6 +209,10 @@ class Tally:
     used: dict[str, int] = attrs.field(factory=dict)
 
 
+def _where(path: tuple[Any, ...]) -> str:
+    return "/".join(map(str, path))
+
+
 def compare(
     recorded: Any, actual: Any, path: tuple[Any, ...], transcript: int, hits: list[str]
 ) -> list[str]:
@@ -215,16 +222,13 @@ def compare(
             if normaliser.accepts(recorded, actual):
                 hits.append(normaliser.name)
                 return []
-            return [
-                f"{'/'.join(map(str, path))}: {normaliser.name} rejects {actual!r} (recorded {recorded!r})"
-            ]
+            return [f"{_where(path)}: {normaliser.name} rejects {actual!r} (recorded {recorded!r})"]
     if isinstance(recorded, dict) and isinstance(actual, dict):
         problems = []
         for key in recorded.keys() | actual.keys():
             if key not in actual or key not in recorded:
-                problems.append(
-                    f"{'/'.join(map(str, (*path, key)))}: key only in {'recording' if key in recorded else 'emulator'}"
-                )
+                side = "recording" if key in recorded else "emulator"
+                problems.append(f"{_where((*path, key))}: key only in the {side}")
                 continue
             problems += compare(recorded[key], actual[key], (*path, key), transcript, hits)
         return problems
@@ -310,7 +314,7 @@ def check_exchange(
         for problem in compare(exchange["response"], response.json(), (), number, hits)
     ]
     problems += [f"{where} {problem}" for problem in check_cookie(exchange, response)]
-    if "set_cookie" in exchange and exchange["set_cookie"]:
+    if exchange.get("set_cookie"):
         hits.append("session cookie")
     for name in hits:
         tally.used[name] = tally.used.get(name, 0) + 1
@@ -323,7 +327,7 @@ def check_exchange(
 
 
 def check_cookie(exchange: dict[str, Any], response: httpx.Response) -> list[str]:
-    """Normaliser "session cookie": same presence and attributes; the token and date are per server."""
+    """Normaliser "session cookie": same presence, attributes and expiry; the token is random."""
     if "set_cookie" not in exchange:
         return []
     recorded = exchange["set_cookie"]
@@ -331,7 +335,8 @@ def check_cookie(exchange: dict[str, Any], response: httpx.Response) -> list[str
     if not recorded:
         return [] if actual is None else [f"unexpected Set-Cookie {actual!r}"]
     shape = re.compile(
-        r"^session_id=[\w-]{20,}; Expires=\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT; Max-Age=604800; HttpOnly; Path=/$"
+        r"^session_id=[\w-]{20,}; Expires=\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT; "
+        r"Max-Age=604800; HttpOnly; Path=/$"
     )
     if actual is None or not shape.match(actual):
         return [f"Set-Cookie {actual!r} does not look like {recorded!r}"]

@@ -30,12 +30,11 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.utils import format_datetime
 from http.cookies import SimpleCookie
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
@@ -48,8 +47,6 @@ from calsync.testing._odoo._errors import (
     SessionExpired,
     Unauthorized,
 )
-from calsync.testing._odoo._mail import OdooMail
-from calsync.testing._odoo._models import Registry
 from calsync.testing._odoo._rpc import (
     JSON2,
     JSONRPC,
@@ -62,9 +59,21 @@ from calsync.testing._odoo._rpc import (
 )
 from calsync.testing._server import Request, Response
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from calsync.testing._odoo._mail import OdooMail
+    from calsync.testing._odoo._models import Registry
+    from calsync.testing._odoo._models._users import ResUsers
+
 __all__ = ["OdooApp", "describe"]
 
 _JSON = "application/json; charset=utf-8"
+_NOT_FOUND = Response(
+    404,
+    b"<!doctype html>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n",
+    (("Content-Type", "text/html; charset=utf-8"),),
+)
 _COOLDOWN_MESSAGE = "Too many login failures, please wait a bit before trying again."
 _SESSION_SECONDS = 604800
 _JSON2_PATH = re.compile(r"^/json/2/([^/]+)/([^/]+)/?$")
@@ -89,7 +98,7 @@ def version_info(version: str) -> dict[str, Any]:
 def _session_template() -> dict[str, Any]:
     text = (
         resources.files("calsync.testing._odoo")
-        .joinpath("_data", "session_info.json")
+        .joinpath("_data/session_info.json")
         .read_text("utf-8")
     )
     data: dict[str, Any] = json.loads(text)
@@ -182,34 +191,34 @@ class OdooApp:
 
     def __call__(self, request: Request) -> Response:
         """Answer one HTTP request."""
-        path = request.path
-        if path in ("/web/webclient/version_info", "/web/webclient/version_info/"):
-            self._log(WEB, None, "version_info", None)
-            return self._rpc_answer(request, lambda _params: version_info(self.version))
-        if path == "/web/version":
-            info = version_info(self.version)
-            payload = {
-                "version": info["server_version"],
-                "version_info": info["server_version_info"],
-            }
-            return Response.json(200, payload)
-        if path == "/jsonrpc":
-            return self._rpc_answer(request, self._jsonrpc)
-        if path == "/web/session/authenticate":
-            return self._authenticate_session(request)
-        if path == "/web/session/get_session_info":
-            return self._session_info(request)
-        if path == "/web/session/destroy":
-            return self._destroy_session(request)
-        if path.startswith("/web/dataset/call_kw"):
-            return self._call_kw(request)
-        if path.startswith("/json/2") and self._has_json2:
-            return self._json2(request)
-        return Response(
-            404,
-            b"<!doctype html>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n",
-            (("Content-Type", "text/html; charset=utf-8"),),
-        )
+        path = request.path.rstrip("/") or "/"
+        routes: dict[str, Callable[[Request], Response]] = {
+            "/web/webclient/version_info": self._version_info,
+            "/web/version": self._web_version,
+            "/jsonrpc": lambda req: self._rpc_answer(req, self._jsonrpc),
+            "/web/session/authenticate": self._authenticate_session,
+            "/web/session/get_session_info": self._session_info,
+            "/web/session/destroy": self._destroy_session,
+        }
+        handler = routes.get(path)
+        if handler is None and path.startswith("/web/dataset/call_kw"):
+            handler = self._call_kw
+        if handler is None and path.startswith("/json/2") and self._has_json2:
+            handler = self._json2
+        return handler(request) if handler is not None else _NOT_FOUND
+
+    def _version_info(self, request: Request) -> Response:
+        self._log(WEB, None, "version_info", None)
+        return self._rpc_answer(request, lambda _params: version_info(self.version))
+
+    def _web_version(self, request: Request) -> Response:
+        info = version_info(self.version)
+        payload = {"version": info["server_version"], "version_info": info["server_version_info"]}
+        return _json_response(200, payload)
+
+    @property
+    def _users(self) -> ResUsers:
+        return cast("ResUsers", self.registry.model("res.users"))
 
     @property
     def _has_json2(self) -> bool:
@@ -244,7 +253,8 @@ class OdooApp:
         if db != self.db_name:
             raise GenericError(
                 "psycopg2.OperationalError",
-                f'connection to server at "localhost" (127.0.0.1), port 5432 failed: FATAL:  database "{db}" does not exist\n',
+                'connection to server at "localhost" (127.0.0.1), port 5432 failed: '
+                f'FATAL:  database "{db}" does not exist\n',
             )
 
     def _hash_delay(self) -> None:
@@ -257,9 +267,9 @@ class OdooApp:
         if self._on_cooldown():
             raise AccessDenied(_COOLDOWN_MESSAGE)
         self._hash_delay()
-        users = self.registry.model("res.users")
-        uid = users.login_uid(str(login)) if isinstance(login, str) else None  # type: ignore[attr-defined]
-        if uid is None or not isinstance(password, str) or not users.check_password(uid, password):  # type: ignore[attr-defined]
+        users = self._users
+        uid = users.login_uid(login) if isinstance(login, str) else None
+        if uid is None or not isinstance(password, str) or not users.check_password(uid, password):
             with self.lock:
                 self.failures += 1
                 self.last_failure = self.clock()
@@ -285,7 +295,7 @@ class OdooApp:
         if (uid, secret) in self.verified:
             return uid
         self._hash_delay()
-        if not self.registry.model("res.users").check_password(uid, secret):  # type: ignore[attr-defined]
+        if not self._users.check_password(uid, secret):
             raise AccessDenied()
         with self.lock:
             self.verified.add((uid, secret))
@@ -367,9 +377,18 @@ class OdooApp:
         """Run a model method for ``uid``; mails it sends reach the log when it commits."""
         mails: list[OdooMail] = []
         result = call_model(
-            self.registry, self.clock, uid, model, method, args, kwargs,
-            protocol=protocol, ids=ids, base_context=base_context, mails=mails,
-        )  # fmt: skip
+            self.registry,
+            self.clock,
+            uid=uid,
+            model=model,
+            method=method,
+            args=args,
+            kwargs=kwargs,
+            protocol=protocol,
+            ids=ids,
+            base_context=base_context,
+            mails=mails,
+        )
         with self.lock:
             self.mails.extend(mails)
         return result
@@ -391,7 +410,7 @@ class OdooApp:
             with self.lock:
                 self.sessions[session.sid] = session
             cookie.append(("Set-Cookie", _cookie(session)))
-            if self.registry.model("res.users").db.row("res.users", uid).get("_settings_admin"):  # type: ignore[union-attr]
+            if self.registry.db.fetch("res.users", uid).get("_settings_admin"):
                 self.registry.settings.base_url = (
                     f"http://{request.headers.get('host', '127.0.0.1')}"
                 )
@@ -454,7 +473,7 @@ class OdooApp:
         db = self.registry.db
         user = db.row("res.users", uid) or {}
         partner_id = user.get("partner_id")
-        partner = db.row("res.partner", partner_id) or {}
+        partner = (db.row("res.partner", partner_id) if isinstance(partner_id, int) else None) or {}
         bot = db.row("res.partner", 2) or {}
         info = copy.deepcopy(_session_template())
         settings = {**info["user_settings"], "user_id": {"id": uid}}
@@ -524,7 +543,7 @@ class OdooApp:
         if not found:
             raise Unauthorized('User not authenticated, use the "Authorization" header')
         key = found.group(1).strip()
-        uid = self.registry.model("res.users").api_key_uid(key)  # type: ignore[attr-defined]
+        uid = self._users.api_key_uid(key)
         if uid is None:
             raise Unauthorized("Invalid apikey")
         if (uid, key) not in self.verified:

@@ -26,14 +26,16 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import attrs
 from dateutil import rrule
 from dateutil.relativedelta import relativedelta
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = [
     "MAX_RECURRENT_EVENT",
@@ -58,7 +60,7 @@ RULE_FIELDS = (
     "rrule_type", "interval", "end_type", "count", "until", *WEEKDAY_FIELDS,
     "month_by", "day", "weekday", "byday", "event_tz",
 )  # fmt: skip
-_FREQ = {
+_FREQ: dict[str, Any] = {
     "daily": rrule.DAILY,
     "weekly": rrule.WEEKLY,
     "monthly": rrule.MONTHLY,
@@ -96,7 +98,7 @@ class Rule:
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Rule:
         """The rule of a stored recurrence row (NULLs become the field's empty value)."""
-        values = {name: row.get(name) for name in RULE_FIELDS}
+        values: dict[str, Any] = {name: row.get(name) for name in RULE_FIELDS}
         for name in WEEKDAY_FIELDS:
             values[name] = bool(values[name])
         for name in ("interval", "count", "day"):
@@ -285,7 +287,7 @@ def parse_rrule(text: str, dtstart: datetime | None) -> dict[str, Any]:
     freq = _FREQ_NAMES[freq_name]
     plain, nth = _byday(parts.get("BYDAY", ""), freq)
     monthdays = [int(item) for item in parts.get("BYMONTHDAY", "").split(",") if item]
-    anchor = dtstart or datetime(2000, 1, 1)  # noqa: DTZ001
+    anchor = dtstart or datetime(2000, 1, 1)  # noqa: DTZ001 (Odoo datetimes are naive UTC)
     if not (plain or nth or monthdays or parts.get("BYWEEKNO") or parts.get("BYYEARDAY")):
         if freq in ("yearly", "monthly"):
             monthdays = [anchor.day]
@@ -299,7 +301,7 @@ def parse_rrule(text: str, dtstart: datetime | None) -> dict[str, Any]:
         "until": until,
     }
     if plain:
-        data.update({name: False for name in WEEKDAY_FIELDS})
+        data.update(dict.fromkeys(WEEKDAY_FIELDS, False))
         data.update({WEEKDAY_FIELDS[index]: True for index in plain})
         data["rrule_type"] = "weekly"
     if nth:
@@ -358,4 +360,4 @@ def _until(value: str | None) -> date | None:
         return None
     digits = value.rstrip("Z")
     fmt = "%Y%m%dT%H%M%S" if "T" in digits else "%Y%m%d"
-    return datetime.strptime(digits, fmt).date()  # noqa: DTZ007
+    return datetime.strptime(digits, fmt).date()  # noqa: DTZ007 (a date is wanted)

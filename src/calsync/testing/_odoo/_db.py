@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = ["Database", "Row"]
 
@@ -63,6 +65,10 @@ class Database:
     def row(self, model: str, row_id: int) -> Row | None:
         """The stored row, or ``None`` when it does not exist. Do not mutate it."""
         return self._rows.get(model, {}).get(row_id)
+
+    def fetch(self, model: str, row_id: int) -> Row:
+        """The stored row, which must exist (KeyError otherwise). Do not mutate it."""
+        return self._rows[model][row_id]
 
     def exists(self, model: str, row_id: int) -> bool:
         """Whether a row with this id exists."""

@@ -23,13 +23,13 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from calsync.testing._odoo._errors import OdooValueError
-from calsync.testing._odoo._fields import Field
 from calsync.testing._odoo._values import lenient_date, lenient_datetime
 
 if TYPE_CHECKING:
+    from calsync.testing._odoo._fields import Field
     from calsync.testing._odoo._models._base import Env, Model
 
-__all__ = ["Matcher", "compile_domain", "collate_key"]
+__all__ = ["Matcher", "collate_key", "compile_domain"]
 
 Matcher = Callable[[int], bool]
 
@@ -127,14 +127,13 @@ def _compile_leaf(env: Env, model: Model, leaf: list[Any]) -> Matcher:
     if not field.searchable:
         raise OdooValueError(f"Non-stored field {model.name}.{head} cannot be searched.")
     if tail:
-        return _compile_path(env, model, field, tail, operator, value, leaf)
+        return _compile_path(env, model, field, tail, [path, operator, value])
     return _compile_field(env, model, field, operator, value)
 
 
-def _compile_path(
-    env: Env, model: Model, field: Field, tail: str, operator: str, value: Any, leaf: list[Any]
-) -> Matcher:
+def _compile_path(env: Env, model: Model, field: Field, tail: str, leaf: list[Any]) -> Matcher:
     """A dotted path: search the related model, then keep rows linked to a match."""
+    _path, operator, value = leaf
     if not field.relational or field.relation is None:
         raise OdooValueError(f"Invalid field {model.name}.{field.name} in leaf {leaf_repr(leaf)}")
     comodel = env.model(field.relation)
@@ -290,7 +289,7 @@ def _scalar_test(model: Model, field: Field, operator: str, value: Any) -> Calla
 
 def _coerce(field: Field, value: Any) -> Any:
     """A domain value converted to the type of the stored value."""
-    if value is None or value is False and field.type != "boolean":
+    if value is None or (value is False and field.type != "boolean"):
         return None
     if field.type == "datetime":
         return lenient_datetime(value)

@@ -20,18 +20,21 @@ import secrets
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
-from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from calsync.testing._odoo._app import OdooApp, describe
 from calsync.testing._odoo._db import Database
 from calsync.testing._odoo._errors import OdooError, make_error
-from calsync.testing._odoo._mail import OdooMail
 from calsync.testing._odoo._models import MODELS, Env, Registry, Settings
 from calsync.testing._odoo._rpc import JSON2, JSONRPC, WEB, OdooCall, json2_error, rpc_error
 from calsync.testing._odoo._seed import seed
 from calsync.testing._odoo._values import json_ready
 from calsync.testing._server import Fault, LoopbackServer, Request, Response
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from calsync.testing._odoo._mail import OdooMail
 
 __all__ = ["OdooEmulator", "SeriesOrder"]
 
@@ -68,7 +71,7 @@ class OdooEmulator:
         version: str = "18.0",
         *,
         db: str = "calsync_test",
-        admin_password: str = "admin",
+        admin_password: str = "admin",  # noqa: S107 (the recorded test server's password)
         admin_api_key: str | None = None,
         login_delay: float = 0.0,
         login_cooldown_after: int = 10,
@@ -83,7 +86,9 @@ class OdooEmulator:
         self.db = db
         self._clock = clock or _utc_now
         settings = Settings(
-            version=version, series_order=_series_hook(series_order), rng=random.Random(seed)
+            version=version,
+            series_order=_series_hook(series_order),
+            rng=random.Random(seed),  # noqa: S311 (tag colours)
         )
         self._database = Database(db)
         self._registry = Registry(self._database, settings, MODELS)
@@ -183,7 +188,7 @@ class OdooEmulator:
     def _uid(self, user: int | str) -> int:
         if isinstance(user, int):
             return user
-        found = self._registry.model("res.users").login_uid(user)  # type: ignore[attr-defined]
+        found = self._app._users.login_uid(user)
         if found is None:
             raise KeyError(f"no active user with login {user!r}")
         return int(found)

@@ -67,7 +67,7 @@ class AccessError(UserError):
     http_status = 403
 
 
-class AccessDenied(UserError):
+class AccessDenied(UserError):  # noqa: N818 (Odoo's class name)
     """``odoo.exceptions.AccessDenied``: wrong credentials."""
 
     name = "odoo.exceptions.AccessDenied"
@@ -98,7 +98,7 @@ class OdooTypeError(OdooError):
     http_status = 500
 
 
-class SessionExpired(OdooError):
+class SessionExpired(OdooError):  # noqa: N818 (Odoo's class name)
     """``odoo.http.SessionExpiredException``: call_kw without a valid session."""
 
     name = "odoo.http.SessionExpiredException"
@@ -110,7 +110,7 @@ class SessionExpired(OdooError):
         super().__init__(message)
 
 
-class Unauthorized(OdooError):
+class Unauthorized(OdooError):  # noqa: N818 (Odoo's class name)
     """``werkzeug.exceptions.Unauthorized``: JSON-2 without a valid API key."""
 
     name = "werkzeug.exceptions.Unauthorized"
@@ -122,7 +122,7 @@ class Unauthorized(OdooError):
         return [self.message, self.http_status]
 
 
-class NotFound(OdooError):
+class NotFound(OdooError):  # noqa: N818 (Odoo's class name)
     """``werkzeug.exceptions.NotFound``: JSON-2 on an unknown model or method."""
 
     name = "werkzeug.exceptions.NotFound"
@@ -148,7 +148,7 @@ class BadRequest(NotFound):
     http_status = 400
 
 
-class AttributeErrorOdoo(OdooError):
+class OdooAttributeError(OdooError):
     """``builtins.AttributeError``: a method that does not exist on the model."""
 
     name = "builtins.AttributeError"
@@ -239,7 +239,8 @@ def not_null_error(
     return ValidationError(
         "The operation cannot be completed:\n"
         "- Create/update: a mandatory field is not set.\n"
-        "- Delete: another model requires the record being deleted. If possible, archive it instead.\n\n"
+        "- Delete: another model requires the record being deleted. "
+        "If possible, archive it instead.\n\n"
         f"Model: {model_description} ({model})\nField: {field_string} ({field})\n"
     )
 

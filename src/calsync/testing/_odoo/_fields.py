@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ["Field", "ModelSpec", "model_specs", "tz_names"]
 
@@ -104,9 +106,7 @@ def _field(name: str, raw: Mapping[str, Any], tz: list[str]) -> Field:
 
 @functools.cache
 def _load() -> dict[str, Any]:
-    text = (
-        resources.files("calsync.testing._odoo").joinpath("_data", "models.json").read_text("utf-8")
-    )
+    text = resources.files("calsync.testing._odoo").joinpath("_data/models.json").read_text("utf-8")
     data: dict[str, Any] = json.loads(text)
     return data
 

@@ -17,7 +17,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import timezone
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -25,10 +24,12 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from calsync.testing._odoo._errors import OdooError, OdooValueError, UserError
-from calsync.testing._odoo._fields import Field
 from calsync.testing._odoo._values import to_date, to_datetime
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from calsync.testing._odoo._fields import Field
     from calsync.testing._odoo._models._base import Env, Model
 
 __all__ = ["load_rows"]
@@ -67,14 +68,14 @@ def load_rows(env: Env, model: Model, fields: list[str], data: list[list[Any]]) 
             if records and not messages:
                 _flush(env, model, records, ids, messages)
             if any(message["type"] == "error" for message in messages):
-                raise _Rejected
-    except _Rejected:
+                raise _RejectedError
+    except _RejectedError:
         del env.mails[mails_before:]
         return {"ids": False, "messages": messages, "nextrow": 0}
     return {"ids": ids, "messages": messages, "nextrow": 0}
 
 
-class _Rejected(Exception):
+class _RejectedError(Exception):
     """Internal: roll the whole load back."""
 
 
@@ -107,35 +108,38 @@ def _convert_row(
 
 
 def _cell(env: Env, model: Model, field: Field, sub: list[str], text: str) -> Any:
-    kind = field.type
+    """One imported cell converted for its field (Odoo's ``ir.fields.converter``)."""
     if field.relational:
         return _relational(env, field, sub, text)
-    if kind == "boolean":
+    if field.type == "boolean":
         return text.strip().lower() in _TRUE
     if not text:
         return False
-    if kind == "datetime":
-        return _datetime(env, field, text)
-    if kind == "date":
-        try:
-            return to_date(text)
-        except OdooError:
-            raise _RowError(
-                f"'{text}' does not seem to be a valid date for field '{field.string}'"
-            ) from None
-    if kind == "selection":
-        for value, label in field.description.get("selection") or ():
-            if text in (value, label):
-                return value
-        raise _RowError(f"Value '{text}' not found in selection field '{field.string}'")
-    if kind in ("integer", "float"):
-        try:
-            return int(text) if kind == "integer" else float(text)
-        except ValueError:
-            raise _RowError(
-                f"'{text}' does not seem to be a number for field '{field.string}'"
-            ) from None
-    return text
+    converter = _CELL_CONVERTERS.get(field.type)
+    return converter(env, field, text) if converter is not None else text
+
+
+def _date_cell(env: Env, field: Field, text: str) -> Any:
+    try:
+        return to_date(text)
+    except OdooError:
+        message = f"'{text}' does not seem to be a valid date for field '{field.string}'"
+        raise _RowError(message) from None
+
+
+def _selection_cell(env: Env, field: Field, text: str) -> Any:
+    for value, label in field.description.get("selection") or ():
+        if text in (value, label):
+            return value
+    raise _RowError(f"Value '{text}' not found in selection field '{field.string}'")
+
+
+def _number_cell(env: Env, field: Field, text: str) -> Any:
+    try:
+        return int(text) if field.type == "integer" else float(text)
+    except ValueError:
+        message = f"'{text}' does not seem to be a number for field '{field.string}'"
+        raise _RowError(message) from None
 
 
 def _datetime(env: Env, field: Field, text: str) -> Any:
@@ -150,6 +154,15 @@ def _datetime(env: Env, field: Field, text: str) -> Any:
     if moment is not None and zone:
         moment = moment.replace(tzinfo=ZoneInfo(zone)).astimezone(timezone.utc).replace(tzinfo=None)
     return moment
+
+
+_CELL_CONVERTERS: dict[str, Callable[[Env, Field, str], Any]] = {
+    "datetime": _datetime,
+    "date": _date_cell,
+    "selection": _selection_cell,
+    "integer": _number_cell,
+    "float": _number_cell,
+}
 
 
 def _relational(env: Env, field: Field, sub: list[str], text: str) -> Any:
@@ -170,7 +183,7 @@ def _resolve(env: Env, field: Field, sub: list[str], item: str) -> int:
     comodel = env.model(field.relation)
     if sub == ["id"]:
         module, _, name = item.rpartition(".")
-        found = env.model("ir.model.data").lookup(module or "__import__", name)
+        found = env.model_data.lookup(module or "__import__", name)
         if found is None or found[0] != field.relation:
             raise _RowError(
                 f"No matching record found for external id '{item}' in field '{field.string}'"
@@ -225,7 +238,7 @@ def _flush(
 
 def _load_records(env: Env, model: Model, records: Sequence[_Record]) -> list[int]:
     """Update the records whose external id exists, create the others with their ids."""
-    imd = env.model("ir.model.data")
+    imd = env.model_data
     result: dict[int, int] = {}
     to_create: list[tuple[int, _Record]] = []
     for position, record in enumerate(records):
@@ -255,7 +268,7 @@ def _existing(env: Env, model: Model, record: _Record) -> int | None:
     if not record.xmlid:
         return None
     module, _, name = record.xmlid.rpartition(".")
-    found = env.model("ir.model.data").lookup(module or "__import__", name)
+    found = env.model_data.lookup(module or "__import__", name)
     if found is None or found[0] != model.name or not env.db.exists(model.name, found[1]):
         return None
     return found[1]

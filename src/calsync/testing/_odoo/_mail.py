@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import attrs
 
-__all__ = ["INVITATION", "DATE_UPDATED", "SIGNUP", "OdooMail"]
+__all__ = ["DATE_UPDATED", "INVITATION", "SIGNUP", "OdooMail"]
 
 INVITATION = "invitation"
 DATE_UPDATED = "date_updated"

@@ -12,7 +12,6 @@ physical (heap) order: Odoo adds no ``id`` tie-breaker.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -21,6 +20,8 @@ from calsync.testing._odoo._domain import collate_key
 from calsync.testing._odoo._errors import OdooValueError, UserError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
     from calsync.testing._odoo._models._base import Env, Model
 
 __all__ = ["OrderTerm", "parse_order", "sort_ids"]
@@ -111,7 +112,7 @@ def _many2one_key(env: Env, model: Model, term: OrderTerm, depth: int) -> Callab
     comodel = env.model(field.relation)
     linked = {model.value(env, rid, term.field, real=True) for rid in model.all_ids(env)}
     linked.discard(None)
-    ranked = list(sorted(linked, key=lambda rid: comodel.db.heap_position(comodel.name, rid)))
+    ranked = sorted(linked, key=lambda rid: comodel.db.heap_position(comodel.name, rid))
     for sub in reversed(parse_order(comodel, comodel.spec.order)):
         ranked = _sort_term(env, comodel, ranked, sub, depth + 1)
     rank = {rid: index for index, rid in enumerate(ranked)}

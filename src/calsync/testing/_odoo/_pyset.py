@@ -12,7 +12,10 @@ same order, so that replayed attendee ids line up with the recorded ones.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
 
 __all__ = ["PySet", "set_difference"]
 

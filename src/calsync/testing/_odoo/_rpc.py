@@ -20,23 +20,26 @@ and :func:`json2_error` give them the recorded shapes (JSON-RPC: HTTP 200,
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from calsync.testing._odoo._errors import (
     AccessError,
-    AttributeErrorOdoo,
     NotFound,
+    OdooAttributeError,
     OdooError,
     OdooTypeError,
     UnprocessableEntity,
     UserError,
 )
-from calsync.testing._odoo._mail import OdooMail
 from calsync.testing._odoo._models import Env, Registry
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
+    from calsync.testing._odoo._mail import OdooMail
 
 __all__ = ["OdooCall", "call_model", "json2_error", "rpc_error", "rpc_result"]
 
@@ -64,7 +67,8 @@ class OdooCall:
 def debug_text(error: OdooError) -> str:
     """The ``debug`` field: a traceback whose server frames are elided, as in the recordings."""
     short = error.name.removeprefix("builtins.")
-    return f"Traceback (most recent call last):\n  ... (server frames elided) ...\n{short}: {error.message}"
+    frames = "Traceback (most recent call last):\n  ... (server frames elided) ...\n"
+    return f"{frames}{short}: {error.message}"
 
 
 def error_data(error: OdooError, context: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -116,7 +120,7 @@ def find_method(
     func = getattr(target, method, None)
     if func is None or not hasattr(func, "_rpc"):
         message = f"The method '{model}.{method}' does not exist"
-        raise NotFound(message) if protocol == JSON2 else AttributeErrorOdoo(message)
+        raise NotFound(message) if protocol == JSON2 else OdooAttributeError(message)
     return target, func
 
 
@@ -133,12 +137,12 @@ def bind(
 def call_model(
     registry: Registry,
     now: Callable[[], datetime],
+    *,
     uid: int,
     model: str,
     method: str,
     args: list[Any],
     kwargs: dict[str, Any],
-    *,
     protocol: str,
     ids: list[int] | None = None,
     base_context: dict[str, Any] | None = None,
@@ -155,6 +159,7 @@ def call_model(
     target, func = find_method(registry, model, method, protocol=protocol)
     kind = func._rpc  # type: ignore[attr-defined]
     call_args = list(args)
+    record_ids: Any
     if kind == "multi":
         if protocol == JSON2:
             record_ids = ids or []

@@ -11,9 +11,10 @@ ids (the first new one is 19373 [35]). Records the recordings never show
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from calsync.testing._odoo._models import Env
+if TYPE_CHECKING:
+    from calsync.testing._odoo._models import Env
 
 __all__ = ["ADMIN_GROUPS", "seed"]
 

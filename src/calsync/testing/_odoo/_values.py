@@ -15,12 +15,15 @@ lenient way PostgreSQL casts a string (``'...:56.999999'`` works) [24].
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from calsync.testing._odoo._errors import OdooValueError
-from calsync.testing._odoo._fields import Field
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from calsync.testing._odoo._fields import Field
 
 __all__ = [
     "DATETIME_FORMAT",
@@ -52,7 +55,7 @@ def to_datetime(value: object) -> datetime | None:
     if not isinstance(value, str):
         raise OdooValueError(f"Wrong value for a datetime: {value!r}")
     try:
-        return datetime.strptime(value, DATETIME_FORMAT[: len(value) - 2])  # noqa: DTZ007
+        return datetime.strptime(value, DATETIME_FORMAT[: len(value) - 2])  # noqa: DTZ007 (naive UTC)
     except ValueError as exc:
         raise OdooValueError(str(exc)) from None
 
@@ -68,7 +71,7 @@ def to_date(value: object) -> date | None:
     if not isinstance(value, str):
         raise OdooValueError(f"Wrong value for a date: {value!r}")
     try:
-        return datetime.strptime(value[:10], DATE_FORMAT).date()  # noqa: DTZ007
+        return datetime.strptime(value[:10], DATE_FORMAT).date()  # noqa: DTZ007 (a date)
     except ValueError as exc:
         raise OdooValueError(str(exc)) from None
 
@@ -161,17 +164,18 @@ def scalar_to_wire(field: Field, value: object) -> object:
     kind = field.type
     if kind == "boolean":
         return bool(value)
-    if kind in ("integer", "many2one_reference"):
-        return value if value is not None else 0
-    if kind == "float":
-        return float(value) if value is not None else 0.0
+    if kind in _ZERO:
+        return _ZERO[kind] if value is None else (float(value) if kind == "float" else value)  # type: ignore[arg-type]
     if value is None:
         return False
-    if kind == "datetime" and isinstance(value, datetime):
-        return format_datetime(value)
-    if kind == "date" and isinstance(value, date):
+    if isinstance(value, datetime):
+        return format_datetime(value) if kind == "datetime" else value
+    if isinstance(value, date) and kind == "date":
         return format_date(value)
     return value
+
+
+_ZERO: dict[str, object] = {"integer": 0, "many2one_reference": 0, "float": 0.0}
 
 
 def m2m_commands(current: Sequence[int], commands: object) -> tuple[int, ...]:

@@ -14,10 +14,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from calsync.testing._odoo._models._base import Env, Model
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ["CalendarAttendee"]
 
@@ -36,10 +38,10 @@ class CalendarAttendee(Model):
         """The current user's own attendee row is accepted at once."""
         prepared = []
         for vals in vals_list:
-            vals = dict(vals)
-            if "state" not in vals and vals.get("partner_id") == env.partner_id:
-                vals["state"] = "accepted"
-            prepared.append(vals)
+            values = dict(vals)
+            if "state" not in values and values.get("partner_id") == env.partner_id:
+                values["state"] = "accepted"
+            prepared.append(values)
         return super().create_records(env, prepared)
 
     def after_write(self, env: Env, ids: list[int], fnames: set[str]) -> None:

@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
 import attrs
 
-from calsync.testing._odoo._db import Database, Row
 from calsync.testing._odoo._domain import compile_domain
 from calsync.testing._odoo._errors import (
     OdooValueError,
@@ -43,7 +41,15 @@ from calsync.testing._odoo._values import (
 )
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from calsync.testing._odoo._db import Database, Row
     from calsync.testing._odoo._mail import OdooMail
+    from calsync.testing._odoo._models._attendee import CalendarAttendee
+    from calsync.testing._odoo._models._event import CalendarEvent
+    from calsync.testing._odoo._models._model_data import IrModelData
+    from calsync.testing._odoo._models._recurrence import CalendarRecurrence
+    from calsync.testing._odoo._models._users import ResUsers
 
 __all__ = ["Env", "Model", "Registry", "Settings", "api_create", "api_model", "api_multi"]
 
@@ -54,6 +60,11 @@ ADMIN_GROUPS = {
     "Administration/Access Rights": "_access_admin",
     "Administration/Settings": "_settings_admin",
 }
+
+
+def _mentions_active(domain: list[Any]) -> bool:
+    """Whether a domain filters on ``active`` itself (then no implicit active filter)."""
+    return any(isinstance(item, (list, tuple)) and item and item[0] == "active" for item in domain)
 
 
 def api_model(func: F) -> F:
@@ -83,7 +94,7 @@ class Settings:
     series_order: (
         Callable[[list[tuple[datetime, datetime]]], list[tuple[datetime, datetime]]] | None
     ) = None
-    rng: random.Random = attrs.field(factory=lambda: random.Random(0))
+    rng: random.Random = attrs.field(factory=lambda: random.Random(0))  # noqa: S311
 
 
 class Registry:
@@ -120,6 +131,31 @@ class Env:
     def model(self, name: str) -> Model:
         """The model called ``name``."""
         return self.registry.model(name)
+
+    @property
+    def events(self) -> CalendarEvent:
+        """``calendar.event``."""
+        return cast("CalendarEvent", self.registry.model("calendar.event"))
+
+    @property
+    def recurrences(self) -> CalendarRecurrence:
+        """``calendar.recurrence``."""
+        return cast("CalendarRecurrence", self.registry.model("calendar.recurrence"))
+
+    @property
+    def attendees(self) -> CalendarAttendee:
+        """``calendar.attendee``."""
+        return cast("CalendarAttendee", self.registry.model("calendar.attendee"))
+
+    @property
+    def users(self) -> ResUsers:
+        """``res.users``."""
+        return cast("ResUsers", self.registry.model("res.users"))
+
+    @property
+    def model_data(self) -> IrModelData:
+        """``ir.model.data``."""
+        return cast("IrModelData", self.registry.model("ir.model.data"))
 
     def with_context(self, **values: Any) -> Env:
         """The same environment with context keys added (shares pending mails)."""
@@ -204,9 +240,9 @@ class Model:
 
         ``real`` bypasses per-user masking (searches run on real values).
         """
-        if not real and self._public_fields is not None and fname not in self._public_fields:
-            if not env.su and self._masked(env, rid):
-                return self._masked_value(env, rid, fname)
+        hidden = self._public_fields is not None and fname not in self._public_fields
+        if not real and hidden and not env.su and self._masked(env, rid):
+            return self._masked_value(env, rid, fname)
         return self._raw_value(env, rid, fname, real)
 
     def _raw_value(self, env: Env, rid: int, fname: str, real: bool) -> Any:
@@ -235,20 +271,21 @@ class Model:
         return self._raw_value(env, rid, fname, False)
 
     def _one2many(self, env: Env, rid: int, field: Field) -> list[int]:
-        assert field.relation is not None and field.relation_field is not None
+        assert field.relation is not None
+        assert field.relation_field is not None
         comodel = self.registry.models.get(field.relation)
         if comodel is None:
             return []
         ids = self.db.lookup(field.relation, field.relation_field, rid)
         if comodel.has_active and env.active_test:
-            ids = [cid for cid in ids if self.db.row(field.relation, cid).get("active")]  # type: ignore[union-attr]
+            ids = [cid for cid in ids if self.db.fetch(field.relation, cid).get("active")]
         return sort_ids(env, comodel, ids, None)
 
     def visible_ids(self, env: Env) -> list[int]:
         """Ids in heap order, without archived records unless ``active_test`` is off."""
         ids = self.all_ids(env)
         if self.has_active and env.active_test:
-            return [rid for rid in ids if self.db.row(self._name, rid).get("active")]  # type: ignore[union-attr]
+            return [rid for rid in ids if self.db.fetch(self._name, rid).get("active")]
         return ids
 
     def display_name(self, env: Env, rid: int, *, real: bool = False) -> str:
@@ -292,11 +329,13 @@ class Model:
     ) -> list[int]:
         """Ids matching ``domain``, ordered and paged (the engine of search/search_read)."""
         domain = list(domain) if isinstance(domain, (list, tuple)) else domain
-        if self.has_active and env.active_test and isinstance(domain, list):
-            if not any(
-                isinstance(item, (list, tuple)) and item and item[0] == "active" for item in domain
-            ):
-                domain = [["active", "=", True], *domain]
+        if (
+            self.has_active
+            and env.active_test
+            and isinstance(domain, list)
+            and not _mentions_active(domain)
+        ):
+            domain = [["active", "=", True], *domain]
         matcher = compile_domain(env, self, domain)
         ids = [rid for rid in self.all_ids(env) if matcher(rid)]
         ids = sort_ids(env, self, ids, order)
@@ -371,7 +410,7 @@ class Model:
             if field.type == "one2many":
                 x2many[name] = value
             elif field.type == "many2many":
-                current = () if rid is None else self.db.row(self._name, rid).get(name, ())  # type: ignore[union-attr]
+                current = () if rid is None else self.db.fetch(self._name, rid).get(name, ())
                 row[name] = m2m_commands(current or (), value)
             elif field.type == "many2one":
                 row[name] = as_id(value)
@@ -402,7 +441,8 @@ class Model:
         """Run one2many commands: (0, 0, vals) create, (1, id, vals) write, (2, id) delete."""
         for name, commands in x2many.items():
             field = self.spec.fields[name]
-            assert field.relation is not None and field.relation_field is not None
+            assert field.relation is not None
+            assert field.relation_field is not None
             comodel = env.model(field.relation)
             for command in commands or ():
                 op = command[0]
@@ -448,7 +488,7 @@ class Model:
             if self.db.exists(self._name, rid):
                 self.db.delete(self._name, rid)
         self._drop_references(env, set(targets))
-        env.model("ir.model.data").forget(env, self._name, targets)
+        env.model_data.forget(env, self._name, targets)
 
     def _drop_references(self, env: Env, gone: set[int]) -> None:
         for other in self.registry.models.values():
@@ -462,7 +502,9 @@ class Model:
 
     def drop_many2one(self, env: Env, fname: str, gone: set[int]) -> None:
         """ON DELETE CASCADE or SET NULL for rows pointing at deleted records."""
-        hits = [rid for rid in self.all_ids(env) if self.db.row(self._name, rid).get(fname) in gone]  # type: ignore[union-attr]
+        hits = [
+            rid for rid in self.all_ids(env) if self.db.fetch(self._name, rid).get(fname) in gone
+        ]
         if not hits:
             return
         if fname in self._cascade:
@@ -474,7 +516,7 @@ class Model:
     def drop_many2many(self, env: Env, fname: str, gone: set[int]) -> None:
         """Remove links to deleted records (a relation-table delete: the row is not rewritten)."""
         for rid in self.all_ids(env):
-            current = self.db.row(self._name, rid).get(fname) or ()  # type: ignore[union-attr]
+            current = self.db.fetch(self._name, rid).get(fname) or ()
             kept = tuple(item for item in current if item not in gone)
             if kept != tuple(current):
                 self.db.update(self._name, rid, {fname: kept}, move=False)
@@ -542,7 +584,7 @@ class Model:
         self.check_rules(env, "create", ids)
         return ids[0] if single else ids
 
-    def create_from_rpc(self, env: Env, vals_list: list[Mapping[str, Any]]) -> list[int]:
+    def create_from_rpc(self, env: Env, vals_list: Sequence[Mapping[str, Any]]) -> list[int]:
         """The model's create logic (overridden by models with side effects)."""
         return self.create_records(env, vals_list)
 
@@ -589,7 +631,7 @@ class Model:
         return self.search_ids(env, domain, offset=offset or 0, limit=limit, order=order)
 
     @api_model
-    def search_read(
+    def search_read(  # noqa: PLR0917 (Odoo's positional signature)
         self,
         env: Env,
         domain: Any = None,
@@ -654,7 +696,7 @@ class Model:
     @api_multi
     def get_metadata(self, env: Env, ids: list[int]) -> Any:
         """``get_metadata`` (readable by any user, xmlids included) [35, 39, 42]."""
-        imd = env.model("ir.model.data")
+        imd = env.model_data
         result = []
         for rid in self.existing(ids):
             row = self.db.row(self._name, rid)
@@ -683,7 +725,7 @@ class Model:
     @api_multi
     def get_external_id(self, env: Env, ids: list[int]) -> Any:
         """``get_external_id``: ``{"<id>": "module.name"}`` (string keys on the wire) [35]."""
-        imd = env.model("ir.model.data")
+        imd = env.model_data
         result = {}
         for rid in ids:
             xmlids = imd.xmlids_of(env, self._name, rid)
@@ -698,7 +740,7 @@ class Model:
         return load_rows(env, self, list(fields), [list(row) for row in data])
 
     @api_model
-    def web_search_read(
+    def web_search_read(  # noqa: PLR0917 (Odoo's positional signature)
         self,
         env: Env,
         domain: Any,
@@ -741,7 +783,7 @@ class Model:
             for rid in ids
         ]
 
-    def _web_value(self, env: Env, rid: int, fname: str, sub: Mapping[str, Any]) -> Any:
+    def _web_value(self, env: Env, rid: int, fname: str, sub: Any) -> Any:
         field = self.spec.fields[fname]
         nested = sub.get("fields") if isinstance(sub, Mapping) else None
         if not field.relational or field.relation is None:

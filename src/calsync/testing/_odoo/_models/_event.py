@@ -31,9 +31,8 @@ Mail
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from datetime import datetime, time, timedelta, timezone
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -44,12 +43,16 @@ from calsync.testing._odoo._errors import (
     ValidationError,
     record_rule_error,
 )
-from calsync.testing._odoo._fields import Field
 from calsync.testing._odoo._html import is_html_empty, sanitize_html
 from calsync.testing._odoo._mail import DATE_UPDATED, INVITATION, OdooMail
 from calsync.testing._odoo._models._base import Env, Model, api_multi
 from calsync.testing._odoo._pyset import added_in_set_order
 from calsync.testing._odoo._values import to_datetime
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from calsync.testing._odoo._fields import Field
 
 __all__ = ["PUBLIC_FIELDS", "RECURRENT_FIELDS", "TIME_FIELDS", "CalendarEvent"]
 
@@ -90,9 +93,16 @@ _RECURRENCE_DEFAULTS = {
 }
 
 
+def _new_start(time_values: Mapping[str, Any], row: Mapping[str, Any]) -> datetime:
+    """The start an edit gives the event (its current start when the edit keeps it)."""
+    start = to_datetime(time_values.get("start")) if "start" in time_values else None
+    current: datetime = row["start"]
+    return start or current
+
+
 def default_start(now: datetime) -> datetime:
     """Odoo's default start: now rounded up to the next half hour."""
-    return now + (datetime.min - now) % timedelta(minutes=30)
+    return now + (datetime.min - now) % timedelta(minutes=30)  # noqa: DTZ901 (naive UTC)
 
 
 class CalendarEvent(Model):
@@ -228,7 +238,8 @@ class CalendarEvent(Model):
             ):
                 raise ValidationError(
                     "The ending date cannot be earlier than the starting date.\n"
-                    f"Meeting “{row.get('name')}” starts on {row['start_date']} and ends on {row['stop_date']}"
+                    f"Meeting “{row.get('name')}” starts on {row['start_date']} "
+                    f"and ends on {row['stop_date']}"
                 )
 
     def _videocall(self, env: Env, vals: dict[str, Any]) -> None:
@@ -250,8 +261,8 @@ class CalendarEvent(Model):
     def attendee_commands(self, env: Env, rid: int | None, partner_commands: Any) -> list[Any]:
         """Attendee commands for partner commands (Odoo's ``_attendees_values``)."""
         current = (
-            list(self.db.row(self._name, rid).get("partner_ids") or ()) if rid is not None else []
-        )  # type: ignore[union-attr]
+            list(self.db.fetch(self._name, rid).get("partner_ids") or ()) if rid is not None else []
+        )
         if partner_commands and isinstance(partner_commands[0], int):
             partner_commands = [(6, 0, list(partner_commands))]
         removed: list[int] = []
@@ -268,7 +279,7 @@ class CalendarEvent(Model):
                 added.append(int(command[1]))
         commands: list[Any] = []
         if rid is not None and removed:
-            attendees = env.model("calendar.attendee")
+            attendees = env.attendees
             for aid in attendees.all_ids(env):
                 row = attendees.db.row("calendar.attendee", aid)
                 if row is not None and row["event_id"] == rid and row["partner_id"] in removed:
@@ -299,7 +310,7 @@ class CalendarEvent(Model):
         """Log what Odoo would mail these attendees (not the caller, not without e-mail)."""
         if env.context.get("no_mail_to_attendees"):
             return
-        attendees = env.model("calendar.attendee")
+        attendees = env.attendees
         for aid in attendee_ids:
             row = attendees.db.row("calendar.attendee", aid)
             if row is None or row["partner_id"] == env.partner_id:
@@ -318,7 +329,7 @@ class CalendarEvent(Model):
 
     # -- create ------------------------------------------------------------------------------
 
-    def create_from_rpc(self, env: Env, vals_list: list[Mapping[str, Any]]) -> list[int]:
+    def create_from_rpc(self, env: Env, vals_list: Sequence[Mapping[str, Any]]) -> list[int]:
         """Odoo's ``calendar.event.create``."""
         self.check_field_names([name for vals in vals_list for name in vals])
         prepared = [self._prepare_create(env, dict(vals)) for vals in vals_list]
@@ -334,7 +345,7 @@ class CalendarEvent(Model):
             if detached:
                 self.write_from_rpc(env, detached, {"active": False})
         created = ids + series
-        future = [rid for rid in created if self.db.row(self._name, rid)["start"] > env.now]  # type: ignore[index]
+        future = [rid for rid in created if self.db.fetch(self._name, rid)["start"] > env.now]
         self.send_mails(env, self.attendee_ids_of(env, future), INVITATION)
         return created
 
@@ -355,7 +366,7 @@ class CalendarEvent(Model):
         ids = self.create_records(env, vals_list)
         for rid in ids:
             for aid in self.value(env, rid, "attendee_ids", real=True):
-                partner = self.db.row("calendar.attendee", aid)["partner_id"]  # type: ignore[index]
+                partner = self.db.fetch("calendar.attendee", aid)["partner_id"]
                 self.subscribe(env, rid, partner)
         return ids
 
@@ -369,7 +380,7 @@ class CalendarEvent(Model):
                 values["attendee_ids"] = self.attendee_commands(env, rid, values["partner_ids"])
             self.write_records(env, [rid], values)
             for aid in self.value(env, rid, "attendee_ids", real=True):
-                self.subscribe(env, rid, self.db.row("calendar.attendee", aid)["partner_id"])  # type: ignore[index]
+                self.subscribe(env, rid, self.db.fetch("calendar.attendee", aid)["partner_id"])
 
     def write_from_rpc(self, env: Env, ids: list[int], vals: dict[str, Any]) -> None:
         """Odoo's ``calendar.event.write`` with its ``recurrence_update`` modes."""
@@ -379,7 +390,7 @@ class CalendarEvent(Model):
         vals = dict(vals)
         setting = vals.pop("recurrence_update", None)
         single = len(ids) == 1
-        recurrence = self.db.row(self._name, ids[0]).get("recurrence_id") if single else None  # type: ignore[union-attr]
+        recurrence = self.db.fetch(self._name, ids[0]).get("recurrence_id") if single else None
         update_recurrence = (
             setting in ("all_events", "future_events") and single and bool(recurrence)
         )
@@ -399,15 +410,21 @@ class CalendarEvent(Model):
         previous = set(self.attendee_ids_of(env, ids))
         rec_values = {name: vals.pop(name) for name in list(vals) if name in RECURRENT_FIELDS}
         base = (
-            self.db.row("calendar.recurrence", recurrence).get("base_event_id")
+            self.db.fetch("calendar.recurrence", recurrence).get("base_event_id")
             if recurrence
             else None
-        )  # type: ignore[union-attr]
+        )
         future_edge = setting == "future_events" and single and base == ids[0]
         detached: list[int] = []
         if update_recurrence:
             detached += self._update_series(
-                env, ids[0], setting, vals, rec_values, future_edge, break_recurrence
+                env,
+                ids[0],
+                setting=setting,
+                vals=vals,
+                rec_values=rec_values,
+                future_edge=future_edge,
+                break_recurrence=break_recurrence,
             )
         else:
             self.write_plain(env, ids, vals)
@@ -422,6 +439,7 @@ class CalendarEvent(Model):
         self,
         env: Env,
         rid: int,
+        *,
         setting: str | None,
         vals: dict[str, Any],
         rec_values: dict[str, Any],
@@ -466,7 +484,7 @@ class CalendarEvent(Model):
         current = [
             aid
             for rid in alive
-            if self.db.row(self._name, rid).get("active")  # type: ignore[union-attr]
+            if self.db.fetch(self._name, rid).get("active")
             for aid in self.value(env, rid, "attendee_ids", real=True)
         ]
         if "partner_ids" in vals:
@@ -481,32 +499,28 @@ class CalendarEvent(Model):
             if start is not None and start >= env.now:
                 self.send_mails(env, [aid for aid in current if aid in previous], DATE_UPDATED)
         if vals.get("active") is False:
-            recurrences = env.model("calendar.recurrence")
-            hit = [
-                rec
-                for rec in recurrences.all_ids(env)
-                if recurrences.db.row(recurrences.name, rec).get("base_event_id") in ids
-            ]  # type: ignore[union-attr]
+            recurrences = env.recurrences
+            hit = recurrences.with_base_in(env, ids)
             recurrences.select_new_base(env, hit)
 
     def _event_start_of(self, attendee_id: int) -> datetime:
-        event_id = self.db.row("calendar.attendee", attendee_id)["event_id"]  # type: ignore[index]
-        start: datetime = self.db.row(self._name, event_id)["start"]  # type: ignore[index]
+        event_id = self.db.fetch("calendar.attendee", attendee_id)["event_id"]
+        start: datetime = self.db.fetch(self._name, event_id)["start"]
         return start
 
     def _reset_organizer_answer(self, env: Env, ids: list[int]) -> None:
         """Another user moving the event puts the organiser's answer back to needsAction."""
-        attendees = env.model("calendar.attendee")
+        attendees = env.attendees
         for rid in ids:
-            organizer = self.db.row(self._name, rid).get("user_id")  # type: ignore[union-attr]
+            organizer = self.db.fetch(self._name, rid).get("user_id")
             if not organizer or organizer == env.uid:
                 continue
-            partner = self.db.row("res.users", organizer)["partner_id"]  # type: ignore[index]
+            partner = self.db.fetch("res.users", organizer)["partner_id"]
             hits = [
                 aid
                 for aid in self.value(env, rid, "attendee_ids", real=True)
-                if attendees.db.row(attendees.name, aid)["partner_id"] == partner
-            ]  # type: ignore[index]
+                if attendees.db.fetch(attendees.name, aid)["partner_id"] == partner
+            ]
             if hits:
                 attendees.write_records(env, hits, {"state": "needsAction"})
 
@@ -518,11 +532,11 @@ class CalendarEvent(Model):
         """Create a series for events without one; with ``future``, split existing ones."""
         if not values:
             return []
-        recurrences = env.model("calendar.recurrence")
+        recurrences = env.recurrences
         new_vals = []
         to_update = []
         for rid in ids:
-            recurrence = self.db.row(self._name, rid).get("recurrence_id")  # type: ignore[union-attr]
+            recurrence = self.db.fetch(self._name, rid).get("recurrence_id")
             if not recurrence:
                 new_vals.append({**values, "base_event_id": rid, "calendar_event_ids": [(4, rid)]})
             elif future:
@@ -537,9 +551,10 @@ class CalendarEvent(Model):
         """Recurrence field values as the recurrence model stores them."""
         out = {}
         for name, value in vals.items():
-            if name in ("base_event_id", "calendar_event_ids", "rrule"):
-                out[name] = value
-            elif name in env.model("calendar.recurrence").spec.fields:
+            if (
+                name in ("base_event_id", "calendar_event_ids", "rrule")
+                or name in env.recurrences.spec.fields
+            ):
                 out[name] = value
         return out
 
@@ -586,15 +601,20 @@ class CalendarEvent(Model):
         """``_get_time_update_dict``: shift the base event by the edited event's move."""
         me = self.db.row(self._name, rid)
         ref = self.db.row(self._name, base)
-        assert me is not None and ref is not None
+        assert me is not None
+        assert ref is not None
         start_update = to_datetime(time_values.get("start"))
         stop_update = to_datetime(time_values.get("stop"))
         update: dict[str, Any] = {}
         if start_update:
             shift = start_update - me["start"]
             days = start_update.date() - me["start"].date()
-            update = {"start": ref["start"] + shift, "start_date": ref["start"].date() + days,
-                      "stop": ref["stop"] + shift, "stop_date": ref["stop"].date() + days}  # fmt: skip
+            update = {
+                "start": ref["start"] + shift,
+                "start_date": ref["start"].date() + days,
+                "stop": ref["stop"] + shift,
+                "stop_date": ref["stop"].date() + days,
+            }
         if stop_update:
             shift = stop_update - me["stop"]
             days = stop_update.date() - me["stop"].date()
@@ -607,7 +627,7 @@ class CalendarEvent(Model):
         """The series' rule, without the old start's weekday when the weekday changes."""
         row = self.db.row(self._name, rid)
         assert row is not None
-        values = env.model("calendar.recurrence").copy_values(row["recurrence_id"])
+        values = env.recurrences.copy_values(row["recurrence_id"])
         if row["start"].weekday() != new_start.weekday():
             values.pop(WEEKDAY_FIELDS[row["start"].weekday()], None)
         return values
@@ -620,17 +640,13 @@ class CalendarEvent(Model):
         time_values: dict[str, Any],
         rec_values: dict[str, Any],
     ) -> None:
-        """``future_events``: trim the series here, archive what follows, start a new series [15]."""
+        """``future_events``: trim the series here, archive what follows, start anew [15]."""
         time_values.update(self._time_update(env, rid, rid, time_values))
         row = self.db.row(self._name, rid)
         assert row is not None
-        start_day = (
-            to_datetime(time_values["start"]).date()
-            if "start" in time_values
-            else row["start"].date()
-        )  # type: ignore[union-attr]
+        start_day = _new_start(time_values, row).date()
         previous = self._updated_recurrence_values(env, rid, start_day)
-        detached = env.model("calendar.recurrence").stop_at(env, row["recurrence_id"], rid)
+        detached = env.recurrences.stop_at(env, row["recurrence_id"], rid)
         archived = [eid for eid in detached if eid != rid]
         if archived:
             self.write_from_rpc(env, archived, {"active": False})
@@ -655,12 +671,12 @@ class CalendarEvent(Model):
         time_values: dict[str, Any],
         rec_values: dict[str, Any],
     ) -> None:
-        """``all_events``: in place, or rebuilt around the base event on a time/rule change [16, 31]."""
-        recurrences = env.model("calendar.recurrence")
-        recurrence = self.db.row(self._name, rid)["recurrence_id"]  # type: ignore[index]
-        base = recurrences.db.row(recurrences.name, recurrence).get(
+        """``all_events``: in place, or rebuilt around the base on a time/rule change [16, 31]."""
+        recurrences = env.recurrences
+        recurrence = self.db.fetch(self._name, rid)["recurrence_id"]
+        base = recurrences.db.fetch(recurrences.name, recurrence).get(
             "base_event_id"
-        ) or recurrences.first_event(env, recurrence)  # type: ignore[union-attr]
+        ) or recurrences.first_event(env, recurrence)
         if not base:
             raise UserError("You can't update a recurrence without base event.")
         time_values.update(self._time_update(env, rid, base, time_values))
@@ -669,11 +685,7 @@ class CalendarEvent(Model):
             return
         row = self.db.row(self._name, rid)
         assert row is not None
-        start_day = (
-            to_datetime(time_values["start"]).date()
-            if "start" in time_values
-            else row["start"].date()
-        )  # type: ignore[union-attr]
+        start_day = _new_start(time_values, row).date()
         old_values = self._updated_recurrence_values(env, rid, start_day)
         self.write_from_rpc(env, recurrences.event_ids(env, recurrence), {"active": False})
         recurrences.unlink_records(env, [recurrence])
@@ -694,11 +706,11 @@ class CalendarEvent(Model):
 
     def _break_recurrence(self, env: Env, ids: list[int], *, future: bool) -> list[int]:
         """``recurrency: false``: detach (and with all_events delete the series) [32]."""
-        recurrences = env.model("calendar.recurrence")
+        recurrences = env.recurrences
         detached: list[int] = []
         doomed = []
         for rid in ids:
-            recurrence = self.db.row(self._name, rid)["recurrence_id"]  # type: ignore[index]
+            recurrence = self.db.fetch(self._name, rid)["recurrence_id"]
             if future:
                 detached += recurrences.stop_at(env, recurrence, rid)
             else:
@@ -713,21 +725,17 @@ class CalendarEvent(Model):
         return [rid for rid in detached if rid not in ids]
 
     def _reset_attendees(self, env: Env, rid: int) -> None:
-        attendees = env.model("calendar.attendee")
+        attendees = env.attendees
         for aid in self.value(env, rid, "attendee_ids", real=True):
-            mine = attendees.db.row(attendees.name, aid)["partner_id"] == env.partner_id  # type: ignore[index]
+            mine = attendees.db.fetch(attendees.name, aid)["partner_id"] == env.partner_id
             attendees.write_records(env, [aid], {"state": "accepted" if mine else "needsAction"})
 
     # -- unlink ------------------------------------------------------------------------------
 
     def unlink_from_rpc(self, env: Env, ids: list[int]) -> None:
         """Delete events; a deleted base event is replaced by the next occurrence [19]."""
-        recurrences = env.model("calendar.recurrence")
-        hit = [
-            rec
-            for rec in recurrences.all_ids(env)
-            if recurrences.db.row(recurrences.name, rec).get("base_event_id") in ids
-        ]  # type: ignore[union-attr]
+        recurrences = env.recurrences
+        hit = recurrences.with_base_in(env, ids)
         self.unlink_records(env, ids)
         recurrences.select_new_base(env, hit)
 
@@ -735,8 +743,8 @@ class CalendarEvent(Model):
     def action_mass_deletion(self, env: Env, ids: list[int], recurrence_update_setting: Any) -> Any:
         """Delete a whole series (and its recurrence) or its future part [20]; returns nothing."""
         rid = self._ensure_one(ids)
-        recurrences = env.model("calendar.recurrence")
-        recurrence = self.db.row(self._name, rid).get("recurrence_id")  # type: ignore[union-attr]
+        recurrences = env.recurrences
+        recurrence = self.db.fetch(self._name, rid).get("recurrence_id")
         if recurrence_update_setting == "all_events":
             members = recurrences.event_ids(env, recurrence) if recurrence else []
             if recurrence:
@@ -744,7 +752,7 @@ class CalendarEvent(Model):
             self.check_rules(env, "unlink", members)
             self.unlink_from_rpc(env, members)
         elif recurrence_update_setting == "future_events" and recurrence:
-            start = self.db.row(self._name, rid)["start"]  # type: ignore[index]
+            start = self.db.fetch(self._name, rid)["start"]
             members = recurrences.events_from(env, recurrence, start)
             self.check_rules(env, "unlink", members)
             self.unlink_from_rpc(env, members)
@@ -754,8 +762,8 @@ class CalendarEvent(Model):
     def action_mass_archive(self, env: Env, ids: list[int], recurrence_update_setting: Any) -> Any:
         """Archive a whole series, its future part, or one event."""
         rid = self._ensure_one(ids)
-        recurrences = env.model("calendar.recurrence")
-        recurrence = self.db.row(self._name, rid).get("recurrence_id")  # type: ignore[union-attr]
+        recurrences = env.recurrences
+        recurrence = self.db.fetch(self._name, rid).get("recurrence_id")
         if recurrence_update_setting == "all_events" and recurrence:
             self.write_from_rpc(env, recurrences.event_ids(env, recurrence), {"active": False})
         elif recurrence_update_setting == "future_events" and recurrence:
@@ -766,9 +774,7 @@ class CalendarEvent(Model):
 
     def _ensure_one(self, ids: list[int]) -> int:
         if len(ids) != 1:
-            raise OdooValueError(
-                f"Expected singleton: {self._name}({', '.join(map(str, ids))}{',' if len(ids) == 1 else ''})"
-            )
+            raise OdooValueError(f"Expected singleton: {self._name}({', '.join(map(str, ids))})")
         self.ensure_exist_quiet(ids)
         return ids[0]
 
@@ -808,7 +814,8 @@ class CalendarEvent(Model):
         if duration < 24:
             end = start + timedelta(minutes=round(duration * 60))
             return f"{day} at ({hour} To {end.strftime('%H:%M:%S')}) ({tz})"
-        return f"{day} at {hour} To\n {stop.strftime('%m/%d/%Y')} at {stop.strftime('%H:%M:%S')} ({tz})"
+        end_day, end_hour = stop.strftime("%m/%d/%Y"), stop.strftime("%H:%M:%S")
+        return f"{day} at {hour} To\n {end_day} at {end_hour} ({tz})"
 
     def _compute_videocall_source(self, env: Env, rid: int, real: bool) -> Any:
         location = self.value(env, rid, "videocall_location", real=real)
@@ -818,7 +825,7 @@ class CalendarEvent(Model):
         return False
 
     def _attendee_rows(self, env: Env, rid: int, real: bool) -> list[tuple[int, Mapping[str, Any]]]:
-        rows = []
+        rows: list[tuple[int, Mapping[str, Any]]] = []
         for aid in self.value(env, rid, "attendee_ids", real=real) or ():
             row = self.db.row("calendar.attendee", aid)
             if row is not None:
@@ -889,8 +896,8 @@ class CalendarEvent(Model):
         editors = {
             uid
             for uid in self.db.ids("res.users")
-            if self.db.row("res.users", uid)["partner_id"] in partners
-        }  # type: ignore[index]
+            if self.db.fetch("res.users", uid)["partner_id"] in partners
+        }
         organizer = self.value(env, rid, "user_id", real=real)
         if organizer:
             editors.add(organizer)

@@ -15,11 +15,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from calsync.testing._odoo._errors import OdooValueError, ValidationError, constraint_error
 from calsync.testing._odoo._models._base import Env, Model, api_model
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ["IrModelData"]
 
@@ -55,7 +57,8 @@ class IrModelData(Model):
             key = (row["module"], row["name"])
             if key in seen:
                 raise ValidationError(
-                    "The operation cannot be completed: duplicate key value violates unique constraint "
+                    "The operation cannot be completed: "
+                    "duplicate key value violates unique constraint "
                     '"ir_model_data_module_name_uniq_index"\n'
                     f"DETAIL:  Key (module, name)=({key[0]}, {key[1]}) already exists.\n"
                 )
@@ -126,7 +129,7 @@ class IrModelData(Model):
     def check_object_reference(
         self, env: Env, module: Any, xml_id: Any, raise_on_access_error: Any = False
     ) -> Any:
-        """``[model, res_id]``, ``[model, false]`` when not visible, ValueError when unknown [35]."""
+        """``[model, res_id]``; ``[model, false]`` when not visible; ValueError if unknown [35]."""
         found = self.lookup(str(module), str(xml_id))
         if found is None:
             raise OdooValueError(f"External ID not found in the system: {module}.{xml_id}")

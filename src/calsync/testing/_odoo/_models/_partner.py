@@ -47,7 +47,7 @@ def email_normalize(text: str | None) -> str | None:
 
 
 def parse_contact(text: str) -> tuple[str, str]:
-    """``(name, normalized address)`` of ``'"Name" <addr>'``; the whole text is the name without one."""
+    """``(name, normalized address)`` of ``'"Name" <addr>'`` (all text is the name without one)."""
     pairs = _split(text)
     if not pairs:
         return text, ""
@@ -119,7 +119,7 @@ class ResPartner(Model):
 
     @api_model
     def find_or_create(self, env: Env, email: Any, assert_valid_email: Any = False) -> Any:
-        """The first partner whose e-mail ``=ilike`` the address, else a new one (a bare id) [38]."""
+        """The first partner whose e-mail ``=ilike`` the address, else a new one (an id) [38]."""
         if not email:
             raise OdooValueError("An email is required for find_or_create to work")
         name, address = parse_contact(str(email))

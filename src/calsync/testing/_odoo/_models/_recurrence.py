@@ -20,9 +20,8 @@ fixed pseudo-random order, so ids are not chronological, as on a real server).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from calsync.testing._odoo._calendar import (
     RULE_FIELDS,
@@ -36,6 +35,9 @@ from calsync.testing._odoo._calendar import (
     zone_of,
 )
 from calsync.testing._odoo._models._base import Env, Model
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 __all__ = ["CalendarRecurrence", "scrambled"]
 
@@ -81,7 +83,7 @@ class CalendarRecurrence(Model):
             for vals in vals_list
         ]
         ids = super().create_records(env, plain)
-        events = env.model("calendar.event")
+        events = env.events
         for rid, commands in zip(ids, links, strict=True):
             linked = _command_ids(commands)
             if linked:
@@ -171,6 +173,15 @@ class CalendarRecurrence(Model):
             ids = [eid for eid in ids if eid not in skip]
         return ids[0] if ids else None
 
+    def with_base_in(self, env: Env, event_ids: Sequence[int]) -> list[int]:
+        """Recurrences whose base event is one of ``event_ids``."""
+        wanted = set(event_ids)
+        return [
+            rid
+            for rid in self.all_ids(env)
+            if self.db.fetch(self._name, rid).get("base_event_id") in wanted
+        ]
+
     def select_new_base(self, env: Env, ids: list[int]) -> None:
         """Re-select ``base_event_id`` after the base was archived or deleted [18, 19]."""
         for rid in ids:
@@ -182,7 +193,7 @@ class CalendarRecurrence(Model):
     def detach(self, env: Env, event_ids: list[int]) -> list[int]:
         """Unlink events from their series: ``recurrence_id`` false, ``recurrency`` true."""
         if event_ids:
-            env.model("calendar.event").write_plain(
+            env.events.write_plain(
                 env.with_context(dont_notify=True),
                 event_ids,
                 {"recurrence_id": False, "recurrency": True},
@@ -240,7 +251,7 @@ class CalendarRecurrence(Model):
         """Create the missing occurrences, detach the ones off the rule; return the detached."""
         to_create: list[dict[str, Any]] = []
         keep: set[int] = set()
-        events = env.model("calendar.event")
+        events = env.events
         involved: list[int] = []
         for rid in ids:
             row = self.db.row(self._name, rid)
@@ -300,9 +311,7 @@ class CalendarRecurrence(Model):
         ids = self.event_ids(env, rid)
         if ids:
             quiet = env.with_context(no_mail_to_attendees=True, dont_notify=True)
-            env.model("calendar.event").write_from_rpc(
-                quiet, ids, {**values, "recurrence_update": "self_only"}
-            )
+            env.events.write_from_rpc(quiet, ids, {**values, "recurrence_update": "self_only"})
 
 
 def _command_ids(commands: Any) -> list[int]:

@@ -12,11 +12,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from calsync.testing._odoo._errors import constraint_error
 from calsync.testing._odoo._models._base import Env, Model
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ["CalendarAlarm", "CalendarEventType", "MailTemplate", "ResGroups"]
 
@@ -72,9 +74,9 @@ class CalendarEventType(Model):
         """The unique (case-sensitive) name constraint."""
         if "name" not in fnames:
             return
-        names: dict[str, int] = {}
+        names: dict[Any, int] = {}
         for rid in self.all_ids(env):
-            name = self.db.row(self._name, rid).get("name")  # type: ignore[union-attr]
+            name = self.db.fetch(self._name, rid).get("name")
             if name in names:
                 raise constraint_error("Tag name already exists!")
             names[name] = rid

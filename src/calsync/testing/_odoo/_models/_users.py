@@ -14,12 +14,14 @@ The password (and any API keys) live in hidden columns: ``password`` reads as
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from calsync.testing._odoo._errors import ValidationError, model_access_error
 from calsync.testing._odoo._mail import SIGNUP, OdooMail
 from calsync.testing._odoo._models._base import Env, Model, api_model
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 __all__ = ["INTERNAL_GROUPS", "ResUsers"]
 
@@ -59,7 +61,7 @@ class ResUsers(Model):
         partner = self.db.row("res.partner", row["partner_id"])
         return partner.get(fname) if partner is not None else None
 
-    def create_from_rpc(self, env: Env, vals_list: list[Mapping[str, Any]]) -> list[int]:
+    def create_from_rpc(self, env: Env, vals_list: Sequence[Mapping[str, Any]]) -> list[int]:
         """Create each user's partner, then the users; mail them unless ``no_reset_password``."""
         self.check_field_names([name for vals in vals_list for name in vals])
         prepared = [self._prepare(env, dict(vals)) for vals in vals_list]
@@ -72,7 +74,9 @@ class ResUsers(Model):
 
     def _prepare(self, env: Env, vals: dict[str, Any]) -> dict[str, Any]:
         password = vals.pop("password", None)
-        partner_vals = {name: vals.pop(name) for name in ("name", "email") if name in vals}
+        partner_vals: dict[str, Any] = {
+            name: vals.pop(name) for name in ("name", "email") if name in vals
+        }
         partner_vals.update({name: vals[name] for name in ("tz", "lang") if name in vals})
         if not vals.get("partner_id"):
             partner_vals.setdefault("name", vals.get("login"))
@@ -97,7 +101,7 @@ class ResUsers(Model):
     def _check_logins(self, env: Env) -> None:
         seen = set()
         for rid in self.all_ids(env):
-            login = self.db.row(self._name, rid).get("login")  # type: ignore[union-attr]
+            login = self.db.fetch(self._name, rid).get("login")
             if login in seen:
                 raise ValidationError("You can not have two users with the same login!")
             seen.add(login)
@@ -117,12 +121,14 @@ class ResUsers(Model):
         """Partner fields go to the partner, the password to its hidden column."""
         if "password" in vals:
             vals["_password"] = vals.pop("password")
-        partner_vals = {name: vals.pop(name) for name in ("name", "email") if name in vals}
+        partner_vals: dict[str, Any] = {
+            name: vals.pop(name) for name in ("name", "email") if name in vals
+        }
         if "tz" in vals:
             partner_vals["tz"] = vals["tz"]
         self.write_records(env, ids, vals)
         if partner_vals:
-            partners = [self.db.row(self._name, rid)["partner_id"] for rid in ids]  # type: ignore[index]
+            partners = [self.db.fetch(self._name, rid)["partner_id"] for rid in ids]
             env.model("res.partner").write_records(env, partners, partner_vals)
         self._check_logins(env)
 
