@@ -13,13 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from calsync.testing._graph import GraphEmulator
-    from calsync.testing._odoo import OdooEmulator
+    from calsync.testing._odoo import OdooCall, OdooEmulator, OdooError, OdooMail
 
-__all__ = ["GraphEmulator", "OdooEmulator"]
+__all__ = ["GraphEmulator", "OdooCall", "OdooEmulator", "OdooError", "OdooMail"]
 
 _LAZY = {
     "GraphEmulator": "calsync.testing._graph",
     "OdooEmulator": "calsync.testing._odoo",
+    "OdooMail": "calsync.testing._odoo",
+    "OdooCall": "calsync.testing._odoo",
+    "OdooError": "calsync.testing._odoo",
 }
 
 

@@ -267,9 +267,14 @@ class OdooApp:
         if self._on_cooldown():
             raise AccessDenied(_COOLDOWN_MESSAGE)
         self._hash_delay()
-        users = self._users
-        uid = users.login_uid(login) if isinstance(login, str) else None
-        if uid is None or not isinstance(password, str) or not users.check_password(uid, password):
+        with self.registry.db.lock:
+            uid = self._users.login_uid(login) if isinstance(login, str) else None
+            valid = (
+                uid is not None
+                and isinstance(password, str)
+                and self._users.check_password(uid, password)
+            )
+        if uid is None or not valid or not isinstance(password, str):
             with self.lock:
                 self.failures += 1
                 self.last_failure = self.clock()
@@ -295,7 +300,9 @@ class OdooApp:
         if (uid, secret) in self.verified:
             return uid
         self._hash_delay()
-        if not self._users.check_password(uid, secret):
+        with self.registry.db.lock:
+            valid = self._users.check_password(uid, secret)
+        if not valid:
             raise AccessDenied()
         with self.lock:
             self.verified.add((uid, secret))
@@ -410,7 +417,9 @@ class OdooApp:
             with self.lock:
                 self.sessions[session.sid] = session
             cookie.append(("Set-Cookie", _cookie(session)))
-            if self.registry.db.fetch("res.users", uid).get("_settings_admin"):
+            with self.registry.db.lock:
+                admin = bool(self.registry.db.fetch("res.users", uid).get("_settings_admin"))
+            if admin:
                 self.registry.settings.base_url = (
                     f"http://{request.headers.get('host', '127.0.0.1')}"
                 )
@@ -454,7 +463,8 @@ class OdooApp:
             self._log(WEB, model, method, session.uid if session else None)
             if session is None:
                 raise SessionExpired()
-            user = self.registry.db.row("res.users", session.uid) or {}
+            with self.registry.db.lock:
+                user = dict(self.registry.db.row("res.users", session.uid) or {})
             context = {
                 "lang": user.get("lang") or "en_US",
                 "tz": user.get("tz") or False,
@@ -470,6 +480,10 @@ class OdooApp:
 
     def session_info(self, uid: int) -> dict[str, Any]:
         """``/web/session/authenticate``'s answer for a user, shaped like the recording [27]."""
+        with self.registry.db.lock:
+            return self._build_session_info(uid)
+
+    def _build_session_info(self, uid: int) -> dict[str, Any]:
         db = self.registry.db
         user = db.row("res.users", uid) or {}
         partner_id = user.get("partner_id")
@@ -543,7 +557,8 @@ class OdooApp:
         if not found:
             raise Unauthorized('User not authenticated, use the "Authorization" header')
         key = found.group(1).strip()
-        uid = self._users.api_key_uid(key)
+        with self.registry.db.lock:
+            uid = self._users.api_key_uid(key)
         if uid is None:
             raise Unauthorized("Invalid apikey")
         if (uid, key) not in self.verified:

@@ -689,6 +689,31 @@ class Model:
         return [[rid, self.display_name(env, rid)] for rid in ids]
 
     @api_multi
+    def action_archive(self, env: Env, ids: list[int]) -> Any:
+        """Archive the active records (returns nothing, like Odoo's ``toggle_active``)."""
+        return self._set_active(env, ids, active=False)
+
+    @api_multi
+    def action_unarchive(self, env: Env, ids: list[int]) -> Any:
+        """Restore the archived records (returns nothing)."""
+        return self._set_active(env, ids, active=True)
+
+    def _set_active(self, env: Env, ids: list[int], *, active: bool) -> None:
+        if not self.has_active:
+            from calsync.testing._odoo._errors import GenericError
+
+            raise GenericError(
+                "builtins.AssertionError", f"No 'active' field on model {self._name}"
+            )
+        targets = [
+            rid
+            for rid in self.existing(ids)
+            if bool(self.db.fetch(self._name, rid).get("active")) != active
+        ]
+        if targets:
+            self.write(env, targets, {"active": active})
+
+    @api_multi
     def exists(self, env: Env, ids: list[int]) -> Any:
         """``exists``: the ids that still exist."""
         return self.existing(ids)
