@@ -12,7 +12,7 @@ import pytest
 from odoorpc.error import RPCError
 
 from calsync.testing import OdooCall, OdooEmulator
-from calsync.testing._server import Response
+from calsync.testing._server import Request, Response
 
 
 def object_call(
@@ -206,3 +206,12 @@ def test_wrong_login_with_odoorpc_is_counted(odoo: OdooEmulator) -> None:
     with pytest.raises(RPCError):
         client.login(odoo.db, "admin", "nope")
     assert odoo.call_count(method="login") == 1
+
+
+def test_a_fault_can_match_on_the_raw_request(odoo: OdooEmulator) -> None:
+    def asks_for_partner_3(request: Request) -> bool:
+        return request.json()["params"]["args"][5] == [[["id", "=", 3]]]
+
+    odoo.fail("UserError", "body", match=asks_for_partner_3)
+    assert "error" in object_call(odoo, *SEARCH)
+    assert object_call(odoo, "res.partner", "search", [[["id", "=", 1]]])["result"] == [1]

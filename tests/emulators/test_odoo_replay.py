@@ -26,9 +26,27 @@ Environment inputs
   in 35-39); between 42 and 43 a separate timing run used event ids 31-238 and
   external ids 19380-19587 (43 creates event 239, external id 19588).
 
-Normalisers (named, each a documented difference)
---------------------------------------------------
-See :data:`NORMALISERS`. Exemptions: :data:`EXEMPTIONS` (each with its reason).
+* **Concurrency [42].** Exchanges 9/10 and 12/13 were sent at the same instant on
+  two connections; PostgreSQL serialised them and Odoo retried the loser, which
+  committed last with the later ``write_date``. The replay sends each pair one
+  after the other in that commit order (the emulator runs one transaction at a
+  time), with the clock anchored at each one's recorded second.
+
+Normalisers (each a named, documented difference)
+-------------------------------------------------
+* ``traceback``: ``error.data.debug`` is any string (the recordings elide the frames).
+* ``chatter ids``: ``message_ids``/``message_follower_ids`` hold as many ints as
+  recorded; their values come from chatter rows of a fresh install and of
+  unrecorded activity that the emulator does not model.
+* ``server address``: ``web.base.url`` names the emulator's port, not 8069.
+* ``random tag colour``: a tag created without a colour gets a random 1-11 [37].
+* ``session cookie``: ``Set-Cookie`` must be present exactly when recorded and have
+  the recorded attributes and expiry; the ``session_id`` token is random.
+* ``preview prefix``: transcript 34 kept only the first ~300 characters of each
+  answer (``result_preview``); the emulator's JSON text must start with them.
+
+Everything else (ids, timestamps, rrule texts, names, orders, error messages)
+is compared exactly. Exemptions: :data:`EXEMPTIONS` (each with its reason).
 """
 
 from __future__ import annotations
@@ -117,7 +135,7 @@ SERIES_ORDERS: tuple[tuple[str, ...], ...] = (
     ("2027-02-15 11:00:00", "2027-02-08 11:00:00"),  # [31] rebuilt series, ids 41-42
 )
 
-#: (transcript, exchange): reason the recorded answer cannot be reproduced
+#: (transcript, exchange): reason the recorded answer cannot be reproduced (none needed)
 EXEMPTIONS: dict[tuple[int, int], str] = {}
 
 

@@ -22,6 +22,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from calsync.testing._odoo._app import OdooApp, describe
 from calsync.testing._odoo._db import Database
 from calsync.testing._odoo._errors import OdooError, make_error
@@ -36,9 +38,10 @@ if TYPE_CHECKING:
 
     from calsync.testing._odoo._mail import OdooMail
 
-__all__ = ["OdooEmulator", "SeriesOrder"]
+__all__ = ["Criteria", "OdooEmulator", "RequestMatch", "SeriesOrder"]
 
 SeriesOrder = Callable[[list[tuple[datetime, datetime]]], Sequence[tuple[datetime, datetime]]]
+RequestMatch = Callable[[Request], bool]
 VERSIONS = ("17.0", "18.0", "19.0")
 _UNLIMITED = sys.maxsize
 
@@ -286,9 +289,10 @@ class OdooEmulator:
         protocol: str | None = None,
         nth: int = 1,
         times: int | None = None,
+        match: RequestMatch | None = None,
     ) -> Fault:
         """Delay matching requests by ``seconds`` (all of them unless ``times`` is given)."""
-        return self._fault(model, method, protocol, nth, times, delay=seconds)
+        return self._fault(Criteria(model, method, protocol, match), nth, times, delay=seconds)
 
     def fail(
         self,
@@ -300,6 +304,7 @@ class OdooEmulator:
         protocol: str | None = None,
         nth: int = 1,
         times: int | None = 1,
+        match: RequestMatch | None = None,
     ) -> Fault:
         """Answer matching requests with an Odoo error instead of running them.
 
@@ -308,7 +313,8 @@ class OdooEmulator:
         class's HTTP status (403, 404, 422, 500).
         """
         error = make_error(exception, message or "Injected fault")
-        return self._fault(model, method, protocol, nth, times, respond=_error_responder(error))
+        criteria = Criteria(model, method, protocol, match)
+        return self._fault(criteria, nth, times, respond=_error_responder(error))
 
     def drop(
         self,
@@ -318,9 +324,10 @@ class OdooEmulator:
         protocol: str | None = None,
         nth: int = 1,
         times: int | None = 1,
+        match: RequestMatch | None = None,
     ) -> Fault:
         """Close the connection of matching requests without answering."""
-        return self._fault(model, method, protocol, nth, times, drop=True)
+        return self._fault(Criteria(model, method, protocol, match), nth, times, drop=True)
 
     def respond(
         self,
@@ -331,36 +338,45 @@ class OdooEmulator:
         protocol: str | None = None,
         nth: int = 1,
         times: int | None = 1,
+        match: RequestMatch | None = None,
     ) -> Fault:
         """Answer matching requests with a fixed HTTP response (e.g. a 502 from a proxy)."""
-        return self._fault(model, method, protocol, nth, times, response=response)
+        return self._fault(Criteria(model, method, protocol, match), nth, times, response=response)
 
     def clear_faults(self) -> None:
         """Forget every pending fault."""
         self._server.faults.clear()
 
-    def _fault(
-        self,
-        model: str | None,
-        method: str | None,
-        protocol: str | None,
-        nth: int,
-        times: int | None,
-        **action: Any,
-    ) -> Fault:
+    def _fault(self, criteria: Criteria, nth: int, times: int | None, **action: Any) -> Fault:
+        """Queue a fault for the ``nth`` matching request from now on, ``times`` times."""
         if nth < 1:
             raise ValueError("nth counts matching requests from 1")
+        count = times if times is not None else _UNLIMITED
+        return self._server.faults.add(criteria.matches, times=count, skip=nth - 1, **action)
 
-        def match(request: Request) -> bool:
-            call = describe(request)
-            return (
-                (model is None or call.model == model)
-                and (method is None or call.method == method)
-                and (protocol is None or call.protocol == protocol)
-            )
 
-        return self._server.faults.add(
-            match, times=times if times is not None else _UNLIMITED, skip=nth - 1, **action
+@attrs.frozen
+class Criteria:
+    """Which requests a fault applies to: every given criterion must hold.
+
+    ``model``/``method``/``protocol`` are read from the request as :class:`OdooCall`
+    would log them (``protocol`` is ``"jsonrpc"``, ``"web"`` or ``"json2"``);
+    ``match`` is any predicate on the raw :class:`~calsync.testing._server.Request`.
+    """
+
+    model: str | None = None
+    method: str | None = None
+    protocol: str | None = None
+    match: RequestMatch | None = None
+
+    def matches(self, request: Request) -> bool:
+        """Whether ``request`` meets every criterion."""
+        call = describe(request)
+        return (
+            (self.model is None or call.model == self.model)
+            and (self.method is None or call.method == self.method)
+            and (self.protocol is None or call.protocol == self.protocol)
+            and (self.match is None or self.match(request))
         )
 
 
