@@ -164,10 +164,10 @@ def scalar_to_wire(field: Field, value: object) -> object:
     kind = field.type
     if kind == "boolean":
         return bool(value)
-    if kind in _ZERO:
-        return _ZERO[kind] if value is None else (float(value) if kind == "float" else value)  # type: ignore[arg-type]
     if value is None:
-        return False
+        return _ZERO.get(kind, False)
+    if kind == "float" and isinstance(value, (int, float)):
+        return float(value)
     if isinstance(value, datetime):
         return format_datetime(value) if kind == "datetime" else value
     if isinstance(value, date) and kind == "date":

@@ -720,31 +720,23 @@ class Model:
 
     @api_multi
     def get_metadata(self, env: Env, ids: list[int]) -> Any:
-        """``get_metadata`` (readable by any user, xmlids included) [35, 39, 42]."""
-        imd = env.model_data
+        """``get_metadata``: log columns as the caller reads them, plus external ids.
+
+        External ids are looked up for any user [39]; ``xmlid`` is the oldest one and
+        ``xmlids`` lists them newest first, as Odoo's ``id DESC`` query does [35].
+        """
         result = []
         for rid in self.existing(ids):
-            row = self.db.row(self._name, rid)
-            assert row is not None
-            xmlids = imd.xmlids_of(env, self._name, rid)
-            result.append(
-                {
-                    "id": rid,
-                    "create_uid": self.wire_value(env.sudo(), rid, "create_uid"),
-                    "create_date": scalar_to_wire(
-                        self.spec.fields["create_date"], row.get("create_date")
-                    ),
-                    "write_uid": self.wire_value(env.sudo(), rid, "write_uid"),
-                    "write_date": scalar_to_wire(
-                        self.spec.fields["write_date"], row.get("write_date")
-                    ),
-                    "xmlid": xmlids[0][0] if xmlids else False,
-                    "noupdate": xmlids[0][1] if xmlids else False,
-                    "xmlids": [
-                        {"xmlid": xmlid, "noupdate": noupdate} for xmlid, noupdate in xmlids
-                    ],
-                }
-            )
+            xmlids = env.model_data.xmlids_of(env, self._name, rid)
+            entry: dict[str, Any] = {"id": rid}
+            for column in ("create_uid", "create_date", "write_uid", "write_date"):
+                entry[column] = self.wire_value(env, rid, column)
+            entry["xmlid"] = xmlids[0][0] if xmlids else False
+            entry["noupdate"] = xmlids[0][1] if xmlids else False
+            entry["xmlids"] = [
+                {"xmlid": xmlid, "noupdate": flag} for xmlid, flag in reversed(xmlids)
+            ]
+            result.append(entry)
         return result
 
     @api_multi
