@@ -1,13 +1,101 @@
-"""calsync: two-way sync between Odoo calendars and Microsoft Outlook calendars."""
+"""calsync: two-way sync between Odoo calendars and Microsoft Outlook calendars.
+
+The main names are here: :class:`Synchronizer` runs a pair, :class:`SyncReport`
+says what it did, the conflict rules decide what wins, and every error calsync
+raises derives from :class:`CalsyncError`. The event model lives in
+:mod:`calsync.model`, the pure planner in :mod:`calsync.engine`, adapters in
+:mod:`calsync.adapters`, stores in :mod:`calsync.stores`, emulators and the
+contract suite in :mod:`calsync.testing`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from calsync._errors import *  # noqa: F403
-from calsync._errors import __all__ as _error_names
+from calsync._engine._plan import DeletionGuard, Operation, OperationKind, Plan
+from calsync._engine._rules import (
+    KEEP_BOTH,
+    Conflict,
+    DeletionRule,
+    KeepBoth,
+    LatestWins,
+    Prefer,
+    Raise,
+)
+from calsync._errors import (
+    AccessDeniedError,
+    AuthenticationError,
+    CalsyncError,
+    ClientSecretExpiredError,
+    ConfigurationError,
+    ConflictError,
+    GuardError,
+    InvalidEventError,
+    MassDeletionError,
+    NotFoundError,
+    NotificationLimitError,
+    PairLockedError,
+    PreconditionFailedError,
+    ProviderError,
+    ReauthorizationRequiredError,
+    RedirectUriMismatchError,
+    RejectedError,
+    SchemaVersionError,
+    SideUnavailableError,
+    StoreError,
+    SyncError,
+    ThrottledError,
+    TransientError,
+    UnsupportedRecurrenceError,
+)
+from calsync._model._event import Event
+from calsync._model._window import Window
+from calsync._sync._report import Outcome, Progress, SyncReport
+from calsync._sync._synchronizer import Synchronizer
 
-__all__ = sorted(["model", *_error_names])
+__all__ = [
+    "KEEP_BOTH",
+    "AccessDeniedError",
+    "AuthenticationError",
+    "CalsyncError",
+    "ClientSecretExpiredError",
+    "ConfigurationError",
+    "Conflict",
+    "ConflictError",
+    "DeletionGuard",
+    "DeletionRule",
+    "Event",
+    "GuardError",
+    "InvalidEventError",
+    "KeepBoth",
+    "LatestWins",
+    "MassDeletionError",
+    "NotFoundError",
+    "NotificationLimitError",
+    "Operation",
+    "OperationKind",
+    "Outcome",
+    "PairLockedError",
+    "Plan",
+    "PreconditionFailedError",
+    "Prefer",
+    "Progress",
+    "ProviderError",
+    "Raise",
+    "ReauthorizationRequiredError",
+    "RedirectUriMismatchError",
+    "RejectedError",
+    "SchemaVersionError",
+    "SideUnavailableError",
+    "StoreError",
+    "SyncError",
+    "SyncReport",
+    "Synchronizer",
+    "ThrottledError",
+    "TransientError",
+    "UnsupportedRecurrenceError",
+    "Window",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -114,7 +114,7 @@ def test_missing_or_wrong_key_is_401(
         ),
     ],
 )
-def test_errors_are_http_statuses_with_a_json_body(  # noqa: PLR0917 (parametrized)
+def test_errors_are_http_statuses_with_a_json_body(
     odoo_json2: httpx.Client, model: str, method: str, body: dict[str, Any], status: int, name: str
 ) -> None:
     response = call(odoo_json2, model, method, **body)

@@ -57,10 +57,11 @@ def to_sorted_unique_strings(field: str) -> Callable[[Iterable[object]], tuple[s
     def convert(values: Iterable[object]) -> tuple[str, ...]:
         if isinstance(values, str):
             raise InvalidEventError(field, values, "must be a collection of strings, not a string")
-        items = tuple(values)
-        for item in items:
+        items: list[str] = []
+        for item in values:
             if not isinstance(item, str) or not item.strip():
                 raise InvalidEventError(field, item, "must be a non-empty string")
+            items.append(item)
         return tuple(sorted(set(items)))
 
     return convert

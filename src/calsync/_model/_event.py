@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -26,18 +26,35 @@ if TYPE_CHECKING:
 __all__ = ["Event", "Occurrence", "When"]
 
 #: A start or an end: an aware instant for timed events, a date for all-day ones.
-When = Union[datetime, date]
+When = datetime | date
 
 
-def _to_when(field: str):  # type: ignore[no-untyped-def]  # attrs converter factory
-    def convert(value: object) -> When:
-        if is_date_only(value):
-            return value  # type: ignore[return-value]
-        if isinstance(value, datetime):
-            return aware_to_utc(value, field)
-        raise InvalidEventError(field, value, "must be an aware datetime or a date")
+def _to_when(value: object, field: str) -> When:
+    if isinstance(value, datetime):
+        return aware_to_utc(value, field)
+    if isinstance(value, date):
+        return value
+    raise InvalidEventError(field, value, "must be an aware datetime or a date")
 
-    return convert
+
+def _to_start(value: object) -> When:
+    return _to_when(value, "start")
+
+
+def _to_end(value: object) -> When:
+    return _to_when(value, "end")
+
+
+def _to_privacy(value: object) -> Privacy:
+    return to_enum(Privacy, "privacy")(value)
+
+
+def _to_availability(value: object) -> Availability:
+    return to_enum(Availability, "availability")(value)
+
+
+def _to_categories(value: object) -> tuple[str, ...]:
+    return to_sorted_unique_strings("categories")(value)  # type: ignore[arg-type]
 
 
 def _to_attendees(values: object) -> tuple[Attendee, ...]:
@@ -80,7 +97,9 @@ def _check_organizer(_: object, attribute: attrs.Attribute[Person | None], value
         raise InvalidEventError("organizer", value, "must be a Person or None")
 
 
-def _check_recurrence(_: object, attribute: attrs.Attribute[Recurrence | None], value: object) -> None:
+def _check_recurrence(
+    _: object, attribute: attrs.Attribute[Recurrence | None], value: object
+) -> None:
     if value is not None and not isinstance(value, Recurrence):
         raise InvalidEventError("recurrence", value, "must be a Recurrence or None")
 
@@ -108,24 +127,18 @@ class Event:
     """
 
     title: str = attrs.field(validator=_check_text)
-    start: When = attrs.field(converter=_to_when("start"))
-    end: When = attrs.field(converter=_to_when("end"))
-    timezone: str | None = attrs.field(
-        default=attrs.Factory(_default_timezone, takes_self=True)
-    )
+    start: When = attrs.field(converter=_to_start)
+    end: When = attrs.field(converter=_to_end)
+    timezone: str | None = attrs.field(default=attrs.Factory(_default_timezone, takes_self=True))
     description: str = attrs.field(default="", validator=_check_text)
     location: str = attrs.field(default="", validator=_check_text)
     online_meeting_url: str | None = attrs.field(default=None, validator=_check_optional_text)
     organizer: Person | None = attrs.field(default=None, validator=_check_organizer)
     attendees: tuple[Attendee, ...] = attrs.field(default=(), converter=_to_attendees)
-    privacy: Privacy = attrs.field(default=Privacy.DEFAULT, converter=to_enum(Privacy, "privacy"))
-    availability: Availability = attrs.field(
-        default=Availability.BUSY, converter=to_enum(Availability, "availability")
-    )
+    privacy: Privacy = attrs.field(default=Privacy.DEFAULT, converter=_to_privacy)
+    availability: Availability = attrs.field(default=Availability.BUSY, converter=_to_availability)
     reminders: tuple[int, ...] = attrs.field(default=(), converter=_to_reminders)
-    categories: tuple[str, ...] = attrs.field(
-        default=(), converter=to_sorted_unique_strings("categories")
-    )
+    categories: tuple[str, ...] = attrs.field(default=(), converter=_to_categories)
     recurrence: Recurrence | None = attrs.field(default=None, validator=_check_recurrence)
     cancelled: bool = attrs.field(default=False, converter=bool)
     modified: datetime | None = attrs.field(
@@ -135,6 +148,7 @@ class Event:
     def __attrs_post_init__(self) -> None:
         self._check_timing()
         if self.recurrence is not None:
+            self._check_first_occurrence(self.recurrence)
             self._check_occurrence_keys(self.recurrence)
 
     def _check_timing(self) -> None:
@@ -148,14 +162,27 @@ class Event:
                 raise InvalidEventError("timezone", self.timezone, "all-day events have no zone")
             if self.end <= self.start:
                 raise InvalidEventError(
-                    "end", self.end, f"must be after start {self.start} (all-day ends are exclusive)"
+                    "end",
+                    self.end,
+                    f"must be after start {self.start} (all-day ends are exclusive)",
                 )
             return
         if self.timezone is None:
-            raise InvalidEventError("timezone", None, "timed events need the zone they were written in")
+            raise InvalidEventError(
+                "timezone", None, "timed events need the zone they were written in"
+            )
         zone(self.timezone)
         if self.end < self.start:
             raise InvalidEventError("end", self.end, f"is before start {self.start}")
+
+    def _check_first_occurrence(self, recurrence: Recurrence) -> None:
+        first = next(recurrence.original_starts(self.start, self.timezone), None)
+        if first != self.start:
+            raise InvalidEventError(
+                "start",
+                self.start,
+                f"must be the series' first occurrence under {recurrence.rule} (that is {first})",
+            )
 
     def _check_occurrence_keys(self, recurrence: Recurrence) -> None:
         keys = set(recurrence.cancelled) | {item.original_start for item in recurrence.exceptions}
@@ -193,7 +220,7 @@ class Event:
     @property
     def duration(self) -> timedelta:
         """``end - start``; whole days for all-day events."""
-        return self.end - self.start  # type: ignore[operator]
+        return self.end - self.start
 
     @property
     def zoneinfo(self) -> ZoneInfo | None:
@@ -230,9 +257,7 @@ class Event:
         for key in recurrence.original_starts(self.start, self.timezone, after=low, before=before):
             if key in recurrence.cancelled:
                 continue
-            event = exceptions.get(key) or attrs.evolve(
-                single, start=key, end=key + duration
-            )
+            event = exceptions.get(key) or attrs.evolve(single, start=key, end=key + duration)
             if _overlaps(event.start, event.end, after, before):
                 yield Occurrence(key, event)
 

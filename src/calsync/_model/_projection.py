@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 import attrs
 
@@ -93,8 +93,8 @@ class Projection:
                 changes["recurrence"] = attrs.evolve(recurrence, exceptions=exceptions)
         return attrs.evolve(event, **changes) if changes else event
 
-    def _changes(self, event: Event) -> dict[str, object]:
-        changes: dict[str, object] = {}
+    def _changes(self, event: Event) -> dict[str, Any]:
+        changes: dict[str, Any] = {}
         description = self.description(event.description)
         if description != event.description:
             changes["description"] = description
@@ -152,9 +152,7 @@ def canonical(event: Event) -> object:
         "description": event.description,
         "location": event.location,
         "online_meeting_url": event.online_meeting_url,
-        "attendees": [
-            [a.email, a.kind.value, a.response.value] for a in event.attendees
-        ],
+        "attendees": [[a.email, a.kind.value, a.response.value] for a in event.attendees],
         "privacy": event.privacy.value,
         "availability": event.availability.value,
         "reminders": list(event.reminders),

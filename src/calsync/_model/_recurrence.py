@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime, time, timedelta, timezone
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from dateutil import rrule as _rrule
@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 #: The original start of an occurrence: a UTC instant, or a date for all-day series.
-OccurrenceKey = Union[datetime, date]
+OccurrenceKey = datetime | date
 
 _ORDINALS = frozenset({1, 2, 3, 4, -1})
 
@@ -60,23 +60,36 @@ class Weekday(str, enum.Enum):
     SU = "SU"
 
     @property
-    def index(self) -> int:
+    def number(self) -> int:
         """0 for Monday to 6 for Sunday, as :meth:`datetime.date.weekday` counts."""
-        return list(Weekday).index(self)
+        return _WEEKDAY_NUMBERS[self]
+
+
+_WEEKDAY_NUMBERS = {day: number for number, day in enumerate(Weekday)}
+
+
+def _to_weekday(value: object) -> Weekday:
+    return to_enum(Weekday, "BYDAY")(value)
+
+
+def _to_week_start(value: object) -> Weekday:
+    return to_enum(Weekday, "WKST")(value)
+
+
+def _to_frequency(value: object) -> Frequency:
+    return to_enum(Frequency, "FREQ")(value)
 
 
 def _check_ordinal(_: object, attribute: attrs.Attribute[int | None], value: int | None) -> None:
     if value is not None and value not in _ORDINALS:
-        raise UnsupportedRecurrenceError(
-            "BYDAY", value, "ordinals must be 1, 2, 3, 4 or -1 (last)"
-        )
+        raise UnsupportedRecurrenceError("BYDAY", value, "ordinals must be 1, 2, 3, 4 or -1 (last)")
 
 
 @attrs.frozen
 class WeekdayRule:
     """A ``BYDAY`` entry: a weekday, with an ordinal (``2TU``: second Tuesday) or without."""
 
-    weekday: Weekday = attrs.field(converter=to_enum(Weekday, "BYDAY"))
+    weekday: Weekday = attrs.field(converter=_to_weekday)
     ordinal: int | None = attrs.field(default=None, validator=_check_ordinal)
 
     def __str__(self) -> str:
@@ -98,12 +111,12 @@ class WeekdayRule:
 
 def _to_by_day(values: Iterable[WeekdayRule | str]) -> tuple[WeekdayRule, ...]:
     if isinstance(values, str):
-        values = values.split(",")
+        values = [part for part in values.split(",") if part.strip()]
     rules = [WeekdayRule.parse(v) if isinstance(v, str) else v for v in values]
-    return tuple(sorted(set(rules), key=lambda r: (r.ordinal or 0, r.weekday.index)))
+    return tuple(sorted(set(rules), key=lambda r: (r.ordinal or 0, r.weekday.number)))
 
 
-def _check_positive(_: object, attribute: attrs.Attribute[int | None], value: int | None) -> None:
+def _check_positive(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None and (not isinstance(value, int) or value < 1):
         raise InvalidEventError(attribute.name, value, "must be a positive integer")
 
@@ -132,14 +145,14 @@ class RecurrenceRule:
     with :meth:`parse`; ``str(rule)`` gives the RRULE text back.
     """
 
-    frequency: Frequency = attrs.field(converter=to_enum(Frequency, "FREQ"))
+    frequency: Frequency = attrs.field(converter=_to_frequency)
     interval: int = attrs.field(default=1, validator=_check_positive)
     count: int | None = attrs.field(default=None, validator=_check_positive)
     until: date | None = attrs.field(default=None, validator=_check_until)
     by_day: tuple[WeekdayRule, ...] = attrs.field(default=(), converter=_to_by_day)
     by_month_day: int | None = attrs.field(default=None, validator=_check_month_day)
     by_month: int | None = attrs.field(default=None, validator=_check_month)
-    week_start: Weekday = attrs.field(default=Weekday.MO, converter=to_enum(Weekday, "WKST"))
+    week_start: Weekday = attrs.field(default=Weekday.MO, converter=_to_week_start)
 
     def __attrs_post_init__(self) -> None:
         if self.count is not None and self.until is not None:
@@ -148,7 +161,9 @@ class RecurrenceRule:
         if self.frequency in (Frequency.DAILY, Frequency.WEEKLY):
             if ordinals:
                 raise UnsupportedRecurrenceError(
-                    "BYDAY", str(ordinals[0]), f"ordinals are not allowed with {self.frequency.value}"
+                    "BYDAY",
+                    str(ordinals[0]),
+                    f"ordinals are not allowed with {self.frequency.value}",
                 )
             for part, value in (("BYMONTHDAY", self.by_month_day), ("BYMONTH", self.by_month)):
                 if value is not None:
@@ -178,7 +193,9 @@ class RecurrenceRule:
                 "BYMONTHDAY", self.by_month_day, "cannot be combined with an ordinal BYDAY"
             )
         if self.frequency is Frequency.MONTHLY and self.by_month is not None:
-            raise UnsupportedRecurrenceError("BYMONTH", self.by_month, "is not allowed with MONTHLY")
+            raise UnsupportedRecurrenceError(
+                "BYMONTH", self.by_month, "is not allowed with MONTHLY"
+            )
 
     # -- text form ---------------------------------------------------------------------------
 
@@ -239,9 +256,7 @@ class RecurrenceRule:
     def _dateutil_rule(self, local_start: datetime) -> _rrule.rrule:
         by_weekday = None
         if self.by_day:
-            by_weekday = [
-                _rrule.weekday(rule.weekday.index, rule.ordinal) for rule in self.by_day
-            ]
+            by_weekday = [_rrule.weekday(rule.weekday.number, rule.ordinal) for rule in self.by_day]
         until = None
         if self.until is not None:
             until = datetime.combine(self.until, time.max).replace(microsecond=0)
@@ -254,12 +269,12 @@ class RecurrenceRule:
             byweekday=by_weekday,
             bymonthday=self.by_month_day,
             bymonth=self.by_month,
-            wkst=self.week_start.index,
+            wkst=self.week_start.number,
             cache=False,
         )
 
 
-_FREQUENCIES = {
+_FREQUENCIES: dict[Frequency, Any] = {
     Frequency.DAILY: _rrule.DAILY,
     Frequency.WEEKLY: _rrule.WEEKLY,
     Frequency.MONTHLY: _rrule.MONTHLY,

@@ -7,6 +7,7 @@ import enum
 import attrs
 
 from calsync._errors import InvalidEventError
+from calsync._model._checks import to_enum
 
 __all__ = ["Attendee", "AttendeeKind", "Availability", "Person", "Privacy", "Response"]
 
@@ -62,6 +63,14 @@ def normalize_email(value: str) -> str:
     return email
 
 
+def _to_kind(value: object) -> AttendeeKind:
+    return to_enum(AttendeeKind, "attendee kind")(value)
+
+
+def _to_response(value: object) -> Response:
+    return to_enum(Response, "attendee response")(value)
+
+
 @attrs.frozen
 class Person:
     """Someone identified by e-mail address: an organiser, for example."""
@@ -81,5 +90,5 @@ class Attendee:
 
     email: str = attrs.field(converter=normalize_email)
     name: str = attrs.field(default="", eq=False)
-    kind: AttendeeKind = attrs.field(default=AttendeeKind.REQUIRED, converter=AttendeeKind)
-    response: Response = attrs.field(default=Response.NEEDS_ACTION, converter=Response)
+    kind: AttendeeKind = attrs.field(default=AttendeeKind.REQUIRED, converter=_to_kind)
+    response: Response = attrs.field(default=Response.NEEDS_ACTION, converter=_to_response)

@@ -13,6 +13,14 @@ from calsync._model._event import Event
 __all__ = ["Window"]
 
 
+def _to_start(value: object) -> datetime:
+    return to_utc("window.start")(value)
+
+
+def _to_end(value: object) -> datetime:
+    return to_utc("window.end")(value)
+
+
 @attrs.frozen
 class Window:
     """A half-open span ``[start, end)`` of UTC instants.
@@ -22,8 +30,8 @@ class Window:
     :meth:`around` does the same by default.
     """
 
-    start: datetime = attrs.field(converter=to_utc("window.start"))
-    end: datetime = attrs.field(converter=to_utc("window.end"))
+    start: datetime = attrs.field(converter=_to_start)
+    end: datetime = attrs.field(converter=_to_end)
 
     def __attrs_post_init__(self) -> None:
         if self.end <= self.start:

@@ -12,13 +12,25 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from calsync.testing._graph import GraphEmulator
+    from calsync.testing._graph import GraphEmulator, GraphMailbox, GraphRequest, MailMessage
     from calsync.testing._odoo import OdooCall, OdooEmulator, OdooError, OdooMail
 
-__all__ = ["GraphEmulator", "OdooCall", "OdooEmulator", "OdooError", "OdooMail"]
+__all__ = [
+    "GraphEmulator",
+    "GraphMailbox",
+    "GraphRequest",
+    "MailMessage",
+    "OdooCall",
+    "OdooEmulator",
+    "OdooError",
+    "OdooMail",
+]
 
 _LAZY = {
     "GraphEmulator": "calsync.testing._graph",
+    "GraphMailbox": "calsync.testing._graph",
+    "GraphRequest": "calsync.testing._graph",
+    "MailMessage": "calsync.testing._graph",
     "OdooEmulator": "calsync.testing._odoo",
     "OdooMail": "calsync.testing._odoo",
     "OdooCall": "calsync.testing._odoo",

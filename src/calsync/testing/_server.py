@@ -4,7 +4,10 @@ Each emulator is an ``app``: a callable from :class:`Request` to
 :class:`Response`. :class:`LoopbackServer` serves it on ``127.0.0.1`` at a
 random port from a background thread, logs every request, and applies the
 faults queued in :class:`Faults` (an error answer, a delay, a dropped
-connection) before the app sees the request.
+connection) before the app sees the request, or after it answered (``after``:
+the app's work is done but the client sees the fault, as when an answer is
+lost on the way back). An app may also raise :class:`DropConnection` to close
+the connection without answering, which lets it apply faults of its own.
 """
 
 from __future__ import annotations
@@ -25,7 +28,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
     from types import TracebackType
 
-__all__ = ["Fault", "Faults", "LoopbackServer", "Request", "Response"]
+__all__ = ["DropConnection", "Fault", "Faults", "LoopbackServer", "Request", "Response"]
+
+
+class DropConnection(Exception):  # noqa: N818 (a signal, not an error)
+    """Raised by an app to make the server close the connection without answering."""
 
 
 @attrs.frozen
@@ -71,9 +78,11 @@ class Fault:
     """One queued fault: what to do to the next ``times`` matching requests.
 
     ``skip`` matching requests pass untouched first. The action is one of: an
-    answer (``response``, or ``respond`` to build one from the request), a
-    ``delay`` in seconds before normal handling, or ``drop`` (close the
-    connection without answering).
+    answer (``response``), a ``delay`` in seconds before normal handling, or
+    ``drop`` (close the connection without answering). With ``after`` the app
+    handles the request first and the delay or drop follows its work.
+    ``respond`` builds the answer from the request (an error envelope that
+    echoes the JSON-RPC id, for instance) and takes precedence over ``response``.
     """
 
     match: Callable[[Request], bool]
@@ -83,6 +92,7 @@ class Fault:
     times: int = 1
     skip: int = 0
     hits: int = 0
+    after: bool = False
     respond: Callable[[Request], Response] | None = None
 
 
@@ -102,11 +112,19 @@ class Faults:
         drop: bool = False,
         times: int = 1,
         skip: int = 0,
+        after: bool = False,
         respond: Callable[[Request], Response] | None = None,
     ) -> Fault:
         """Queue a fault for requests that ``match`` (all requests when None)."""
         fault = Fault(
-            match or (lambda _: True), response, delay, drop, times, skip, respond=respond
+            match or (lambda _: True),
+            response,
+            delay,
+            drop,
+            times,
+            skip,
+            after=after,
+            respond=respond,
         )
         with self._lock:
             self._faults.append(fault)
@@ -134,8 +152,8 @@ class Faults:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    # headers and body go out in separate writes: without TCP_NODELAY, Nagle's
-    # algorithm and delayed ACKs add ~40 ms to every keep-alive exchange
+    # Headers and body go out in separate writes: without TCP_NODELAY a
+    # keep-alive client's delayed ACK adds ~40 ms to every answer.
     disable_nagle_algorithm = True
     server: _Server
 
@@ -157,20 +175,35 @@ class _Handler(BaseHTTPRequestHandler):
         owner = self.server.owner
         owner.record(request)
         fault = owner.faults.take(request)
-        if fault is not None:
-            if fault.delay:
-                time.sleep(fault.delay)
-            if fault.drop:
-                self.close_connection = True
-                self.connection.shutdown(socket.SHUT_RDWR)
+        try:
+            if fault is not None and not fault.after and self._apply(fault, request):
                 return
-            if fault.respond is not None:
-                self._write(fault.respond(request))
+            response = owner.app(request)
+            if fault is not None and fault.after and self._apply(fault, request):
                 return
-            if fault.response is not None:
-                self._write(fault.response)
-                return
-        self._write(owner.app(request))
+        except DropConnection:
+            self._drop()
+            return
+        self._write(response)
+
+    def _apply(self, fault: Fault, request: Request) -> bool:
+        """Apply a fault's delay, then its drop or answer; True when that ended the exchange."""
+        if fault.delay:
+            time.sleep(fault.delay)
+        if fault.drop:
+            self._drop()
+            return True
+        if fault.respond is not None:
+            self._write(fault.respond(request))
+            return True
+        if fault.response is not None:
+            self._write(fault.response)
+            return True
+        return False
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        self.connection.shutdown(socket.SHUT_RDWR)
 
     def _write(self, response: Response) -> None:
         self.send_response(response.status)
@@ -260,7 +293,7 @@ class LoopbackServer:
         return self
 
     def stop(self) -> None:
-        """Stop listening and close the socket; idempotent."""
+        """Stop listening, close the socket and cut open connections; idempotent."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()

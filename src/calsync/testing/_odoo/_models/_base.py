@@ -631,7 +631,7 @@ class Model:
         return self.search_ids(env, domain, offset=offset or 0, limit=limit, order=order)
 
     @api_model
-    def search_read(  # noqa: PLR0917 (Odoo's positional signature)
+    def search_read(
         self,
         env: Env,
         domain: Any = None,
@@ -757,7 +757,7 @@ class Model:
         return load_rows(env, self, list(fields), [list(row) for row in data])
 
     @api_model
-    def web_search_read(  # noqa: PLR0917 (Odoo's positional signature)
+    def web_search_read(
         self,
         env: Env,
         domain: Any,

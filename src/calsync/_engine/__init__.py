@@ -1,0 +1,1 @@
+"""The reconciliation engine's implementation; import it through :mod:`calsync.engine`."""

@@ -1,0 +1,719 @@
+"""Planning: from both sides' changes and the links to a list of operations.
+
+:func:`plan` is a pure function: same inputs, same plan. It never performs
+I/O and never reads the clock. Each operation says why it is there.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+
+import attrs
+
+from calsync._engine._links import Link, LinkIndex, Links, SideRef, derive_key
+from calsync._engine._merge import KeepBothRequested, ResolvedConflict, SideView, merge
+from calsync._engine._rules import ConflictRule, DeletionRule, LatestWins
+from calsync._errors import InvalidEventError
+from calsync._model._event import Event
+from calsync._model._projection import FULL, Projection
+from calsync._model._values import Response
+from calsync._model._window import Window
+from calsync._protocol import (
+    Create,
+    Delete,
+    Notification,
+    RemoteEvent,
+    Update,
+    Write,
+    _to_ids,
+    _to_items,
+)
+
+__all__ = [
+    "Deferred",
+    "DeletionGuard",
+    "Operation",
+    "OperationKind",
+    "Plan",
+    "Quarantined",
+    "SideInput",
+    "plan",
+]
+
+#: The provisional ref of a side that a write is about to create.
+PENDING = SideRef("")
+
+NotificationPolicy = Callable[[Write], "tuple[Notification, ...]"]
+
+
+@attrs.frozen
+class SideInput:
+    """One side's input to planning.
+
+    ``items`` are the events the side reported (changed ones, or all of the
+    window when ``full``); ``removed`` the ids it reported gone (confirmed
+    deleted). ``complete`` False means the listing was cut short: calsync then
+    concludes nothing from what is missing. ``notifications`` predicts the
+    attendee e-mails a write causes on this side.
+    """
+
+    name: str
+    items: tuple[RemoteEvent, ...] = attrs.field(default=(), converter=_to_items)
+    removed: frozenset[str] = attrs.field(default=frozenset(), converter=_to_ids)
+    full: bool = False
+    complete: bool = True
+    projection: Projection = FULL
+    owner_email: str | None = None
+    notifications: NotificationPolicy | None = None
+
+
+@attrs.frozen
+class DeletionGuard:
+    """Stop a run that would delete too much on one side.
+
+    A side's deletions are blocked when they exceed ``min_count`` *and*
+    ``max_fraction`` of the pair's links. The caller may allow them explicitly.
+    """
+
+    max_fraction: float = 0.3
+    min_count: int = 5
+
+    def blocks(self, deletions: int, links: int) -> bool:
+        """Whether that many deletions out of that many links is too many."""
+        return deletions > self.min_count and deletions > self.max_fraction * max(links, 1)
+
+
+class OperationKind(str, enum.Enum):
+    """What an operation does."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    LINK = "link"
+    UNLINK = "unlink"
+    SKIP = "skip"
+
+
+@attrs.frozen
+class Operation:
+    """One step of a plan: a write on a side, or a change to the links only.
+
+    ``key`` is the link it belongs to, ``side`` the side written (None for
+    link bookkeeping), ``reason`` why calsync does it, ``notifications`` the
+    attendee e-mails the provider will send because of it.
+    """
+
+    kind: OperationKind
+    key: str
+    title: str
+    reason: str
+    side: str | None = None
+    write: Write | None = None
+    notifications: tuple[Notification, ...] = ()
+
+    def __str__(self) -> str:
+        where = f" on {self.side}" if self.side else ""
+        return f"{self.kind.value}{where}: {self.title!r} ({self.reason})"
+
+
+@attrs.frozen
+class Quarantined:
+    """An event left out of this run because of an error; it is retried next run."""
+
+    side: str
+    id: str | None
+    title: str
+    error: Exception
+
+
+@attrs.frozen
+class Deferred:
+    """A new event not created this run because the target's listing was incomplete.
+
+    It may already exist there unseen; creating it could duplicate it. The
+    synchronizer keeps the cursors where they were, so it comes back next run.
+    """
+
+    side: str
+    id: str
+    title: str
+
+
+@attrs.frozen
+class Plan:
+    """What a sync will do, and why.
+
+    ``links`` holds, per touched link key, the link to store once the key's
+    writes succeed (None: forget the link). A side written by an operation
+    holds a provisional :class:`SideRef` that the write's result replaces.
+    """
+
+    left: str
+    right: str
+    operations: tuple[Operation, ...]
+    links: Mapping[str, Link | None]
+    conflicts: tuple[tuple[str, ResolvedConflict], ...] = ()
+    quarantined: tuple[Quarantined, ...] = ()
+    deferred: tuple[Deferred, ...] = ()
+    deletions: Mapping[str, int] = attrs.field(factory=dict)
+    blocked: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+
+    @property
+    def writes(self) -> tuple[Operation, ...]:
+        """The operations that write to a provider."""
+        return tuple(op for op in self.operations if op.write is not None)
+
+    @property
+    def notifications(self) -> tuple[Notification, ...]:
+        """Every attendee e-mail the plan will cause, in operation order."""
+        return tuple(n for op in self.operations for n in op.notifications)
+
+    def count(self, kind: OperationKind, side: str | None = None) -> int:
+        """How many operations of that kind (on that side)."""
+        return sum(
+            1 for op in self.operations if op.kind is kind and (side is None or op.side == side)
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.operations)
+
+
+class _Status(enum.Enum):
+    SAME = "same"
+    CHANGED = "changed"
+    DELETED = "deleted"
+    ARCHIVED = "archived"
+
+
+@attrs.frozen
+class _State:
+    status: _Status
+    item: RemoteEvent | None = None
+
+
+@attrs.define
+class _Planner:
+    sides: tuple[SideInput, SideInput]
+    links: LinkIndex
+    window: Window
+    rule: ConflictRule
+    deletion: DeletionRule
+    guard: DeletionGuard
+    pair: str
+    operations: list[Operation] = attrs.Factory(list)
+    new_links: dict[str, Link | None] = attrs.Factory(dict)
+    conflicts: list[tuple[str, ResolvedConflict]] = attrs.Factory(list)
+    quarantined: list[Quarantined] = attrs.Factory(list)
+    deferred: list[Deferred] = attrs.Factory(list)
+    unknown: list[str] = attrs.Factory(list)
+
+    # -- entry -----------------------------------------------------------------------------
+
+    def run(self) -> Plan:
+        touched: dict[str, dict[int, _State]] = defaultdict(dict)
+        new: tuple[list[RemoteEvent], list[RemoteEvent]] = ([], [])
+        for position, side in enumerate(self.sides):
+            self._classify(position, side, touched, new[position])
+        for key in sorted(touched):
+            self._reconcile(key, touched[key])
+        self._place_new(new)
+        deletions = {
+            side.name: sum(
+                1
+                for op in self.operations
+                if op.kind is OperationKind.DELETE and op.side == side.name
+            )
+            for side in self.sides
+        }
+        blocked = tuple(
+            name for name, count in deletions.items() if self.guard.blocks(count, len(self.links))
+        )
+        return Plan(
+            left=self.sides[0].name,
+            right=self.sides[1].name,
+            operations=tuple(self.operations),
+            links=self.new_links,
+            conflicts=tuple(self.conflicts),
+            quarantined=tuple(self.quarantined),
+            deferred=tuple(self.deferred),
+            deletions=deletions,
+            blocked=blocked,
+            unknown=tuple(self.unknown),
+        )
+
+    # -- step 1: what happened on each side -----------------------------------------------
+
+    def _classify(
+        self,
+        position: int,
+        side: SideInput,
+        touched: dict[str, dict[int, _State]],
+        new: list[RemoteEvent],
+    ) -> None:
+        listed: set[str] = set()
+        for item in sorted(side.items, key=lambda i: i.id):
+            listed.add(item.id)
+            link = self.links.by_id(position, item.id)
+            if link is None:
+                if not item.archived:
+                    new.append(item)
+                continue
+            ref = link.side(position)
+            assert ref is not None
+            if item.archived:
+                touched[link.key][position] = _State(_Status.ARCHIVED, item)
+            elif item.version is not None and item.version == ref.version:
+                continue
+            else:
+                same = item.event == ref.content(link.base)
+                touched[link.key][position] = _State(
+                    _Status.SAME if same else _Status.CHANGED, item
+                )
+        for event_id in sorted(side.removed - listed):
+            link = self.links.by_id(position, event_id)
+            if link is not None:
+                touched[link.key][position] = _State(_Status.DELETED)
+        if side.full and side.complete:
+            self._absent(position, side, listed, touched)
+        elif not side.complete:
+            self.unknown.append(side.name)
+
+    def _absent(
+        self,
+        position: int,
+        side: SideInput,
+        listed: set[str],
+        touched: dict[str, dict[int, _State]],
+    ) -> None:
+        """Linked events missing from a full listing are deleted, unless the listing is suspect."""
+        missing = [i for i in self.links.ids(position) if i not in listed and i not in side.removed]
+        if not missing:
+            return
+        if not listed and len(self.links):
+            self.unknown.append(side.name)
+            return
+        for event_id in sorted(missing):
+            link = self.links.by_id(position, event_id)
+            assert link is not None
+            if _in_window(link.base, self.window):
+                touched[link.key][position] = _State(_Status.DELETED)
+
+    # -- step 2: linked events ------------------------------------------------------------
+
+    def _reconcile(self, key: str, states: dict[int, _State]) -> None:
+        link = self.links.get(key)
+        assert link is not None
+        left, right = (states.get(p, _State(_Status.SAME)) for p in (0, 1))
+        if link.left is None or link.right is None:
+            self._reconcile_half(link, left, right)
+            return
+        gone = [s.status in (_Status.DELETED, _Status.ARCHIVED) for s in (left, right)]
+        if all(gone):
+            self._emit(OperationKind.UNLINK, link, "deleted on both sides")
+            self.new_links[key] = None
+        elif any(gone):
+            position = 0 if gone[0] else 1
+            self._deleted_on_one_side(link, position, (left, right))
+        else:
+            self._merge_linked(link, (left, right))
+
+    def _reconcile_half(self, link: Link, left: _State, right: _State) -> None:
+        """A link with one side left out on purpose: follow the other side, write nothing."""
+        position = 0 if link.left is not None else 1
+        state = (left, right)[position]
+        if state.status in (_Status.DELETED, _Status.ARCHIVED):
+            self._emit(OperationKind.UNLINK, link, f"deleted on {self.sides[position].name}")
+            self.new_links[link.key] = None
+        elif state.item is not None:
+            ref = link.side(position)
+            assert ref is not None
+            self.new_links[link.key] = attrs.evolve(
+                link.with_side(position, attrs.evolve(ref, version=state.item.version, seen=None)),
+                base=state.item.event,
+            )
+
+    def _deleted_on_one_side(
+        self, link: Link, position: int, states: tuple[_State, _State]
+    ) -> None:
+        other = 1 - position
+        deleter = self.sides[position]
+        ref = link.side(other)
+        assert ref is not None
+        verb = "archived" if states[position].status is _Status.ARCHIVED else "deleted"
+        other_state = states[other]
+        if other_state.status is _Status.CHANGED and self.deletion is DeletionRule.EDIT_WINS:
+            assert other_state.item is not None
+            self._recreate(link, position, other_state.item, verb)
+            return
+        current = other_state.item or RemoteEvent(
+            ref.id, ref.content(link.base), ref.version, read_only=ref.read_only
+        )
+        self.new_links[link.key] = None
+        if current.read_only:
+            self._decline_instead(link, other, current, f"{verb} on {deleter.name}")
+            return
+        self._emit(
+            OperationKind.DELETE,
+            link,
+            f"{verb} on {deleter.name}",
+            side=other,
+            write=Delete(link.key, current),
+        )
+
+    def _decline_instead(self, link: Link, position: int, current: RemoteEvent, why: str) -> None:
+        """This account only attends the event there: decline it rather than delete it for all."""
+        side = self.sides[position]
+        declined = _with_response(current.event, side.owner_email, Response.DECLINED)
+        kept = link.with_side(1 - position, None)
+        self.new_links[link.key] = attrs.evolve(kept, base=current.event)
+        if declined is None or declined == current.event:
+            self._emit(
+                OperationKind.SKIP, link, f"{why}; this account does not organise it on {side.name}"
+            )
+            return
+        self._emit(
+            OperationKind.UPDATE,
+            link,
+            f"{why}; declined, since this account only attends it on {side.name}",
+            side=position,
+            write=Update(link.key, declined, current),
+        )
+
+    def _recreate(self, link: Link, position: int, survivor: RemoteEvent, verb: str) -> None:
+        """Edit beats delete: put the edited event back where it was deleted."""
+        other = 1 - position
+        key = derive_key(self.pair, "recreate", link.key, survivor.version or "")
+        ref = link.side(other)
+        assert ref is not None
+        new_link = Link(
+            key=key,
+            base=survivor.event,
+            left=None,
+            right=None,
+            uid=link.uid,
+        ).with_side(other, SideRef(survivor.id, survivor.version, read_only=survivor.read_only))
+        new_link = new_link.with_side(position, PENDING)
+        self.new_links[link.key] = None
+        self.new_links[key] = new_link
+        self._emit(
+            OperationKind.CREATE,
+            new_link,
+            f"{verb} on {self.sides[position].name} but edited on {self.sides[other].name}: "
+            "the edit wins",
+            side=position,
+            write=Create(key, survivor.event),
+        )
+
+    def _merge_linked(self, link: Link, states: tuple[_State, _State]) -> None:
+        views: list[SideView] = []
+        currents: list[RemoteEvent] = []
+        for position, state in enumerate(states):
+            ref = link.side(position)
+            assert ref is not None
+            seen = ref.content(link.base)
+            item = state.item or RemoteEvent(ref.id, seen, ref.version, read_only=ref.read_only)
+            currents.append(item)
+            views.append(
+                SideView(
+                    self.sides[position].name,
+                    item.event,
+                    seen,
+                    self.sides[position].projection,
+                    item.event.modified,
+                )
+            )
+        if all(state.status is _Status.SAME for state in states):
+            self.new_links[link.key] = self._settled(link, link.base, currents, written=())
+            return
+        changed = [self.sides[p].name for p, s in enumerate(states) if s.status is _Status.CHANGED]
+        reason = f"changed on {' and '.join(changed)}"
+        self._merge_and_write(link, link.base, views, currents, reason)
+
+    def _merge_and_write(
+        self,
+        link: Link,
+        base: Event | None,
+        views: list[SideView],
+        currents: list[RemoteEvent],
+        reason: str,
+    ) -> None:
+        try:
+            outcome = merge(base, views[0], views[1], self.rule, link_key=link.key)
+        except KeepBothRequested as request:
+            self._keep_both(link, currents, str(request))
+            return
+        except InvalidEventError as error:
+            self.quarantined.append(
+                Quarantined(self.sides[0].name, currents[0].id, currents[0].event.title, error)
+            )
+            return
+        self.conflicts.extend((link.key, c) for c in outcome.conflicts)
+        if outcome.conflicts:
+            fields = ", ".join(sorted({c.field for c in outcome.conflicts}))
+            reason += f"; conflict on {fields} resolved for " + ", ".join(
+                sorted({c.winner for c in outcome.conflicts})
+            )
+        merged = outcome.event
+        written: list[int] = []
+        for position, current in enumerate(currents):
+            target = self._target_content(position, current, merged)
+            if target is None:
+                continue
+            written.append(position)
+            self._emit(
+                OperationKind.UPDATE,
+                link,
+                reason,
+                side=position,
+                write=Update(link.key, target, current),
+            )
+        if not written and base is None:
+            self._emit(OperationKind.LINK, link, reason)
+        self.new_links[link.key] = self._settled(link, merged, currents, written=tuple(written))
+
+    def _target_content(self, position: int, current: RemoteEvent, merged: Event) -> Event | None:
+        """What to write to a side so it holds ``merged``; None when it already does."""
+        side = self.sides[position]
+        if current.read_only:
+            wanted = _response_of(merged, side.owner_email)
+            if wanted is None or wanted == _response_of(current.event, side.owner_email):
+                return None
+            return _with_response(current.event, side.owner_email, wanted)
+        project = side.projection
+        if project(merged) == project(current.event):
+            return None
+        return merged
+
+    def _settled(
+        self, link: Link, base: Event, currents: list[RemoteEvent], written: tuple[int, ...]
+    ) -> Link:
+        """The link after this run: written sides get provisional refs the results replace."""
+        refs: list[SideRef] = []
+        for position, current in enumerate(currents):
+            seen = None if current.event == base else current.event
+            ref = SideRef(current.id, current.version, seen, read_only=current.read_only)
+            refs.append(attrs.evolve(ref, version=None) if position in written else ref)
+        return attrs.evolve(link, base=base, left=refs[0], right=refs[1])
+
+    def _keep_both(self, link: Link, currents: list[RemoteEvent], field: str) -> None:
+        """The rule asked to keep both versions: each side gets a copy of the other's event."""
+        self.new_links[link.key] = None
+        self._emit(OperationKind.UNLINK, link, f"conflict on {field}: keeping both versions")
+        for position, current in enumerate(currents):
+            self._create_from(
+                position, current, f"copy kept after a conflict on {field}", copy=True
+            )
+
+    # -- step 3: new events ------------------------------------------------------------------
+
+    def _place_new(self, new: tuple[list[RemoteEvent], list[RemoteEvent]]) -> None:
+        candidates = _Matcher(new[1], self.pair, self.sides[0].name)
+        for item in new[0]:
+            match = candidates.take(item)
+            if match is not None:
+                self._link_match(item, match)
+            elif _in_window(item.event, self.window):
+                self._create_from(0, item, f"new on {self.sides[0].name}")
+        for item in candidates.remaining():
+            if _in_window(item.event, self.window):
+                self._create_from(1, item, f"new on {self.sides[1].name}")
+
+    def _link_match(self, left: RemoteEvent, right: RemoteEvent) -> None:
+        how = _Matcher.how(left, right, self.pair, self.sides[0].name)
+        key = derive_key(self.pair, self.sides[0].name, left.id)
+        link = Link(
+            key=key,
+            base=left.event,
+            left=SideRef(left.id, left.version, read_only=left.read_only),
+            right=SideRef(right.id, right.version, read_only=right.read_only),
+            uid=left.uid or right.uid,
+        )
+        views = [
+            SideView(side.name, item.event, None, side.projection, item.event.modified)
+            for side, item in zip(self.sides, (left, right), strict=False)
+        ]
+        self._merge_and_write(link, None, views, [left, right], f"already on both sides ({how})")
+
+    def _create_from(
+        self, position: int, item: RemoteEvent, reason: str, *, copy: bool = False
+    ) -> None:
+        source, target = position, 1 - position
+        if not self.sides[target].complete:
+            self.deferred.append(Deferred(self.sides[source].name, item.id, item.event.title))
+            return
+        parts = [self.pair, self.sides[source].name, item.id]
+        if copy:
+            parts += ["copy", item.version or ""]
+        key = derive_key(*parts)
+        link = Link(key=key, base=item.event, left=None, right=None, uid=item.uid)
+        link = link.with_side(source, SideRef(item.id, item.version, read_only=item.read_only))
+        write = Create(key, item.event)
+        policy = self.sides[target].notifications
+        if item.read_only and policy is not None and policy(write):
+            self.new_links[key] = link
+            self._emit(
+                OperationKind.SKIP,
+                link,
+                f"{reason}, but this account does not organise it: creating it on "
+                f"{self.sides[target].name} would invite its attendees",
+            )
+            return
+        self.new_links[key] = link.with_side(target, PENDING)
+        self._emit(OperationKind.CREATE, link, reason, side=target, write=write)
+
+    # -- output ------------------------------------------------------------------------------
+
+    def _emit(
+        self,
+        kind: OperationKind,
+        link: Link,
+        reason: str,
+        *,
+        side: int | None = None,
+        write: Write | None = None,
+    ) -> None:
+        notifications: tuple[Notification, ...] = ()
+        side_name = None
+        if side is not None:
+            side_input = self.sides[side]
+            side_name = side_input.name
+            if write is not None and side_input.notifications is not None:
+                notifications = side_input.notifications(write)
+        self.operations.append(
+            Operation(
+                kind=kind,
+                key=link.key,
+                title=link.base.title,
+                reason=reason,
+                side=side_name,
+                write=write,
+                notifications=notifications,
+            )
+        )
+
+
+class _Matcher:
+    """Finds, among one side's new events, the one a new event of the other side already is."""
+
+    def __init__(self, items: Iterable[RemoteEvent], pair: str, left_name: str) -> None:
+        self._items = list(items)
+        self._taken: set[int] = set()
+        self._by_key: dict[str, list[int]] = defaultdict(list)
+        self._by_uid: dict[str, list[int]] = defaultdict(list)
+        self._by_signature: dict[tuple[object, ...], list[int]] = defaultdict(list)
+        self._pair, self._left = pair, left_name
+        for index, item in enumerate(self._items):
+            if item.key:
+                self._by_key[item.key].append(index)
+            if item.uid:
+                self._by_uid[item.uid].append(index)
+            self._by_signature[signature(item.event)].append(index)
+
+    def take(self, item: RemoteEvent) -> RemoteEvent | None:
+        """The unmatched candidate that is the same event as ``item``, consumed."""
+        for index in self._candidates(item):
+            if index not in self._taken and _same_organizer(item.event, self._items[index].event):
+                self._taken.add(index)
+                return self._items[index]
+        return None
+
+    def _candidates(self, item: RemoteEvent) -> Iterable[int]:
+        yield from self._by_key.get(derive_key(self._pair, self._left, item.id), ())
+        if item.key:
+            yield from self._by_key.get(item.key, ())
+        if item.uid:
+            yield from self._by_uid.get(item.uid, ())
+        yield from self._by_signature.get(signature(item.event), ())
+
+    def remaining(self) -> list[RemoteEvent]:
+        """The candidates nobody matched."""
+        return [item for index, item in enumerate(self._items) if index not in self._taken]
+
+    @staticmethod
+    def how(left: RemoteEvent, right: RemoteEvent, pair: str, left_name: str) -> str:
+        """Why two events were matched, for the plan's reason."""
+        if right.key and right.key in (left.key, derive_key(pair, left_name, left.id)):
+            return "matched by calsync key"
+        if left.uid and left.uid == right.uid:
+            return "matched by uid"
+        return "matched by title, start and end"
+
+
+def signature(event: Event) -> tuple[object, ...]:
+    """The first-sync match key: normalised title, start and end."""
+    return (" ".join(event.title.casefold().split()), event.start, event.end)
+
+
+def _same_organizer(a: Event, b: Event) -> bool:
+    if a.organizer is None or b.organizer is None:
+        return True
+    return a.organizer.email == b.organizer.email
+
+
+def _in_window(event: Event, window: Window) -> bool:
+    if event.recurrence is None:
+        start, end = event.span()
+        return (
+            end > window.start and start < window.end
+            if end > start
+            else window.start <= start < window.end
+        )
+    return window.contains(event)
+
+
+def _response_of(event: Event, email: str | None) -> Response | None:
+    if email is None:
+        return None
+    for attendee in event.attendees:
+        if attendee.email == email.lower():
+            return attendee.response
+    return None
+
+
+def _with_response(event: Event, email: str | None, response: Response) -> Event | None:
+    if email is None or _response_of(event, email) is None:
+        return None
+    attendees = tuple(
+        attrs.evolve(a, response=response) if a.email == email.lower() else a
+        for a in event.attendees
+    )
+    return attrs.evolve(event, attendees=attendees)
+
+
+def plan(
+    left: SideInput,
+    right: SideInput,
+    links: LinkIndex | Iterable[Link],
+    *,
+    window: Window,
+    pair: str = "default",
+    rule: ConflictRule | None = None,
+    deletion: DeletionRule = DeletionRule.EDIT_WINS,
+    guard: DeletionGuard | None = None,
+) -> Plan:
+    """Plan a sync of two sides.
+
+    ``links`` are the pair's links from the last run; ``window`` bounds what
+    is in scope (events outside it are neither created nor deleted); ``rule``
+    decides conflicts (default :class:`LatestWins`); ``deletion`` decides
+    delete-versus-edit; ``guard`` marks the plan ``blocked`` when a side would
+    lose too many events. Same inputs, same plan.
+    """
+    if left.name == right.name:
+        from calsync._errors import ConfigurationError
+
+        raise ConfigurationError(f"both sides are named {left.name!r}: give them distinct names")
+    index: LinkIndex = links if hasattr(links, "by_id") else Links(links)  # type: ignore[assignment]
+    planner = _Planner(
+        sides=(left, right),
+        links=index,
+        window=window,
+        rule=rule or LatestWins(),
+        deletion=deletion,
+        guard=guard or DeletionGuard(),
+        pair=pair,
+    )
+    return planner.run()

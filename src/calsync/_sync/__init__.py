@@ -1,0 +1,1 @@
+"""Running syncs; import through :mod:`calsync`."""

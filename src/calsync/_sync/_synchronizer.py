@@ -1,0 +1,567 @@
+"""The Synchronizer: lock, pull, plan, guard, apply, commit.
+
+One run of a pair:
+
+1. lock the pair in the store, so two workers never sync it at once;
+2. pull both sides concurrently, and confirm by id every event that looks
+   deleted (a listing that says "gone" may only mean "out of view");
+3. plan (pure: :func:`calsync.engine.plan`); :meth:`Synchronizer.preview` stops here;
+4. guard: mass deletion and attendee e-mails above their limits stop the run
+   before any write;
+5. apply: journal each intent, then write; each side batches as its provider allows;
+6. commit links and cursors in one transaction, only for writes that succeeded.
+   Events whose writes failed are held and retried on the next run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from types import TracebackType
+from typing import Any, TypeVar
+
+import attrs
+
+from calsync._engine._links import Link, SideRef
+from calsync._engine._plan import DeletionGuard, Operation, Plan, SideInput, plan
+from calsync._engine._rules import ConflictRule, DeletionRule
+from calsync._errors import (
+    ConfigurationError,
+    MassDeletionError,
+    NotificationLimitError,
+    ProviderError,
+    SideUnavailableError,
+)
+from calsync._model._window import Window
+from calsync._protocol import CalendarAdapter, Listing, RemoteEvent, WriteResult
+from calsync._sync._report import Outcome, Progress, SyncReport
+from calsync.stores._base import Held, Intent, LinkIndex, MappingStore, PairState
+
+__all__ = ["Synchronizer"]
+
+logger = logging.getLogger("calsync")
+T = TypeVar("T")
+
+_WINDOW = "#window"
+
+
+@attrs.define
+class _Pulled:
+    """One side's listing after deletions were confirmed."""
+
+    items: dict[str, RemoteEvent]
+    removed: set[str]
+    listing: Listing
+
+
+class Synchronizer:
+    """Two-way sync of one pair of calendars.
+
+    ``left`` and ``right`` are adapters (their ``name`` labels them: "odoo",
+    "outlook"); ``store`` keeps links and cursors between runs. ``window``
+    fixes the span kept in sync (default: one year back, two ahead, re-anchored
+    every ``window_refresh``). ``rule`` decides conflicts (default
+    :class:`~calsync.engine.LatestWins`), ``deletion`` edit-versus-delete.
+    ``max_deletions`` guards against mass deletion (``allow_mass_deletion``
+    lifts it); ``max_notifications`` caps the attendee e-mails one run may
+    cause (``first_sync_max_notifications``, default 0, applies to a pair's
+    first run). ``progress`` is called as the run advances.
+    """
+
+    def __init__(
+        self,
+        left: CalendarAdapter,
+        right: CalendarAdapter,
+        store: MappingStore,
+        *,
+        pair: str | None = None,
+        window: Window | None = None,
+        window_refresh: timedelta = timedelta(days=7),
+        rule: ConflictRule | None = None,
+        deletion: DeletionRule = DeletionRule.EDIT_WINS,
+        max_deletions: DeletionGuard | None = None,
+        allow_mass_deletion: bool = False,
+        max_notifications: int | None = None,
+        first_sync_max_notifications: int | None = 0,
+        progress: Callable[[Progress], None] | None = None,
+        lock_timeout: float = 0.0,
+    ) -> None:
+        if left.name == right.name:
+            raise ConfigurationError(
+                f"both adapters are named {left.name!r}: give them distinct names"
+            )
+        self.left, self.right, self.store = left, right, store
+        self.pair = pair or f"{left.name}:{left.account}|{right.name}:{right.account}"
+        self.window = window
+        self.window_refresh = window_refresh
+        self.rule = rule
+        self.deletion = deletion
+        self.max_deletions = max_deletions or DeletionGuard()
+        self.allow_mass_deletion = allow_mass_deletion
+        self.max_notifications = max_notifications
+        self.first_sync_max_notifications = first_sync_max_notifications
+        self.progress = progress
+        self.lock_timeout = lock_timeout
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def sides(self) -> tuple[CalendarAdapter, CalendarAdapter]:
+        """The two adapters, left then right."""
+        return (self.left, self.right)
+
+    def __repr__(self) -> str:
+        return f"Synchronizer(pair={self.pair!r})"
+
+    # -- blocking API --------------------------------------------------------------------------
+
+    def run(self) -> SyncReport:
+        """Run one sync and return its report (blocking; see :meth:`run_async`)."""
+        return self._block(self.run_async())
+
+    def preview(self) -> Plan:
+        """Plan a sync without writing anything (blocking; see :meth:`preview_async`)."""
+        return self._block(self.preview_async())
+
+    def _block(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            coroutine.close()
+            raise ConfigurationError("an event loop is running here: await run_async() instead")
+        if self._loop is None or self._loop.is_closed():
+            self._loop = asyncio.new_event_loop()
+        return self._loop.run_until_complete(coroutine)
+
+    def close(self) -> None:
+        """Close both adapters and the private event loop of the blocking API."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.run_until_complete(self.aclose())
+            self._loop.close()
+        self._loop = None
+
+    async def aclose(self) -> None:
+        """Close both adapters."""
+        await asyncio.gather(self.left.aclose(), self.right.aclose())
+
+    def __enter__(self) -> Synchronizer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- async API -----------------------------------------------------------------------------
+
+    async def preview_async(self) -> Plan:
+        """Plan a sync and return the plan, with the e-mails it would cause; writes nothing."""
+        with self.store.lock(self.pair, timeout=self.lock_timeout):
+            state = self.store.load(self.pair)
+            _, the_plan, _ = await self._plan(state)
+            return the_plan
+
+    async def run_async(self) -> SyncReport:
+        """Run one sync: pull, plan, guard, apply, commit. Returns the report."""
+        started = time.monotonic()
+        requests_before = self._request_counts()
+        with self.store.lock(self.pair, timeout=self.lock_timeout):
+            state = self.store.load(self.pair)
+            pulled, the_plan, window = await self._plan(state)
+            self._check_guards(the_plan, state)
+            results = await self._apply(the_plan)
+            held = self._held(the_plan, results, state)
+            self._commit(the_plan, results, pulled, window, held)
+        report = SyncReport(
+            pair=self.pair,
+            left=self.left.name,
+            right=self.right.name,
+            outcomes=tuple(
+                Outcome(op, results[i].error if i in results else None)
+                for i, op in enumerate(the_plan.operations)
+            ),
+            held=held,
+            conflicts=len(the_plan.conflicts),
+            requests=self._request_delta(requests_before),
+            notifications=tuple(
+                n
+                for i, op in enumerate(the_plan.operations)
+                if i not in results or results[i].ok
+                for n in op.notifications
+            ),
+            duration=time.monotonic() - started,
+            unknown=the_plan.unknown,
+        )
+        logger.info("sync finished: %s", report._summary(), extra={"calsync_pair": self.pair})
+        return report
+
+    # -- pull and plan -------------------------------------------------------------------------
+
+    async def _plan(self, state: PairState) -> tuple[list[_Pulled], Plan, Window]:
+        window, cursors = self._window(state)
+        self._report("pull", 0, 2)
+        listings = await self._gather(
+            side.pull(cursors.get(side.name), window) for side in self.sides
+        )
+        pulled = [
+            await self._confirm(position, listing, state, window)
+            for position, listing in enumerate(listings)
+        ]
+        self._report("pull", 2, 2)
+        inputs = [self._side_input(position, p) for position, p in enumerate(pulled)]
+        self._report("plan", 0, 1)
+        the_plan = plan(
+            inputs[0],
+            inputs[1],
+            _prefetched(state.links, pulled),
+            window=window,
+            pair=self.pair,
+            rule=self.rule,
+            deletion=self.deletion,
+            guard=self.max_deletions,
+        )
+        self._report("plan", 1, 1)
+        return pulled, the_plan, window
+
+    async def _gather(self, calls: Iterable[Any]) -> list[Listing]:
+        try:
+            return list(await asyncio.gather(*calls))
+        except SideUnavailableError:
+            raise
+        except ProviderError as error:
+            raise SideUnavailableError(
+                f"a side could not be listed, nothing was written: {error}", pair=self.pair
+            ) from error
+
+    def _window(self, state: PairState) -> tuple[Window, dict[str, str | None]]:
+        """The pair's window; a new window starts both sides over with a full listing."""
+        cursors = dict(state.cursors)
+        stored = _parse_window(cursors.pop(_WINDOW, None))
+        wanted = self.window or Window.around()
+        keep = stored is not None and (
+            stored == wanted
+            if self.window is not None
+            else abs(wanted.start - stored.start) < self.window_refresh
+        )
+        if keep and stored is not None:
+            return stored, cursors
+        return wanted, {}
+
+    async def _confirm(
+        self, position: int, listing: Listing, state: PairState, window: Window
+    ) -> _Pulled:
+        """Check by id every linked event that looks gone, and re-read held ones."""
+        side = self.sides[position]
+        items = {item.id: item for item in listing.items}
+        removed = set(listing.removed)
+        suspects = {i for i in removed if state.links.by_id(position, i) is not None}
+        if listing.complete and (listing.full or listing.present is not None):
+            present = listing.present if listing.present is not None else frozenset()
+            for event_id in state.links.ids(position):
+                if event_id not in items and event_id not in present and event_id not in removed:
+                    link = state.links.by_id(position, event_id)
+                    if link is not None and window.contains(link.base):
+                        suspects.add(event_id)
+        suspects.update(h.id for h in state.held if h.side == side.name and h.id not in items)
+        suspects.update(self._recovery_ids(position, items, state))
+        if suspects:
+            found = await self._fetch(side, sorted(suspects))
+            for event_id, item in found.items():
+                if item is None:
+                    removed.add(event_id)
+                    items.pop(event_id, None)
+                else:
+                    items[event_id] = item
+                    removed.discard(event_id)
+        return _Pulled(items, removed, listing)
+
+    def _recovery_ids(
+        self, position: int, items: Mapping[str, RemoteEvent], state: PairState
+    ) -> set[str]:
+        """After an interrupted run, re-read this side's unlinked events to learn their keys."""
+        name = self.sides[position].name
+        if not any(i.kind == "create" and i.side == name for i in state.pending):
+            return set()
+        return {
+            event_id
+            for event_id, item in items.items()
+            if item.key is None and state.links.by_id(position, event_id) is None
+        }
+
+    async def _fetch(
+        self, side: CalendarAdapter, ids: Sequence[str]
+    ) -> Mapping[str, RemoteEvent | None]:
+        try:
+            return await side.fetch(ids)
+        except ProviderError as error:
+            raise SideUnavailableError(
+                f"could not confirm {len(ids)} events, nothing was written: {error}",
+                pair=self.pair,
+                side=side.name,
+            ) from error
+
+    def _side_input(self, position: int, pulled: _Pulled) -> SideInput:
+        side = self.sides[position]
+        return SideInput(
+            name=side.name,
+            items=tuple(pulled.items.values()),
+            removed=frozenset(pulled.removed),
+            full=pulled.listing.full,
+            complete=pulled.listing.complete,
+            projection=side.projection,
+            owner_email=side.owner_email,
+            notifications=side.notifications,
+        )
+
+    # -- guard ---------------------------------------------------------------------------------
+
+    def _check_guards(self, the_plan: Plan, state: PairState) -> None:
+        if the_plan.blocked and not self.allow_mass_deletion:
+            side = the_plan.blocked[0]
+            count = the_plan.deletions[side]
+            raise MassDeletionError(
+                f"the plan deletes {count} events on {side}, more than the guard allows "
+                "(the other side may have been emptied by mistake); nothing was written. "
+                "Check the preview(), then pass allow_mass_deletion=True to proceed",
+                count=count,
+                limit=self.max_deletions.min_count,
+                pair=self.pair,
+                side=side,
+            )
+        first = not len(state.links) and not state.cursors
+        limit = self.max_notifications
+        if limit is None and first:
+            limit = self.first_sync_max_notifications
+        count = len(the_plan.notifications)
+        if limit is not None and count > limit:
+            raise NotificationLimitError(
+                f"the plan would make the provider e-mail attendees {count} times, more than "
+                f"the {limit} allowed{' on a first sync' if first else ''}; nothing was written. "
+                f"See preview().notifications, then pass max_notifications={count} to proceed",
+                count=count,
+                limit=limit,
+                pair=self.pair,
+            )
+
+    # -- apply ---------------------------------------------------------------------------------
+
+    async def _apply(self, the_plan: Plan) -> dict[int, WriteResult]:
+        """Journal and perform the plan's writes; results by operation index."""
+        by_side: dict[str, list[int]] = defaultdict(list)
+        for index, op in enumerate(the_plan.operations):
+            if op.write is not None and op.side is not None:
+                by_side[op.side].append(index)
+        if not by_side:
+            return {}
+        self.store.record_intents(
+            self.pair, [_intent(the_plan.operations[i]) for ix in by_side.values() for i in ix]
+        )
+        total = sum(len(ix) for ix in by_side.values())
+        self._report("apply", 0, total)
+        sides = {side.name: side for side in self.sides}
+        outcomes = await asyncio.gather(
+            *(
+                self._apply_side(sides[name], [the_plan.operations[i] for i in ix])
+                for name, ix in by_side.items()
+            )
+        )
+        results: dict[int, WriteResult] = {}
+        for indexes, side_results in zip(by_side.values(), outcomes, strict=True):
+            results.update(zip(indexes, side_results, strict=True))
+        for index, result in results.items():
+            self._log_result(the_plan.operations[index], result)
+        self._report("apply", total, total)
+        return results
+
+    async def _apply_side(
+        self, side: CalendarAdapter, operations: list[Operation]
+    ) -> Sequence[WriteResult]:
+        writes = [op.write for op in operations if op.write is not None]
+        try:
+            results = await side.apply(writes)
+        except ProviderError as error:
+            return [WriteResult(write, error=error) for write in writes]
+        if len(results) != len(writes):
+            raise ConfigurationError(
+                f"adapter {side.name!r} returned {len(results)} results for {len(writes)} writes"
+            )
+        return results
+
+    def _log_result(self, op: Operation, result: WriteResult) -> None:
+        extra = {
+            "calsync_pair": self.pair,
+            "calsync_side": op.side,
+            "calsync_event": op.key,
+            "calsync_operation": op.kind.value,
+        }
+        if result.ok:
+            logger.info("%s", op, extra=extra)
+        else:
+            logger.warning("%s failed: %s", op, result.error, extra=extra)
+
+    # -- commit --------------------------------------------------------------------------------
+
+    def _held(
+        self,
+        the_plan: Plan,
+        results: Mapping[int, WriteResult],
+        state: PairState,
+    ) -> tuple[Held, ...]:
+        """The events to retry next run: those whose writes failed or that could not merge."""
+        before = {(h.side, h.id): h for h in state.held}
+        now = datetime.now(timezone.utc)
+        held: dict[tuple[str, str], Held] = {}
+
+        def hold(side: str, event_id: str, title: str, error: Exception) -> None:
+            if not event_id:
+                return
+            earlier = before.get((side, event_id))
+            held[(side, event_id)] = Held(
+                side,
+                event_id,
+                title,
+                _describe(error),
+                earlier.since if earlier else now,
+                earlier.attempts + 1 if earlier else 1,
+            )
+
+        failed = {the_plan.operations[i].key: r.error for i, r in results.items() if not r.ok}
+        for op in the_plan.operations:
+            error = failed.get(op.key)
+            if error is None:
+                continue
+            for side, event_id in self._involved(op, the_plan, state):
+                hold(side, event_id, op.title, error)
+        for item in the_plan.quarantined:
+            if item.id is not None:
+                hold(item.side, item.id, item.title, item.error)
+        for deferred in the_plan.deferred:
+            hold(
+                deferred.side,
+                deferred.id,
+                deferred.title,
+                SideUnavailableError("not created: the other side's listing was incomplete"),
+            )
+        return tuple(held.values())
+
+    def _involved(self, op: Operation, the_plan: Plan, state: PairState) -> list[tuple[str, str]]:
+        """Every (side, id) a failed operation's link touches, to re-read next run."""
+        refs: list[tuple[str, str]] = []
+        for link in (state.links.get(op.key), the_plan.links.get(op.key)):
+            if link is None:
+                continue
+            for position, side in enumerate(self.sides):
+                ref = link.side(position)
+                if ref is not None and ref.id:
+                    refs.append((side.name, ref.id))
+        current = getattr(op.write, "current", None)
+        if current is not None and op.side:
+            refs.append((op.side, current.id))
+        return refs
+
+    def _commit(
+        self,
+        the_plan: Plan,
+        results: Mapping[int, WriteResult],
+        pulled: list[_Pulled],
+        window: Window,
+        held: tuple[Held, ...],
+    ) -> None:
+        by_key: dict[str, list[tuple[int, WriteResult]]] = defaultdict(list)
+        for index, result in results.items():
+            by_key[the_plan.operations[index].key].append((index, result))
+        links: dict[str, Link | None] = {}
+        for key, planned in the_plan.links.items():
+            outcomes = by_key.get(key, [])
+            if any(not result.ok for _, result in outcomes):
+                continue
+            links[key] = self._finish_link(planned, the_plan, outcomes)
+        cursors: dict[str, str | None] = {
+            _WINDOW: f"{window.start.isoformat()}/{window.end.isoformat()}"
+        }
+        if all(p.listing.complete for p in pulled):
+            # A cut-short listing leaves both cursors where they were: what it did
+            # not show, and the creates deferred because of it, come back next run.
+            cursors.update(
+                {side.name: p.listing.cursor for side, p in zip(self.sides, pulled, strict=True)}
+            )
+        self._report("commit", 0, 1)
+        self.store.commit(self.pair, links=links, cursors=cursors, done=links.keys(), held=held)
+        self._report("commit", 1, 1)
+
+    def _finish_link(
+        self, planned: Link | None, the_plan: Plan, outcomes: list[tuple[int, WriteResult]]
+    ) -> Link | None:
+        """The planned link with the written sides' refs taken from the write results."""
+        if planned is None:
+            return None
+        link = planned
+        names = [side.name for side in self.sides]
+        for index, result in outcomes:
+            stored = result.stored
+            if stored is None:
+                continue
+            position = names.index(the_plan.operations[index].side or "")
+            seen = None if stored.event == link.base else stored.event
+            link = link.with_side(
+                position, SideRef(stored.id, stored.version, seen, read_only=stored.read_only)
+            )
+        return link
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _report(self, stage: str, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(Progress(self.pair, stage, done, total))
+
+    def _request_counts(self) -> dict[str, int]:
+        return {side.name: int(getattr(side, "requests", 0)) for side in self.sides}
+
+    def _request_delta(self, before: Mapping[str, int]) -> dict[str, int]:
+        after = self._request_counts()
+        return {name: after[name] - before.get(name, 0) for name in after}
+
+
+def _intent(op: Operation) -> Intent:
+    write = op.write
+    current = getattr(write, "current", None)
+    return Intent(
+        key=op.key,
+        side=op.side or "",
+        kind=op.kind.value,
+        title=op.title,
+        event_id=current.id if current is not None else None,
+    )
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def _parse_window(text: str | None) -> Window | None:
+    if not text or "/" not in text:
+        return None
+    start, _, end = text.partition("/")
+    try:
+        return Window(datetime.fromisoformat(start), datetime.fromisoformat(end))
+    except ValueError:
+        return None
+
+
+def _prefetched(links: LinkIndex, pulled: list[_Pulled]) -> LinkIndex:
+    """Read the links of every listed id in bulk when the index supports it."""
+    prefetch = getattr(links, "prefetch", None)
+    if prefetch is not None:
+        for position, p in enumerate(pulled):
+            ids = list(p.items) + list(p.removed)
+            if len(ids) > 20:
+                prefetch(position, ids)
+    return links

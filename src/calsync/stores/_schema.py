@@ -1,0 +1,105 @@
+"""The store schema and its statements, shared by the SQLite and SQLAlchemy stores.
+
+Statements use named ``:parameters``, which both sqlite3 and SQLAlchemy's
+``text()`` accept. Each migration moves the schema one version up; a store
+refuses a database whose version is newer than it knows.
+"""
+
+from __future__ import annotations
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQL"]
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    # version 1
+    (
+        """CREATE TABLE IF NOT EXISTS calsync_meta (
+            name VARCHAR(64) PRIMARY KEY, value TEXT NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS calsync_links (
+            pair VARCHAR(255) NOT NULL, link_key VARCHAR(64) NOT NULL,
+            left_id VARCHAR(512), right_id VARCHAR(512), data TEXT NOT NULL,
+            PRIMARY KEY (pair, link_key))""",
+        "CREATE INDEX IF NOT EXISTS calsync_links_left ON calsync_links (pair, left_id)",
+        "CREATE INDEX IF NOT EXISTS calsync_links_right ON calsync_links (pair, right_id)",
+        """CREATE TABLE IF NOT EXISTS calsync_cursors (
+            pair VARCHAR(255) NOT NULL, side VARCHAR(64) NOT NULL, cursor TEXT,
+            PRIMARY KEY (pair, side))""",
+        """CREATE TABLE IF NOT EXISTS calsync_journal (
+            pair VARCHAR(255) NOT NULL, link_key VARCHAR(64) NOT NULL, side VARCHAR(64) NOT NULL,
+            kind VARCHAR(16) NOT NULL, title TEXT NOT NULL, event_id VARCHAR(512),
+            PRIMARY KEY (pair, link_key, side))""",
+        """CREATE TABLE IF NOT EXISTS calsync_held (
+            pair VARCHAR(255) NOT NULL, side VARCHAR(64) NOT NULL, event_id VARCHAR(512) NOT NULL,
+            title TEXT NOT NULL, error TEXT NOT NULL, since VARCHAR(40) NOT NULL,
+            attempts INTEGER NOT NULL, PRIMARY KEY (pair, side, event_id))""",
+        """CREATE TABLE IF NOT EXISTS calsync_locks (
+            pair VARCHAR(255) PRIMARY KEY, owner VARCHAR(64) NOT NULL,
+            expires DOUBLE PRECISION NOT NULL)""",
+    ),
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class SQL:
+    """Every statement the stores run."""
+
+    get_version = "SELECT value FROM calsync_meta WHERE name = 'schema_version'"
+    insert_version = "INSERT INTO calsync_meta (name, value) VALUES ('schema_version', :version)"
+    update_version = "UPDATE calsync_meta SET value = :version WHERE name = 'schema_version'"
+
+    link_by_key = "SELECT data FROM calsync_links WHERE pair = :pair AND link_key = :key"
+    link_by_left = "SELECT data FROM calsync_links WHERE pair = :pair AND left_id = :id"
+    link_by_right = "SELECT data FROM calsync_links WHERE pair = :pair AND right_id = :id"
+    left_ids = "SELECT left_id FROM calsync_links WHERE pair = :pair AND left_id IS NOT NULL"
+    right_ids = "SELECT right_id FROM calsync_links WHERE pair = :pair AND right_id IS NOT NULL"
+    count_links = "SELECT COUNT(*) FROM calsync_links WHERE pair = :pair"
+    all_links = "SELECT data FROM calsync_links WHERE pair = :pair ORDER BY link_key"
+    delete_link = "DELETE FROM calsync_links WHERE pair = :pair AND link_key = :key"
+    insert_link = (
+        "INSERT INTO calsync_links (pair, link_key, left_id, right_id, data) "
+        "VALUES (:pair, :key, :left_id, :right_id, :data)"
+    )
+    delete_links = "DELETE FROM calsync_links WHERE pair = :pair"
+
+    cursors = "SELECT side, cursor FROM calsync_cursors WHERE pair = :pair"
+    delete_cursor = "DELETE FROM calsync_cursors WHERE pair = :pair AND side = :side"
+    insert_cursor = (
+        "INSERT INTO calsync_cursors (pair, side, cursor) VALUES (:pair, :side, :cursor)"
+    )
+    delete_cursors = "DELETE FROM calsync_cursors WHERE pair = :pair"
+
+    journal = (
+        "SELECT link_key, side, kind, title, event_id FROM calsync_journal "
+        "WHERE pair = :pair ORDER BY link_key, side"
+    )
+    delete_intent = (
+        "DELETE FROM calsync_journal WHERE pair = :pair AND link_key = :key AND side = :side"
+    )
+    insert_intent = (
+        "INSERT INTO calsync_journal (pair, link_key, side, kind, title, event_id) "
+        "VALUES (:pair, :key, :side, :kind, :title, :event_id)"
+    )
+    resolve_intents = "DELETE FROM calsync_journal WHERE pair = :pair AND link_key = :key"
+    delete_journal = "DELETE FROM calsync_journal WHERE pair = :pair"
+
+    held = (
+        "SELECT side, event_id, title, error, since, attempts FROM calsync_held "
+        "WHERE pair = :pair ORDER BY side, event_id"
+    )
+    insert_held = (
+        "INSERT INTO calsync_held (pair, side, event_id, title, error, since, attempts) "
+        "VALUES (:pair, :side, :id, :title, :error, :since, :attempts)"
+    )
+    delete_held = "DELETE FROM calsync_held WHERE pair = :pair"
+
+    lock_row = "SELECT owner, expires FROM calsync_locks WHERE pair = :pair"
+    delete_lock = "DELETE FROM calsync_locks WHERE pair = :pair"
+    insert_lock = (
+        "INSERT INTO calsync_locks (pair, owner, expires) VALUES (:pair, :owner, :expires)"
+    )
+    release_lock = "DELETE FROM calsync_locks WHERE pair = :pair AND owner = :owner"
+
+    pairs = (
+        "SELECT pair FROM calsync_links UNION SELECT pair FROM calsync_cursors "
+        "UNION SELECT pair FROM calsync_journal ORDER BY pair"
+    )

@@ -1,0 +1,75 @@
+"""The embedded default store: one SQLite file, stdlib sqlite3, WAL."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from calsync._errors import StoreError
+from calsync.stores._relational import RelationalStore, Row
+
+__all__ = ["SQLiteStore"]
+
+
+class _SQLiteExecutor:
+    """sqlite3 behind the :class:`~calsync.stores._relational.Executor` seam."""
+
+    def __init__(self, path: str) -> None:
+        self._lock = threading.RLock()
+        self._depth = 0
+        try:
+            self._conn = sqlite3.connect(
+                path, timeout=30.0, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot open the SQLite store at {path!r}: {error}") from error
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+
+    def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[Row]:
+        with self._lock:
+            return self._conn.execute(sql, dict(params or {})).fetchall()
+
+    def run(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        with self._lock:
+            self._conn.execute(sql, dict(params or {}))
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+class SQLiteStore(RelationalStore):
+    """A :class:`~calsync.stores.MappingStore` in one SQLite file: the embedded default.
+
+    Safe for several processes on one machine (WAL, and a lease row per pair
+    lock that expires if its holder dies). Every commit point is one transaction.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] = "calsync-state.sqlite3") -> None:
+        self._executor = _SQLiteExecutor(os.fspath(path))
+        super().__init__(self._executor)
+        self.path = os.fspath(path)
+        self._migrate()
+
+    def __repr__(self) -> str:
+        return f"SQLiteStore({self.path!r})"
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._executor.close()
