@@ -12,13 +12,13 @@ from calsync.testing import OdooEmulator
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["odoo", "odoo_json2", "odoo_rpc", "odoo_v19"]
+__all__ = ["odoo_emulator", "odoo_json2", "odoo_rpc", "odoo_v19"]
 
 ODOO_API_KEY = "0123456789abcdef0123456789abcdef01234567"
 
 
 @pytest.fixture
-def odoo() -> Iterator[OdooEmulator]:
+def odoo_emulator() -> Iterator[OdooEmulator]:
     """A fresh Odoo 18.0 emulator (admin/admin, database ``calsync_test``)."""
     with OdooEmulator() as emulator:
         yield emulator
@@ -32,12 +32,12 @@ def odoo_v19() -> Iterator[OdooEmulator]:
 
 
 @pytest.fixture
-def odoo_rpc(odoo: OdooEmulator) -> Any:
-    """The real odoorpc client, logged in as admin on ``odoo``."""
+def odoo_rpc(odoo_emulator: OdooEmulator) -> Any:
+    """The real odoorpc client, logged in as admin on ``odoo_emulator``."""
     import odoorpc
 
-    client = odoorpc.ODOO("127.0.0.1", port=odoo.port, protocol="jsonrpc")
-    client.login(odoo.db, "admin", "admin")
+    client = odoorpc.ODOO("127.0.0.1", port=odoo_emulator.port, protocol="jsonrpc")
+    client.login(odoo_emulator.db, "admin", "admin")
     return client
 
 

@@ -16,49 +16,55 @@ from calsync.testing._server import Request, Response
 
 
 def object_call(
-    odoo: OdooEmulator, model: str, method: str, args: list[Any], password: str = "admin"
+    odoo_emulator: OdooEmulator, model: str, method: str, args: list[Any], password: str = "admin"
 ) -> dict[str, Any]:
     """One ``object.execute_kw`` over /jsonrpc, on a fresh connection."""
     params = {
         "service": "object",
         "method": "execute_kw",
-        "args": [odoo.db, 2, password, model, method, args, {}],
+        "args": [odoo_emulator.db, 2, password, model, method, args, {}],
     }
     body = {"jsonrpc": "2.0", "method": "call", "params": params, "id": 7}
-    payload: dict[str, Any] = httpx.post(f"{odoo.url}/jsonrpc", json=body, timeout=10).json()
+    payload: dict[str, Any] = httpx.post(
+        f"{odoo_emulator.url}/jsonrpc", json=body, timeout=10
+    ).json()
     return payload
 
 
-def login(odoo: OdooEmulator, password: str) -> Any:
-    params = {"service": "common", "method": "login", "args": [odoo.db, "admin", password]}
+def login(odoo_emulator: OdooEmulator, password: str) -> Any:
+    params = {"service": "common", "method": "login", "args": [odoo_emulator.db, "admin", password]}
     body = {"jsonrpc": "2.0", "method": "call", "params": params, "id": 1}
-    return httpx.post(f"{odoo.url}/jsonrpc", json=body, timeout=10).json()["result"]
+    return httpx.post(f"{odoo_emulator.url}/jsonrpc", json=body, timeout=10).json()["result"]
 
 
 SEARCH = ("res.partner", "search", [[["id", "=", 3]]])
 
 
-def test_down_refuses_connections_and_up_comes_back_on_the_same_port(odoo: OdooEmulator) -> None:
-    port = odoo.port
-    with httpx.Client(base_url=odoo.url) as keep_alive:
+def test_down_refuses_connections_and_up_comes_back_on_the_same_port(
+    odoo_emulator: OdooEmulator,
+) -> None:
+    port = odoo_emulator.port
+    with httpx.Client(base_url=odoo_emulator.url) as keep_alive:
         assert (
             keep_alive.post(
                 "/jsonrpc", json={"params": {"service": "common", "method": "version"}}
             ).status_code
             == 200
         )
-        odoo.down()
+        odoo_emulator.down()
         with pytest.raises(httpx.TransportError):
             keep_alive.post("/jsonrpc", json={"params": {"service": "common", "method": "version"}})
         with pytest.raises(httpx.ConnectError):
             httpx.post(f"http://127.0.0.1:{port}/jsonrpc", json={})
-        odoo.up()
-        assert odoo.port == port
-        assert object_call(odoo, *SEARCH)["result"] == [3]
+        odoo_emulator.up()
+        assert odoo_emulator.port == port
+        assert object_call(odoo_emulator, *SEARCH)["result"] == [3]
 
 
-def test_fail_answers_matching_calls_with_an_odoo_error(odoo_rpc: Any, odoo: OdooEmulator) -> None:
-    odoo.fail("AccessError", "Nope", model="calendar.event", method="create")
+def test_fail_answers_matching_calls_with_an_odoo_error(
+    odoo_rpc: Any, odoo_emulator: OdooEmulator
+) -> None:
+    odoo_emulator.fail("AccessError", "Nope", model="calendar.event", method="create")
     values = {"name": "x", "start": "2030-01-01 09:00:00", "stop": "2030-01-01 10:00:00"}
     with pytest.raises(RPCError) as caught:
         odoo_rpc.env["calendar.event"].create(values)
@@ -80,15 +86,15 @@ def test_fail_on_json2_uses_the_error_status(odoo_v19: OdooEmulator) -> None:
     assert response.json()["name"] == "odoo.exceptions.ValidationError"
 
 
-def test_nth_counts_matching_requests_from_one(odoo: OdooEmulator) -> None:
-    odoo.fail("UserError", "third", model="res.partner", nth=3)
-    answers = [object_call(odoo, *SEARCH) for _ in range(4)]
+def test_nth_counts_matching_requests_from_one(odoo_emulator: OdooEmulator) -> None:
+    odoo_emulator.fail("UserError", "third", model="res.partner", nth=3)
+    answers = [object_call(odoo_emulator, *SEARCH) for _ in range(4)]
     assert [("error" in answer) for answer in answers] == [False, False, True, False]
     assert answers[2]["id"] == 7
     assert answers[2]["error"]["data"]["message"] == "third"
 
 
-def test_fault_at_every_request_index(odoo: OdooEmulator) -> None:
+def test_fault_at_every_request_index(odoo_emulator: OdooEmulator) -> None:
     """The pattern of a fault matrix: count a scenario's requests, then fail each in turn."""
 
     def scenario(emulator: OdooEmulator) -> list[bool]:
@@ -100,33 +106,33 @@ def test_fault_at_every_request_index(odoo: OdooEmulator) -> None:
             assert scenario(fresh) == [step == index for step in range(1, 4)]
 
 
-def test_slow_delays_matching_requests(odoo: OdooEmulator) -> None:
-    odoo.slow(0.3, method="search", times=1)
+def test_slow_delays_matching_requests(odoo_emulator: OdooEmulator) -> None:
+    odoo_emulator.slow(0.3, method="search", times=1)
     began = time.perf_counter()
-    object_call(odoo, *SEARCH)
+    object_call(odoo_emulator, *SEARCH)
     first = time.perf_counter() - began
     began = time.perf_counter()
-    object_call(odoo, *SEARCH)
+    object_call(odoo_emulator, *SEARCH)
     assert first >= 0.3 > time.perf_counter() - began
 
 
-def test_drop_closes_the_connection_without_an_answer(odoo: OdooEmulator) -> None:
-    odoo.drop(model="res.partner")
+def test_drop_closes_the_connection_without_an_answer(odoo_emulator: OdooEmulator) -> None:
+    odoo_emulator.drop(model="res.partner")
     with pytest.raises(httpx.TransportError):
-        object_call(odoo, *SEARCH)
-    assert object_call(odoo, *SEARCH)["result"] == [3]
+        object_call(odoo_emulator, *SEARCH)
+    assert object_call(odoo_emulator, *SEARCH)["result"] == [3]
 
 
-def test_respond_sends_a_fixed_http_answer(odoo: OdooEmulator) -> None:
-    odoo.respond(Response(502, b"Bad Gateway"), protocol="jsonrpc")
-    response = httpx.post(f"{odoo.url}/jsonrpc", json={})
+def test_respond_sends_a_fixed_http_answer(odoo_emulator: OdooEmulator) -> None:
+    odoo_emulator.respond(Response(502, b"Bad Gateway"), protocol="jsonrpc")
+    response = httpx.post(f"{odoo_emulator.url}/jsonrpc", json={})
     assert (response.status_code, response.content) == (502, b"Bad Gateway")
 
 
-def test_clear_faults(odoo: OdooEmulator) -> None:
-    odoo.fail("UserError", "x", times=None)
-    odoo.clear_faults()
-    assert object_call(odoo, *SEARCH)["result"] == [3]
+def test_clear_faults(odoo_emulator: OdooEmulator) -> None:
+    odoo_emulator.fail("UserError", "x", times=None)
+    odoo_emulator.clear_faults()
+    assert object_call(odoo_emulator, *SEARCH)["result"] == [3]
 
 
 def test_password_checks_are_slow_once_per_process_then_cached() -> None:
@@ -149,8 +155,8 @@ def test_password_checks_are_slow_once_per_process_then_cached() -> None:
     assert every_login >= 0.2
 
 
-def test_wrong_password_on_execute_kw_is_access_denied(odoo: OdooEmulator) -> None:
-    answer = object_call(odoo, *SEARCH, password="wrong")
+def test_wrong_password_on_execute_kw_is_access_denied(odoo_emulator: OdooEmulator) -> None:
+    answer = object_call(odoo_emulator, *SEARCH, password="wrong")
     assert answer["error"]["data"]["name"] == "odoo.exceptions.AccessDenied"
     assert answer["error"]["data"]["message"] == "Access Denied"
 
@@ -168,31 +174,37 @@ def test_failed_logins_trigger_the_cooldown() -> None:
 
 
 def test_calls_are_logged_with_protocol_model_method_and_uid(
-    odoo_rpc: Any, odoo: OdooEmulator
+    odoo_rpc: Any, odoo_emulator: OdooEmulator
 ) -> None:
-    assert odoo.calls[:3] == [
+    assert odoo_emulator.calls[:3] == [
         OdooCall("web", None, "version_info", None),
         OdooCall("jsonrpc", None, "login", None),
         OdooCall("jsonrpc", "res.users", "context_get", 2),
     ]
-    odoo.reset_counts()
+    odoo_emulator.reset_counts()
     odoo_rpc.execute_kw("res.partner", "search", [[]])
-    odoo.execute("admin", "res.partner", "search", [])  # direct access: not a request, not a call
-    assert odoo.calls == [OdooCall("jsonrpc", "res.partner", "search", 2)]
-    assert odoo.call_count(model="res.partner") == 1
-    assert odoo.call_count(protocol="web") == 0
-    assert [request.path for request in odoo.requests] == ["/jsonrpc"]
+    odoo_emulator.execute(
+        "admin", "res.partner", "search", []
+    )  # direct access: not a request, not a call
+    assert odoo_emulator.calls == [OdooCall("jsonrpc", "res.partner", "search", 2)]
+    assert odoo_emulator.call_count(model="res.partner") == 1
+    assert odoo_emulator.call_count(protocol="web") == 0
+    assert [request.path for request in odoo_emulator.requests] == ["/jsonrpc"]
 
 
-def test_faulted_requests_are_in_the_request_log_but_not_executed(odoo: OdooEmulator) -> None:
-    odoo.fail("UserError", "x")
-    object_call(odoo, *SEARCH)
-    assert len(odoo.requests) == 1
-    assert odoo.calls == []
+def test_faulted_requests_are_in_the_request_log_but_not_executed(
+    odoo_emulator: OdooEmulator,
+) -> None:
+    odoo_emulator.fail("UserError", "x")
+    object_call(odoo_emulator, *SEARCH)
+    assert len(odoo_emulator.requests) == 1
+    assert odoo_emulator.calls == []
 
 
-def test_odoorpc_sees_a_restart_as_a_hiccup_only(odoo_rpc: Any, odoo: OdooEmulator) -> None:
-    odoo.restart()  # odoorpc sends the password on every call: no session to lose
+def test_odoorpc_sees_a_restart_as_a_hiccup_only(
+    odoo_rpc: Any, odoo_emulator: OdooEmulator
+) -> None:
+    odoo_emulator.restart()  # odoorpc sends the password on every call: no session to lose
     assert odoo_rpc.env["res.partner"].search([("id", "=", 3)]) == [3]
 
 
@@ -201,17 +213,17 @@ def test_unsupported_version_is_refused() -> None:
         OdooEmulator("16.0")
 
 
-def test_wrong_login_with_odoorpc_is_counted(odoo: OdooEmulator) -> None:
-    client = odoorpc.ODOO("127.0.0.1", port=odoo.port)
+def test_wrong_login_with_odoorpc_is_counted(odoo_emulator: OdooEmulator) -> None:
+    client = odoorpc.ODOO("127.0.0.1", port=odoo_emulator.port)
     with pytest.raises(RPCError):
-        client.login(odoo.db, "admin", "nope")
-    assert odoo.call_count(method="login") == 1
+        client.login(odoo_emulator.db, "admin", "nope")
+    assert odoo_emulator.call_count(method="login") == 1
 
 
-def test_a_fault_can_match_on_the_raw_request(odoo: OdooEmulator) -> None:
+def test_a_fault_can_match_on_the_raw_request(odoo_emulator: OdooEmulator) -> None:
     def asks_for_partner_3(request: Request) -> bool:
         return request.json()["params"]["args"][5] == [[["id", "=", 3]]]
 
-    odoo.fail("UserError", "body", match=asks_for_partner_3)
-    assert "error" in object_call(odoo, *SEARCH)
-    assert object_call(odoo, "res.partner", "search", [[["id", "=", 1]]])["result"] == [1]
+    odoo_emulator.fail("UserError", "body", match=asks_for_partner_3)
+    assert "error" in object_call(odoo_emulator, *SEARCH)
+    assert object_call(odoo_emulator, "res.partner", "search", [[["id", "=", 1]]])["result"] == [1]

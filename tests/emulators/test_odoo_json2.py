@@ -149,8 +149,8 @@ def test_only_post_on_model_and_method(odoo_json2: httpx.Client) -> None:
     assert odoo_json2.post("/json/2/res.partner", json={}).status_code == 404
 
 
-def test_json2_does_not_exist_before_19(odoo: OdooEmulator) -> None:
-    response = httpx.post(f"{odoo.url}/json/2/res.partner/search", json={"domain": []})
+def test_json2_does_not_exist_before_19(odoo_emulator: OdooEmulator) -> None:
+    response = httpx.post(f"{odoo_emulator.url}/json/2/res.partner/search", json={"domain": []})
     assert response.status_code == 404
 
 

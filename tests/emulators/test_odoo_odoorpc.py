@@ -19,7 +19,9 @@ def test_login_reads_the_user_context(odoo_rpc: Any) -> None:
     assert odoo_rpc.env.user.name == "Administrator"
 
 
-def test_model_proxies_create_search_read_write_unlink(odoo_rpc: Any, odoo: OdooEmulator) -> None:
+def test_model_proxies_create_search_read_write_unlink(
+    odoo_rpc: Any, odoo_emulator: OdooEmulator
+) -> None:
     events = odoo_rpc.env["calendar.event"]
     created = events.create(
         {"name": "Planning", "start": "2027-01-04 09:00:00", "stop": "2027-01-04 10:00:00"}
@@ -34,7 +36,7 @@ def test_model_proxies_create_search_read_write_unlink(odoo_rpc: Any, odoo: Odoo
     assert record.start == datetime(2027, 1, 4, 9, 0)  # odoorpc's own conversion, naive UTC [34]
     events.unlink([created])
     assert events.search([("id", "=", created)]) == []
-    assert odoo.call_count("calendar.event", "unlink", protocol="jsonrpc", uid=2) == 1
+    assert odoo_emulator.call_count("calendar.event", "unlink", protocol="jsonrpc", uid=2) == 1
 
 
 def test_multi_create_returns_a_list(odoo_rpc: Any) -> None:
@@ -63,10 +65,10 @@ def test_errors_raise_rpc_error_with_the_recorded_shape(odoo_rpc: Any) -> None:
     )
 
 
-def test_wrong_password_is_refused(odoo: OdooEmulator) -> None:
-    client = odoorpc.ODOO("127.0.0.1", port=odoo.port)
+def test_wrong_password_is_refused(odoo_emulator: OdooEmulator) -> None:
+    client = odoorpc.ODOO("127.0.0.1", port=odoo_emulator.port)
     with pytest.raises(RPCError, match="Wrong login ID or password"):
-        client.login(odoo.db, "admin", "wrong")
+        client.login(odoo_emulator.db, "admin", "wrong")
 
 
 @pytest.mark.parametrize("version", ["17.0", "19.0"])
@@ -78,10 +80,10 @@ def test_odoorpc_detects_other_versions(version: str) -> None:
         assert client.env["res.partner"].search([("id", "=", 3)]) == [3]
 
 
-def test_an_added_user_logs_in(odoo: OdooEmulator) -> None:
-    uid = odoo.add_user("bob", "bob", name="Bob", email="bob@example.com")
+def test_an_added_user_logs_in(odoo_emulator: OdooEmulator) -> None:
+    uid = odoo_emulator.add_user("bob", "bob", name="Bob", email="bob@example.com")
     assert uid == 6
-    client = odoorpc.ODOO("127.0.0.1", port=odoo.port)
-    client.login(odoo.db, "bob", "bob")
+    client = odoorpc.ODOO("127.0.0.1", port=odoo_emulator.port)
+    client.login(odoo_emulator.db, "bob", "bob")
     assert client.env.uid == 6
     assert client.env.user.partner_id.id == 7

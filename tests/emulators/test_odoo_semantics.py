@@ -35,15 +35,15 @@ def odoo_clocked(clock: Clock) -> Any:
         yield emulator
 
 
-def series(odoo: OdooEmulator, **values: Any) -> tuple[int, list[dict[str, Any]]]:
+def series(odoo_emulator: OdooEmulator, **values: Any) -> tuple[int, list[dict[str, Any]]]:
     """Create a recurring event; return the base id and the active rows by start."""
     context = {**QUIET, **values.pop("context", {})}
     base = {"name": "series", "recurrency": True, **values}
-    event_id = odoo.execute("admin", "calendar.event", "create", base, context=context)
-    [recurrence] = odoo.execute(
+    event_id = odoo_emulator.execute("admin", "calendar.event", "create", base, context=context)
+    [recurrence] = odoo_emulator.execute(
         "admin", "calendar.recurrence", "search", [], order="id desc", limit=1
     )
-    rows = odoo.execute(
+    rows = odoo_emulator.execute(
         "admin",
         "calendar.event",
         "search_read",
@@ -61,9 +61,9 @@ def starts(rows: list[dict[str, Any]]) -> list[str]:
 # -- recurrence expansion ----------------------------------------------------------------------
 
 
-def test_weekly_series_keeps_local_time_across_dst(odoo: OdooEmulator) -> None:
+def test_weekly_series_keeps_local_time_across_dst(odoo_emulator: OdooEmulator) -> None:
     _id, rows = series(
-        odoo,
+        odoo_emulator,
         start="2027-03-15 13:00:00",
         stop="2027-03-15 14:00:00",
         rrule_type="weekly",
@@ -81,20 +81,26 @@ def test_weekly_series_keeps_local_time_across_dst(odoo: OdooEmulator) -> None:
     ]
 
 
-def test_without_any_time_zone_the_series_expands_in_utc(odoo: OdooEmulator) -> None:
+def test_without_any_time_zone_the_series_expands_in_utc(odoo_emulator: OdooEmulator) -> None:
     event_id, rows = series(
-        odoo, start="2027-03-26 13:00:00", stop="2027-03-26 14:00:00", rrule_type="daily", count=4
+        odoo_emulator,
+        start="2027-03-26 13:00:00",
+        stop="2027-03-26 14:00:00",
+        rrule_type="daily",
+        count=4,
     )
     assert {start[11:] for start in starts(rows)} == {"13:00:00"}
     assert (
-        odoo.execute("admin", "calendar.event", "read", [event_id], ["event_tz"])[0]["event_tz"]
+        odoo_emulator.execute("admin", "calendar.event", "read", [event_id], ["event_tz"])[0][
+            "event_tz"
+        ]
         is False
     )
 
 
-def test_event_tz_defaults_to_the_context_tz(odoo: OdooEmulator) -> None:
+def test_event_tz_defaults_to_the_context_tz(odoo_emulator: OdooEmulator) -> None:
     event_id, rows = series(
-        odoo,
+        odoo_emulator,
         start="2027-03-26 13:00:00",
         stop="2027-03-26 14:00:00",
         rrule_type="daily",
@@ -102,15 +108,17 @@ def test_event_tz_defaults_to_the_context_tz(odoo: OdooEmulator) -> None:
         context={"tz": "Europe/Brussels"},
     )
     assert starts(rows)[2:] == ["2027-03-28 12:00:00", "2027-03-29 12:00:00"]
-    tz = odoo.execute("admin", "calendar.event", "read", [event_id], ["event_tz"])[0]["event_tz"]
+    tz = odoo_emulator.execute("admin", "calendar.event", "read", [event_id], ["event_tz"])[0][
+        "event_tz"
+    ]
     assert tz == "Europe/Brussels"
 
 
 def test_a_wall_time_in_the_spring_gap_moves_forward_like_pytz_is_dst_false(
-    odoo: OdooEmulator,
+    odoo_emulator: OdooEmulator,
 ) -> None:
     _id, rows = series(
-        odoo,
+        odoo_emulator,
         start="2027-03-27 01:30:00",  # 02:30 in Brussels
         stop="2027-03-27 02:00:00",
         rrule_type="daily",
@@ -121,10 +129,10 @@ def test_a_wall_time_in_the_spring_gap_moves_forward_like_pytz_is_dst_false(
     assert starts(rows) == ["2027-03-27 01:30:00", "2027-03-28 01:30:00", "2027-03-29 00:30:00"]
 
 
-def test_monthly_interval_counts_from_the_utc_month(odoo: OdooEmulator) -> None:
+def test_monthly_interval_counts_from_the_utc_month(odoo_emulator: OdooEmulator) -> None:
     # 08:00 on March 1st in Sydney is February 28th in UTC (odoo.md 5.5b)
     event_id, rows = series(
-        odoo,
+        odoo_emulator,
         start="2027-02-28 21:00:00",
         stop="2027-02-28 22:00:00",
         rrule_type="monthly",
@@ -135,7 +143,7 @@ def test_monthly_interval_counts_from_the_utc_month(odoo: OdooEmulator) -> None:
         event_tz="Australia/Sydney",
     )
     assert starts(rows) == ["2027-03-31 21:00:00", "2027-05-31 22:00:00", "2027-07-31 22:00:00"]
-    base = odoo.execute(
+    base = odoo_emulator.execute(
         "admin",
         "calendar.event",
         "read",
@@ -146,9 +154,9 @@ def test_monthly_interval_counts_from_the_utc_month(odoo: OdooEmulator) -> None:
     assert base == [{"id": event_id, "active": False, "recurrence_id": False}]
 
 
-def test_week_start_is_sunday_for_en_us(odoo: OdooEmulator) -> None:
+def test_week_start_is_sunday_for_en_us(odoo_emulator: OdooEmulator) -> None:
     _id, rows = series(
-        odoo,
+        odoo_emulator,
         start="2027-01-04 10:00:00",  # a Monday
         stop="2027-01-04 11:00:00",
         rrule_type="weekly",
@@ -166,10 +174,10 @@ def test_week_start_is_sunday_for_en_us(odoo: OdooEmulator) -> None:
     ]
 
 
-def test_forever_materialises_720_rows_and_reads_back_as_count(odoo: OdooEmulator) -> None:
+def test_forever_materialises_720_rows_and_reads_back_as_count(odoo_emulator: OdooEmulator) -> None:
     began = time.perf_counter()
     event_id, rows = series(
-        odoo,
+        odoo_emulator,
         start="2027-01-04 09:00:00",
         stop="2027-01-04 10:00:00",
         rrule_type="weekly",
@@ -178,7 +186,7 @@ def test_forever_materialises_720_rows_and_reads_back_as_count(odoo: OdooEmulato
     )
     assert len(rows) == 720
     assert rows[-1]["start"] == "2040-10-15 09:00:00"  # 719 weeks after the first
-    values = odoo.execute(
+    values = odoo_emulator.execute(
         "admin",
         "calendar.event",
         "read",
@@ -189,22 +197,26 @@ def test_forever_materialises_720_rows_and_reads_back_as_count(odoo: OdooEmulato
     assert values[0]["count"] == 720
     assert values[0]["rrule"].endswith("COUNT=720;BYDAY=MO")
     assert values[0]["recurrence_id"][1] == "Every 1 Weeks on Monday for 720 events"
-    odoo.execute("admin", "calendar.event", "action_mass_deletion", [event_id], "all_events")
+    odoo_emulator.execute(
+        "admin", "calendar.event", "action_mass_deletion", [event_id], "all_events"
+    )
     assert (
-        odoo.execute("admin", "calendar.event", "search_count", [], context={"active_test": False})
+        odoo_emulator.execute(
+            "admin", "calendar.event", "search_count", [], context={"active_test": False}
+        )
         == 0
     )
-    assert odoo.execute("admin", "calendar.recurrence", "search_count", []) == 0
+    assert odoo_emulator.execute("admin", "calendar.recurrence", "search_count", []) == 0
     assert time.perf_counter() - began < 10
 
 
-def test_rrule_text_as_input_is_parsed_and_stored_as_given(odoo: OdooEmulator) -> None:
+def test_rrule_text_as_input_is_parsed_and_stored_as_given(odoo_emulator: OdooEmulator) -> None:
     text = "FREQ=WEEKLY;INTERVAL=1;COUNT=3;BYDAY=TU,TH"
     event_id, rows = series(
-        odoo, start="2026-12-01 10:00:00", stop="2026-12-01 11:00:00", rrule=text
+        odoo_emulator, start="2026-12-01 10:00:00", stop="2026-12-01 11:00:00", rrule=text
     )
     assert [start[:10] for start in starts(rows)] == ["2026-12-01", "2026-12-03", "2026-12-08"]
-    values = odoo.execute(
+    values = odoo_emulator.execute(
         "admin",
         "calendar.event",
         "read",
@@ -235,9 +247,11 @@ def test_rrule_dtstart_is_the_creation_time(odoo_clocked: OdooEmulator) -> None:
     assert rrule == "DTSTART:20261123T100000\nRRULE:FREQ=DAILY;COUNT=2"
 
 
-def test_all_day_series_are_0800_to_1800_with_inclusive_stop_date(odoo: OdooEmulator) -> None:
+def test_all_day_series_are_0800_to_1800_with_inclusive_stop_date(
+    odoo_emulator: OdooEmulator,
+) -> None:
     _id, rows = series(
-        odoo,
+        odoo_emulator,
         allday=True,
         start_date="2027-07-01",
         stop_date="2027-07-01",
@@ -249,9 +263,13 @@ def test_all_day_series_are_0800_to_1800_with_inclusive_stop_date(odoo: OdooEmul
     assert [row["start_date"] for row in rows] == ["2027-07-01", "2027-07-02", "2027-07-03"]
 
 
-def test_series_ids_are_not_chronological_by_default(odoo: OdooEmulator) -> None:
+def test_series_ids_are_not_chronological_by_default(odoo_emulator: OdooEmulator) -> None:
     _id, rows = series(
-        odoo, start="2027-01-04 09:00:00", stop="2027-01-04 10:00:00", rrule_type="daily", count=8
+        odoo_emulator,
+        start="2027-01-04 09:00:00",
+        stop="2027-01-04 10:00:00",
+        rrule_type="daily",
+        count=8,
     )
     ids = [row["id"] for row in rows]
     assert sorted(ids) == list(range(1, 9))
@@ -332,19 +350,19 @@ def test_attendee_answers_do_not_move_the_event(odoo_clocked: OdooEmulator, cloc
 
 
 @pytest.fixture
-def with_bob(odoo: OdooEmulator) -> OdooEmulator:
-    odoo.add_user("bob", "bob", name="Bob", email="bob@example.com")
-    return odoo
+def with_bob(odoo_emulator: OdooEmulator) -> OdooEmulator:
+    odoo_emulator.add_user("bob", "bob", name="Bob", email="bob@example.com")
+    return odoo_emulator
 
 
-def private_event(odoo: OdooEmulator, user: str = "admin", **values: Any) -> int:
+def private_event(odoo_emulator: OdooEmulator, user: str = "admin", **values: Any) -> int:
     base = {
         "name": "Secret board",
         "start": "2027-02-04 09:00:00",
         "stop": "2027-02-04 10:00:00",
         "privacy": "private",
     }
-    event_id: int = odoo.execute(
+    event_id: int = odoo_emulator.execute(
         user, "calendar.event", "create", {**base, **values}, context=QUIET
     )
     return event_id
@@ -421,31 +439,34 @@ def test_users_see_the_private_events_of_bob_masked_too(with_bob: OdooEmulator) 
 
 
 @pytest.fixture
-def partners(odoo: OdooEmulator) -> list[int]:
+def partners(odoo_emulator: OdooEmulator) -> list[int]:
     values = [
         {"name": "Alice", "email": "alice@example.com"},
         {"name": "Carl", "email": "carl@example.com"},
     ]
-    ids: list[int] = odoo.execute("admin", "res.partner", "create", values)
+    ids: list[int] = odoo_emulator.execute("admin", "res.partner", "create", values)
     return ids
 
 
 def meeting(
-    odoo: OdooEmulator, partner_ids: list[int], context: dict[str, Any] | None = None, **values: Any
+    odoo_emulator: OdooEmulator,
+    partner_ids: list[int],
+    context: dict[str, Any] | None = None,
+    **values: Any,
 ) -> int:
     base = {"name": "Kick-off", "start": "2030-01-07 09:00:00", "stop": "2030-01-07 10:00:00"}
     base["partner_ids"] = [[6, 0, partner_ids]]
-    event_id: int = odoo.execute(
+    event_id: int = odoo_emulator.execute(
         "admin", "calendar.event", "create", {**base, **values}, context=context or {}
     )
     return event_id
 
 
 def test_create_invites_every_attendee_but_the_caller(
-    odoo: OdooEmulator, partners: list[int]
+    odoo_emulator: OdooEmulator, partners: list[int]
 ) -> None:
-    event_id = meeting(odoo, [3, *partners])
-    assert sorted(odoo.mail_log(), key=lambda mail: mail.recipient) == [
+    event_id = meeting(odoo_emulator, [3, *partners])
+    assert sorted(odoo_emulator.mail_log(), key=lambda mail: mail.recipient) == [
         OdooMail(
             "invitation", "alice@example.com", event_id, "Invitation to Kick-off", partners[0]
         ),
@@ -454,57 +475,61 @@ def test_create_invites_every_attendee_but_the_caller(
 
 
 def test_no_mail_to_attendees_suppresses_invitations(
-    odoo: OdooEmulator, partners: list[int]
+    odoo_emulator: OdooEmulator, partners: list[int]
 ) -> None:
-    meeting(odoo, partners, context=QUIET)
-    assert odoo.mail_log() == []
+    meeting(odoo_emulator, partners, context=QUIET)
+    assert odoo_emulator.mail_log() == []
 
 
 def test_new_attendees_are_invited_and_moves_are_announced(
-    odoo: OdooEmulator, partners: list[int]
+    odoo_emulator: OdooEmulator, partners: list[int]
 ) -> None:
-    event_id = meeting(odoo, [partners[0]])
-    odoo.clear_mail_log()
-    odoo.execute(
+    event_id = meeting(odoo_emulator, [partners[0]])
+    odoo_emulator.clear_mail_log()
+    odoo_emulator.execute(
         "admin", "calendar.event", "write", [event_id], {"partner_ids": [[4, partners[1]]]}
     )
-    assert [(mail.kind, mail.recipient) for mail in odoo.mail_log()] == [
+    assert [(mail.kind, mail.recipient) for mail in odoo_emulator.mail_log()] == [
         ("invitation", "carl@example.com")
     ]
-    odoo.clear_mail_log()
-    odoo.execute(
+    odoo_emulator.clear_mail_log()
+    odoo_emulator.execute(
         "admin",
         "calendar.event",
         "write",
         [event_id],
         {"start": "2030-01-08 09:00:00", "stop": "2030-01-08 10:00:00"},
     )
-    assert sorted((mail.kind, mail.recipient, mail.subject) for mail in odoo.mail_log()) == [
+    assert sorted(
+        (mail.kind, mail.recipient, mail.subject) for mail in odoo_emulator.mail_log()
+    ) == [
         ("date_updated", "alice@example.com", "Kick-off: Date updated"),
         ("date_updated", "carl@example.com", "Kick-off: Date updated"),
     ]
 
 
-def test_past_events_and_failed_calls_send_nothing(odoo: OdooEmulator, partners: list[int]) -> None:
-    meeting(odoo, partners, start="2001-01-01 09:00:00", stop="2001-01-01 10:00:00")
+def test_past_events_and_failed_calls_send_nothing(
+    odoo_emulator: OdooEmulator, partners: list[int]
+) -> None:
+    meeting(odoo_emulator, partners, start="2001-01-01 09:00:00", stop="2001-01-01 10:00:00")
     with pytest.raises(OdooError):
-        meeting(odoo, partners, stop="2029-01-01 00:00:00")
-    assert odoo.mail_log() == []
+        meeting(odoo_emulator, partners, stop="2029-01-01 00:00:00")
+    assert odoo_emulator.mail_log() == []
 
 
-def test_a_series_is_announced_once(odoo: OdooEmulator, partners: list[int]) -> None:
-    meeting(odoo, partners[:1], recurrency=True, rrule_type="daily", count=5)
-    assert len(odoo.mail_log()) == 1
+def test_a_series_is_announced_once(odoo_emulator: OdooEmulator, partners: list[int]) -> None:
+    meeting(odoo_emulator, partners[:1], recurrency=True, rrule_type="daily", count=5)
+    assert len(odoo_emulator.mail_log()) == 1
 
 
-def test_a_new_user_gets_a_signup_mail_unless_told_not_to(odoo: OdooEmulator) -> None:
-    odoo.execute(
+def test_a_new_user_gets_a_signup_mail_unless_told_not_to(odoo_emulator: OdooEmulator) -> None:
+    odoo_emulator.execute(
         "admin",
         "res.users",
         "create",
         {"name": "Dora", "login": "dora", "email": "dora@example.com"},
     )
-    assert odoo.mail_log() == [
+    assert odoo_emulator.mail_log() == [
         OdooMail(
             "signup",
             "dora@example.com",
@@ -526,17 +551,17 @@ def jsonrpc(client: httpx.Client, path: str, params: dict[str, Any]) -> dict[str
     return payload
 
 
-def test_a_restart_expires_the_web_session(odoo: OdooEmulator) -> None:
+def test_a_restart_expires_the_web_session(odoo_emulator: OdooEmulator) -> None:
     call = {"model": "res.partner", "method": "search", "args": [[["id", "=", 3]]], "kwargs": {}}
-    with httpx.Client(base_url=odoo.url) as client:
+    with httpx.Client(base_url=odoo_emulator.url) as client:
         info = jsonrpc(
             client,
             "/web/session/authenticate",
-            {"db": odoo.db, "login": "admin", "password": "admin"},
+            {"db": odoo_emulator.db, "login": "admin", "password": "admin"},
         )
         assert info["result"]["uid"] == 2
         assert jsonrpc(client, "/web/dataset/call_kw/res.partner/search", call)["result"] == [3]
-        odoo.restart()
+        odoo_emulator.restart()
         expired = jsonrpc(client, "/web/dataset/call_kw/res.partner/search", call)
     assert expired["id"] is None
     assert expired["error"]["code"] == 100
@@ -544,16 +569,18 @@ def test_a_restart_expires_the_web_session(odoo: OdooEmulator) -> None:
     assert expired["error"]["data"]["name"] == "odoo.http.SessionExpiredException"
 
 
-def test_web_login_sets_the_base_url_used_for_relative_meeting_links(odoo: OdooEmulator) -> None:
-    assert odoo.base_url == "http://localhost:8069"
-    with httpx.Client(base_url=odoo.url) as client:
+def test_web_login_sets_the_base_url_used_for_relative_meeting_links(
+    odoo_emulator: OdooEmulator,
+) -> None:
+    assert odoo_emulator.base_url == "http://localhost:8069"
+    with httpx.Client(base_url=odoo_emulator.url) as client:
         jsonrpc(
             client,
             "/web/session/authenticate",
-            {"db": odoo.db, "login": "admin", "password": "admin"},
+            {"db": odoo_emulator.db, "login": "admin", "password": "admin"},
         )
-    assert odoo.base_url == odoo.url
-    event_id = odoo.execute(
+    assert odoo_emulator.base_url == odoo_emulator.url
+    event_id = odoo_emulator.execute(
         "admin",
         "calendar.event",
         "create",
@@ -564,22 +591,24 @@ def test_web_login_sets_the_base_url_used_for_relative_meeting_links(odoo: OdooE
             "videocall_location": "meet/x",
         },
     )
-    location = odoo.execute("admin", "calendar.event", "read", [event_id], ["videocall_location"])[
-        0
-    ]
-    assert location["videocall_location"] == f"{odoo.url}/meet/x"
+    location = odoo_emulator.execute(
+        "admin", "calendar.event", "read", [event_id], ["videocall_location"]
+    )[0]
+    assert location["videocall_location"] == f"{odoo_emulator.url}/meet/x"
 
 
-def test_wrong_password_on_the_web_is_access_denied(odoo: OdooEmulator) -> None:
-    with httpx.Client(base_url=odoo.url) as client:
+def test_wrong_password_on_the_web_is_access_denied(odoo_emulator: OdooEmulator) -> None:
+    with httpx.Client(base_url=odoo_emulator.url) as client:
         answer = jsonrpc(
-            client, "/web/session/authenticate", {"db": odoo.db, "login": "admin", "password": "no"}
+            client,
+            "/web/session/authenticate",
+            {"db": odoo_emulator.db, "login": "admin", "password": "no"},
         )
     assert answer["error"]["data"]["name"] == "odoo.exceptions.AccessDenied"
 
 
-def test_unknown_database_fails_like_postgresql(odoo: OdooEmulator) -> None:
+def test_unknown_database_fails_like_postgresql(odoo_emulator: OdooEmulator) -> None:
     params = {"service": "common", "method": "login", "args": ["nope", "admin", "admin"]}
-    with httpx.Client(base_url=odoo.url) as client:
+    with httpx.Client(base_url=odoo_emulator.url) as client:
         answer = jsonrpc(client, "/jsonrpc", params)
     assert answer["error"]["data"]["name"] == "psycopg2.OperationalError"
