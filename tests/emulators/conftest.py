@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from conftest_odoo import *  # noqa: F403 (Odoo emulator fixtures: odoo_*)
 from graph_client import SdkClient
 
 from calsync.testing import GraphEmulator, GraphMailbox

@@ -13,9 +13,18 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from calsync.testing._graph import GraphEmulator, GraphMailbox, GraphRequest, MailMessage
-    from calsync.testing._odoo import OdooEmulator
+    from calsync.testing._odoo import OdooCall, OdooEmulator, OdooError, OdooMail
 
-__all__ = ["GraphEmulator", "GraphMailbox", "GraphRequest", "MailMessage", "OdooEmulator"]
+__all__ = [
+    "GraphEmulator",
+    "GraphMailbox",
+    "GraphRequest",
+    "MailMessage",
+    "OdooCall",
+    "OdooEmulator",
+    "OdooError",
+    "OdooMail",
+]
 
 _LAZY = {
     "GraphEmulator": "calsync.testing._graph",
@@ -23,6 +32,9 @@ _LAZY = {
     "GraphRequest": "calsync.testing._graph",
     "MailMessage": "calsync.testing._graph",
     "OdooEmulator": "calsync.testing._odoo",
+    "OdooMail": "calsync.testing._odoo",
+    "OdooCall": "calsync.testing._odoo",
+    "OdooError": "calsync.testing._odoo",
 }
 
 

@@ -12,8 +12,10 @@ the connection without answering, which lets it apply faults of its own.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -79,6 +81,8 @@ class Fault:
     answer (``response``), a ``delay`` in seconds before normal handling, or
     ``drop`` (close the connection without answering). With ``after`` the app
     handles the request first and the delay or drop follows its work.
+    ``respond`` builds the answer from the request (an error envelope that
+    echoes the JSON-RPC id, for instance) and takes precedence over ``response``.
     """
 
     match: Callable[[Request], bool]
@@ -89,6 +93,7 @@ class Fault:
     skip: int = 0
     hits: int = 0
     after: bool = False
+    respond: Callable[[Request], Response] | None = None
 
 
 class Faults:
@@ -108,9 +113,19 @@ class Faults:
         times: int = 1,
         skip: int = 0,
         after: bool = False,
+        respond: Callable[[Request], Response] | None = None,
     ) -> Fault:
         """Queue a fault for requests that ``match`` (all requests when None)."""
-        fault = Fault(match or (lambda _: True), response, delay, drop, times, skip, after=after)
+        fault = Fault(
+            match or (lambda _: True),
+            response,
+            delay,
+            drop,
+            times,
+            skip,
+            after=after,
+            respond=respond,
+        )
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -161,22 +176,25 @@ class _Handler(BaseHTTPRequestHandler):
         owner.record(request)
         fault = owner.faults.take(request)
         try:
-            if fault is not None and not fault.after and self._apply(fault):
+            if fault is not None and not fault.after and self._apply(fault, request):
                 return
             response = owner.app(request)
-            if fault is not None and fault.after and self._apply(fault):
+            if fault is not None and fault.after and self._apply(fault, request):
                 return
         except DropConnection:
             self._drop()
             return
         self._write(response)
 
-    def _apply(self, fault: Fault) -> bool:
+    def _apply(self, fault: Fault, request: Request) -> bool:
         """Apply a fault's delay, then its drop or answer; True when that ended the exchange."""
         if fault.delay:
             time.sleep(fault.delay)
         if fault.drop:
             self._drop()
+            return True
+        if fault.respond is not None:
+            self._write(fault.respond(request))
             return True
         if fault.response is not None:
             self._write(fault.response)
@@ -203,6 +221,38 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     owner: LoopbackServer
+
+    def __init__(self, address: tuple[str, int], handler: type[_Handler]) -> None:
+        super().__init__(address, handler)
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Track the connection so that :meth:`close_connections` can cut it."""
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        """Forget a finished connection."""
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Connections cut by a fault or a stop are expected; report anything else."""
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
+
+    def close_connections(self) -> None:
+        """Cut every open (keep-alive) connection, as a dying server process would."""
+        with self._open_lock:
+            sockets = list(self._open)
+            self._open.clear()
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
 
 class LoopbackServer:
@@ -243,10 +293,11 @@ class LoopbackServer:
         return self
 
     def stop(self) -> None:
-        """Stop listening and close the socket; idempotent."""
+        """Stop listening, close the socket and cut open connections; idempotent."""
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._server.close_connections()
             self._server = None
         if self._thread is not None:
             self._thread.join()
