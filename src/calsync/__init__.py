@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from calsync._engine._plan import DeletionGuard, Operation, OperationKind, Plan
+from calsync._engine._reset import ExistingEvents, NextSync
 from calsync._engine._rules import (
     KEEP_BOTH,
     Conflict,
@@ -51,6 +52,7 @@ from calsync._errors import (
 from calsync._model._event import Event
 from calsync._model._window import Window
 from calsync._sync._report import Outcome, Progress, SyncReport
+from calsync._sync._reset import reset
 from calsync._sync._synchronizer import Synchronizer
 
 __all__ = [
@@ -65,11 +67,13 @@ __all__ = [
     "DeletionGuard",
     "DeletionRule",
     "Event",
+    "ExistingEvents",
     "GuardError",
     "InvalidEventError",
     "KeepBoth",
     "LatestWins",
     "MassDeletionError",
+    "NextSync",
     "NotFoundError",
     "NotificationLimitError",
     "Operation",
@@ -95,6 +99,7 @@ __all__ = [
     "TransientError",
     "UnsupportedRecurrenceError",
     "Window",
+    "reset",
 ]
 
 

@@ -90,7 +90,7 @@ class SyncReport:
         return dict(sorted(tally.items()))
 
     def __str__(self) -> str:
-        lines = [f"calsync {self.pair}: {self._summary()} in {self.duration:.2f}s"]
+        lines = [f"calsync {self.pair}: {self.summary} in {self.duration:.2f}s"]
         for side in (self.left, self.right):
             kinds = ", ".join(
                 f"{count} {kind}" for (where, kind), count in self.counts.items() if where == side
@@ -113,7 +113,9 @@ class SyncReport:
             lines.append(f"  {side}: listing incomplete, no deletions inferred")
         return "\n".join(lines)
 
-    def _summary(self) -> str:
+    @property
+    def summary(self) -> str:
+        """One line: how many writes, and whether everything went well."""
         writes = sum(1 for o in self.outcomes if o.ok and o.operation.write is not None)
         if not self.outcomes:
             return "in sync, nothing to do"

@@ -27,8 +27,9 @@ from typing import Any, TypeVar
 
 import attrs
 
-from calsync._engine._links import Link, SideRef
+from calsync._engine._links import Link, SideRef, derive_key
 from calsync._engine._plan import DeletionGuard, Operation, Plan, SideInput, plan
+from calsync._engine._reset import ExistingEvents, NextSync, plan_reset
 from calsync._engine._rules import ConflictRule, DeletionRule
 from calsync._errors import (
     ConfigurationError,
@@ -184,7 +185,19 @@ class Synchronizer:
             results = await self._apply(the_plan)
             held = self._held(the_plan, results, state)
             self._commit(the_plan, results, pulled, window, held)
-        report = SyncReport(
+        report = self._report_of(the_plan, results, held, started, requests_before)
+        logger.info("sync finished: %s", report.summary, extra={"calsync_pair": self.pair})
+        return report
+
+    def _report_of(
+        self,
+        the_plan: Plan,
+        results: Mapping[int, WriteResult],
+        held: tuple[Held, ...],
+        started: float,
+        requests_before: Mapping[str, int],
+    ) -> SyncReport:
+        return SyncReport(
             pair=self.pair,
             left=self.left.name,
             right=self.right.name,
@@ -204,8 +217,101 @@ class Synchronizer:
             duration=time.monotonic() - started,
             unknown=the_plan.unknown,
         )
-        logger.info("sync finished: %s", report._summary(), extra={"calsync_pair": self.pair})
+
+    # -- reset ---------------------------------------------------------------------------------
+
+    def reset(
+        self,
+        existing: ExistingEvents | str = ExistingEvents.LEAVE,
+        next_sync: NextSync | str = NextSync.NEW_ONLY,
+    ) -> SyncReport:
+        """Reset the pair the way Odoo's "Reset Account" does (blocking; see :meth:`reset_async`)."""
+        return self._block(self.reset_async(existing, next_sync))
+
+    def preview_reset(
+        self,
+        existing: ExistingEvents | str = ExistingEvents.LEAVE,
+        next_sync: NextSync | str = NextSync.NEW_ONLY,
+    ) -> Plan:
+        """The plan of a reset, with the cancellations it would cause; writes nothing."""
+        return self._block(self.preview_reset_async(existing, next_sync))
+
+    async def preview_reset_async(
+        self,
+        existing: ExistingEvents | str = ExistingEvents.LEAVE,
+        next_sync: NextSync | str = NextSync.NEW_ONLY,
+    ) -> Plan:
+        """Async :meth:`preview_reset`."""
+        with self.store.lock(self.pair, timeout=self.lock_timeout):
+            state = self.store.load(self.pair)
+            the_plan, _ = await self._plan_reset(
+                state, ExistingEvents(existing), NextSync(next_sync)
+            )
+            return the_plan
+
+    async def reset_async(
+        self,
+        existing: ExistingEvents | str = ExistingEvents.LEAVE,
+        next_sync: NextSync | str = NextSync.NEW_ONLY,
+    ) -> SyncReport:
+        """Reset the pair: forget links, cursors and the journal, deleting as chosen.
+
+        ``existing`` says what happens to the events synced so far: left alone,
+        or deleted from the Microsoft calendar (the right side), from Odoo (the
+        left side), or from both — only events this account organises; meetings
+        it only attends are never deleted. ``next_sync`` says what the next sync
+        covers: only events created from now on (:attr:`NextSync.NEW_ONLY`), or
+        every existing event (:attr:`NextSync.ALL`, matched like a first sync so
+        nothing is duplicated). The same plan, journal and commit path as a sync.
+        """
+        started = time.monotonic()
+        requests_before = self._request_counts()
+        with self.store.lock(self.pair, timeout=self.lock_timeout):
+            state = self.store.load(self.pair)
+            the_plan, window = await self._plan_reset(
+                state, ExistingEvents(existing), NextSync(next_sync)
+            )
+            if self.max_notifications is not None:
+                self._check_notifications(the_plan, self.max_notifications, first=False)
+            results = await self._apply(the_plan)
+            links = dict(the_plan.links)
+            for index, result in results.items():
+                if not result.ok and NextSync(next_sync) is NextSync.NEW_ONLY:
+                    links.update(_left_out(self.pair, the_plan, index, result, self.sides))
+            cursors: dict[str, str | None] = {side.name: None for side in self.sides}
+            cursors[_WINDOW] = _format_window(window)
+            done = {intent.key for intent in state.pending} | set(links)
+            self.store.commit(self.pair, links=links, cursors=cursors, done=done, held=())
+        report = self._report_of(the_plan, results, (), started, requests_before)
+        logger.info("reset finished: %s", report.summary, extra={"calsync_pair": self.pair})
         return report
+
+    async def _plan_reset(
+        self, state: PairState, existing: ExistingEvents, next_sync: NextSync
+    ) -> tuple[Plan, Window]:
+        window, _ = self._window(state)
+        listings = await self._gather(side.pull(None, window) for side in self.sides)
+        for side, listing in zip(self.sides, listings, strict=True):
+            if not listing.complete:
+                raise SideUnavailableError(
+                    "the listing was cut short; a reset needs every event: try again",
+                    pair=self.pair,
+                    side=side.name,
+                )
+        inputs = [
+            self._side_input(position, _Pulled({i.id: i for i in listing.items}, set(), listing))
+            for position, listing in enumerate(listings)
+        ]
+        the_plan = plan_reset(
+            inputs[0],
+            inputs[1],
+            state.links,
+            existing=existing,
+            next_sync=next_sync,
+            window=window,
+            pair=self.pair,
+        )
+        return the_plan, window
 
     # -- pull and plan -------------------------------------------------------------------------
 
@@ -344,8 +450,12 @@ class Synchronizer:
         limit = self.max_notifications
         if limit is None and first:
             limit = self.first_sync_max_notifications
+        if limit is not None:
+            self._check_notifications(the_plan, limit, first=first)
+
+    def _check_notifications(self, the_plan: Plan, limit: int, *, first: bool) -> None:
         count = len(the_plan.notifications)
-        if limit is not None and count > limit:
+        if count > limit:
             raise NotificationLimitError(
                 f"the plan would make the provider e-mail attendees {count} times, more than "
                 f"the {limit} allowed{' on a first sync' if first else ''}; nothing was written. "
@@ -488,9 +598,7 @@ class Synchronizer:
             if any(not result.ok for _, result in outcomes):
                 continue
             links[key] = self._finish_link(planned, the_plan, outcomes)
-        cursors: dict[str, str | None] = {
-            _WINDOW: f"{window.start.isoformat()}/{window.end.isoformat()}"
-        }
+        cursors: dict[str, str | None] = {_WINDOW: _format_window(window)}
         if all(p.listing.complete for p in pulled):
             # A cut-short listing leaves both cursors where they were: what it did
             # not show, and the creates deferred because of it, come back next run.
@@ -548,6 +656,29 @@ def _intent(op: Operation) -> Intent:
 
 def _describe(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
+
+
+def _format_window(window: Window) -> str:
+    return f"{window.start.isoformat()}/{window.end.isoformat()}"
+
+
+def _left_out(
+    pair: str,
+    the_plan: Plan,
+    index: int,
+    result: WriteResult,
+    sides: tuple[CalendarAdapter, CalendarAdapter],
+) -> dict[str, Link]:
+    """A reset's delete that failed: keep the surviving event left out, not synced again."""
+    op = the_plan.operations[index]
+    current = getattr(result.write, "current", None)
+    if current is None:
+        return {}
+    position = [side.name for side in sides].index(op.side or "")
+    ref = SideRef(current.id, current.version, read_only=current.read_only)
+    key = derive_key(pair, op.key, "reset delete failed")
+    refs = (ref, None) if position == 0 else (None, ref)
+    return {key: Link(key, current.event, refs[0], refs[1], note="left out by a reset")}
 
 
 def _parse_window(text: str | None) -> Window | None:
