@@ -225,7 +225,7 @@ class Synchronizer:
         existing: ExistingEvents | str = ExistingEvents.LEAVE,
         next_sync: NextSync | str = NextSync.NEW_ONLY,
     ) -> SyncReport:
-        """Reset the pair the way Odoo's "Reset Account" does (blocking; see :meth:`reset_async`)."""
+        """Reset the pair as Odoo's "Reset Account" does (blocking; see :meth:`reset_async`)."""
         return self._block(self.reset_async(existing, next_sync))
 
     def preview_reset(
