@@ -40,7 +40,7 @@ from calsync import (
     TransientError,
     Window,
 )
-from calsync.adapters.memory import MemoryCalendar
+from calsync.adapters.memory import MemoryCalendar, SimulatedCrash
 from calsync.model import Availability, Event, Privacy, Projection, Recurrence
 from calsync.stores import SQLiteStore
 from tests.strategies import attendees, descriptions, events, locations, titles
@@ -296,6 +296,11 @@ class SyncMachine(RuleBasedStateMachine):
         self.sides[side].fail_write(TransientError("injected", side=side), nth=nth)
         self.faulty = True
 
+    @rule(side=st.sampled_from(SIDES), nth=st.integers(1, 4), after=st.booleans())
+    def crash_at_a_write(self, side: str, nth: int, after: bool) -> None:
+        self.sides[side].crash_at_write(nth, after=after)
+        self.faulty = True
+
     @rule(side=st.sampled_from(SIDES), after=st.integers(0, 3))
     def cut_a_listing(self, side: str, after: int) -> None:
         self.sides[side].cut_next_listing(after)
@@ -306,7 +311,11 @@ class SyncMachine(RuleBasedStateMachine):
     @rule()
     def sync_now(self) -> None:
         preview = None if self.faulty else self.sync.preview()
-        report = self.sync.run()
+        try:
+            report = self.sync.run()
+        except SimulatedCrash:
+            self._clear_faults()
+            return
         self.synced_once = True
         if self.faulty:
             self._clear_faults()
@@ -321,6 +330,7 @@ class SyncMachine(RuleBasedStateMachine):
         self.faulty = False
         for calendar in self.sides.values():
             calendar._faults.writes.clear()
+            calendar._faults.crashes.clear()
             calendar._faults.cut_after = None
 
     def _check_converged(self) -> None:

@@ -41,7 +41,7 @@ from calsync._protocol import (
     WriteResult,
 )
 
-__all__ = ["MemoryCalendar"]
+__all__ = ["MemoryCalendar", "SimulatedCrash"]
 
 Clock = Callable[[], datetime]
 
@@ -50,11 +50,16 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class SimulatedCrash(Exception):  # noqa: N818 (it is not an error of calsync's)
+    """Raised by :meth:`MemoryCalendar.crash_at_write`: the process "died" mid-run."""
+
+
 @attrs.define
 class _Faults:
     """Faults queued on a memory calendar."""
 
     writes: dict[int, ProviderError] = attrs.Factory(dict)
+    crashes: dict[int, bool] = attrs.Factory(dict)
     pull: ProviderError | None = None
     cut_after: int | None = None
 
@@ -190,6 +195,14 @@ class MemoryCalendar:
         """Make the ``nth`` write from now on (1 = the next) fail with ``error``."""
         self._faults.writes[self._writes_done + nth] = error
 
+    def crash_at_write(self, nth: int = 1, *, after: bool = False) -> None:
+        """Stop the run at the ``nth`` write from now on, before it or just after it.
+
+        :class:`SimulatedCrash` escapes the adapter like a dying process would:
+        nothing after it runs, nothing is committed.
+        """
+        self._faults.crashes[self._writes_done + nth] = after
+
     def fail_next_pull(self, error: ProviderError | None = None) -> None:
         """Make the next pull fail (the listing is then unknown, not empty)."""
         self._faults.pull = error or TransientError("listing failed", side=self._name)
@@ -241,9 +254,18 @@ class MemoryCalendar:
     def _apply_one(self, write: Write) -> WriteResult:
         self.calls["write"] += 1
         self._writes_done += 1
+        crash_after = self._faults.crashes.pop(self._writes_done, None)
+        if crash_after is False:
+            raise SimulatedCrash(f"stopped before write {self._writes_done}")
         error = self._faults.writes.pop(self._writes_done, None)
         if error is not None:
             return WriteResult(write, error=error)
+        result = self._perform(write)
+        if crash_after:
+            raise SimulatedCrash(f"stopped after write {self._writes_done}")
+        return result
+
+    def _perform(self, write: Write) -> WriteResult:
         try:
             if isinstance(write, Create):
                 return WriteResult(write, stored=self._create(write))

@@ -1,0 +1,98 @@
+"""A run stopped at any write, then run again, ends exactly as a clean run does.
+
+Fifty events (twenty-five per side, some of them already on both sides,
+some meetings, some series) are synced two ways. The run is stopped at every
+write — before the request and just after it, before calsync could commit —
+and then run again. The final calendars must equal those of an uninterrupted
+run: no duplicate, nothing lost.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+
+import attrs
+import pytest
+
+from calsync import Synchronizer, Window
+from calsync.adapters.memory import MemoryCalendar, SimulatedCrash
+from calsync.model import Attendee, Event, Projection, Recurrence, RecurrenceRule
+from calsync.stores import SQLiteStore
+
+UTC = timezone.utc
+WINDOW = Window(datetime(2027, 1, 1, tzinfo=UTC), datetime(2028, 1, 1, tzinfo=UTC))
+ODOO = Projection(name="odoo", zones="recurring", attendee_kinds=False)
+OUTLOOK = Projection(name="outlook", reminders=1)
+
+
+def seeded_events() -> tuple[list[Event], list[Event], list[Event]]:
+    """(odoo only, outlook only, on both) events, fifty in all."""
+    start = datetime(2027, 3, 1, 9, tzinfo=UTC)
+
+    def make(n: int, side: str) -> Event:
+        begin = start + timedelta(days=n, hours=n % 5)
+        event = Event(f"{side} {n}", begin, begin + timedelta(minutes=45), reminders=[10, 30])
+        if n % 4 == 0:
+            event = attrs.evolve(event, attendees=[Attendee(f"guest{n}@example.com")])
+        if n % 7 == 0:
+            event = attrs.evolve(event, recurrence=Recurrence(RecurrenceRule("DAILY", count=3)))
+        return event
+
+    return (
+        [make(n, "odoo") for n in range(20)],
+        [make(n, "outlook") for n in range(20, 40)],
+        [make(n, "shared") for n in range(40, 45)],
+    )
+
+
+def fresh_pair(tmp_path: object, name: str) -> tuple[MemoryCalendar, MemoryCalendar, SQLiteStore]:
+    odoo = MemoryCalendar("odoo", projection=ODOO)
+    outlook = MemoryCalendar("outlook", projection=OUTLOOK)
+    odoo_only, outlook_only, shared = seeded_events()
+    for event in odoo_only + shared:
+        odoo.add(event)
+    for event in outlook_only + shared:
+        outlook.add(event)
+    return odoo, outlook, SQLiteStore(f"{tmp_path}/{name}.sqlite3")
+
+
+def synchronizer(odoo: MemoryCalendar, outlook: MemoryCalendar, store: SQLiteStore) -> Synchronizer:
+    return Synchronizer(odoo, outlook, store, pair="p", window=WINDOW, max_notifications=1000)
+
+
+def holdings(calendar: MemoryCalendar) -> Counter[str]:
+    return Counter(e.event.fingerprint(calendar.projection) for e in calendar.events)
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory: pytest.TempPathFactory) -> tuple[Counter[str], Counter[str], int]:
+    odoo, outlook, store = fresh_pair(tmp_path_factory.mktemp("clean"), "clean")
+    report = synchronizer(odoo, outlook, store).run()
+    assert report.ok
+    writes = sum(1 for o in report.outcomes if o.operation.write is not None)
+    return holdings(odoo), holdings(outlook), writes
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["before-the-request", "after-the-request"])
+def test_a_run_stopped_at_any_write_ends_as_a_clean_run(
+    clean: tuple[Counter[str], Counter[str], int], tmp_path: object, after: bool
+) -> None:
+    odoo_clean, outlook_clean, writes = clean
+    assert writes == 40
+    stopped = 0
+    for side in ("odoo", "outlook"):
+        for nth in range(1, 21):
+            odoo, outlook, store = fresh_pair(tmp_path, f"{side}-{nth}-{after}")
+            sides = {"odoo": odoo, "outlook": outlook}
+            sides[side].crash_at_write(nth, after=after)
+            with pytest.raises(SimulatedCrash):
+                synchronizer(odoo, outlook, store).run()
+            stopped += 1
+            again = synchronizer(odoo, outlook, store)
+            assert again.run().ok
+            assert holdings(odoo) == odoo_clean, f"odoo differs after a stop at {side} write {nth}"
+            assert holdings(outlook) == outlook_clean, f"outlook differs after a stop at {side} write {nth}"
+            assert not again.run().outcomes
+            store.close()
+    assert stopped == 40
