@@ -39,6 +39,8 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode, urlsplit
 
+import attrs
+
 from calsync._errors import (
     AccessDeniedError,
     InvalidEventError,
@@ -105,6 +107,49 @@ _RSVP = {
 }
 _CREATE_ATTEMPTS = 4
 UTC = timezone.utc
+
+
+_Signature = tuple[str, frozenset[tuple[str, str]]]
+
+
+def _signature(master: Mapping[str, Any], exceptions: Iterable[Mapping[str, Any]]) -> _Signature:
+    """A series' master change key and its exceptions' (id, change key) pairs."""
+    keys = frozenset((str(e.get("id")), str(e.get("changeKey") or e.get("@odata.etag")))
+                     for e in exceptions)  # fmt: skip
+    return str(master.get("changeKey") or master.get("@odata.etag")), keys
+
+
+@attrs.define
+class _Page:
+    """A delta round's entries by what they are."""
+
+    singles: dict[str, Mapping[str, Any]] = attrs.Factory(dict)
+    masters: dict[str, None] = attrs.Factory(dict)
+    shown: dict[str, Mapping[str, Any]] = attrs.Factory(dict)
+    exceptions: dict[str, list[Mapping[str, Any]]] = attrs.Factory(dict)
+    removed: set[str] = attrs.Factory(set)
+
+    @classmethod
+    def of(cls, entries: Iterable[Mapping[str, Any]]) -> _Page:
+        """Singles in full, series (from masters, exceptions and stubs), removed ids."""
+        page = cls()
+        for entry in entries:
+            event_id = str(entry.get("id") or "")
+            kind, master = entry.get("type"), entry.get("seriesMasterId")
+            if not event_id:
+                continue
+            if "@removed" in entry:
+                page.removed.add(event_id)
+            elif kind == "seriesMaster":
+                page.masters[event_id] = None
+                page.shown[event_id] = entry
+            elif isinstance(master, str) and master:
+                page.masters[master] = None
+                if kind == "exception":
+                    page.exceptions.setdefault(master, []).append(entry)
+            else:
+                page.singles[event_id] = entry
+        return page
 
 
 class _ResyncError(Exception):
@@ -218,6 +263,10 @@ class OutlookCalendar:
         )
         #: Events pulled but left out because the model cannot hold them (id: reason).
         self.unreadable: dict[str, str] = {}
+        # Series as last read whole, with the change keys they were read at: a delta
+        # round that shows a series at those same keys (calsync's own writes coming
+        # back) needs no new read of it.
+        self._series_seen: dict[str, tuple[_Signature, RemoteEvent]] = {}
 
     # -- identity ------------------------------------------------------------------------------
 
@@ -320,7 +369,7 @@ class OutlookCalendar:
         else:
             event = event_from_graph(data, owner=self._owner)
             version = str(data.get("changeKey") or "") or None
-        return RemoteEvent(
+        item = RemoteEvent(
             id=str(data["id"]),
             event=event,
             version=version,
@@ -328,6 +377,12 @@ class OutlookCalendar:
             key=_key_of(data) or key,
             read_only=data.get("isOrganizer") is False,
         )
+        if event.recurrence is not None:
+            exceptions = [
+                e for e in data.get("exceptionOccurrences") or [] if isinstance(e, Mapping)
+            ]
+            self._series_seen[item.id] = (_signature(data, exceptions), item)
+        return item
 
     def _try_remote(self, data: Mapping[str, Any]) -> RemoteEvent | None:
         try:
@@ -435,30 +490,18 @@ class OutlookCalendar:
     async def _listing(
         self, entries: Iterable[Mapping[str, Any]], *, full: bool, cursor: str | None
     ) -> Listing:
-        singles: dict[str, Mapping[str, Any]] = {}
-        masters: dict[str, None] = {}
-        removed: set[str] = set()
-        for entry in entries:
-            event_id = str(entry.get("id") or "")
-            if not event_id:
-                continue
-            if "@removed" in entry:
-                removed.add(event_id)
-                continue
-            kind = entry.get("type")
-            master = entry.get("seriesMasterId")
-            if kind == "seriesMaster":
-                masters[event_id] = None
-            elif isinstance(master, str) and master:
-                masters[master] = None
-            else:
-                singles[event_id] = entry
+        page = _Page.of(entries)
+        singles, masters, removed = page.singles, page.masters, page.removed
+        shown, exceptions = page.shown, page.exceptions
         items: dict[str, RemoteEvent] = {}
         for data in singles.values():
             item = self._try_remote(data)
             if item is not None:
                 items[item.id] = item
-        for master_id, result in (await self._read(list(masters), "series")).items():
+        unchanged = self._unchanged_series(masters, shown, exceptions)
+        items.update(unchanged)
+        stale = [master_id for master_id in masters if master_id not in unchanged]
+        for master_id, result in (await self._read(stale, "series")).items():
             if result.status == 404:
                 removed.add(master_id)
                 continue
@@ -469,6 +512,25 @@ class OutlookCalendar:
                 items[item.id] = item
         removed -= items.keys()
         return Listing(items=tuple(items.values()), removed=removed, full=full, cursor=cursor)
+
+    def _unchanged_series(
+        self,
+        masters: Iterable[str],
+        shown: Mapping[str, Mapping[str, Any]],
+        exceptions: Mapping[str, list[Mapping[str, Any]]],
+    ) -> dict[str, RemoteEvent]:
+        """Series the round shows at the change keys calsync last read them at."""
+        found: dict[str, RemoteEvent] = {}
+        for master_id in masters:
+            seen = self._series_seen.get(master_id)
+            master = shown.get(master_id)
+            if seen is None or master is None:
+                continue
+            (master_key, known), item = seen
+            page = _signature(master, exceptions.get(master_id, ()))
+            if page[0] == master_key and page[1] <= known:
+                found[master_id] = item
+        return found
 
     # -- writing -------------------------------------------------------------------------------
 
