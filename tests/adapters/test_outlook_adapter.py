@@ -439,3 +439,32 @@ def test_import_calsync_does_not_import_msgraph() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_return_existing_mode_makes_no_duplicate() -> None:
+    with GraphEmulator(duplicate_transaction="return_existing") as graph:
+        alice = graph.add_mailbox("alice@example.com")
+        loop = asyncio.new_event_loop()
+        adapter = make_adapter(graph, alice)
+        try:
+            (first,) = loop.run_until_complete(adapter.apply([Create("k", single("Draft"))]))
+            (again,) = loop.run_until_complete(adapter.apply([Create("k", single("Final"))]))
+        finally:
+            loop.run_until_complete(adapter.aclose())
+            loop.close()
+        assert first.stored is not None
+        assert again.stored is not None
+        assert again.stored.id == first.stored.id
+        assert [e["subject"] for e in graph.events(alice)] == ["Final"]
+
+
+def test_series_and_singles_over_small_pages(setup: Setup) -> None:
+    setup.graph.create_event(setup.alice, user_body(single("A", 1)))
+    setup.graph.create_event(setup.alice, user_body(weekly("S", count=5)))
+    setup.graph.create_event(setup.alice, user_body(single("B", 20)))
+    adapter = setup.adapter(page_size=2)
+    listing = setup.run(adapter.pull(None, WINDOW))
+    assert sorted(i.event.title for i in listing.items) == ["A", "B", "S"]
+    (series,) = [i for i in listing.items if i.event.recurrence is not None]
+    assert series.key is None  # made by the user, not by calsync
+    assert adapter.calls["batch:series"] == 1

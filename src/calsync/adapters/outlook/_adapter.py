@@ -712,8 +712,11 @@ class OutlookCalendar:
         plain = [c.key for c in changes if c.key not in exception_ids]
         ids = {**await self._occurrence_ids(batcher, master, plain), **exception_ids}
         calls = []
-        for change in changes:
+        for change in list(changes):
             occurrence_id = ids.get(change.key)
+            if occurrence_id is None and change.action == "delete":
+                changes = tuple(c for c in changes if c is not change)  # cancelled already
+                continue
             if occurrence_id is None:
                 raise NotFoundError(
                     f"Outlook has no occurrence at {change.key} in this series", event=master_id
