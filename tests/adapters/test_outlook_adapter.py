@@ -468,3 +468,14 @@ def test_series_and_singles_over_small_pages(setup: Setup) -> None:
     (series,) = [i for i in listing.items if i.event.recurrence is not None]
     assert series.key is None  # made by the user, not by calsync
     assert adapter.calls["batch:series"] == 1
+
+
+def test_a_round_expiring_while_paging_starts_again(setup: Setup) -> None:
+    for day in range(1, 6):
+        setup.graph.create_event(setup.alice, user_body(single(f"E{day}", day)))
+    adapter = setup.adapter(page_size=2)
+    graph = setup.graph
+    graph.fail(410, "syncStateNotFound", path=r"delta", skip=1, times=1)
+    listing = setup.run(adapter.pull(None, WINDOW))
+    assert listing.full
+    assert len(listing.items) == 5

@@ -445,7 +445,11 @@ class OutlookCalendar:
                 logger.info("Outlook delta token expired: starting a full round")
         elif cursor is not None:
             logger.info("unknown Outlook cursor: starting a full round")
-        return await self._round(None, window)
+        try:
+            return await self._round(None, window)
+        except _ResyncError:  # the round's own skip token expired while paging: once more
+            logger.info("Outlook delta round expired while paging: starting again")
+            return await self._round(None, window)
 
     def _delta_info(self, link: str | None, window: Window) -> Any:
         from kiota_abstractions.base_request_configuration import RequestConfiguration
