@@ -36,6 +36,7 @@ __all__ = [
     "Item",
     "Modified",
     "View",
+    "cancelled_occurrence_id",
     "decode_occurrence_id",
     "exception_view",
     "expansion_zone",
@@ -199,13 +200,24 @@ def item_view(item: Item, *, with_exceptions: bool = False) -> View:
         is_organizer=item.is_organizer,
         transaction_id=item.transaction_id,
         extended=tuple(item.extended.values()),
-        cancelled_ids=tuple(item.cancelled[key] for key in sorted(item.cancelled)),
+        cancelled_ids=tuple(cancelled_occurrence_id(item, key) for key in sorted(item.cancelled)),
         exceptions=tuple(
             exception_view(item, item.exceptions[key]) for key in sorted(item.exceptions)
         )
         if with_exceptions
         else (),
     )
+
+
+def cancelled_occurrence_id(item: Item, original_start: datetime) -> str:
+    """A cancelled occurrence as ``cancelledOccurrences`` lists it.
+
+    Graph documents the values as occurrence ids of the form
+    ``OID.{seriesMasterId}.{occurrence start date}``, the date in the
+    series' recurrence zone (not as the occurrence's own event id).
+    """
+    day = to_wall(original_start, expansion_zone(item.content)).date()
+    return f"OID.{item.id}.{day.isoformat()}"
 
 
 def expansion_zone(content: Content) -> str:
