@@ -91,8 +91,9 @@ def test_a_run_stopped_at_any_write_ends_as_a_clean_run(
             stopped += 1
             again = synchronizer(odoo, outlook, store)
             assert again.run().ok
-            assert holdings(odoo) == odoo_clean, f"odoo differs after a stop at {side} write {nth}"
-            assert holdings(outlook) == outlook_clean, f"outlook differs after a stop at {side} write {nth}"
+            where = f"after a stop at {side} write {nth}"
+            assert holdings(odoo) == odoo_clean, f"odoo differs {where}"
+            assert holdings(outlook) == outlook_clean, f"outlook differs {where}"
             assert not again.run().outcomes
             store.close()
     assert stopped == 40
