@@ -74,7 +74,9 @@ class Listing:
     or only out of view. ``present``, when the side can tell cheaply, is the
     complete set of ids in the window. ``complete`` is False when the listing
     was cut short: nothing may be concluded from what it lacks. ``cursor`` is
-    where the next pull resumes (None: start over).
+    where the next pull resumes (None: start over). ``unreadable`` maps the ids
+    of events that exist but calsync cannot hold (an exotic recurrence, say) to
+    the reason: they are left alone, never taken for deleted.
     """
 
     items: tuple[RemoteEvent, ...] = attrs.field(default=(), converter=_to_items)
@@ -83,6 +85,7 @@ class Listing:
     full: bool = False
     complete: bool = True
     cursor: str | None = None
+    unreadable: Mapping[str, str] = attrs.field(factory=dict, hash=False)
 
 
 @attrs.frozen
@@ -188,7 +191,11 @@ class CalendarAdapter(Protocol):
         """Events changed since ``cursor`` (all events in ``window`` when it is None)."""
 
     async def fetch(self, ids: Sequence[str]) -> Mapping[str, RemoteEvent | None]:
-        """The current state of these events; None for those that no longer exist."""
+        """The current state of these events; None for those that no longer exist.
+
+        An id left out of the answer is unknown (it exists but cannot be read):
+        calsync neither updates nor deletes it.
+        """
 
     async def apply(self, writes: Sequence[Write]) -> Sequence[WriteResult]:
         """Perform the writes; one result per write, in order. Never raises for one event."""

@@ -200,3 +200,33 @@ def test_predicted_mail_equals_outlooks_mail(world: World) -> None:
     kinds = {n.kind for n in logged}
     assert kinds == {MailKind.INVITATION, MailKind.CANCELLATION, MailKind.UPDATE}
     assert writes(world.run()) == []
+
+
+def test_an_event_calsync_cannot_hold_is_left_alone_not_deleted(world: World) -> None:
+    """A pattern outside the model (first weekday of the month) is reported, never deleted."""
+    world.memory.add(meeting("Review", 10))
+    world.run()
+    (item,) = world.graph.events(world.alice)
+    world.graph.update_event(
+        world.alice,
+        item["id"],
+        {
+            "recurrence": {
+                "pattern": {
+                    "type": "relativeMonthly",
+                    "interval": 1,
+                    "daysOfWeek": ["monday", "tuesday", "wednesday", "thursday", "friday"],
+                    "index": "first",
+                    "firstDayOfWeek": "monday",
+                },
+                "range": {"type": "numbered", "startDate": "2027-05-10", "numberOfOccurrences": 3},
+            }
+        },
+    )
+    report = world.sync.run()
+    assert [(side, event_id) for side, event_id, _ in report.unreadable] == [
+        ("outlook", item["id"])
+    ]
+    assert "unreadable on outlook" in str(report)
+    assert [e.event.title for e in world.memory.events] == ["Review"], "nothing deleted"
+    assert not writes(report)

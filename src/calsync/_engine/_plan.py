@@ -56,14 +56,16 @@ class SideInput:
 
     ``items`` are the events the side reported (changed ones, or all of the
     window when ``full``); ``removed`` the ids it reported gone (confirmed
-    deleted). ``complete`` False means the listing was cut short: calsync then
-    concludes nothing from what is missing. ``notifications`` predicts the
+    deleted); ``unreadable`` the ids of events that exist but cannot be read,
+    which are never taken for deleted. ``complete`` False means the listing was
+    cut short: calsync then concludes nothing from what is missing. ``notifications`` predicts the
     attendee e-mails a write causes on this side.
     """
 
     name: str
     items: tuple[RemoteEvent, ...] = attrs.field(default=(), converter=_to_items)
     removed: frozenset[str] = attrs.field(default=frozenset(), converter=_to_ids)
+    unreadable: frozenset[str] = attrs.field(default=frozenset(), converter=_to_ids)
     full: bool = False
     complete: bool = True
     projection: Projection = FULL
@@ -291,7 +293,11 @@ class _Planner:
         touched: dict[str, dict[int, _State]],
     ) -> None:
         """Linked events missing from a full listing are deleted, unless the listing is suspect."""
-        missing = [i for i in self.links.ids(position) if i not in listed and i not in side.removed]
+        missing = [
+            i
+            for i in self.links.ids(position)
+            if i not in listed and i not in side.removed and i not in side.unreadable
+        ]
         if not missing:
             return
         if not listed and len(self.links):

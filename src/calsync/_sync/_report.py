@@ -44,7 +44,9 @@ class SyncReport:
     ``outcomes`` holds every planned operation with its result; ``held`` the
     events quarantined by an error (retried on the next run, shown here until
     they sync); ``requests`` the provider requests made per side;
-    ``notifications`` the attendee e-mails the successful writes caused.
+    ``notifications`` the attendee e-mails the successful writes caused;
+    ``unreadable`` the (side, id, reason) of events calsync cannot hold and
+    leaves alone.
     """
 
     pair: str
@@ -57,6 +59,7 @@ class SyncReport:
     notifications: tuple[Notification, ...] = ()
     duration: float = 0.0
     unknown: tuple[str, ...] = ()
+    unreadable: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -111,6 +114,8 @@ class SyncReport:
             )
         for side in self.unknown:
             lines.append(f"  {side}: listing incomplete, no deletions inferred")
+        for side, event_id, reason in self.unreadable:
+            lines.append(f"  unreadable on {side}: {event_id} ({reason}); left alone")
         return "\n".join(lines)
 
     @property

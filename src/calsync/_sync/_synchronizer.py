@@ -58,6 +58,7 @@ class _Pulled:
     items: dict[str, RemoteEvent]
     removed: set[str]
     listing: Listing
+    unreadable: dict[str, str] = attrs.Factory(dict)
 
 
 class Synchronizer:
@@ -186,6 +187,14 @@ class Synchronizer:
             held = self._held(the_plan, results, state)
             self._commit(the_plan, results, pulled, window, held)
         report = self._report_of(the_plan, results, held, started, requests_before)
+        report = attrs.evolve(
+            report,
+            unreadable=tuple(
+                (side.name, event_id, reason)
+                for side, p in zip(self.sides, pulled, strict=True)
+                for event_id, reason in sorted(p.unreadable.items())
+            ),
+        )
         logger.info("sync finished: %s", report.summary, extra={"calsync_pair": self.pair})
         return report
 
@@ -371,7 +380,8 @@ class Synchronizer:
         """Check by id every linked event that looks gone, and re-read held ones."""
         side = self.sides[position]
         items = {item.id: item for item in listing.items}
-        removed = set(listing.removed)
+        unreadable = dict(listing.unreadable)
+        removed = set(listing.removed) - unreadable.keys()
         suspects = {i for i in removed if state.links.by_id(position, i) is not None}
         if listing.complete and (listing.full or listing.present is not None):
             present = listing.present if listing.present is not None else frozenset()
@@ -382,16 +392,20 @@ class Synchronizer:
                         suspects.add(event_id)
         suspects.update(h.id for h in state.held if h.side == side.name and h.id not in items)
         suspects.update(self._recovery_ids(position, items, state))
+        suspects -= unreadable.keys()
         if suspects:
             found = await self._fetch(side, sorted(suspects))
-            for event_id, item in found.items():
-                if item is None:
+            for event_id in suspects:
+                if event_id not in found:
+                    unreadable.setdefault(event_id, "could not be read")
+                    removed.discard(event_id)
+                elif found[event_id] is None:
                     removed.add(event_id)
                     items.pop(event_id, None)
                 else:
-                    items[event_id] = item
+                    items[event_id] = found[event_id]  # type: ignore[assignment]
                     removed.discard(event_id)
-        return _Pulled(items, removed, listing)
+        return _Pulled(items, removed, listing, unreadable)
 
     def _recovery_ids(
         self, position: int, items: Mapping[str, RemoteEvent], state: PairState
@@ -424,6 +438,7 @@ class Synchronizer:
             name=side.name,
             items=tuple(pulled.items.values()),
             removed=frozenset(pulled.removed),
+            unreadable=frozenset(pulled.unreadable),
             full=pulled.listing.full,
             complete=pulled.listing.complete,
             projection=side.projection,

@@ -403,7 +403,7 @@ class OutlookCalendar:
         return dict(zip(ids, results, strict=True))
 
     async def fetch(self, ids: Sequence[str]) -> Mapping[str, RemoteEvent | None]:
-        """These events as Outlook holds them now (None: gone), keys included."""
+        """These events as Outlook holds them now (None: gone; left out: unreadable), with keys."""
         await self._ensure_owner()
         found: dict[str, RemoteEvent | None] = {}
         for event_id, result in (await self._read(list(dict.fromkeys(ids)), "get")).items():
@@ -413,13 +413,8 @@ class OutlookCalendar:
             if not result.ok:
                 raise error_of(result, side=self._name, event=event_id)
             item = self._try_remote(result.json)
-            if item is None:
-                raise RejectedError(
-                    f"calsync cannot read this Outlook event: {self.unreadable.get(event_id)}",
-                    side=self._name,
-                    event=event_id,
-                )
-            found[event_id] = item
+            if item is not None:  # an unreadable event stays out: unknown, not gone
+                found[event_id] = item
         return found
 
     def _cursor_ok(self, cursor: str) -> bool:
@@ -498,10 +493,18 @@ class OutlookCalendar:
         singles, masters, removed = page.singles, page.masters, page.removed
         shown, exceptions = page.shown, page.exceptions
         items: dict[str, RemoteEvent] = {}
-        for data in singles.values():
+        unreadable: dict[str, str] = {}
+
+        def keep(data: Mapping[str, Any]) -> None:
             item = self._try_remote(data)
             if item is not None:
                 items[item.id] = item
+            else:
+                event_id = str(data.get("id"))
+                unreadable[event_id] = self.unreadable.get(event_id, "unreadable")
+
+        for data in singles.values():
+            keep(data)
         unchanged = self._unchanged_series(masters, shown, exceptions)
         items.update(unchanged)
         stale = [master_id for master_id in masters if master_id not in unchanged]
@@ -511,11 +514,15 @@ class OutlookCalendar:
                 continue
             if not result.ok:
                 raise error_of(result, side=self._name, event=master_id)
-            item = self._try_remote(result.json)
-            if item is not None:
-                items[item.id] = item
-        removed -= items.keys()
-        return Listing(items=tuple(items.values()), removed=removed, full=full, cursor=cursor)
+            keep(result.json)
+        removed -= items.keys() | unreadable.keys()
+        return Listing(
+            items=tuple(items.values()),
+            removed=removed,
+            full=full,
+            cursor=cursor,
+            unreadable=unreadable,
+        )
 
     def _unchanged_series(
         self,
