@@ -4,8 +4,8 @@ The main names are here: :class:`Synchronizer` runs a pair, :class:`SyncReport`
 says what it did, the conflict rules decide what wins, and every error calsync
 raises derives from :class:`CalsyncError`. The event model lives in
 :mod:`calsync.model`, the pure planner in :mod:`calsync.engine`, adapters in
-:mod:`calsync.adapters`, stores in :mod:`calsync.stores`, emulators and the
-contract suite in :mod:`calsync.testing`.
+:mod:`calsync.adapters`, stores in :mod:`calsync.stores`, Microsoft sign-in in
+:mod:`calsync.auth`, emulators and the contract suite in :mod:`calsync.testing`.
 """
 
 from __future__ import annotations
@@ -24,12 +24,14 @@ from calsync._engine._rules import (
 )
 from calsync._errors import (
     AccessDeniedError,
+    AppRegistrationError,
     AuthenticationError,
     CalsyncError,
     ClientSecretExpiredError,
     ConfigurationError,
     ConflictError,
     GuardError,
+    InvalidClientSecretError,
     InvalidEventError,
     MassDeletionError,
     NotFoundError,
@@ -42,9 +44,11 @@ from calsync._errors import (
     RejectedError,
     SchemaVersionError,
     SideUnavailableError,
+    SignInStateError,
     StoreError,
     SyncError,
     ThrottledError,
+    TokenDecryptionError,
     TransientError,
     UnsupportedRecurrenceError,
 )
@@ -56,6 +60,7 @@ from calsync._sync._synchronizer import Synchronizer
 __all__ = [
     "KEEP_BOTH",
     "AccessDeniedError",
+    "AppRegistrationError",
     "AuthenticationError",
     "CalsyncError",
     "ClientSecretExpiredError",
@@ -66,6 +71,7 @@ __all__ = [
     "DeletionRule",
     "Event",
     "GuardError",
+    "InvalidClientSecretError",
     "InvalidEventError",
     "KeepBoth",
     "LatestWins",
@@ -87,11 +93,13 @@ __all__ = [
     "RejectedError",
     "SchemaVersionError",
     "SideUnavailableError",
+    "SignInStateError",
     "StoreError",
     "SyncError",
     "SyncReport",
     "Synchronizer",
     "ThrottledError",
+    "TokenDecryptionError",
     "TransientError",
     "UnsupportedRecurrenceError",
     "Window",
