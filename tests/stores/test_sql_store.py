@@ -254,7 +254,7 @@ def test_a_bad_url_is_a_configuration_error() -> None:
 
 def test_import_calsync_does_not_import_sqlalchemy() -> None:
     code = (
-        "import sys, calsync, calsync.stores; "
+        "import sys, calsync, calsync.stores, calsync.auth; "
         "print(sorted(m for m in ('sqlalchemy', 'psycopg', 'cryptography', 'msal') "
         "if m in sys.modules))"
     )
