@@ -168,10 +168,14 @@ def test_a_key_list_rotates(persistent: Opened) -> None:
     assert persistent.open(key=new).get("ann") == SECRET
 
 
-def test_malformed_keys_are_configuration_errors() -> None:
+def test_malformed_keys_are_configuration_errors(tmp_path: Path) -> None:
     for key in ("short", b"", []):
         with pytest.raises(ConfigurationError, match="key"):
             MemoryTokenStore(key=key)
+        with pytest.raises(ConfigurationError, match="key"):  # and no connection is left open
+            SQLiteTokenStore(tmp_path / "t.sqlite3", key=key)
+        with pytest.raises(ConfigurationError, match="key"):
+            SQLTokenStore(f"sqlite:///{tmp_path / 's.sqlite3'}", key=key)
 
 
 def test_concurrent_writers_of_one_account_never_collide(persistent: Opened) -> None:

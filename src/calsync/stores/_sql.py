@@ -49,7 +49,7 @@ from sqlalchemy.sql.elements import TextClause
 from calsync._errors import ConfigurationError, PairLockedError, StoreError
 from calsync.stores._relational import RelationalStore, Row, migrate
 from calsync.stores._schema import SQL
-from calsync.stores._tokens import RelationalTokenStore, TokenKey
+from calsync.stores._tokens import RelationalTokenStore, TokenCipher, TokenKey
 
 __all__ = ["SQLAlchemyExecutor", "SQLStore", "SQLTokenStore", "pair_lock_key"]
 
@@ -292,7 +292,7 @@ class SQLStore(RelationalStore):
                 yield
             return
         deadline = time.monotonic() + timeout
-        while not self._advisory.try_lock(pair):
+        while not self._try_advisory(pair):
             if time.monotonic() >= deadline:
                 raise PairLockedError("another run holds this pair", pair=pair)
             time.sleep(0.05)
@@ -300,6 +300,17 @@ class SQLStore(RelationalStore):
             yield
         finally:
             self._advisory.unlock(pair)
+
+    def _try_advisory(self, pair: str) -> bool:
+        assert self._advisory is not None
+        try:
+            return self._advisory.try_lock(pair)
+        except SQLAlchemyError as error:
+            reason = getattr(error, "orig", None) or type(error).__name__
+            raise StoreError(
+                f"cannot lock the pair: the SQL store at {_safe_url(self.engine)} failed: {reason}",
+                pair=pair,
+            ) from error
 
     def _try_lease(self, pair: str, owner: str) -> bool:
         try:
@@ -350,10 +361,11 @@ class SQLTokenStore(RelationalTokenStore):
     """
 
     def __init__(self, url_or_engine: str | URL | Engine, *, key: TokenKey | None = None) -> None:
+        cipher = TokenCipher(key)  # a bad key fails before any connection
         self.engine, self._owns_engine = open_engine(url_or_engine)
         executor = _SecretExecutor(self.engine)
         _open_store(self.engine, executor, self._owns_engine)
-        super().__init__(executor, key, migrated=True)
+        super().__init__(executor, cipher, migrated=True)
 
     def close(self) -> None:
         """Dispose of the engine when calsync created it."""

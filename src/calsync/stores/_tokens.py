@@ -200,9 +200,9 @@ class RelationalTokenStore:
     mapping store.
     """
 
-    def __init__(self, db: Executor, key: TokenKey | None, *, migrated: bool = False) -> None:
+    def __init__(self, db: Executor, cipher: TokenCipher, *, migrated: bool = False) -> None:
         self._db = db
-        self._cipher = TokenCipher(key)
+        self._cipher = cipher
         if not migrated:
             migrate(db)
 
@@ -248,9 +248,14 @@ class SQLiteTokenStore(RelationalTokenStore):
         *,
         key: TokenKey | None = None,
     ) -> None:
+        cipher = TokenCipher(key)  # a bad key fails before the file is opened
         self.path = os.fspath(path)
         self._executor = SQLiteExecutor(self.path)
-        super().__init__(self._executor, key)
+        try:
+            super().__init__(self._executor, cipher)
+        except BaseException:
+            self._executor.close()
+            raise
 
     def close(self) -> None:
         """Close the database connection."""
