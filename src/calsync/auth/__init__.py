@@ -36,10 +36,15 @@ token has more than 5 minutes left; otherwise it refreshes **under a lock
 per account** (threads of one process make one token request between
 them), after reading the store again. Across processes there is no lock:
 a process that refreshes with a refresh token another process has just
-rotated gets ``invalid_grant``, re-reads the store, finds the other
-process's tokens and retries once; the last writer's tokens stay stored,
-and both are valid (Microsoft keeps older refresh tokens valid; a server
-that rotates strictly, like the emulator, is covered by the retry).
+rotated away gets ``invalid_grant``, re-reads the store, finds the other
+process's tokens and retries once (this covers a server that invalidates
+each refresh token once used, as the emulator does); when both refreshes
+succeed, the last one written stays stored. Two processes may thus each
+make a token request for one account; they never lose its sign-in. Give
+every process the same token store (a shared SQLite file or PostgreSQL);
+each pending sign-in is a read-modify-write of one key per account, so two
+sign-in links created for one account at the same instant by two processes
+may keep only one.
 
 **Errors** (typed, each saying what to do, never carrying a token, code or
 secret; calsync never deletes tokens because of an error):
