@@ -1,15 +1,21 @@
-"""Suite-wide settings: Hypothesis profiles.
+"""Suite-wide settings: Hypothesis profiles, and the PostgreSQL server fixtures.
 
 ``HYPOTHESIS_PROFILE=ci`` (what ``nox -s tests`` and ``.ci/run`` use) runs
 the state machines with at least 300 examples; the default profile is quicker
-for local runs.
+for local runs. ``postgres_url`` gives a test its own schema on a real
+PostgreSQL server (``tests/pgserver.py`` says where the server comes from).
 """
 
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from tests import pgserver
 
 _COMMON = {
     "deadline": None,
@@ -20,3 +26,46 @@ settings.register_profile("default", max_examples=50, **_COMMON)
 settings.register_profile("ci", max_examples=300, **_COMMON)
 settings.register_profile("thorough", max_examples=3000, **{**_COMMON, "stateful_step_count": 40})
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+# -- PostgreSQL ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """The SQLAlchemy URL of a PostgreSQL server for this test session (see ``tests/pgserver``).
+
+    ``CALSYNC_TEST_POSTGRES_URL`` when set, else a throwaway cluster started
+    here (one per xdist worker); skipped, with the reason, without binaries.
+    """
+    given = os.environ.get(pgserver.ENV_URL)
+    if given:
+        yield given
+        return
+    bindir = pgserver.find_bindir()
+    if bindir is None:
+        pytest.skip(pgserver.missing_reason())
+    server = pgserver.PostgresServer(bindir).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A URL whose ``search_path`` is a fresh schema, dropped after the test."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    schema = f"calsync_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = make_url(postgres_server).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    finally:
+        admin.dispose()

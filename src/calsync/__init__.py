@@ -4,8 +4,8 @@ The main names are here: :class:`Synchronizer` runs a pair, :class:`SyncReport`
 says what it did, the conflict rules decide what wins, and every error calsync
 raises derives from :class:`CalsyncError`. The event model lives in
 :mod:`calsync.model`, the pure planner in :mod:`calsync.engine`, adapters in
-:mod:`calsync.adapters`, stores in :mod:`calsync.stores`, emulators and the
-contract suite in :mod:`calsync.testing`.
+:mod:`calsync.adapters`, stores in :mod:`calsync.stores`, Microsoft sign-in in
+:mod:`calsync.auth`, emulators and the contract suite in :mod:`calsync.testing`.
 """
 
 from __future__ import annotations
@@ -25,12 +25,14 @@ from calsync._engine._rules import (
 )
 from calsync._errors import (
     AccessDeniedError,
+    AppRegistrationError,
     AuthenticationError,
     CalsyncError,
     ClientSecretExpiredError,
     ConfigurationError,
     ConflictError,
     GuardError,
+    InvalidClientSecretError,
     InvalidEventError,
     MassDeletionError,
     NotFoundError,
@@ -43,9 +45,11 @@ from calsync._errors import (
     RejectedError,
     SchemaVersionError,
     SideUnavailableError,
+    SignInStateError,
     StoreError,
     SyncError,
     ThrottledError,
+    TokenDecryptionError,
     TransientError,
     UnsupportedRecurrenceError,
 )
@@ -58,6 +62,7 @@ from calsync._sync._synchronizer import Synchronizer
 __all__ = [
     "KEEP_BOTH",
     "AccessDeniedError",
+    "AppRegistrationError",
     "AuthenticationError",
     "CalsyncError",
     "ClientSecretExpiredError",
@@ -69,6 +74,7 @@ __all__ = [
     "Event",
     "ExistingEvents",
     "GuardError",
+    "InvalidClientSecretError",
     "InvalidEventError",
     "KeepBoth",
     "LatestWins",
@@ -91,11 +97,13 @@ __all__ = [
     "RejectedError",
     "SchemaVersionError",
     "SideUnavailableError",
+    "SignInStateError",
     "StoreError",
     "SyncError",
     "SyncReport",
     "Synchronizer",
     "ThrottledError",
+    "TokenDecryptionError",
     "TransientError",
     "UnsupportedRecurrenceError",
     "Window",

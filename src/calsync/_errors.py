@@ -24,10 +24,14 @@ side and which event it concerns when it knows (``pair``, ``side``,
     │   ├── RejectedError            the provider refused the content (quarantined)
     │   └── AuthenticationError      the credentials do not work
     │       ├── ReauthorizationRequiredError  one user must sign in again
-    │       ├── ClientSecretExpiredError      the app's secret must be renewed
-    │       └── RedirectUriMismatchError      the app registration is wrong
+    │       │   └── SignInStateError          a sign-in callback matches no pending sign-in
+    │       └── AppRegistrationError          the app's registration is wrong (app-wide)
+    │           ├── ClientSecretExpiredError  the app's secret must be renewed
+    │           ├── InvalidClientSecretError  the secret's ID was configured, not its value
+    │           └── RedirectUriMismatchError  the redirect URI is not registered
     └── StoreError                   the mapping or token store failed
-        └── SchemaVersionError       the store was written by a newer calsync
+        ├── SchemaVersionError       the store was written by a newer calsync
+        └── TokenDecryptionError     the token store's key does not open its data
 
 :class:`InvalidEventError` and :class:`ConfigurationError` are also
 :class:`ValueError`, so code that validates input the usual way catches them.
@@ -37,12 +41,14 @@ from __future__ import annotations
 
 __all__ = [
     "AccessDeniedError",
+    "AppRegistrationError",
     "AuthenticationError",
     "CalsyncError",
     "ClientSecretExpiredError",
     "ConfigurationError",
     "ConflictError",
     "GuardError",
+    "InvalidClientSecretError",
     "InvalidEventError",
     "MassDeletionError",
     "NotFoundError",
@@ -55,9 +61,11 @@ __all__ = [
     "RejectedError",
     "SchemaVersionError",
     "SideUnavailableError",
+    "SignInStateError",
     "StoreError",
     "SyncError",
     "ThrottledError",
+    "TokenDecryptionError",
     "TransientError",
     "UnsupportedRecurrenceError",
 ]
@@ -84,12 +92,11 @@ class CalsyncError(Exception):
         self.side = side
         self.event = event
 
+    def _context(self) -> list[tuple[str, object]]:
+        return [("pair", self.pair), ("side", self.side), ("event", self.event)]
+
     def __str__(self) -> str:
-        context = [
-            f"{name}={value!r}"
-            for name, value in (("pair", self.pair), ("side", self.side), ("event", self.event))
-            if value is not None
-        ]
+        context = [f"{name}={value!r}" for name, value in self._context() if value is not None]
         return f"{self.message} ({', '.join(context)})" if context else self.message
 
 
@@ -211,14 +218,56 @@ class RejectedError(ProviderError):
 
 
 class AuthenticationError(ProviderError):
-    """The credentials were refused."""
+    """The credentials were refused.
+
+    ``account`` is the calsync account (the key of the token store) when the
+    error concerns one user; ``code`` is the identity platform's OAuth error
+    (``invalid_grant``, ``invalid_client``, ...) and ``aadsts`` its AADSTS
+    number when it gave one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        account: str | None = None,
+        aadsts: int | None = None,
+        code: str | None = None,
+        status: int | None = None,
+        **context: str | None,
+    ) -> None:
+        super().__init__(message, code=code, status=status, **context)
+        self.account = account
+        self.aadsts = aadsts
+
+    def _context(self) -> list[tuple[str, object]]:
+        return [("account", self.account), *super()._context()]
 
 
 class ReauthorizationRequiredError(AuthenticationError):
-    """This user's grant is gone (revoked, expired or consent missing): they must sign in again."""
+    """This user's grant is gone (revoked, expired or consent missing): they must sign in again.
+
+    Only this user is concerned: send them to ``MicrosoftAuth.authorization_url``;
+    the other users keep syncing.
+    """
 
 
-class ClientSecretExpiredError(AuthenticationError):
+class SignInStateError(ReauthorizationRequiredError):
+    """A sign-in callback matches no pending sign-in: expired, already used, or not started here.
+
+    Send the user to ``MicrosoftAuth.authorization_url`` again.
+    """
+
+
+class AppRegistrationError(AuthenticationError):
+    """The app's registration in Microsoft Entra ID or its credentials are wrong.
+
+    An app-wide problem for the administrator: every user's tokens are kept
+    and work again once the registration is fixed.
+    """
+
+
+class ClientSecretExpiredError(AppRegistrationError):
     """The app's client secret expired (AADSTS7000222).
 
     Create a new secret in Microsoft Entra ID (choose the longest expiry) and
@@ -226,7 +275,15 @@ class ClientSecretExpiredError(AuthenticationError):
     """
 
 
-class RedirectUriMismatchError(AuthenticationError):
+class InvalidClientSecretError(AppRegistrationError):
+    """The client secret is wrong (AADSTS7000215).
+
+    Most often the secret's ID was pasted instead of its value: copy the
+    secret's *Value* column in Entra ID (shown only when it is created).
+    """
+
+
+class RedirectUriMismatchError(AppRegistrationError):
     """The redirect URI is not registered for the app (AADSTS50011).
 
     Register the app's base URL followed by ``/microsoft_account/authentication``,
@@ -240,3 +297,11 @@ class StoreError(CalsyncError):
 
 class SchemaVersionError(StoreError):
     """The store's schema is newer than this calsync understands: upgrade calsync."""
+
+
+class TokenDecryptionError(StoreError):
+    """The token store cannot open its data with the key it was given.
+
+    The data was encrypted with another key, is encrypted while no key was
+    given, or was altered. Nothing is deleted: pass the key it was written with.
+    """

@@ -1,4 +1,8 @@
-"""Every MappingStore behaves the same: links, cursors, journal, held events, locks."""
+"""Every MappingStore behaves the same: links, cursors, journal, held events, locks.
+
+The contract runs on memory, SQLite, and SQLStore over SQLAlchemy on SQLite
+and on a real PostgreSQL server (``postgres_url``: a fresh schema per test).
+"""
 
 from __future__ import annotations
 
@@ -36,11 +40,30 @@ def sample_link(key: str = "k1", left: str = "L1", right: str = "R1") -> Link:
     )
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+def make_store(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> MappingStore:
+    """A fresh store of one kind (``sql-postgres`` asks for the PostgreSQL fixture)."""
+    if kind == "memory":
+        return MemoryStore()
+    if kind == "sqlite":
+        return SQLiteStore(tmp_path / "state.sqlite3")
+    from calsync.stores import SQLStore
+
+    if kind == "sql-sqlite":
+        return SQLStore(f"sqlite:///{tmp_path / 'sql.sqlite3'}")
+    return SQLStore(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture(params=["memory", "sqlite", "sql-sqlite", "sql-postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MappingStore]:
-    made: MappingStore = (
-        MemoryStore() if request.param == "memory" else SQLiteStore(tmp_path / "state.sqlite3")
-    )
+    made = make_store(request.param, request, tmp_path)
+    yield made
+    made.close()
+
+
+@pytest.fixture(params=["sqlite", "sql-sqlite", "sql-postgres"])
+def sql_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MappingStore]:
+    """The stores on a database."""
+    made = make_store(request.param, request, tmp_path)
     yield made
     made.close()
 
@@ -126,15 +149,23 @@ def test_the_lock_excludes_a_second_run(store: MappingStore) -> None:
         pass
 
 
-def test_prefetch_reads_links_in_bulk(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "s.sqlite3")
+def test_prefetch_reads_links_in_bulk(sql_store: MappingStore) -> None:
     links = {f"k{i}": sample_link(f"k{i}", f"L{i}", f"R{i}") for i in range(1200)}
-    commit(store, links=links)
-    index = store.load("p").links
+    commit(sql_store, links=links)
+    index = sql_store.load("p").links
     index.prefetch(0, [f"L{i}" for i in range(1200)] + ["nope"])  # type: ignore[attr-defined]
     assert index.by_id(0, "L777") == links["k777"]
     assert index.by_id(0, "nope") is None
-    store.close()
+
+
+def test_a_failed_commit_changes_nothing(sql_store: MappingStore) -> None:
+    commit(sql_store, links={"k1": sample_link()}, cursors={"odoo": "c1"})
+    broken = Held("odoo", "3", "A", "e", datetime(2026, 1, 1, tzinfo=UTC), attempts="x")  # type: ignore[arg-type]
+    with pytest.raises(Exception):  # noqa: B017, PT011 (each database words it its own way)
+        commit(sql_store, links={"k1": None}, cursors={"odoo": "c2"}, held=[broken, broken])
+    state = sql_store.load("p")
+    assert state.links.get("k1") == sample_link()
+    assert state.cursors == {"odoo": "c1"}
 
 
 def test_a_newer_schema_is_refused(tmp_path: Path) -> None:

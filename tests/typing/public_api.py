@@ -13,7 +13,16 @@ import calsync
 from calsync import engine, model
 from calsync.adapters import CalendarAdapter, Notification
 from calsync.adapters.memory import MemoryCalendar
-from calsync.stores import MappingStore, SQLiteStore
+from calsync.auth import MicrosoftAccount, MicrosoftAuth, MicrosoftCredential
+from calsync.stores import (
+    MappingStore,
+    SQLiteStore,
+    SQLiteTokenStore,
+    SQLStore,
+    SQLTokenStore,
+    TokenStore,
+    generate_token_key,
+)
 
 
 def prefer_outlook_for_times(conflict: calsync.Conflict) -> str:
@@ -84,3 +93,36 @@ def pure_planning() -> engine.Plan:
 async def asynchronous(sync: calsync.Synchronizer) -> calsync.SyncReport:
     await sync.preview_async()
     return await sync.run_async()
+
+
+def shared_state(url: str) -> tuple[MappingStore, TokenStore]:
+    store: MappingStore = SQLStore(url)
+    tokens: TokenStore = SQLTokenStore(url, key=[generate_token_key(), generate_token_key()])
+    with store.lock("pair-1", timeout=5.0):
+        pass
+    return store, tokens
+
+
+def sign_in(query: dict[str, str]) -> MicrosoftCredential | None:
+    auth = MicrosoftAuth(
+        "client-id",
+        "secret",
+        "https://odoo.example.com/microsoft_account/authentication",
+        SQLiteTokenStore("state.sqlite3", key=generate_token_key()),
+        tenant="organizations",
+    )
+    url: str = auth.authorization_url("user-1", prompt="select_account")
+    print(url)
+    try:
+        who = auth.complete("user-1", query)
+    except calsync.ReauthorizationRequiredError as error:
+        print(error.account, error.aadsts)
+        return None
+    except calsync.AppRegistrationError as error:
+        print(error.code)
+        return None
+    assert_type(who, MicrosoftAccount)
+    credential = auth.credential("user-1")
+    token = credential.get_token("https://graph.microsoft.com/.default")
+    print(token.expires_on, credential.get_token_info().refresh_on)
+    return credential

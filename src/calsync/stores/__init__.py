@@ -1,14 +1,43 @@
-"""Stores: where calsync keeps each pair's links, cursors, journal and held events.
+"""Stores: where calsync keeps each pair's state and each account's tokens.
+
+Mapping stores (:class:`MappingStore`: links, cursors, journal, held events,
+pair locks):
 
 * :class:`MemoryStore`: in memory, for tests and one-off runs.
 * :class:`SQLiteStore`: one SQLite file, the embedded default.
+* :class:`SQLStore`: SQLAlchemy, for PostgreSQL when many workers share
+  state (advisory pair locks across processes and machines).
 
-Any object that follows :class:`MappingStore` works.
+Token stores (:class:`TokenStore`: msal's serialised token cache per
+account, for :mod:`calsync.auth`), each with optional encryption at rest
+(``key=``, see :func:`generate_token_key`):
+
+* :class:`MemoryTokenStore`, :class:`SQLiteTokenStore` (may share the
+  SQLite file of a :class:`SQLiteStore`), :class:`SQLTokenStore`
+  (SQLAlchemy).
+
+Any object that follows the Protocols works. :class:`SQLStore` and
+:class:`SQLTokenStore` import SQLAlchemy when first used (install
+``calsync[sql]``); encryption needs ``calsync[crypto]``.
 """
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from calsync.stores._base import Held, Intent, LinkIndex, MappingStore, PairState
 from calsync.stores._memory import MemoryStore
 from calsync.stores._sqlite import SQLiteStore
+from calsync.stores._tokens import (
+    MemoryTokenStore,
+    SQLiteTokenStore,
+    TokenKey,
+    TokenStore,
+    generate_token_key,
+)
+
+if TYPE_CHECKING:
+    from calsync.stores._sql import SQLStore, SQLTokenStore
 
 __all__ = [
     "Held",
@@ -16,6 +45,23 @@ __all__ = [
     "LinkIndex",
     "MappingStore",
     "MemoryStore",
+    "MemoryTokenStore",
     "PairState",
+    "SQLStore",
+    "SQLTokenStore",
     "SQLiteStore",
+    "SQLiteTokenStore",
+    "TokenKey",
+    "TokenStore",
+    "generate_token_key",
 ]
+
+_LAZY = frozenset({"SQLStore", "SQLTokenStore"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from calsync.stores import _sql
+
+        return getattr(_sql, name)
+    raise AttributeError(f"module 'calsync.stores' has no attribute {name!r}")

@@ -20,7 +20,7 @@ from calsync._errors import PairLockedError, SchemaVersionError
 from calsync.stores._base import Held, Intent, PairState, link_from_json, link_to_json
 from calsync.stores._schema import MIGRATIONS, SCHEMA_VERSION, SQL
 
-__all__ = ["Executor", "RelationalStore"]
+__all__ = ["Executor", "RelationalStore", "migrate"]
 
 Row = Sequence[Any]
 _CHUNK = 500
@@ -37,6 +37,30 @@ class Executor(Protocol):
 
     def transaction(self) -> AbstractContextManager[None]:
         """One transaction: committed on success, rolled back on error."""
+
+
+def migrate(db: Executor) -> None:
+    """Bring the schema up to :data:`SCHEMA_VERSION` in one transaction.
+
+    :class:`~calsync.SchemaVersionError` when the database is newer than
+    this calsync. Every store (mapping or token) calls it when it opens.
+    """
+    with db.transaction():
+        db.run(MIGRATIONS[0][0])
+        rows = db.rows(SQL.get_version)
+        version = int(rows[0][0]) if rows else 0
+        if version > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"the store has schema version {version}; this calsync knows up to "
+                f"{SCHEMA_VERSION}: upgrade calsync"
+            )
+        for statements in MIGRATIONS[version:]:
+            for statement in statements:
+                db.run(statement)
+        if version == 0:
+            db.run(SQL.insert_version, {"version": str(SCHEMA_VERSION)})
+        elif version < SCHEMA_VERSION:
+            db.run(SQL.update_version, {"version": str(SCHEMA_VERSION)})
 
 
 class LazyLinks:
@@ -124,22 +148,7 @@ class RelationalStore:
         self._db = db
 
     def _migrate(self) -> None:
-        with self._db.transaction():
-            self._db.run(MIGRATIONS[0][0])
-            rows = self._db.rows(SQL.get_version)
-            version = int(rows[0][0]) if rows else 0
-            if version > SCHEMA_VERSION:
-                raise SchemaVersionError(
-                    f"the store has schema version {version}; this calsync knows up to "
-                    f"{SCHEMA_VERSION}: upgrade calsync"
-                )
-            for statements in MIGRATIONS[version:]:
-                for statement in statements:
-                    self._db.run(statement)
-            if version == 0:
-                self._db.run(SQL.insert_version, {"version": str(SCHEMA_VERSION)})
-            elif version < SCHEMA_VERSION:
-                self._db.run(SQL.update_version, {"version": str(SCHEMA_VERSION)})
+        migrate(self._db)
 
     # -- lock (a lease row; PostgreSQL overrides it with advisory locks) -----------------------
 

@@ -1,8 +1,10 @@
 """The store schema and its statements, shared by the SQLite and SQLAlchemy stores.
 
 Statements use named ``:parameters``, which both sqlite3 and SQLAlchemy's
-``text()`` accept. Each migration moves the schema one version up; a store
-refuses a database whose version is newer than it knows.
+``text()`` accept, and SQL that SQLite and PostgreSQL both run. Each
+migration moves the schema one version up; a store refuses a database whose
+version is newer than it knows. The mapping store and the token store share
+the schema (and its version), so they can live in one database.
 """
 
 from __future__ import annotations
@@ -34,6 +36,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE TABLE IF NOT EXISTS calsync_locks (
             pair VARCHAR(255) PRIMARY KEY, owner VARCHAR(64) NOT NULL,
             expires DOUBLE PRECISION NOT NULL)""",
+    ),
+    # version 2: the token store (msal's serialised cache per account, maybe encrypted)
+    (
+        """CREATE TABLE IF NOT EXISTS calsync_tokens (
+            account VARCHAR(255) PRIMARY KEY, data TEXT NOT NULL,
+            updated DOUBLE PRECISION NOT NULL)""",
     ),
 )
 
@@ -103,3 +111,18 @@ class SQL:
         "SELECT pair FROM calsync_links UNION SELECT pair FROM calsync_cursors "
         "UNION SELECT pair FROM calsync_journal ORDER BY pair"
     )
+
+    get_tokens = "SELECT data FROM calsync_tokens WHERE account = :account"
+    # An upsert both SQLite (3.24+) and PostgreSQL run: concurrent writers never collide.
+    set_tokens = (
+        "INSERT INTO calsync_tokens (account, data, updated) VALUES (:account, :data, :updated) "
+        "ON CONFLICT (account) DO UPDATE SET data = excluded.data, updated = excluded.updated"
+    )
+    delete_tokens = "DELETE FROM calsync_tokens WHERE account = :account"
+    accounts = "SELECT account FROM calsync_tokens ORDER BY account"
+
+    # PostgreSQL only: pair locks and the migration lock (advisory locks on a 64-bit key).
+    pg_schema = "SELECT current_schema()"
+    pg_try_lock = "SELECT pg_try_advisory_lock(:key)"
+    pg_unlock = "SELECT pg_advisory_unlock(:key)"
+    pg_xact_lock = "SELECT pg_advisory_xact_lock(:key)"

@@ -12,10 +12,10 @@ from typing import Any
 from calsync._errors import StoreError
 from calsync.stores._relational import RelationalStore, Row
 
-__all__ = ["SQLiteStore"]
+__all__ = ["SQLiteExecutor", "SQLiteStore"]
 
 
-class _SQLiteExecutor:
+class SQLiteExecutor:
     """sqlite3 behind the :class:`~calsync.stores._relational.Executor` seam."""
 
     def __init__(self, path: str) -> None:
@@ -62,7 +62,7 @@ class SQLiteStore(RelationalStore):
     """
 
     def __init__(self, path: str | os.PathLike[str] = "calsync-state.sqlite3") -> None:
-        self._executor = _SQLiteExecutor(os.fspath(path))
+        self._executor = SQLiteExecutor(os.fspath(path))
         super().__init__(self._executor)
         self.path = os.fspath(path)
         self._migrate()

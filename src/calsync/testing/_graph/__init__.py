@@ -26,7 +26,17 @@ In short::
         graph.inner_requests       # requests inside $batch envelopes
         graph.max_concurrency(alice)
 
-New endpoints (the identity platform, subscriptions) come as modules with a
+Sign-in: ``graph.identity`` is the Microsoft identity platform on the same
+server (``_identity``: discovery, authorize with PKCE, token with refresh
+rotation, errors on demand), and the access tokens it issues are Graph
+bearer tokens of the signed-in mailbox::
+
+    graph.identity.register_app("client-id", "secret", ["https://odoo.example.com/microsoft_account/authentication"])
+    graph.identity.sign_in(alice)         # the browser's user for the next authorize
+    graph.identity.expire_secret("client-id")   # invalid_client AADSTS7000222
+    graph.identity.revoke(alice, "consent")     # invalid_grant AADSTS65001
+
+New endpoints (subscriptions) come as modules with a
 ``register(router)`` function adding routes to ``graph.router``:
 ``router.add("POST", "/{tenant}/oauth2/v2.0/token", handler, auth=False)`` or
 ``router.add_mailbox("GET", "events/{event_id}/extensions", handler)``. A
@@ -40,6 +50,7 @@ from __future__ import annotations
 
 from calsync.testing._graph._emulator import GraphEmulator, GraphMailbox
 from calsync.testing._graph._errors import GraphError
+from calsync.testing._graph._identity import IdentityPlatform, RegisteredApp, TokenRequest
 from calsync.testing._graph._mail import MailMessage
 from calsync.testing._graph._pipeline import GraphRequest
 from calsync.testing._graph._router import Call, Router
@@ -52,6 +63,9 @@ __all__ = [
     "GraphError",
     "GraphMailbox",
     "GraphRequest",
+    "IdentityPlatform",
     "MailMessage",
+    "RegisteredApp",
     "Router",
+    "TokenRequest",
 ]

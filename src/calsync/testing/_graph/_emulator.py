@@ -20,6 +20,7 @@ import attrs
 
 from calsync.testing._graph import _batch, _delta, _handlers
 from calsync.testing._graph._errors import DEFAULT_CODES, error_body
+from calsync.testing._graph._identity import IdentityPlatform
 from calsync.testing._graph._items import View, exception_view, instances, item_view, new_id
 from calsync.testing._graph._pipeline import GraphRequest, Pipeline, Settings
 from calsync.testing._graph._render import Shape, event_json
@@ -113,6 +114,9 @@ class GraphEmulator:
         )
         self._pipeline = Pipeline(self.store, self.router, settings, lambda: self.url)
         self._pipeline.delta = _delta.DeltaEngine()
+        #: The Microsoft identity platform on the same server (sign-in; see ``_identity``).
+        self.identity = IdentityPlatform(self._pipeline)
+        self.identity.register(self.router)
         self._server = LoopbackServer(self._pipeline.serve)
         self._handles: dict[str, GraphMailbox] = {}
 
@@ -181,15 +185,28 @@ class GraphEmulator:
             self._state(mailbox).calendars[calendar_id] = name
             return calendar_id
 
-    def grant_token(self, mailbox: GraphMailbox | str, token: str | None = None) -> str:
-        """Make ``token`` (a fresh one when None) a valid bearer token for ``mailbox``."""
+    def grant_token(
+        self,
+        mailbox: GraphMailbox | str,
+        token: str | None = None,
+        *,
+        expires_on: float | None = None,
+    ) -> str:
+        """Make ``token`` (a fresh one when None) a valid bearer token for ``mailbox``.
+
+        ``expires_on`` (Unix time): Graph answers 401 "Lifetime validation
+        failed, the token is expired." from then on.
+        """
         granted = token or f"graph-emulator-{secrets.token_urlsafe(18)}"
         self._pipeline.tokens[granted] = self._state(mailbox).id
+        if expires_on is not None:
+            self._pipeline.token_expiry[granted] = expires_on
         return granted
 
     def revoke_token(self, token: str) -> None:
         """Make ``token`` invalid: requests carrying it answer 401."""
         self._pipeline.tokens.pop(token, None)
+        self._pipeline.token_expiry.pop(token, None)
 
     # -- direct state access ("the user in Outlook") -------------------------------------
 

@@ -13,7 +13,8 @@ In order:
 3. the first queued fault matching it applies (delay, error answer, dropped
    connection; an ``after`` fault applies once the handler has run);
 4. the route is found, the bearer token checked (401
-   ``InvalidAuthenticationToken``), the handler runs; any :class:`GraphError`
+   ``InvalidAuthenticationToken``; a token past its ``token_expiry`` too,
+   with Graph's "Lifetime validation failed" message), the handler runs; any :class:`GraphError`
    becomes Graph's error answer, and an unexpected exception a 500 that is
    also kept in ``errors`` so tests can fail on it.
 """
@@ -105,6 +106,8 @@ class Pipeline:
         self.statuses: dict[int, int] = {}
         self.errors: list[BaseException] = []
         self.tokens: dict[str, str] = {}
+        #: Expiry (Unix time) of bearer tokens that have one (the identity platform's).
+        self.token_expiry: dict[str, float] = {}
         self._lock = threading.Lock()
         self._next = 0
         self._in_flight: dict[str | None, int] = {}
@@ -118,10 +121,17 @@ class Pipeline:
     # -- bookkeeping -------------------------------------------------------------
 
     def caller(self, headers: Mapping[str, str]) -> MailboxState | None:
-        """The mailbox whose bearer token the request carries."""
+        """The mailbox whose bearer token the request carries (None when expired)."""
         token = _bearer(headers)
         mailbox_id = self.tokens.get(token) if token else None
+        if mailbox_id and self.expired(token):
+            return None
         return self.store.mailboxes.get(mailbox_id) if mailbox_id else None
+
+    def expired(self, token: str | None) -> bool:
+        """Whether a known token has passed its expiry."""
+        expiry = self.token_expiry.get(token) if token else None
+        return expiry is not None and expiry <= time.time()
 
     def _addressed(self, path: str, headers: Mapping[str, str]) -> str | None:
         parts = [part for part in path.split("/") if part]
@@ -258,7 +268,7 @@ class Pipeline:
         route, params = self.router.match(request.method, request.path)
         caller = self.caller(request.headers)
         if route.auth and caller is None:
-            raise _unauthorized(request.headers)
+            raise _unauthorized(request.headers, expired=self.expired(_bearer(request.headers)))
         mailbox = None
         if route.mailbox:
             mailbox = caller
@@ -277,12 +287,13 @@ class Pipeline:
             return route.handler(call)
 
 
-def _unauthorized(headers: Mapping[str, str]) -> GraphError:
-    message = (
-        "Access token is empty."
-        if _bearer(headers) is None
-        else "Access token validation failure. Invalid audience."
-    )
+def _unauthorized(headers: Mapping[str, str], *, expired: bool = False) -> GraphError:
+    if _bearer(headers) is None:
+        message = "Access token is empty."
+    elif expired:
+        message = "Lifetime validation failed, the token is expired."
+    else:
+        message = "Access token validation failure. Invalid audience."
     challenge = (
         'Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/'
         'oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"'
