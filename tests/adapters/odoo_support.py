@@ -23,7 +23,7 @@ T = TypeVar("T")
 UTC = timezone.utc
 QUIET = {"no_mail_to_attendees": True}
 WINDOW = Window(datetime(2026, 6, 1, tzinfo=UTC), datetime(2028, 6, 1, tzinfo=UTC))
-PASSWORD = "bob-secret-password"  # noqa: S105 (test credentials)
+PASSWORD = "bob-secret-password"
 API_KEY = "f00dbabe" * 5
 ADMIN_KEY = "0123456789abcdef" * 2 + "01234567"
 

@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Literal
 
@@ -1442,49 +1442,50 @@ class _Apply:
         groups: dict[str, tuple[dict[str, Any], list[int]]] = {}
         cancel: list[int] = []
         for rid, job in live.items():
-            assert job.event is not None
-            assert job.unit is not None
-            members = snapshot.members(rid)
-            linked = {int(row["id"]) for row in members}
-            candidates = list(members)
-            own = snapshot.rows.get(job.unit.sid)
-            if own is not None and job.unit.sid not in linked:
-                candidates.append(own)  # Odoo detached the base: take it back
-            rows = [
-                Row(
-                    int(row["id"]),
-                    mapping.row_event(row, lookups),
-                    active=bool(row.get("active")),
-                    follows=bool(row.get("follow_recurrence")),
-                )
-                for row in candidates
-            ]
-            plan = plan_rows(job.event, rows)
-            if plan.missing:
-                logger.info(
-                    "series %s: Odoo made no row for %d occurrence(s)", rid, len(plan.missing)
-                )
-            for row, target in plan.pairs:
-                wire = snapshot.rows[row.id]
-                self.snapshot.rows[row.id] = wire
-                values = self._values(target, mapping.changed_groups(row.event, target), wire)
-                if not row.active:
-                    values["active"] = True
-                if row.id not in linked:
-                    values["recurrence_id"] = rid
-                job.targets[row.id] = target
-                if values:
-                    text = json.dumps(values, sort_keys=True, default=str)
-                    groups.setdefault(text, (values, []))[1].append(row.id)
-            cancel.extend(row.id for row in plan.cancel)
+            for row_id, values in self._series_writes(rid, job, snapshot, lookups, cancel):
+                text = json.dumps(values, sort_keys=True, default=str)
+                groups.setdefault(text, (values, []))[1].append(row_id)
         for values, ids in groups.values():
-            if "start" in values or "start_date" in values:
-                for event_id in ids:
-                    await self._write([event_id], values)
-            else:
-                await self._write(ids, values)
+            await self._write(ids, values)
         if cancel:
             await self._write(cancel, {"active": False})
+
+    def _series_writes(
+        self, rid: int, job: _Job, snapshot: _Snapshot, lookups: Lookups, cancel: list[int]
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """The row writes that make one series hold its wanted occurrences."""
+        assert job.event is not None
+        assert job.unit is not None
+        members = snapshot.members(rid)
+        linked = {int(row["id"]) for row in members}
+        candidates = list(members)
+        own = snapshot.rows.get(job.unit.sid)
+        if own is not None and job.unit.sid not in linked:
+            candidates.append(own)  # Odoo detached the base (§5.5b): take it back
+        rows = [
+            Row(
+                int(row["id"]),
+                mapping.row_event(row, lookups),
+                active=bool(row.get("active")),
+                follows=bool(row.get("follow_recurrence")),
+            )
+            for row in candidates
+        ]
+        plan = plan_rows(job.event, rows)
+        if plan.missing:
+            logger.info("series %s: Odoo made no row for %d occurrence(s)", rid, len(plan.missing))
+        cancel.extend(row.id for row in plan.cancel)
+        for row, target in plan.pairs:
+            wire = snapshot.rows[row.id]
+            self.snapshot.rows[row.id] = wire
+            values = self._values(target, mapping.changed_groups(row.event, target), wire)
+            if not row.active:
+                values["active"] = True
+            if row.id not in linked:
+                values["recurrence_id"] = rid
+            job.targets[row.id] = target
+            if values:
+                yield row.id, values
 
     # -- answers and read-back -------------------------------------------------------------
 

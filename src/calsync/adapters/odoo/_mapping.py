@@ -437,7 +437,9 @@ def row_modified(row: Mapping[str, Any], lookups: Lookups) -> datetime | None:
         for a in row.get("attendee_ids") or ()
         if a in lookups.attendees
     ]
-    found = [parse_datetime(stamp) for stamp in stamps if isinstance(stamp, str) and stamp]
+    found = [
+        parse_datetime(stamp) for stamp in stamps if isinstance(stamp, str) and len(stamp) >= 19
+    ]
     return max(found) if found else None
 
 

@@ -197,25 +197,17 @@ class OdooRPCTransport(_Counting):
             )
             self._version = client.version
             self._count("common.login")
-            try:
-                client.login(self._db, self._login, self.__secret)
-            finally:
-                if client.env is not None:
-                    self._count("res.users.context_get")
+            client.login(self._db, self._login, self.__secret)
+            self._count("res.users.context_get")
+            uid = client.env.uid
         except odoorpc.error.RPCError as error:
             raise self._translate_rpc(error) from None
         except odoorpc.error.InternalError as error:
             raise ProviderError(str(error), side=self._side) from None
         except _NETWORK_ERRORS as error:
             raise self._network(error) from None
-        if client.env is None or not client.env.uid:
-            raise AuthenticationError(
-                f"Odoo refused the credentials of {self._login!r} on {self._db!r}",
-                code="odoo.exceptions.AccessDenied",
-                side=self._side,
-            )
         self._client = client
-        self._uid = int(client.env.uid)
+        self._uid = int(uid)
         return self._uid
 
     async def call(self, model: str, method: str, *args: Any, **kwargs: Any) -> Any:
