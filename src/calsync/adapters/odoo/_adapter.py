@@ -41,7 +41,7 @@ from calsync._protocol import (
     WriteResult,
 )
 from calsync.adapters.odoo import _mapping as mapping
-from calsync.adapters.odoo._cursor import EPOCH, Cursor, row_hash, shift
+from calsync.adapters.odoo._cursor import EPOCH, Cursor, ids_digest, row_hash, shift
 from calsync.adapters.odoo._mapping import (
     ATTENDEE_FIELDS,
     EVENT_FIELDS,
@@ -80,6 +80,7 @@ READ_CONTEXT: dict[str, Any] = {"tz": "UTC"}
 ALL_CONTEXT: dict[str, Any] = {"tz": "UTC", "active_test": False}
 _KEY_MODULE = "calsync"
 _DAY = timedelta(days=1)
+_SECOND = timedelta(seconds=1)
 
 
 def _xmlid(key: str) -> str:
@@ -106,6 +107,15 @@ def _key_of(xmlid: object) -> str | None:
 def _wd(row: Mapping[str, Any]) -> str:
     value = row.get("write_date")
     return value if isinstance(value, str) else ""
+
+
+def _digests(rows: Iterable[tuple[int, int | None]]) -> dict[int, str]:
+    """Per recurrence, a digest of its row ids (rows without a recurrence are left out)."""
+    members: dict[int, list[int]] = defaultdict(list)
+    for row_id, rid in rows:
+        if rid is not None:
+            members[rid].append(row_id)
+    return {rid: ids_digest(ids) for rid, ids in members.items()}
 
 
 def _in_window(event: Event, window: Window) -> bool:
@@ -244,6 +254,8 @@ class OdooCalendar:
         # rows and attendees calsync itself wrote, as read back (echo suppression)
         self._echo_rows: dict[int, tuple[str, str]] = {}
         self._echo_attendees: dict[int, str] = {}
+        self._echo_digests: dict[int, str] = {}
+        self._window: Window | None = None
 
     # -- identity ------------------------------------------------------------------------------
 
@@ -651,7 +663,14 @@ class OdooCalendar:
             item = self._build(snapshot, unit)
             if item is not None and _in_window(item.event, window):
                 items.append(item)
-        cursor = self._next_cursor(window, since, snapshot.rows.values(), snapshot.attendees)
+        answers = {a.id: f"{a.write_date}|{a.state}" for a in snapshot.attendees.values()}
+        digests = _digests(
+            (int(row["id"]), mapping.many2one(row.get("recurrence_id")))
+            for row in rows
+            if row.get("active")
+        )
+        self._window = window
+        cursor = self._next_cursor(window, since, snapshot.rows.values(), answers, digests)
         return Listing(items=items, full=True, cursor=cursor.dump())
 
     async def _incremental(self, state: Cursor, window: Window) -> Listing:
@@ -680,26 +699,26 @@ class OdooCalendar:
             ("recurrence_id",),
             order="id asc",
         )
-        seen = dict(state.seen)
-        seen.update({rid: digest for rid, (digest, _) in self._echo_rows.items()})
-        seen_attendees = dict(state.attendees)
-        seen_attendees.update(self._echo_attendees)
+        self._window = window
+        seen = {**state.seen, **{rid: digest for rid, (digest, _) in self._echo_rows.items()}}
+        answered_before = {**state.attendees, **self._echo_attendees}
         present_ids = {
             int(row["id"]): mapping.many2one(row.get("recurrence_id")) for row in present_rows
         }
+        digests = _digests(present_ids.items())
+        known_digests = {**state.rows, **self._echo_digests}
         changed = [
             row
             for row in rows
             if not mapping.masked(row) and seen.get(int(row["id"])) != row_hash(row)
         ]
+        answers = {int(row["id"]): f"{_wd(row)}|{row.get('state')}" for row in attendees}
+        event_of = {int(row["id"]): mapping.many2one(row.get("event_id")) for row in attendees}
         answered = {
             event_id
-            for row in attendees
-            if seen_attendees.get(int(row["id"])) != f"{_wd(row)}|{row.get('state')}"
-            and (event_id := mapping.many2one(row.get("event_id"))) in present_ids
+            for aid, value in answers.items()
+            if answered_before.get(aid) != value and (event_id := event_of[aid]) in present_ids
         }
-        snapshot = _Snapshot()
-        snapshot.add_rows(changed)
         singles = {int(row["id"]) for row in changed if not row.get("recurrence_id")}
         series = {rid for row in changed if (rid := mapping.many2one(row.get("recurrence_id")))}
         for event_id in answered:
@@ -708,38 +727,29 @@ class OdooCalendar:
                 singles.add(event_id)
             else:
                 series.add(rid)
+        # an occurrence deleted with unlink leaves no trace but a smaller id set (§5.8)
         series |= {
-            rid for rid in present_ids.values() if rid is not None and rid not in self._series
+            rid
+            for rid, digest in digests.items()
+            if known_digests.get(rid) != digest or rid not in self._series
         }
+        snapshot = _Snapshot()
+        snapshot.add_rows(changed)
         await self._read_rows(snapshot, singles)
         await self._complete(snapshot, series)
-        items = [
-            item
-            for unit in [
-                *(_Unit(sid) for sid in sorted(singles)),
-                *(_Unit(0, rid) for rid in sorted(series)),
-            ]
-            if (item := self._build(snapshot, unit)) is not None
+        units = [
+            *(_Unit(sid) for sid in sorted(singles)),
+            *(_Unit(0, rid) for rid in sorted(series)),
         ]
+        items = [item for unit in units if (item := self._build(snapshot, unit)) is not None]
         present = {str(event_id) for event_id, rid in present_ids.items() if rid is None} | {
-            str(self._series[rid][0]) for rid in set(present_ids.values()) if rid in self._series
+            str(self._series[rid][0]) for rid in digests if rid in self._series
         }
         stamps = [state.since, *(_wd(row) for row in rows), *(_wd(row) for row in attendees)]
         since = max(stamp for stamp in stamps if stamp)
-        cursor = self._next_cursor(
-            window,
-            since,
-            [
-                *rows,
-                *(
-                    row
-                    for rid, row in snapshot.rows.items()
-                    if rid not in {int(r["id"]) for r in rows}
-                ),
-            ],
-            {int(row["id"]): f"{_wd(row)}|{row.get('state')}" for row in attendees},
-            carry=(seen, seen_attendees),
-        )
+        read = {int(row["id"]): row for row in rows}
+        read.update(snapshot.rows)
+        cursor = self._next_cursor(window, since, read.values(), answers, digests)
         return Listing(items=items, present=frozenset(present), cursor=cursor.dump())
 
     def _next_cursor(
@@ -747,54 +757,30 @@ class OdooCalendar:
         window: Window,
         since: str,
         rows: Iterable[Mapping[str, Any]],
-        attendees: Mapping[int, AttendeeRow] | Mapping[int, str],
-        *,
-        carry: tuple[Mapping[int, str], Mapping[int, str]] | None = None,
+        answers: Mapping[int, str],
+        digests: Mapping[int, str],
     ) -> Cursor:
+        """The cursor after a pull; the echo of calsync's own writes is folded in and reset."""
         low = shift(since, -self._overlap)
-        seen: dict[int, str] = {}
-        if carry is not None:
-            seen.update(carry[0])
-        for row in rows:
-            if _wd(row):
-                seen[int(row["id"])] = row_hash(row)
+        seen = {int(row["id"]): row_hash(row) for row in rows if _wd(row) >= low}
         for rid, (digest, stamp) in self._echo_rows.items():
-            seen.setdefault(rid, digest)
-            if stamp < low:
-                seen.pop(rid, None)
-        answers: dict[int, str] = dict(carry[1]) if carry is not None else {}
-        for aid, value in attendees.items():
-            answers[aid] = (
-                f"{value.write_date}|{value.state}" if isinstance(value, AttendeeRow) else value
-            )
-        kept_rows = {
-            rid: digest
-            for rid, digest in seen.items()
-            if rid in self._echo_rows or self._stamp_of(rid, rows) >= low
-        }
-        kept_answers = {
-            aid: value for aid, value in answers.items() if value.split("|", 1)[0] >= low
-        }
-        self._echo_rows = {rid: value for rid, value in self._echo_rows.items() if value[1] >= low}
-        self._echo_attendees = {
-            aid: value
-            for aid, value in self._echo_attendees.items()
-            if value.split("|", 1)[0] >= low
-        }
+            if stamp >= low:
+                seen.setdefault(rid, digest)
+        kept = {aid: value for aid, value in answers.items() if value.split("|", 1)[0] >= low}
+        for aid, value in self._echo_attendees.items():
+            if value.split("|", 1)[0] >= low:
+                kept.setdefault(aid, value)
+        self._echo_rows.clear()
+        self._echo_attendees.clear()
+        self._echo_digests.clear()
         return Cursor(
             window=Cursor.window_key(window),
             since=since,
-            seen=kept_rows,
-            attendees=kept_answers,
-            series=dict(self._series),
+            seen=seen,
+            attendees=kept,
+            series={rid: value for rid, value in self._series.items() if rid in digests},
+            rows=dict(digests),
         )
-
-    @staticmethod
-    def _stamp_of(rid: int, rows: Iterable[Mapping[str, Any]]) -> str:
-        for row in rows:
-            if int(row["id"]) == rid:
-                return _wd(row)
-        return ""
 
     # -- fetch ---------------------------------------------------------------------------------
 
@@ -1184,26 +1170,65 @@ class _Apply:
         await self._load(columns, rows[middle:])
 
     async def _locate_series(self, jobs: list[_Job]) -> None:
-        """Find the recurrence each created base row belongs to (Odoo may have detached it)."""
+        """Find the recurrence of each created base row.
+
+        Odoo may have archived and detached the base (its expansion runs from the
+        UTC month: odoo.md §5.5b); the recurrence is then the one made in the same
+        transaction, by the same organiser, under the same name.
+        """
         bases = {job.unit.sid: job for job in jobs if job.unit is not None}
-        records = await self.a._call(
-            "calendar.recurrence",
-            "search_read",
-            domain=[("base_event_id", "in", sorted(bases))],
-            fields=list(RECURRENCE_FIELDS),
-            context=READ_CONTEXT,
-        )
         await self.a._read_rows(self.snapshot, bases)
-        by_base = {mapping.many2one(r.get("base_event_id")): int(r["id"]) for r in records}
+        found = {
+            sid: rid
+            for sid in bases
+            if (rid := mapping.many2one(self.snapshot.rows.get(sid, {}).get("recurrence_id")))
+        }
+        for sid in sorted(set(bases) - set(found)):
+            rid = await self._detached_series(sid, set(found.values()))
+            if rid is not None:
+                found[sid] = rid
         for sid, job in bases.items():
-            row = self.snapshot.rows.get(sid) or {}
-            rid = mapping.many2one(row.get("recurrence_id")) or by_base.get(sid)
+            rid = found.get(sid)
             if rid is None:
                 job.error = RejectedError("Odoo made no series of this event", code="no-series")
                 continue
-            assert job.unit is not None
             job.unit = _Unit(sid, rid)
             self._track_series(rid, sid, job)
+
+    async def _detached_series(self, sid: int, taken: set[int]) -> int | None:
+        [row] = await self.a._call(
+            "calendar.event",
+            "read",
+            [sid],
+            fields=["name", "start", "create_date"],
+            context=ALL_CONTEXT,
+        )
+        stamp = str(row.get("create_date") or "")
+        if not stamp:
+            return None
+        siblings = await self.a._call(
+            "calendar.event",
+            "search_read",
+            domain=[
+                ("recurrence_id", "!=", False),
+                ("create_date", ">=", stamp),
+                ("create_date", "<", shift(stamp, _SECOND)),
+                ("user_id", "=", self.a._uid),
+                ("name", "=", row.get("name")),
+            ],
+            fields=["recurrence_id", "start"],
+            order="start asc, id asc",
+            context=ALL_CONTEXT,
+        )
+        starts: dict[int, str] = {}
+        for sibling in siblings:
+            rid = mapping.many2one(sibling.get("recurrence_id"))
+            if rid is not None and rid not in taken:
+                starts.setdefault(rid, str(sibling.get("start")))
+        if not starts:
+            return None
+        base = mapping.parse_datetime(row.get("start"))
+        return min(starts, key=lambda rid: abs(mapping.parse_datetime(starts[rid]) - base))
 
     def _track_series(self, rid: int, sid: int, job: _Job) -> None:
         assert job.event is not None
@@ -1514,6 +1539,22 @@ class _Apply:
         for row in snapshot.rows.values():
             if _wd(row):
                 self.a._echo_rows[int(row["id"])] = (row_hash(row), _wd(row))
+        window = self.a._window
+        if window is not None:
+            low = mapping.format_datetime(window.start - _DAY)
+            high = mapping.format_datetime(window.end + _DAY)
+            touched = {job.unit.rid for job in done if job.unit and job.unit.rid}
+            self.a._echo_digests.update(
+                _digests(
+                    (int(row["id"]), rid)
+                    for row in snapshot.rows.values()
+                    if (rid := mapping.many2one(row.get("recurrence_id"))) in touched
+                    and row.get("active")
+                    and mapping.user_filter(row, self.a._uid, self.a._partner)
+                    and str(row.get("start")) < high
+                    and str(row.get("stop")) > low
+                )
+            )
         for attendee in snapshot.attendees.values():
             self.a._echo_attendees[attendee.id] = f"{attendee.write_date}|{attendee.state}"
 

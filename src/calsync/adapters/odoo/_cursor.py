@@ -2,7 +2,7 @@
 
 ``{"v": 1, "w": [window start, window end], "since": "YYYY-MM-DD HH:MM:SS",
 "seen": {row id: row hash}, "att": {attendee id: "write_date|state"},
-"series": {recurrence id: [series id, anchor]}}``
+"series": {recurrence id: [series id, anchor]}, "rows": {recurrence id: digest}}``
 
 * ``since`` is the newest ``write_date`` known; the next poll asks for
   ``write_date > since - overlap`` (Odoo stamps a row with its transaction's
@@ -15,13 +15,16 @@
   ``write_date``: §5.3).
 * ``series`` remembers, per recurrence, the id calsync reports the series
   under and its first slot, which Odoo does not store (see ``_series``).
+* ``rows`` holds, per recurrence, a digest of the ids of its active rows in
+  the window: an occurrence deleted with ``unlink`` changes nothing else
+  (§5.8), so only this id-set diff shows it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -30,11 +33,17 @@ import attrs
 from calsync._model._recurrence import OccurrenceKey
 from calsync._model._window import Window
 
-__all__ = ["EPOCH", "Cursor", "row_hash"]
+__all__ = ["EPOCH", "Cursor", "ids_digest", "row_hash", "shift"]
 
 UTC = timezone.utc
 EPOCH = "1970-01-01 00:00:00"
 _VERSION = 1
+
+
+def ids_digest(ids: Iterable[int]) -> str:
+    """A short digest of a set of row ids."""
+    text = ",".join(str(i) for i in sorted(set(ids)))
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 def row_hash(row: Mapping[str, Any]) -> str:
@@ -62,6 +71,7 @@ class Cursor:
     seen: dict[int, str] = attrs.Factory(dict)
     attendees: dict[int, str] = attrs.Factory(dict)
     series: dict[int, tuple[int, OccurrenceKey | None]] = attrs.Factory(dict)
+    rows: dict[int, str] = attrs.Factory(dict)
 
     @staticmethod
     def window_key(window: Window) -> tuple[str, str]:
@@ -90,6 +100,7 @@ class Cursor:
                 seen={int(k): str(v) for k, v in data.get("seen", {}).items()},
                 attendees={int(k): str(v) for k, v in data.get("att", {}).items()},
                 series=series,
+                rows={int(k): str(v) for k, v in data.get("rows", {}).items()},
             )
         except (ValueError, KeyError, TypeError):
             return None
@@ -106,6 +117,7 @@ class Cursor:
                 str(rid): [sid, _key_text(anchor) if anchor is not None else None]
                 for rid, (sid, anchor) in sorted(self.series.items())
             },
+            "rows": {str(k): v for k, v in sorted(self.rows.items())},
         }
         return json.dumps(data, separators=(",", ":"))
 
@@ -115,6 +127,3 @@ def shift(stamp: str, delta: timedelta) -> str:
     moment = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC) + delta
     floor = datetime(1970, 1, 1, tzinfo=UTC)
     return max(moment, floor).strftime("%Y-%m-%d %H:%M:%S")
-
-
-__all__ += ["shift"]
