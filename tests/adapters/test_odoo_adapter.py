@@ -24,6 +24,7 @@ from calsync import (
     TransientError,
 )
 from calsync.adapters import Create, Delete, Listing, RemoteEvent, Update
+from calsync.adapters.odoo import ODOO_PROJECTION as ODOO
 from calsync.adapters.odoo import OdooCalendar
 from calsync.model import (
     Attendee,
@@ -724,3 +725,93 @@ def test_rpc_counts_for_bulk_creates_and_full_pulls(bob: Setup) -> None:
     assert len(listing.items) == 105
     print(f"RPC: full pull of 100 events + 5 series = {fresh.requests} calls {dict(fresh.calls)}")
     bob.run(fresh.aclose())
+
+
+# -- more write paths --------------------------------------------------------------------------
+
+
+def test_a_single_becomes_a_series_and_back(bob: Setup) -> None:
+    (created,) = bob.apply(Create("k", meeting("Sync")))
+    wanted = attrs.evolve(
+        meeting("Sync"),
+        timezone=BRUSSELS,
+        recurrence=Recurrence(RecurrenceRule("WEEKLY", count=3, by_day=["WE"])),
+    )
+    (series,) = bob.apply(Update("k", wanted, created.stored))
+    assert series.ok, series.error
+    assert series.stored.id == created.stored.id
+    assert series.stored.event.recurrence == wanted.recurrence
+    assert len(bob.hands.rows(bob.hands.recurrence_of(int(created.stored.id)))) == 3
+    (single,) = bob.apply(Update("k", meeting("Sync again"), series.stored))
+    assert single.ok, single.error
+    assert (single.stored.id, single.stored.event.recurrence) == (created.stored.id, None)
+    assert single.stored.event.title == "Sync again"
+    assert len(bob.hands.call("calendar.event", "search", [])) == 1
+
+
+def test_timed_and_all_day_convert_both_ways(bob: Setup) -> None:
+    (created,) = bob.apply(Create("k", meeting()))
+    all_day = Event("Review", date(2027, 3, 10), date(2027, 3, 12))
+    (whole,) = bob.apply(Update("k", all_day, created.stored))
+    assert (whole.stored.event.start, whole.stored.event.end) == (
+        date(2027, 3, 10),
+        date(2027, 3, 12),
+    )
+    assert whole.stored.event.fingerprint(ODOO) == all_day.fingerprint(ODOO)
+    (timed,) = bob.apply(Update("k", meeting(), whole.stored))
+    assert timed.stored.event.fingerprint(ODOO) == meeting().fingerprint(ODOO)
+
+
+def test_read_only_series_answer_on_every_occurrence(bob: Setup) -> None:
+    admin = Hands(bob.odoo, "admin")
+    base = int(
+        admin.call(
+            "calendar.event",
+            "create",
+            weekly(count=3, partner_ids=[(6, 0, [admin.partner("bob@example.com")])]),
+            context=QUIET,
+        )
+    )
+    current = only(bob.pull())
+    assert current.read_only
+    answered = attrs.evolve(
+        current.event, attendees=[Attendee("bob@example.com", response="declined")]
+    )
+    (result,) = bob.apply(Update("k", answered, current))
+    assert result.ok, result.error
+    states = admin.call(
+        "calendar.attendee",
+        "search_read",
+        [("event_id.recurrence_id", "=", admin.recurrence_of(base))],
+        ["state"],
+    )
+    assert [row["state"] for row in states] == ["declined"] * 3
+
+
+def test_tags_are_linked_but_only_admins_create_them(bob: Setup) -> None:
+    Hands(bob.odoo, "admin").call("calendar.event.type", "create", {"name": "Customer"})
+    (result,) = bob.apply(Create("k", meeting(categories=["Customer", "Brand new"])))
+    assert result.ok
+    assert result.stored.event.categories == ("Customer",)  # bob may not create tags
+    as_admin = OdooCalendar(bob.odoo.url, bob.odoo.db, "admin", password="admin")
+    (made,) = bob.run(as_admin.apply([Create("a", meeting(categories=["Brand new"]))]))
+    assert made.stored.event.categories == ("Brand new",)
+    bob.run(as_admin.aclose())
+
+
+def test_reminders_keep_odoos_email_alarms(bob: Setup) -> None:
+    (created,) = bob.apply(Create("k", meeting(reminders=[15])))
+    event_id = int(created.stored.id)
+    bob.hands.write(event_id, {"alarm_ids": [(4, 6)]})  # "Email - 3 Hours"
+    current = bob.fetch(str(event_id))[str(event_id)]
+    assert current is not None
+    assert current.event.reminders == (15,)
+    (result,) = bob.apply(Update("k", meeting(reminders=[20, 60]), current))
+    assert result.stored.event.reminders == (20, 60)
+    [row] = bob.hands.read([event_id], "alarm_ids")
+    names = bob.hands.call("calendar.alarm", "read", row["alarm_ids"], ["name"])
+    assert sorted(n["name"] for n in names) == [
+        "Email - 3 Hours",
+        "Notification - 1 Hours",
+        "Notification - 20 Minutes",
+    ]

@@ -7,6 +7,7 @@ reading (snapshots of rows, attendees and recurrences, assembled into
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -109,6 +110,15 @@ def _wd(row: Mapping[str, Any]) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _check_credentials(transport: str, password: str | None, api_key: str | None) -> None:
+    if transport not in ("auto", "jsonrpc", "json2"):
+        raise ConfigurationError(f"transport must be auto, jsonrpc or json2, not {transport!r}")
+    if password is None and api_key is None:
+        raise ConfigurationError("give a password or an API key")
+    if transport == "json2" and api_key is None:
+        raise ConfigurationError("JSON-2 needs an API key")
+
+
 def _digests(rows: Iterable[tuple[int, int | None]]) -> dict[int, str]:
     """Per recurrence, a digest of its row ids (rows without a recurrence are left out)."""
     members: dict[int, list[int]] = defaultdict(list)
@@ -149,7 +159,11 @@ class _Snapshot:
 
 @attrs.define
 class _Unit:
-    """What one RemoteEvent is made of: a single row, or a recurrence."""
+    """What one RemoteEvent is made of: a single row, or a recurrence.
+
+    ``sid`` is the id the event is reported under (for a series: 0 until known,
+    then the id remembered for the recurrence, see ``OdooCalendar._series_id``).
+    """
 
     sid: int
     rid: int | None = None
@@ -211,14 +225,8 @@ class OdooCalendar:
         on_delete: OnDelete = "archive",
         overlap: timedelta = timedelta(seconds=300),
     ) -> None:
-        if not isinstance(transport, str):
-            pass
-        elif transport not in ("auto", "jsonrpc", "json2"):
-            raise ConfigurationError(f"transport must be auto, jsonrpc or json2, not {transport!r}")
-        elif password is None and api_key is None:
-            raise ConfigurationError("give a password or an API key")
-        elif transport == "json2" and api_key is None:
-            raise ConfigurationError("JSON-2 needs an API key")
+        if isinstance(transport, str):
+            _check_credentials(transport, password, api_key)
         if on_delete not in ("archive", "unlink"):
             raise ConfigurationError(f"on_delete must be archive or unlink, not {on_delete!r}")
         if page_size < 1:
@@ -555,7 +563,7 @@ class OdooCalendar:
         if not rows:
             return None
         tz = str(record.get("event_tz") or "UTC")
-        first = min(rows, key=lambda row: mapping_instant(row.start))
+        first = min(rows, key=lambda row: _instant(row.start))
         rule = rule_from_odoo(
             record, first=local_date(first.start, tz), weeks_start=self._week_start
         )
@@ -873,7 +881,7 @@ class OdooCalendar:
 
     def _result(self, job: _Job) -> WriteResult:
         if job.error is not None:
-            error = job.error
+            error = copy.copy(job.error)  # a batch-wide error is shared: one copy per write
             if error.event is None:
                 error.event = getattr(job.write, "key", None)
             if error.side is None:
@@ -882,7 +890,7 @@ class OdooCalendar:
         return WriteResult(job.write, stored=job.stored)
 
 
-def mapping_instant(value: date | datetime) -> datetime:
+def _instant(value: date | datetime) -> datetime:
     """A start as an instant (dates at UTC midnight)."""
     if isinstance(value, datetime):
         return value
