@@ -429,8 +429,8 @@ def test_a_created_series_with_exceptions_reads_back_the_same(either: Setup) -> 
     )
 
 
-def test_series_updates_rule_exception_and_cancellation(bob: Setup) -> None:
-    (created,) = bob.apply(Create("s1", series_event()))
+def test_series_updates_rule_exception_and_cancellation(either: Setup) -> None:
+    (created,) = either.apply(Create("s1", series_event()))
     stored = created.stored
     moved = Event("Moved", at(23, 10), at(23, 10, 15))
     steps = [
@@ -440,14 +440,14 @@ def test_series_updates_rule_exception_and_cancellation(bob: Setup) -> None:
         series_event(count=3),
     ]
     for wanted in steps:
-        (result,) = bob.apply(Update("s1", wanted, stored))
+        (result,) = either.apply(Update("s1", wanted, stored))
         assert result.ok, result.error
         assert result.stored.id == stored.id
-        projection = bob.calendar.projection
+        projection = either.calendar.projection
         assert result.stored.event.fingerprint(projection) == wanted.fingerprint(projection)
         stored = result.stored
     # Odoo rebuilt the series twice: the old rows are archived and detached
-    assert only(bob.pull(), archived=False).version == stored.version
+    assert only(either.pull(), archived=False).version == stored.version
 
 
 def test_no_op_updates_write_nothing(bob: Setup) -> None:
@@ -495,22 +495,22 @@ def test_read_only_events_change_only_the_users_own_answer(bob: Setup) -> None:
     }
 
 
-def test_deletes_archive_by_default_or_unlink(bob: Setup) -> None:
-    (single, series) = bob.apply(Create("a", meeting()), Create("b", series_event()))
-    results = bob.apply(Delete("a", single.stored), Delete("b", series.stored))
+def test_deletes_archive_by_default_or_unlink(either: Setup) -> None:
+    (single, series) = either.apply(Create("a", meeting()), Create("b", series_event()))
+    results = either.apply(Delete("a", single.stored), Delete("b", series.stored))
     assert all(r.ok for r in results)
-    assert not bob.hands.call("calendar.event", "search", [])  # all archived
-    assert bob.fetch(single.stored.id)[single.stored.id].archived  # type: ignore[union-attr]
-    assert bob.fetch(series.stored.id)[series.stored.id].archived  # type: ignore[union-attr]
+    assert not either.hands.call("calendar.event", "search", [])  # all archived
+    assert either.fetch(single.stored.id)[single.stored.id].archived  # type: ignore[union-attr]
+    assert either.fetch(series.stored.id)[series.stored.id].archived  # type: ignore[union-attr]
     # a create with the same key brings the record back
-    (again,) = bob.apply(Create("a", meeting("Back")))
+    (again,) = either.apply(Create("a", meeting("Back")))
     assert (again.stored.id, again.stored.archived) == (single.stored.id, False)
-    unlinking = bob.another(on_delete="unlink")
-    (other,) = bob.run(unlinking.apply([Create("c", series_event())]))
-    (gone,) = bob.run(unlinking.apply([Delete("c", other.stored)]))
+    unlinking = either.another(on_delete="unlink")
+    (other,) = either.run(unlinking.apply([Create("c", series_event())]))
+    (gone,) = either.run(unlinking.apply([Delete("c", other.stored)]))
     assert gone.ok
-    assert bob.run(unlinking.fetch([other.stored.id])) == {other.stored.id: None}
-    bob.run(unlinking.aclose())
+    assert either.run(unlinking.fetch([other.stored.id])) == {other.stored.id: None}
+    either.run(unlinking.aclose())
 
 
 def test_update_of_an_unlinked_event_is_not_found_and_delete_succeeds(bob: Setup) -> None:
@@ -523,22 +523,22 @@ def test_update_of_an_unlinked_event_is_not_found_and_delete_succeeds(bob: Setup
     assert delete.ok
 
 
-def test_a_rejected_load_is_split_to_isolate_the_bad_rows(bob: Setup) -> None:
+def test_a_rejected_load_is_split_to_isolate_the_bad_rows(either: Setup) -> None:
     good = [
         Create(f"g{day}", attrs.evolve(series_event(count=2), title=f"Series {day}"))
         for day in range(5)
     ]
     bad = Create("bad", attrs.evolve(series_event(count=2), timezone="Factory", title="Factory"))
     singles = [Create(f"s{day}", meeting(f"Single {day}", day=day + 1)) for day in range(3)]
-    bob.odoo.reset_counts()
-    results = bob.apply(*good[:3], bad, *good[3:], *singles)
+    either.odoo.reset_counts()
+    results = either.apply(*good[:3], bad, *good[3:], *singles)
     assert [r.ok for r in results] == [True, True, True, False, True, True, True, True, True]
     error = results[3].error
     assert isinstance(error, RejectedError)
     assert "Factory" in error.message
     assert error.event == "bad"
-    assert bob.odoo.call_count(method="load") <= 1 + 2 * 3  # the singles, then the halves
-    titles = {i.event.title for i in bob.pull().items}
+    assert either.odoo.call_count(method="load") <= 1 + 2 * 3  # the singles, then the halves
+    titles = {i.event.title for i in either.pull().items}
     assert titles == {f"Series {d}" for d in range(5)} | {f"Single {d}" for d in range(3)}
 
 
@@ -557,20 +557,20 @@ def test_unsupported_series_are_refused_before_writing(bob: Setup) -> None:
     assert bob.odoo.call_count(method="load") == 0
 
 
-def test_a_create_retried_after_a_crash_makes_one_record(bob: Setup) -> None:
-    (first,) = bob.apply(Create("crash", meeting("Before the crash")))
-    (first_series,) = bob.apply(Create("crash-s", series_event()))
+def test_a_create_retried_after_a_crash_makes_one_record(either: Setup) -> None:
+    (first,) = either.apply(Create("crash", meeting("Before the crash")))
+    (first_series,) = either.apply(Create("crash-s", series_event()))
     # the process died before the links were committed: a new one retries the creates
-    fresh = bob.another()
-    again, again_series = bob.run(
+    fresh = either.another()
+    again, again_series = either.run(
         fresh.apply([Create("crash", meeting("After")), Create("crash-s", series_event())])
     )
-    bob.run(fresh.aclose())
+    either.run(fresh.aclose())
     assert again.stored.id == first.stored.id
     assert again_series.stored.id == first_series.stored.id
     assert again_series.stored.event == first_series.stored.event
-    assert len(bob.hands.call("calendar.event", "search", [("name", "=", "After")])) == 1
-    assert bob.fetch(first.stored.id)[first.stored.id].key == "crash"  # type: ignore[union-attr]
+    assert len(either.hands.call("calendar.event", "search", [("name", "=", "After")])) == 1
+    assert either.fetch(first.stored.id)[first.stored.id].key == "crash"  # type: ignore[union-attr]
 
 
 def test_echoes_of_calsyncs_own_writes_are_not_changes(bob: Setup) -> None:
@@ -730,23 +730,23 @@ def test_rpc_counts_for_bulk_creates_and_full_pulls(bob: Setup) -> None:
 # -- more write paths --------------------------------------------------------------------------
 
 
-def test_a_single_becomes_a_series_and_back(bob: Setup) -> None:
-    (created,) = bob.apply(Create("k", meeting("Sync")))
+def test_a_single_becomes_a_series_and_back(either: Setup) -> None:
+    (created,) = either.apply(Create("k", meeting("Sync")))
     wanted = attrs.evolve(
         meeting("Sync"),
         timezone=BRUSSELS,
         recurrence=Recurrence(RecurrenceRule("WEEKLY", count=3, by_day=["WE"])),
     )
-    (series,) = bob.apply(Update("k", wanted, created.stored))
+    (series,) = either.apply(Update("k", wanted, created.stored))
     assert series.ok, series.error
     assert series.stored.id == created.stored.id
     assert series.stored.event.recurrence == wanted.recurrence
-    assert len(bob.hands.rows(bob.hands.recurrence_of(int(created.stored.id)))) == 3
-    (single,) = bob.apply(Update("k", meeting("Sync again"), series.stored))
+    assert len(either.hands.rows(either.hands.recurrence_of(int(created.stored.id)))) == 3
+    (single,) = either.apply(Update("k", meeting("Sync again"), series.stored))
     assert single.ok, single.error
     assert (single.stored.id, single.stored.event.recurrence) == (created.stored.id, None)
     assert single.stored.event.title == "Sync again"
-    assert len(bob.hands.call("calendar.event", "search", [])) == 1
+    assert len(either.hands.call("calendar.event", "search", [])) == 1
 
 
 def test_timed_and_all_day_convert_both_ways(bob: Setup) -> None:

@@ -373,11 +373,13 @@ class Json2Transport(_Counting):
         try:
             payload = response.json()
         except ValueError:
+            if status == 200:
+                raise transient(
+                    "Odoo answered 200 without JSON", status=status, side=self._side
+                ) from None
             payload = None
-        if status == 200 and payload is not None:
-            return payload
         if status == 200:
-            raise transient("Odoo answered 200 without JSON", status=status, side=self._side)
+            return payload  # ``null`` for methods that return nothing (action_mass_deletion)
         if isinstance(payload, dict) and "name" in payload:
             return _raise(
                 from_odoo(
