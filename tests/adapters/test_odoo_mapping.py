@@ -22,7 +22,7 @@ from calsync import (
     UnsupportedRecurrenceError,
 )
 from calsync.adapters.odoo import _mapping as mapping
-from calsync.adapters.odoo._adapter import _changed_answers, _key_of, _xmlid
+from calsync.adapters.odoo._apply import changed_answers
 from calsync.adapters.odoo._cursor import Cursor, row_hash, shift
 from calsync.adapters.odoo._errors import from_odoo
 from calsync.adapters.odoo._mapping import (
@@ -34,6 +34,7 @@ from calsync.adapters.odoo._mapping import (
 )
 from calsync.adapters.odoo._recurrence import rule_from_odoo, rule_key, rule_to_odoo, week_start
 from calsync.adapters.odoo._series import Row, assemble, plan_rows
+from calsync.adapters.odoo._snapshot import external_id, key_of
 from calsync.model import (
     Attendee,
     Availability,
@@ -305,7 +306,7 @@ def test_changed_groups_name_the_fields_to_write() -> None:
     )
     assert mapping.changed_groups(event, answered) == ["attendees"]
     assert mapping.changed_groups(event, attrs.evolve(event, availability="tentative")) == []
-    assert _changed_answers(event, answered) == {"ann@example.com"}
+    assert changed_answers(event, answered) == {"ann@example.com"}
 
 
 def test_load_cells_are_text() -> None:
@@ -577,12 +578,12 @@ def test_the_cursor_round_trips_and_refuses_foreign_text() -> None:
 
 @pytest.mark.parametrize("key", ["0f3e" * 8, "k1", "a-key", "with.dot", "späce key", ""])
 def test_calsync_keys_are_external_ids(key: str) -> None:
-    xmlid = _xmlid(key)
+    xmlid = external_id(key)
     assert xmlid.startswith("calsync.link")
     assert " " not in xmlid
     assert "." not in xmlid.split(".", 1)[1]
-    assert _key_of(xmlid) == key
-    assert _key_of("base.partner_admin") is None
+    assert key_of(xmlid) == key
+    assert key_of("base.partner_admin") is None
 
 
 @pytest.mark.parametrize(
