@@ -29,8 +29,23 @@ Writing
   read back from Odoo. Odoo has no etags and a one-second ``write_date``: no
   optimistic concurrency is claimed.
 
-Mapping: :mod:`._mapping` (one table), :mod:`._recurrence` (rules),
-:mod:`._partners` (people, alarms, tags).
+Decisions
+  * A series is reported under the id of its first row as calsync first saw
+    it, remembered per recurrence in the cursor: an ``all_events`` time change
+    makes Odoo a *new* recurrence around the same base row, so a
+    ``recurrence:<id>`` identity would turn every such edit into a delete and
+    a create of the whole series on the other side.
+  * ``on_delete="archive"`` by default: recoverable, the attendees and the
+    calsync key survive, a create with the same key revives the record, and the
+    engine treats an archive as a deletion anyway.
+  * Categories link to existing tags; only Administration / Settings users may
+    create tags, so for others a category without a tag is left out.
+  * An empty title is stored as :data:`EMPTY_TITLE` (``name`` is required).
+
+Modules: :mod:`._adapter` (connection, reading, pulls, fetch), :mod:`._apply`
+(writes), :mod:`._mapping` (the one field table), :mod:`._recurrence` (rules),
+:mod:`._series` (rows ⇄ series), :mod:`._partners` (people, alarms, tags),
+:mod:`._cursor`, :mod:`._snapshot`, :mod:`._transport`, :mod:`._errors`.
 """
 
 from calsync.adapters.odoo._adapter import OdooCalendar

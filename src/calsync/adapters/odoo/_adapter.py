@@ -710,30 +710,20 @@ class OdooCalendar:
         numeric = {i: int(i) for i in ids if i.isdigit()}
         snapshot = Snapshot()
         await self._read_rows(snapshot, numeric.values())
-        by_sid = {sid: rid for rid, (sid, _anchor) in self._series.items()}
         units: dict[str, Unit] = {}
         for text, number in numeric.items():
-            remembered = by_sid.get(number)
-            row = snapshot.rows.get(number)
-            rid = mapping.many2one(row.get("recurrence_id")) if row else None
-            if remembered is not None and (rid is None or rid == remembered):
-                units[text] = Unit(number, remembered)
-            elif row is not None:
-                units[text] = Unit(number, rid)
+            found = self.unit_of(number, snapshot)
+            if found is not None:
+                units[text] = found
         await self._complete(snapshot, {u.rid for u in units.values() if u.rid is not None})
         keys = await self._keys([u.sid for u in units.values() if u.sid in snapshot.rows])
         result: dict[str, RemoteEvent | None] = {}
         for text in ids:
             unit = units.get(text)
+            unit = self.settle_unit(unit, snapshot) if unit is not None else None
             if unit is None:
                 result[text] = None
                 continue
-            if unit.rid is not None and unit.rid not in snapshot.recurrences:
-                row = snapshot.rows.get(unit.sid)
-                unit = Unit(unit.sid) if row is not None and not row.get("recurrence_id") else unit
-                if unit.rid is not None:
-                    result[text] = None
-                    continue
             template = self._template_row(snapshot, unit)
             if template is None:
                 result[text] = None
@@ -751,6 +741,27 @@ class OdooCalendar:
                 continue
             result[text] = self._build(snapshot, unit, keys.get(unit.sid))
         return result
+
+    def unit_of(self, event_id: int, snapshot: Snapshot) -> Unit | None:
+        """What an event id stands for, once its row (if any) is in ``snapshot``.
+
+        A series is known by the id it is reported under, which may be a row
+        that Odoo has since deleted or detached: the remembered recurrence wins.
+        """
+        remembered = next((rid for rid, (sid, _) in self._series.items() if sid == event_id), None)
+        row = snapshot.rows.get(event_id)
+        rid = mapping.many2one(row.get("recurrence_id")) if row else None
+        if remembered is not None and (rid is None or rid == remembered):
+            return Unit(event_id, remembered)
+        return Unit(event_id, rid) if row is not None else None
+
+    @staticmethod
+    def settle_unit(unit: Unit, snapshot: Snapshot) -> Unit | None:
+        """After reading: a remembered recurrence that is gone leaves its row, if any, alone."""
+        if unit.rid is None or unit.rid in snapshot.recurrences:
+            return unit
+        row = snapshot.rows.get(unit.sid)
+        return Unit(unit.sid) if row is not None and not row.get("recurrence_id") else None
 
     @staticmethod
     def _template_row(snapshot: Snapshot, unit: Unit) -> dict[str, Any] | None:

@@ -222,16 +222,11 @@ class Apply:
     # -- deletes ---------------------------------------------------------------------------
 
     async def _deletes(self, jobs: list[Job]) -> None:
-        by_sid = {sid: rid for rid, (sid, _anchor) in self.a._series.items()}
-        numbers = [int(job.write.current.id) for job in jobs if job.write.current.id.isdigit()]  # type: ignore[union-attr]
+        numbers = [n for job in jobs if (n := _current_id(job)) is not None]
         snapshot = Snapshot()
         await self.a._read_rows(snapshot, numbers)
-        recurrences: set[int] = set()
-        for number in numbers:
-            row = snapshot.rows.get(number)
-            rid = mapping.many2one(row.get("recurrence_id")) if row else by_sid.get(number)
-            if rid is not None:
-                recurrences.add(rid)
+        units = {n: unit for n in numbers if (unit := self.a.unit_of(n, snapshot)) is not None}
+        recurrences = {unit.rid for unit in units.values() if unit.rid is not None}
         if recurrences:
             rows = await self.a._search_read(
                 "calendar.event",
@@ -242,17 +237,17 @@ class Apply:
             )
             snapshot.add_rows(rows)
         doomed: set[int] = set()
-        series_bases: list[int] = []
-        for number in numbers:
+        series_bases: dict[int, None] = {}
+        for number, unit in units.items():
             row = snapshot.rows.get(number)
-            rid = mapping.many2one(row.get("recurrence_id")) if row else by_sid.get(number)
+            rid = unit.rid
             members = [int(r["id"]) for r in snapshot.members(rid)] if rid else []
             if self.a._on_delete == "archive":
                 doomed.update(m for m in members if snapshot.rows[m].get("active"))
                 if row is not None and row.get("active"):
                     doomed.add(number)
             elif rid is not None and members:
-                series_bases.append(members[0])
+                series_bases[members[0]] = None
             elif row is not None:
                 doomed.add(number)
         if self.a._on_delete == "archive" and doomed:
@@ -418,35 +413,24 @@ class Apply:
     async def _updates(self, jobs: list[Job]) -> None:
         if not jobs:
             return
-        by_sid = {sid: rid for rid, (sid, _anchor) in self.a._series.items()}
-        numbers = {
-            job.index: int(job.write.current.id)  # type: ignore[union-attr]
-            for job in jobs
-            if job.write.current.id.isdigit()  # type: ignore[union-attr]
-        }
+        numbers = {job.index: n for job in jobs if (n := _current_id(job)) is not None}
         await self.a._read_rows(self.snapshot, numbers.values())
-        recurrences: set[int] = set()
         for job in jobs:
             number = numbers.get(job.index)
-            row = self.snapshot.rows.get(number) if number is not None else None
-            remembered = by_sid.get(number) if number is not None else None
-            rid = mapping.many2one(row.get("recurrence_id")) if row else None
-            if remembered is not None and (rid is None or rid == remembered):
-                rid = remembered
-            if number is None or (row is None and rid is None):
+            job.unit = self.a.unit_of(number, self.snapshot) if number is not None else None
+            if job.unit is None:
                 job.error = NotFoundError("no such event", code="odoo.exceptions.MissingError")
-                continue
-            job.unit = Unit(number, rid)
-            if rid is not None:
-                recurrences.add(rid)
-        await self.a._complete(self.snapshot, recurrences)
+        await self.a._complete(
+            self.snapshot, {job.unit.rid for job in jobs if job.unit and job.unit.rid is not None}
+        )
         self.existing_attendees = set(self.snapshot.attendees)
         for job in jobs:
             if job.error is None and job.unit is not None:
                 assert isinstance(job.write, Update)
                 assert job.event is not None
                 job.answers = changed_answers(job.write.current.event, job.event)
-                if job.unit.rid is not None and job.unit.rid not in self.snapshot.recurrences:
+                job.unit = self.a.settle_unit(job.unit, self.snapshot)
+                if job.unit is None:
                     job.error = NotFoundError("no such event", code="odoo.exceptions.MissingError")
                     continue
                 await self._update(job)
@@ -795,6 +779,12 @@ def changed_answers(current: Event, wanted: Event) -> set[str]:
         for (key, email), answer in _answer_map(wanted).items()
         if before.get((key, email)) != answer
     }
+
+
+def _current_id(job: Job) -> int | None:
+    write = job.write
+    assert isinstance(write, (Update, Delete))
+    return int(write.current.id) if write.current.id.isdigit() else None
 
 
 def _load_code(text: str) -> str:
