@@ -190,14 +190,18 @@ class Apply:
         if row is None:
             return [(6, 0, self._partner_ids(event))]
         wanted = {a.email for a in event.attendees}
-        current: dict[str, int] = {}
+        current: dict[str, set[int]] = defaultdict(set)
         for aid in row.get("attendee_ids") or ():
             attendee = self.snapshot.attendees.get(aid)
             if attendee is not None and attendee.email is not None:
-                current.setdefault(attendee.email, attendee.partner_id)
+                current[attendee.email].add(attendee.partner_id)
         partners = set(row.get("partner_ids") or ())
+        # partners without a usable address are not the model's: they are left alone
         commands: list[Any] = [
-            (3, partner) for email, partner in sorted(current.items()) if email not in wanted
+            (3, partner)
+            for email, ids in sorted(current.items())
+            if email not in wanted
+            for partner in sorted(ids)
         ]
         commands += [
             (4, self.people[email])
@@ -207,14 +211,17 @@ class Apply:
         return commands
 
     def _alarm_commands(self, event: Event, row: Mapping[str, Any] | None) -> list[Any]:
-        wanted = {self.alarms[m] for m in event.reminders if m in self.alarms}
         if row is None:
-            return [(6, 0, sorted(wanted))]
-        current = set(row.get("alarm_ids") or ())
-        notifications = {a for a in current if a in self.a._alarms.reminders}
-        return [(3, a) for a in sorted(notifications - wanted)] + [
-            (4, a) for a in sorted(wanted - current)
+            return [(6, 0, sorted({self.alarms[m] for m in event.reminders if m in self.alarms}))]
+        # e-mail and SMS alarms are not reminders: kept; a reminder already there is kept
+        minutes = self.a._alarms.reminders
+        current = [a for a in row.get("alarm_ids") or () if a in minutes]
+        held = {minutes[a] for a in current}
+        commands: list[Any] = [(3, a) for a in current if minutes[a] not in event.reminders]
+        commands += [
+            (4, self.alarms[m]) for m in event.reminders if m not in held and m in self.alarms
         ]
+        return commands
 
     def _tag_ids(self, event: Event) -> list[int]:
         return sorted({self.tags[name] for name in event.categories if name in self.tags})
