@@ -729,13 +729,15 @@ class OdooCalendar:
                 result[text] = None
                 continue
             if mapping.masked(template):
-                raise AccessDeniedError(
-                    f"event {text} is private to another user: Odoo hides it from "
-                    f"{self._login!r}; sign in as {self._user_login!r} to sync it",
-                    code="odoo.private",
-                    side=self._name,
-                    event=text,
+                # Another user's private event, hidden from this login: unknown, not gone.
+                logger.warning(
+                    "Odoo hides private event %s from %s; sign in as %s to sync it",
+                    text,
+                    self._login,
+                    self._user_login,
+                    extra={"calsync_side": self._name, "calsync_event": text},
                 )
+                continue
             if not mapping.user_filter(template, self._uid, self._partner):
                 result[text] = None
                 continue
