@@ -18,7 +18,6 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, Literal
 
 from calsync._errors import (
-    AccessDeniedError,
     ConfigurationError,
     InvalidEventError,
     ProviderError,
@@ -191,6 +190,11 @@ class OdooCalendar:
     def owner_email(self) -> str | None:
         """The user's partner e-mail (known once connected)."""
         return self._owner_email
+
+    @property
+    def holds_others_meetings(self) -> bool:
+        """Yes: Odoo is one calendar shared by its users; a meeting keeps its organiser there."""
+        return True
 
     @property
     def projection(self) -> Projection:

@@ -286,6 +286,11 @@ class OutlookCalendar:
         return self._owner
 
     @property
+    def holds_others_meetings(self) -> bool:
+        """No: meetings arrive by invitation; one created here would be the mailbox's own."""
+        return False
+
+    @property
     def projection(self) -> Projection:
         """What Outlook stores of an event."""
         return OUTLOOK_PROJECTION
