@@ -196,7 +196,7 @@ def test_a_newer_schema_is_refused(sql_url: str) -> None:
         SQLTokenStore(sql_url)
 
 
-def test_a_version_1_database_gains_the_token_table(sql_url: str) -> None:
+def test_a_version_1_database_is_migrated_to_the_current_schema(sql_url: str) -> None:
     engine = create_engine(sql_url)
     with engine.begin() as connection:
         for statement in MIGRATIONS[0]:
@@ -211,7 +211,7 @@ def test_a_version_1_database_gains_the_token_table(sql_url: str) -> None:
     store = SQLStore(sql_url)
     assert store.load("p").cursors == {"odoo": "c1"}
     store.close()
-    assert _execute(sql_url, "SELECT value FROM calsync_meta") == [("2",)]
+    assert _execute(sql_url, "SELECT value FROM calsync_meta") == [(str(SCHEMA_VERSION),)]
     tokens = SQLTokenStore(sql_url)
     tokens.set("ann", "{}")
     assert tokens.get("ann") == "{}"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, timezone
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import attrs
 
@@ -118,13 +118,18 @@ class _Merger:
         same: Callable[[T, T], bool] = _equal,
         *,
         alike: Callable[[T, T], bool] | None = None,
+        union: Callable[[T, T], T] | None = None,
     ) -> T:
         """Merge one value against its base; a two-sided change goes to the rule.
 
-        ``alike`` loosens the comparison of a first match (titles that differ
-        only in case or spacing are the same title there, not a conflict).
+        On a first match, ``alike`` loosens the comparison (titles that differ
+        only in case or spacing are the same title, not a conflict) and
+        ``union`` combines the two values instead of choosing one (two copies'
+        reminders or categories: nothing is lost, nobody is e-mailed).
         """
         if isinstance(sides.left_seen, _Missing) and isinstance(sides.right_seen, _Missing):
+            if union is not None:
+                return union(sides.left_now, sides.right_now)
             return self._first(field, sides, alike or same)
         left_changed = isinstance(sides.left_seen, _Missing) or not same(
             sides.left_now, sides.left_seen
@@ -227,12 +232,16 @@ def _merge_event(merger: _Merger, events: _Sides[Event], *, has_base: bool) -> E
         attendees=_merge_attendees(merger, events.map(lambda e: e.attendees)),
         privacy=simple("privacy", lambda e: e.privacy),
         availability=simple("availability", lambda e: e.availability),
-        reminders=simple("reminders", lambda e: e.reminders),
-        categories=simple("categories", lambda e: e.categories),
+        reminders=merger.value("reminders", events.map(lambda e: e.reminders), union=_union),
+        categories=merger.value("categories", events.map(lambda e: e.categories), union=_union),
         recurrence=recurrence,
         cancelled=simple("cancelled", lambda e: e.cancelled),
         modified=None,
     )
+
+
+def _union(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(sorted(set(a) | set(b)))
 
 
 def _same_title(a: str, b: str) -> bool:

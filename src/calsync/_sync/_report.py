@@ -11,7 +11,16 @@ from calsync._engine._plan import Operation, OperationKind
 from calsync._protocol import Notification
 from calsync.stores._base import Held
 
-__all__ = ["Outcome", "Progress", "SyncReport"]
+__all__ = ["Outcome", "Progress", "SyncReport", "describe"]
+
+
+def describe(error: BaseException | None) -> str:
+    """An error for a report line: its type, the provider's own code, the message."""
+    if error is None:
+        return ""
+    code = getattr(error, "code", None)
+    message = getattr(error, "message", None) or str(error)
+    return f"{type(error).__name__}{f' ({code})' if code else ''}: {message}"
 
 
 @attrs.frozen
@@ -106,7 +115,7 @@ class SyncReport:
         if self.conflicts:
             lines.append(f"  conflicts resolved: {self.conflicts}")
         for outcome in self.failures:
-            lines.append(f"  failed: {outcome.operation}: {outcome.error}")
+            lines.append(f"  failed: {outcome.operation}: {describe(outcome.error)}")
         for item in self.held:
             lines.append(
                 f"  held: {item.title!r} on {item.side} since {item.since:%Y-%m-%d %H:%M} "

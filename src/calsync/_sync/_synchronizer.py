@@ -40,7 +40,7 @@ from calsync._errors import (
 )
 from calsync._model._window import Window
 from calsync._protocol import CalendarAdapter, Listing, RemoteEvent, WriteResult
-from calsync._sync._report import Outcome, Progress, SyncReport
+from calsync._sync._report import Outcome, Progress, SyncReport, describe
 from calsync.stores._base import Held, Intent, LinkIndex, MappingStore, PairState
 
 __all__ = ["Synchronizer"]
@@ -214,7 +214,7 @@ class Synchronizer:
                 Outcome(op, results[i].error if i in results else None)
                 for i, op in enumerate(the_plan.operations)
             ),
-            held=held,
+            held=_one_per_event(held),
             conflicts=len(the_plan.conflicts),
             requests=self._request_delta(requests_before),
             notifications=tuple(
@@ -550,7 +550,7 @@ class Synchronizer:
         now = datetime.now(timezone.utc)
         held: dict[tuple[str, str], Held] = {}
 
-        def hold(side: str, event_id: str, title: str, error: Exception) -> None:
+        def hold(side: str, event_id: str, title: str, error: Exception, key: str = "") -> None:
             if not event_id:
                 return
             earlier = before.get((side, event_id))
@@ -558,9 +558,10 @@ class Synchronizer:
                 side,
                 event_id,
                 title,
-                _describe(error),
+                describe(error),
                 earlier.since if earlier else now,
                 earlier.attempts + 1 if earlier else 1,
+                key or f"{side}:{event_id}",
             )
 
         failed = {the_plan.operations[i].key: r.error for i, r in results.items() if not r.ok}
@@ -569,7 +570,7 @@ class Synchronizer:
             if error is None:
                 continue
             for side, event_id in self._involved(op, the_plan, state):
-                hold(side, event_id, op.title, error)
+                hold(side, event_id, op.title, error, op.key)
         for item in the_plan.quarantined:
             if item.id is not None:
                 hold(item.side, item.id, item.title, item.error)
@@ -670,8 +671,9 @@ def _intent(op: Operation) -> Intent:
     )
 
 
-def _describe(error: Exception) -> str:
-    return f"{type(error).__name__}: {error}"
+def _one_per_event(held: Iterable[Held]) -> tuple[Held, ...]:
+    """Held rows, one per event (a failed update holds both sides' ids for re-reading)."""
+    return tuple({item.key or f"{item.side}:{item.id}": item for item in held}.values())
 
 
 def _format_window(window: Window) -> str:

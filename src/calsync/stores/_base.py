@@ -41,7 +41,11 @@ class Intent:
 
 @attrs.frozen
 class Held:
-    """An event held back (quarantined) by an error; retried on every run until it syncs."""
+    """An event held back (quarantined) by an error; retried on every run until it syncs.
+
+    One row per id to read again (both sides of a failed update, for instance);
+    ``key`` is the link they belong to, so a report can show each event once.
+    """
 
     side: str
     id: str
@@ -49,6 +53,7 @@ class Held:
     error: str
     since: datetime
     attempts: int = 1
+    key: str = ""
 
 
 @attrs.frozen

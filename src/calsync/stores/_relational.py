@@ -192,8 +192,10 @@ class RelationalStore:
             for key, side, kind, title, event_id in self._db.rows(SQL.journal, params)
         )
         held = tuple(
-            Held(side, event_id, title, error, datetime.fromisoformat(since), int(attempts))
-            for side, event_id, title, error, since, attempts in self._db.rows(SQL.held, params)
+            Held(side, event_id, title, error, datetime.fromisoformat(since), int(attempts), key)
+            for side, event_id, title, error, since, attempts, key in self._db.rows(
+                SQL.held, params
+            )
         )
         return PairState(LazyLinks(self._db, pair), cursors, pending, held)
 
@@ -282,4 +284,5 @@ def _held_params(pair: str, item: Held) -> dict[str, Any]:
         "error": item.error,
         "since": item.since.isoformat(),
         "attempts": item.attempts,
+        "key": item.key,
     }

@@ -43,6 +43,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             account VARCHAR(255) PRIMARY KEY, data TEXT NOT NULL,
             updated DOUBLE PRECISION NOT NULL)""",
     ),
+    # version 3: held events remember their link, so a report shows each event once
+    ("ALTER TABLE calsync_held ADD COLUMN link_key VARCHAR(64) NOT NULL DEFAULT ''",),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -91,12 +93,12 @@ class SQL:
     delete_journal = "DELETE FROM calsync_journal WHERE pair = :pair"
 
     held = (
-        "SELECT side, event_id, title, error, since, attempts FROM calsync_held "
+        "SELECT side, event_id, title, error, since, attempts, link_key FROM calsync_held "
         "WHERE pair = :pair ORDER BY side, event_id"
     )
     insert_held = (
-        "INSERT INTO calsync_held (pair, side, event_id, title, error, since, attempts) "
-        "VALUES (:pair, :side, :id, :title, :error, :since, :attempts)"
+        "INSERT INTO calsync_held (pair, side, event_id, title, error, since, attempts, link_key) "
+        "VALUES (:pair, :side, :id, :title, :error, :since, :attempts, :key)"
     )
     delete_held = "DELETE FROM calsync_held WHERE pair = :pair"
 

@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from calsync._errors import InvalidEventError, NotFoundError, ProviderError, RejectedError
+from calsync._errors import (
+    AccessDeniedError,
+    InvalidEventError,
+    NotFoundError,
+    ProviderError,
+    RejectedError,
+)
 from calsync._model._event import Event
 from calsync._model._values import Response
 from calsync._protocol import Create, Delete, RemoteEvent, Update, Write
@@ -93,6 +99,11 @@ def load_columns(series: bool) -> list[str]:
     if series:
         columns += ["recurrency", "event_tz"]
     return columns
+
+
+#: Errors that concern one event (its content, its record), not the connection: they
+#: fail that event's write and let the others go on.
+EVENT_ERRORS = (RejectedError, NotFoundError, AccessDeniedError)
 
 
 class Apply:
@@ -475,7 +486,10 @@ class Apply:
                 if job.unit is None:
                     job.error = NotFoundError("no such event", code="odoo.exceptions.MissingError")
                     continue
-                await self._update(job)
+                try:
+                    await self._update(job)
+                except EVENT_ERRORS as error:  # this event's problem: the others go on
+                    job.error = error
 
     async def _update(self, job: Job) -> None:
         write = job.write
