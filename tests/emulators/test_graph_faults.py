@@ -113,6 +113,21 @@ def test_slow_and_drop(graph_emulator: GraphEmulator, graph_http: httpx.Client) 
     assert [graph_emulator.status_of(r) for r in posts] == [0, 0]
 
 
+def test_wait_idle_waits_for_delayed_requests(
+    graph_emulator: GraphEmulator, graph_alice: GraphMailbox
+) -> None:
+    graph_emulator.slow(0.5, method="POST")
+    headers = {"Authorization": f"Bearer {graph_alice.token}"}
+    with (
+        httpx.Client(base_url=graph_emulator.base_url, headers=headers, timeout=0.1) as http,
+        pytest.raises(httpx.TimeoutException),
+    ):
+        http.post("/me/events", json=event("Late"))
+    assert graph_emulator.events(graph_alice) == []
+    assert graph_emulator.wait_idle(5)
+    assert [e["subject"] for e in graph_emulator.events(graph_alice)] == ["Late"]
+
+
 def test_timeout_hiding_a_success(graph_emulator: GraphEmulator, graph_alice: GraphMailbox) -> None:
     graph_emulator.slow(1.0, after=True, method="POST")
     headers = {"Authorization": f"Bearer {graph_alice.token}"}

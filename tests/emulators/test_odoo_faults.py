@@ -123,6 +123,31 @@ def test_drop_closes_the_connection_without_an_answer(odoo_emulator: OdooEmulato
     assert object_call(odoo_emulator, *SEARCH)["result"] == [3]
 
 
+def test_drop_after_runs_the_call_and_loses_the_answer(odoo_emulator: OdooEmulator) -> None:
+    odoo_emulator.drop(model="res.partner", method="create", after=True)
+    with pytest.raises(httpx.TransportError):
+        object_call(odoo_emulator, "res.partner", "create", [{"name": "Made, answer lost"}])
+    found = object_call(
+        odoo_emulator, "res.partner", "search", [[["name", "=", "Made, answer lost"]]]
+    )
+    assert len(found["result"]) == 1
+
+
+def test_wait_idle_waits_for_a_request_the_client_gave_up_on(
+    odoo_emulator: OdooEmulator,
+) -> None:
+    odoo_emulator.slow(0.5, model="res.partner", method="create", times=1)
+    args = [odoo_emulator.db, 2, "admin", "res.partner", "create", [{"name": "Late"}], {}]
+    params = {"service": "object", "method": "execute_kw", "args": args}
+    body = {"jsonrpc": "2.0", "method": "call", "params": params, "id": 1}
+    with pytest.raises(httpx.TimeoutException):
+        httpx.post(f"{odoo_emulator.url}/jsonrpc", json=body, timeout=0.1)
+    late = ("res.partner", "search", [[["name", "=", "Late"]]])
+    assert object_call(odoo_emulator, *late)["result"] == [], "not made yet: still delayed"
+    assert odoo_emulator.wait_idle(5)
+    assert len(object_call(odoo_emulator, *late)["result"]) == 1, "made once the delay ran out"
+
+
 def test_respond_sends_a_fixed_http_answer(odoo_emulator: OdooEmulator) -> None:
     odoo_emulator.respond(Response(502, b"Bad Gateway"), protocol="jsonrpc")
     response = httpx.post(f"{odoo_emulator.url}/jsonrpc", json={})

@@ -174,17 +174,21 @@ class _Handler(BaseHTTPRequestHandler):
         )
         owner = self.server.owner
         owner.record(request)
-        fault = owner.faults.take(request)
+        owner.busy(+1)
         try:
-            if fault is not None and not fault.after and self._apply(fault, request):
+            fault = owner.faults.take(request)
+            try:
+                if fault is not None and not fault.after and self._apply(fault, request):
+                    return
+                response = owner.app(request)
+                if fault is not None and fault.after and self._apply(fault, request):
+                    return
+            except DropConnection:
+                self._drop()
                 return
-            response = owner.app(request)
-            if fault is not None and fault.after and self._apply(fault, request):
-                return
-        except DropConnection:
-            self._drop()
-            return
-        self._write(response)
+            self._write(response)
+        finally:
+            owner.busy(-1)
 
     def _apply(self, fault: Fault, request: Request) -> bool:
         """Apply a fault's delay, then its drop or answer; True when that ended the exchange."""
@@ -263,6 +267,8 @@ class LoopbackServer:
         self.faults = Faults()
         self.requests: list[Request] = []
         self._lock = threading.Lock()
+        self._busy = 0
+        self._idle = threading.Condition(self._lock)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._port = 0
@@ -279,6 +285,21 @@ class LoopbackServer:
         """Log a request (every request the socket received, faults included)."""
         with self._lock:
             self.requests.append(request)
+
+    def busy(self, change: int) -> None:
+        """Count a request in (+1) or out (-1) of handling."""
+        with self._idle:
+            self._busy += change
+            if not self._busy:
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until no request is being handled (delays and late faults included).
+
+        True when idle; False if requests were still running after ``timeout`` seconds.
+        """
+        with self._idle:
+            return self._idle.wait_for(lambda: self._busy == 0, timeout)
 
     def start(self) -> LoopbackServer:
         """Start listening; idempotent. A restart listens on the same port again."""

@@ -25,6 +25,7 @@ In short::
         graph.requests             # top-level requests ($batch envelopes included)
         graph.inner_requests       # requests inside $batch envelopes
         graph.max_concurrency(alice)
+        graph.wait_idle()          # requests a client gave up on have been handled too
 
 Sign-in: ``graph.identity`` is the Microsoft identity platform on the same
 server (``_identity``: discovery, authorize with PKCE, token with refresh

@@ -402,6 +402,15 @@ class GraphEmulator:
         """Clear the request log, statuses and concurrency peaks; indexes restart at 0."""
         self._pipeline.reset()
 
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until every request received has been handled (delayed ones included).
+
+        A client that gave up on a request (a timeout, a cancelled task) leaves
+        it running here; tests wait for it before they look at the state.
+        False if requests were still running after ``timeout`` seconds.
+        """
+        return self._server.wait_idle(timeout)
+
     @property
     def errors(self) -> list[BaseException]:
         """Unexpected exceptions inside handlers (each answered 500): should stay empty."""

@@ -19,7 +19,9 @@ The API in short::
         odoo.execute("bob", "calendar.event", "create", {...}, context={...})  # as in the UI
         odoo.fail("AccessError", "no", model="calendar.event", method="create", nth=2)
         odoo.slow(1.5, protocol="json2"); odoo.drop(); odoo.down(); odoo.up(); odoo.restart()
+        odoo.drop(after=True, method="load")    # the call runs, its answer is lost
         odoo.calls, odoo.call_count(model=..., method=...), odoo.requests, odoo.reset_counts()
+        odoo.wait_idle()                        # every request received has been handled
         odoo.mail_log(), odoo.clear_mail_log()
 
 This package never imports calsync's adapters or model: it is an independent

@@ -264,6 +264,13 @@ class OdooEmulator:
         with self._server._lock:
             self._server.requests.clear()
 
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until every request received has been handled (delayed ones included).
+
+        False if requests were still running after ``timeout`` seconds.
+        """
+        return self._server.wait_idle(timeout)
+
     # -- faults ------------------------------------------------------------------------------
 
     def down(self) -> None:
@@ -290,9 +297,14 @@ class OdooEmulator:
         nth: int = 1,
         times: int | None = None,
         match: RequestMatch | None = None,
+        after: bool = False,
     ) -> Fault:
-        """Delay matching requests by ``seconds`` (all of them unless ``times`` is given)."""
-        return self._fault(Criteria(model, method, protocol, match), nth, times, delay=seconds)
+        """Delay matching requests by ``seconds`` (all of them unless ``times`` is given).
+
+        ``after``: the call runs first and its answer is late (else the call itself is late).
+        """
+        criteria = Criteria(model, method, protocol, match)
+        return self._fault(criteria, nth, times, delay=seconds, after=after)
 
     def fail(
         self,
@@ -325,9 +337,15 @@ class OdooEmulator:
         nth: int = 1,
         times: int | None = 1,
         match: RequestMatch | None = None,
+        after: bool = False,
     ) -> Fault:
-        """Close the connection of matching requests without answering."""
-        return self._fault(Criteria(model, method, protocol, match), nth, times, drop=True)
+        """Close the connection of matching requests without answering.
+
+        ``after``: the call runs first (its writes are made) and the answer is
+        lost, as when a timeout or a dying client hides a success.
+        """
+        criteria = Criteria(model, method, protocol, match)
+        return self._fault(criteria, nth, times, drop=True, after=after)
 
     def respond(
         self,
