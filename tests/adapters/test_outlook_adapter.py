@@ -246,6 +246,26 @@ def test_lost_answer_to_a_create_makes_no_duplicate(setup: Setup) -> None:
     assert any(setup.graph.status_of(r) == 400 for r in setup.graph.inner_requests)
 
 
+def test_a_cancelled_apply_sends_nothing_afterwards(setup: Setup) -> None:
+    """A run cancelled while its ``$batch`` is out (a dying worker, a timeout around it)
+    leaves no task behind that would send that batch again once the loop runs on."""
+    adapter = setup.adapter()
+    task = setup.loop.create_task(adapter.apply([Create("k1", single("Lost"))]))
+
+    def cancel(request: GraphRequest) -> bool:
+        setup.loop.call_soon_threadsafe(task.cancel)
+        return True
+
+    setup.graph.drop(path=r"/\$batch$", match=cancel)
+    with pytest.raises(asyncio.CancelledError):
+        setup.run(task)
+    assert setup.graph.wait_idle()
+    assert [t for t in asyncio.all_tasks(setup.loop) if not t.done()] == []
+    setup.run(asyncio.sleep(0.1))  # the loop runs on, as it would for the next run
+    assert setup.graph.request_count() == 1, "the dropped batch was not sent again"
+    assert setup.graph.events(setup.alice) == []
+
+
 def test_create_again_after_the_user_deleted_it(setup: Setup) -> None:
     adapter = setup.adapter()
     (first,) = setup.run(adapter.apply([Create("key-1", single("Once"))]))

@@ -21,7 +21,7 @@ from calsync import (
     Synchronizer,
     Window,
 )
-from calsync.adapters import Create, MailKind, Notification, Write
+from calsync.adapters import Create, Listing, MailKind, Notification, Write
 from calsync.adapters.memory import MemoryCalendar
 from calsync.model import Attendee, Event
 from calsync.stores import MemoryStore, SQLiteStore
@@ -246,3 +246,35 @@ def test_state_survives_a_restart_with_sqlite(sqlite_path: Path) -> None:
         "update on odoo: 'A renamed' (changed on outlook)"
     ]
     second.close()
+
+
+class SlowCalendar(MemoryCalendar):
+    """A side whose listing takes long; it records whether its pull was cancelled."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.cancelled = False
+
+    async def pull(self, cursor: str | None, window: Window) -> Listing:
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+        return await super().pull(cursor, window)
+
+
+def test_a_failed_listing_stops_the_other_sides_listing_too(pair: Pair) -> None:
+    """The run ends when one side cannot be listed: nothing of it runs on behind the caller."""
+    slow = SlowCalendar("outlook")
+    pair.odoo.fail_next_pull()
+    sync = Synchronizer(pair.odoo, slow, pair.store, pair="p", window=WINDOW)
+
+    async def run_and_look() -> list[asyncio.Task[object]]:
+        with pytest.raises(SideUnavailableError):
+            await sync.run_async()
+        current = asyncio.current_task()
+        return [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+
+    assert asyncio.run(run_and_look()) == []
+    assert slow.cancelled

@@ -41,6 +41,7 @@ from calsync._errors import (
 from calsync._model._window import Window
 from calsync._protocol import CalendarAdapter, Listing, RemoteEvent, WriteResult
 from calsync._sync._report import Outcome, Progress, SyncReport, describe
+from calsync._tasks import gather
 from calsync.stores._base import Held, Intent, LinkIndex, MappingStore, PairState
 
 __all__ = ["Synchronizer"]
@@ -153,7 +154,7 @@ class Synchronizer:
 
     async def aclose(self) -> None:
         """Close both adapters."""
-        await asyncio.gather(self.left.aclose(), self.right.aclose())
+        await gather(self.left.aclose(), self.right.aclose())
 
     def __enter__(self) -> Synchronizer:
         return self
@@ -352,7 +353,7 @@ class Synchronizer:
 
     async def _gather(self, calls: Iterable[Any]) -> list[Listing]:
         try:
-            return list(await asyncio.gather(*calls))
+            return await gather(*calls)
         except SideUnavailableError:
             raise
         except ProviderError as error:
@@ -497,7 +498,7 @@ class Synchronizer:
         total = sum(len(ix) for ix in by_side.values())
         self._report("apply", 0, total)
         sides = {side.name: side for side in self.sides}
-        outcomes = await asyncio.gather(
+        outcomes = await gather(
             *(
                 self._apply_side(sides[name], [the_plan.operations[i] for i in ix])
                 for name, ix in by_side.items()

@@ -34,6 +34,7 @@ from calsync._errors import (
     TransientError,
 )
 from calsync._retry import parse_retry_after
+from calsync._tasks import gather, settle
 
 __all__ = [
     "MAX_BATCH",
@@ -194,9 +195,16 @@ class Batcher:
         self.rounds = 0
 
     async def run(self, jobs: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
-        """Run the jobs to completion; their results, in order."""
+        """Run the jobs to completion; their results, in order.
+
+        If the run is cancelled (or a job fails), the other jobs and the round
+        in flight are cancelled too: no request of this batcher leaves afterwards.
+        """
         self._active = len(jobs)
-        return list(await asyncio.gather(*(self._job(job) for job in jobs)))
+        try:
+            return await gather(*(self._job(job) for job in jobs))
+        finally:
+            await settle([self._round])
 
     async def _job(self, job: Coroutine[Any, Any, T]) -> T:
         try:

@@ -41,6 +41,7 @@ import httpx
 
 from calsync._errors import ProviderError, ThrottledError, TransientError
 from calsync._retry import RetryPolicy
+from calsync._tasks import gather
 from calsync.adapters.outlook._batch import (
     MAX_BATCH,
     RETRYABLE,
@@ -240,7 +241,7 @@ class GraphTransport:
         todo = list(range(len(calls)))
         while todo:
             chunks = [todo[i : i + MAX_BATCH] for i in range(0, len(todo), MAX_BATCH)]
-            answers = await asyncio.gather(*(self._envelope([calls[i] for i in c]) for c in chunks))
+            answers = await gather(*(self._envelope([calls[i] for i in c]) for c in chunks))
             again: list[int] = []
             waits: list[float] = []
             for chunk, chunk_answers in zip(chunks, answers, strict=True):
