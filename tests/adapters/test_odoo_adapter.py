@@ -29,6 +29,7 @@ from calsync.adapters.odoo import OdooCalendar
 from calsync.model import (
     Attendee,
     Event,
+    Person,
     Recurrence,
     RecurrenceRule,
     Response,
@@ -468,6 +469,36 @@ def test_updates_write_only_the_changed_fields(bob: Setup) -> None:
     assert result.ok
     [row] = bob.hands.read([event_id], "location", "description")
     assert (row["location"], row["description"]) == ("Room 2", "<p>edited in Odoo meanwhile</p>")
+
+
+def test_an_organiser_without_an_odoo_user_stays_among_the_partners_on_update(
+    bob: Setup,
+) -> None:
+    """An invitation from someone Odoo has no user for is Bob's event, Olga among its partners.
+
+    A create puts her there; an update (the meeting moved, or the copy an
+    interrupted run made being settled) must keep her, not drop the organiser.
+    """
+    olga = Person("olga@partner.example", "Olga")
+    people = [Attendee("bob@example.com"), Attendee("eve@partner.example")]
+    invitation = meeting("Partner review", organizer=olga, attendees=people)
+    (created,) = bob.apply(Create("k", invitation))
+    assert created.ok, created.error
+
+    def partners() -> list[str]:
+        [row] = bob.hands.read([int(created.stored.id)], "partner_ids")
+        rows = bob.hands.call("res.partner", "read", row["partner_ids"], ["email"])
+        return sorted(r["email"] for r in rows)
+
+    everyone = ["bob@example.com", "eve@partner.example", "olga@partner.example"]
+    assert partners() == everyone
+    moved = attrs.evolve(invitation, start=at(10, 11), end=at(10, 12))
+    (updated,) = bob.apply(Update("k", moved, created.stored))
+    assert updated.ok, updated.error
+    assert partners() == everyone
+    assert updated.stored.event.attendees == created.stored.event.attendees
+    (again,) = bob.apply(Update("k", moved, updated.stored))
+    assert again.stored.version == updated.stored.version, "settled: nothing more to write"
 
 
 def test_read_only_events_change_only_the_users_own_answer(bob: Setup) -> None:

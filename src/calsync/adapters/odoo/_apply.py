@@ -165,13 +165,11 @@ class Apply:
                 continue
             assert job.event is not None
             organizer = job.event.organizer
-            if (
-                isinstance(job.write, Create)
-                and organizer
-                and organizer.email != self.a.owner_email
-            ):
+            if organizer and organizer.email != self.a.owner_email:
+                # creates and updates alike list the organiser among the partners
                 people.setdefault(organizer.email, organizer.name)
-                organisers.add(organizer.email)
+                if isinstance(job.write, Create):
+                    organisers.add(organizer.email)
             for event in _all_events(job.event):
                 for attendee in event.attendees:
                     if people.get(attendee.email) in (None, ""):
@@ -230,10 +228,23 @@ class Apply:
         return self.a._uid
 
     def _partner_commands(self, event: Event, row: Mapping[str, Any] | None) -> list[Any]:
+        """Commands that make the row's partners the event's, as :meth:`_partner_ids` makes them.
+
+        An organiser who is not the row's organiser (someone without an Odoo
+        user, whose meeting the owner's user holds) stays among the partners,
+        as a create put them there: an update must not drop them.
+        """
         if row is None:
             return [(6, 0, self._partner_ids(event))]
         wanted = {a.email for a in event.attendees}
         organiser = mapping.organizer_partner(row)
+        organizer = event.organizer
+        if (
+            organizer is not None
+            and organizer.email in self.people
+            and self.people[organizer.email] != organiser
+        ):
+            wanted.add(organizer.email)
         current: dict[str, set[int]] = defaultdict(set)
         for aid in row.get("attendee_ids") or ():
             attendee = self.snapshot.attendees.get(aid)
