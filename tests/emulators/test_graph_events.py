@@ -300,3 +300,15 @@ def test_text_bodies_on_request_and_change_observers(
         ("alice@example.com", created["id"], "deleted"),
         ("bob@example.com", copy_id, "updated"),
     ]
+
+
+def test_stable_ids_are_the_same_in_every_emulator_given_the_same_calls() -> None:
+    def ids(**options: object) -> list[tuple[str, str]]:
+        with GraphEmulator(**options) as graph:  # type: ignore[arg-type]
+            box = graph.add_mailbox("alice@example.com")
+            made = [graph.create_event(box, event(f"E{n}")) for n in range(3)]
+            return [(e["id"], e["iCalUId"]) for e in made]
+
+    assert ids(stable_ids=True) == ids(stable_ids=True)
+    assert ids(stable_ids=True, seed=1) != ids(stable_ids=True)
+    assert ids() != ids(), "random by default"

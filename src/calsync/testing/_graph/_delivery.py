@@ -103,7 +103,7 @@ def _new_copy(store: Store, mailbox: MailboxState, source: Item) -> Item:
         categories=(),
     )
     copy = Item(
-        id=new_id(),
+        id=new_id(store.ids),
         calendar_id=mailbox.default_calendar,
         ical_uid=source.ical_uid,
         created=now,

@@ -10,6 +10,7 @@ attendees like Outlook unless ``notify=False``).
 
 from __future__ import annotations
 
+import random
 import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
@@ -75,6 +76,9 @@ class GraphEmulator:
       (else it is removed, as Outlook's default setting does);
     - ``shuffle_batch``/``seed``: answer ``$batch`` responses in a
       deterministic shuffled order;
+    - ``stable_ids``: item ids and iCalUIds drawn from a generator seeded with
+      ``seed`` instead of ``secrets``, so that emulators given the same calls
+      hand out the same ids (a test can replay one run in many emulators);
     - ``latency``: seconds every request takes (makes overlap observable);
     - ``clock``: a callable giving the current aware UTC time (timestamps).
     """
@@ -91,6 +95,7 @@ class GraphEmulator:
         keep_declined: bool = True,
         shuffle_batch: bool = False,
         seed: int = 0,
+        stable_ids: bool = False,
         latency: float = 0.0,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
@@ -99,6 +104,7 @@ class GraphEmulator:
             duplicate_transaction=duplicate_transaction,
             deliver=deliver_invitations,
             keep_declined=keep_declined,
+            ids=random.Random(seed) if stable_ids else None,  # noqa: S311 (not secrets)
         )
         self.router = Router()
         for module in (_handlers, _delta, _batch):

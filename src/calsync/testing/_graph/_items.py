@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import random
 import secrets
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -58,9 +59,13 @@ _ID_PREFIX = "AAMkA"
 _UID_CLASS = "040000008200E00074C5B7101A82E008"
 
 
-def new_id() -> str:
-    """A fresh opaque item id in Outlook's style."""
-    raw = base64.urlsafe_b64encode(secrets.token_bytes(30)).decode().rstrip("=")
+def _bytes(count: int, rng: random.Random | None) -> bytes:
+    return rng.randbytes(count) if rng is not None else secrets.token_bytes(count)
+
+
+def new_id(rng: random.Random | None = None) -> str:
+    """A fresh opaque item id in Outlook's style (from ``rng`` when given, for stable ids)."""
+    raw = base64.urlsafe_b64encode(_bytes(30, rng)).decode().rstrip("=")
     return f"{_ID_PREFIX}{raw}AAA="
 
 
@@ -69,9 +74,9 @@ def new_change_key() -> str:
     return base64.b64encode(secrets.token_bytes(18)).decode()
 
 
-def new_ical_uid() -> str:
+def new_ical_uid(rng: random.Random | None = None) -> str:
     """A fresh iCalUId in the shape of Exchange's GlobalObjectId (instance date zeroed)."""
-    return f"{_UID_CLASS}00000000{'0' * 32}10000000{secrets.token_hex(16).upper()}"
+    return f"{_UID_CLASS}00000000{'0' * 32}10000000{_bytes(16, rng).hex().upper()}"
 
 
 def occurrence_uid(master_uid: str, day: date) -> str:

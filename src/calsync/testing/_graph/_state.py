@@ -28,6 +28,7 @@ Meeting mail follows :mod:`calsync.testing._graph._mail`.
 
 from __future__ import annotations
 
+import random
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -112,10 +113,13 @@ class Store:
         duplicate_transaction: str = "error",
         deliver: bool = True,
         keep_declined: bool = True,
+        ids: random.Random | None = None,
     ) -> None:
         if duplicate_transaction not in ("error", "return_existing"):
             raise ValueError("duplicate_transaction must be 'error' or 'return_existing'")
         self.lock = threading.RLock()
+        #: Where item ids and iCalUIds come from (None: ``secrets``; a seeded one: stable ids).
+        self.ids = ids
         self.clock = clock
         self.duplicate_transaction = duplicate_transaction
         self.deliver = deliver
@@ -245,9 +249,9 @@ class Store:
             content = self._initial_content(mailbox, body, organizer, own=own)
             now = self.clock()
             item = Item(
-                id=new_id(),
+                id=new_id(self.ids),
                 calendar_id=calendar,
-                ical_uid=new_ical_uid(),
+                ical_uid=new_ical_uid(self.ids),
                 created=now,
                 modified=now,
                 content=content,
