@@ -223,12 +223,15 @@ def test_the_lock_holds_across_processes(tmp_path: Path) -> None:
 def test_a_dead_holder_lease_expires(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite3"
     store = SQLiteStore(path)
+    expires = time.time() + 0.3
     with sqlite3.connect(path) as connection:  # a worker that took the lock and died
         connection.execute(
             "INSERT INTO calsync_locks (pair, owner, expires) VALUES ('p', 'dead', ?)",
-            (time.time() + 0.3,),
+            (expires,),
         )
-    with pytest.raises(PairLockedError), store.lock("p"):
+    until = datetime.fromtimestamp(expires, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    refused = f"lease until {until}; a run whose process died"
+    with pytest.raises(PairLockedError, match=refused), store.lock("p"):
         pass
     time.sleep(0.4)
     with store.lock("p"):

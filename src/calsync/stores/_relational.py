@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from calsync._engine._links import Link
@@ -157,9 +157,15 @@ class RelationalStore:
         """Hold the pair with a lease row that expires if the holder dies."""
         owner = uuid.uuid4().hex
         deadline = time.monotonic() + timeout
-        while not self._try_lease(pair, owner):
+        while (held_until := self._try_lease(pair, owner)) is not None:
             if time.monotonic() >= deadline:
-                raise PairLockedError("another run holds this pair", pair=pair)
+                until = datetime.fromtimestamp(held_until, timezone.utc)
+                raise PairLockedError(
+                    "another run holds this pair, with a lease until "
+                    f"{until:%Y-%m-%d %H:%M:%S} UTC; a run whose process died "
+                    "keeps the pair until its lease runs out",
+                    pair=pair,
+                )
             time.sleep(0.05)
         try:
             yield
@@ -167,17 +173,18 @@ class RelationalStore:
             with self._db.transaction():
                 self._db.run(SQL.release_lock, {"pair": pair, "owner": owner})
 
-    def _try_lease(self, pair: str, owner: str) -> bool:
+    def _try_lease(self, pair: str, owner: str) -> float | None:
+        """Take the pair's lease: None when taken, else when the holder's lease runs out."""
         now = time.time()
         with self._db.transaction():
             rows = self._db.rows(SQL.lock_row, {"pair": pair})
             if rows and float(rows[0][1]) > now:
-                return False
+                return float(rows[0][1])
             self._db.run(SQL.delete_lock, {"pair": pair})
             self._db.run(
                 SQL.insert_lock, {"pair": pair, "owner": owner, "expires": now + self.lease_seconds}
             )
-        return True
+        return None
 
     # -- state ---------------------------------------------------------------------------------
 

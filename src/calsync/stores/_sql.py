@@ -312,11 +312,11 @@ class SQLStore(RelationalStore):
                 pair=pair,
             ) from error
 
-    def _try_lease(self, pair: str, owner: str) -> bool:
+    def _try_lease(self, pair: str, owner: str) -> float | None:
         try:
             return super()._try_lease(pair, owner)
-        except IntegrityError:  # another worker inserted the lease first
-            return False
+        except IntegrityError:  # another worker inserted its lease just now
+            return time.time() + self.lease_seconds
 
     def close(self) -> None:
         """Release held locks; dispose of the engine when calsync created it."""
