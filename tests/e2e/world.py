@@ -11,8 +11,11 @@ so runs can be compared.
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections import Counter
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,6 +43,46 @@ async def _no_wait(seconds: float) -> None:
 def quick_retry(**changes: Any) -> RetryPolicy:
     """calsync's retry policy without the waiting (the delays still count attempts)."""
     return RetryPolicy(sleep=_no_wait, random=lambda: 0.5, **changes)
+
+
+class TrackingExecutor(ThreadPoolExecutor):
+    """The loop's default executor, counting the calls still running in its threads.
+
+    The Odoo adapter runs odoorpc in worker threads: a run cancelled while one of
+    them waits on Odoo leaves that call to finish on its own, as a request
+    already sent by a dying process does. :meth:`wait_idle` waits for them.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=4, thread_name_prefix="world")
+        self._busy = 0
+        self._idle = threading.Condition()
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        with self._idle:
+            self._busy += 1
+        try:
+            future = super().submit(fn, *args, **kwargs)
+        except BaseException:
+            self._done(None)
+            raise
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, _: object) -> None:
+        with self._idle:
+            self._busy -= 1
+            self._idle.notify_all()
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._busy == 0, timeout)
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    loop = asyncio.new_event_loop()
+    loop.set_default_executor(TrackingExecutor())
+    return loop
 
 
 @attrs.define
@@ -112,6 +155,37 @@ class OutlookHands:
         return [e for e in self.graph.events(self.mailbox) if e.get("subject") == subject]
 
 
+@attrs.frozen
+class Wiring:
+    """Everything a process needs to sync one user of a world (JSON-able: see ``process``)."""
+
+    login: str
+    odoo_url: str
+    db: str
+    graph_url: str
+    token: str
+    email: str
+    store: str
+    timeout: float = 5.0
+    outlook_options: dict[str, Any] = attrs.field(factory=dict, hash=False)
+
+    def synchronizer(self, store: SQLiteStore, **options: Any) -> calsync.Synchronizer:
+        """The user's synchronizer over ``store`` (Odoo password: ``<login>-pw``)."""
+        options.setdefault("max_notifications", 1000)
+        odoo = OdooCalendar(
+            self.odoo_url, self.db, self.login, password=f"{self.login}-pw", timeout=self.timeout
+        )
+        outlook = OutlookCalendar(
+            StaticToken(self.token),
+            base_url=self.graph_url,
+            account=self.email,
+            retry=quick_retry(),
+            timeout=self.timeout,
+            **self.outlook_options,
+        )
+        return calsync.Synchronizer(odoo, outlook, store, pair=self.login, window=WINDOW, **options)
+
+
 @attrs.define
 class User:
     login: str
@@ -130,8 +204,12 @@ class World:
     graph: GraphEmulator
     store_path: Path
     users: dict[str, User] = attrs.Factory(dict)
-    loop: asyncio.AbstractEventLoop = attrs.Factory(asyncio.new_event_loop)
+    loop: asyncio.AbstractEventLoop = attrs.Factory(_new_loop)
     store: SQLiteStore | None = None
+    #: Seconds each adapter waits for an answer (small values let tests provoke timeouts).
+    timeout: float = 5.0
+    #: More options of every ``OutlookCalendar`` (``page_size``, ``max_concurrency``...).
+    outlook_options: dict[str, Any] = attrs.Factory(dict)
 
     def add_user(self, login: str, **options: Any) -> User:
         email = f"{login}@example.com"
@@ -154,16 +232,22 @@ class World:
         """A fresh synchronizer for one user (as a new process would build it)."""
         if self.store is None:
             self.store = SQLiteStore(self.store_path)
-        options.setdefault("max_notifications", 1000)
-        odoo = OdooCalendar(self.odoo.url, self.odoo.db, login, password=f"{login}-pw", timeout=5)
-        outlook = OutlookCalendar(
-            StaticToken(mailbox.token),
-            base_url=self.graph.base_url,
-            account=mailbox.email,
-            retry=quick_retry(),
-            timeout=5,
+        return self.wiring(login, mailbox).synchronizer(self.store, **options)
+
+    def wiring(self, login: str, mailbox: GraphMailbox | None = None) -> Wiring:
+        """What it takes to build a user's synchronizer, in this process or another one."""
+        box = mailbox or self.users[login].mailbox
+        return Wiring(
+            login=login,
+            odoo_url=self.odoo.url,
+            db=self.odoo.db,
+            graph_url=self.graph.base_url,
+            token=box.token,
+            email=box.email,
+            store=str(self.store_path),
+            timeout=self.timeout,
+            outlook_options=dict(self.outlook_options),
         )
-        return calsync.Synchronizer(odoo, outlook, self.store, pair=login, window=WINDOW, **options)
 
     def restart(self, login: str, **options: Any) -> calsync.Synchronizer:
         """Replace a user's synchronizer by a new one (a new process, same store)."""
@@ -174,6 +258,23 @@ class World:
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(coroutine)
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until nothing of an interrupted run is still on its way to a provider.
+
+        Calls still running in worker threads finish, then both servers finish
+        what they received (a delayed request lands, a dropped answer is dropped).
+        Tasks the run left on the loop fail the test: a dead process runs nothing.
+        """
+        leftover = [t for t in asyncio.all_tasks(self.loop) if not t.done()]
+        assert not leftover, f"a stopped run left tasks running: {leftover}"
+        executor = self.loop._default_executor  # type: ignore[attr-defined]
+        assert isinstance(executor, TrackingExecutor)
+        deadline = time.monotonic() + timeout
+        assert executor.wait_idle(timeout), "a worker thread is still calling Odoo"
+        for server in (self.odoo, self.graph):
+            left = max(deadline - time.monotonic(), 0.1)
+            assert server.wait_idle(left), f"{type(server).__name__} is still answering"
 
     def sync(self, login: str) -> calsync.SyncReport:
         return self.run(self.users[login].sync.run_async())
@@ -215,10 +316,27 @@ class World:
 
 
 @contextmanager
-def world(tmp_path: Path, *logins: str, **options: Any) -> Iterator[World]:
-    """A world with these users, torn down afterwards (emulators checked for internal errors)."""
-    with OdooEmulator() as odoo, GraphEmulator() as graph:
-        made = World(odoo, graph, tmp_path / "state.sqlite3")
+def world(
+    tmp_path: Path,
+    *logins: str,
+    timeout: float = 5.0,
+    outlook_options: dict[str, Any] | None = None,
+    graph_options: dict[str, Any] | None = None,
+    **options: Any,
+) -> Iterator[World]:
+    """A world with these users, torn down afterwards (emulators checked for internal errors).
+
+    ``timeout`` and ``outlook_options`` shape every adapter the world builds,
+    ``graph_options`` the Graph emulator; ``options`` go to every synchronizer.
+    """
+    with OdooEmulator() as odoo, GraphEmulator(**(graph_options or {})) as graph:
+        made = World(
+            odoo,
+            graph,
+            tmp_path / "state.sqlite3",
+            timeout=timeout,
+            outlook_options=dict(outlook_options or {}),
+        )
         for login in logins:
             made.add_user(login, **options)
         try:
