@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import attrs
 import pytest
 
 from calsync import Synchronizer, Window
 from calsync.adapters.memory import MemoryCalendar, SimulatedCrash
+from calsync.engine import KeepBoth
 from calsync.model import Attendee, Event, Projection, Recurrence, RecurrenceRule
 from calsync.stores import SQLiteStore
 
@@ -57,8 +59,12 @@ def fresh_pair(tmp_path: object, name: str) -> tuple[MemoryCalendar, MemoryCalen
     return odoo, outlook, SQLiteStore(f"{tmp_path}/{name}.sqlite3")
 
 
-def synchronizer(odoo: MemoryCalendar, outlook: MemoryCalendar, store: SQLiteStore) -> Synchronizer:
-    return Synchronizer(odoo, outlook, store, pair="p", window=WINDOW, max_notifications=1000)
+def synchronizer(
+    odoo: MemoryCalendar, outlook: MemoryCalendar, store: SQLiteStore, **options: Any
+) -> Synchronizer:
+    return Synchronizer(
+        odoo, outlook, store, pair="p", window=WINDOW, max_notifications=1000, **options
+    )
 
 
 def holdings(calendar: MemoryCalendar) -> Counter[str]:
@@ -97,3 +103,56 @@ def test_a_run_stopped_at_any_write_ends_as_a_clean_run(
             assert not again.run().outcomes
             store.close()
     assert stopped == 40
+
+
+# -- a stop, then the user edits before the next run ----------------------------------------------
+
+
+def _synced_pair(
+    tmp_path: object, name: str
+) -> tuple[MemoryCalendar, MemoryCalendar, SQLiteStore, str, str]:
+    """One event synced on both sides; its ids on each side."""
+    odoo = MemoryCalendar("odoo", projection=ODOO)
+    outlook = MemoryCalendar("outlook", projection=OUTLOOK)
+    start = datetime(2027, 3, 1, 9, tzinfo=UTC)
+    source = odoo.add(Event("Review", start, start + timedelta(hours=1)))
+    store = SQLiteStore(f"{tmp_path}/{name}.sqlite3")
+    assert synchronizer(odoo, outlook, store).run().ok
+    (copy,) = outlook.events
+    return odoo, outlook, store, source, copy.id
+
+
+def test_a_stopped_recreate_is_found_again_after_the_survivor_is_edited(tmp_path: object) -> None:
+    """Deleted in Odoo, edited in Outlook: the edit wins and comes back to Odoo. A run stopped
+    just after that create, then another edit in Outlook: the next run finds the copy it made
+    (its key does not depend on the survivor's version) instead of making a second one."""
+    odoo, outlook, store, source, copy = _synced_pair(tmp_path, "recreate")
+    odoo.delete(source)
+    outlook.edit(copy, title="Review (moved)")
+    odoo.crash_at_write(1, after=True)
+    with pytest.raises(SimulatedCrash):
+        synchronizer(odoo, outlook, store).run()
+    outlook.edit(copy, title="Review (moved again)")
+    again = synchronizer(odoo, outlook, store)
+    assert again.run().ok
+    assert [e.event.title for e in odoo.events] == ["Review (moved again)"]
+    assert [e.event.title for e in outlook.events] == ["Review (moved again)"]
+    assert not again.run().outcomes
+
+
+def test_stopped_copies_of_a_conflict_are_found_again_after_an_edit(tmp_path: object) -> None:
+    """The keep-both rule copies each side's version to the other side. A run stopped after the
+    first copy, then an edit of that copy's original: the next run finds the copy it made."""
+    odoo, outlook, store, source, copy = _synced_pair(tmp_path, "copies")
+    odoo.edit(source, title="Review (Odoo)")
+    outlook.edit(copy, title="Review (Outlook)")
+    odoo.crash_at_write(1, after=True)
+    with pytest.raises(SimulatedCrash):
+        synchronizer(odoo, outlook, store, rule=KeepBoth()).run()
+    outlook.edit(copy, location="Room 2")
+    again = synchronizer(odoo, outlook, store, rule=KeepBoth())
+    assert again.run().ok
+    odoo_titles = sorted(e.event.title for e in odoo.events)
+    assert odoo_titles == ["Review (Odoo)", "Review (Outlook)"]
+    assert sorted(e.event.title for e in outlook.events) == odoo_titles
+    assert not again.run().outcomes

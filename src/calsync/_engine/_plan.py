@@ -398,7 +398,9 @@ class _Planner:
     def _recreate(self, link: Link, position: int, survivor: RemoteEvent, verb: str) -> None:
         """Edit beats delete: put the edited event back where it was deleted."""
         other = 1 - position
-        key = derive_key(self.pair, "recreate", link.key, survivor.version or "")
+        # Not the survivor's version: a run stopped after this create, then an edit of the
+        # survivor, must find the copy it made under the same key (no second copy).
+        key = derive_key(self.pair, "recreate", link.key)
         self.new_links[link.key] = None
         reason = (
             f"{verb} on {self.sides[position].name} but edited on {self.sides[other].name}: "
@@ -510,7 +512,7 @@ class _Planner:
         self._emit(OperationKind.UNLINK, link, f"conflict on {field}: keeping both versions")
         for position, current in enumerate(currents):
             self._create_from(
-                position, current, f"copy kept after a conflict on {field}", copy=True
+                position, current, f"copy kept after a conflict on {field}", copy_of=link.key
             )
 
     # -- step 3: new events ------------------------------------------------------------------
@@ -598,14 +600,17 @@ class _Planner:
         return None
 
     def _create_from(
-        self, position: int, item: RemoteEvent, reason: str, *, copy: bool = False
+        self, position: int, item: RemoteEvent, reason: str, *, copy_of: str | None = None
     ) -> None:
-        """Create a new event of one side on the other (or record why not)."""
+        """Create a new event of one side on the other (or record why not).
+
+        ``copy_of``: the key of the link this copy leaves (a conflict kept both
+        versions). The copy's key derives from it, not from the item's version,
+        so that the copy a stopped run made is found again after an edit.
+        """
         source, target = position, 1 - position
-        if copy:
-            key = derive_key(
-                self.pair, self.sides[source].name, item.id, "copy", item.version or ""
-            )
+        if copy_of is not None:
+            key = derive_key(self.pair, self.sides[source].name, item.id, "copy", copy_of)
         else:
             key = self._origin_key(source, item)
         if item.read_only and not self.sides[target].holds_others_meetings:
