@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from tests import pgserver
+from tests.e2e.summary import write_summary
 
 _COMMON = {
     "deadline": None,
@@ -69,3 +70,8 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     finally:
         admin.dispose()
+
+
+def pytest_terminal_summary(terminalreporter: object) -> None:
+    """The crash and fault matrices' counts, when they ran (``tests/e2e``)."""
+    write_summary(terminalreporter)

@@ -45,7 +45,7 @@ import attrs
 from calsync import SideUnavailableError, SyncReport
 from calsync.testing._odoo._app import describe
 from calsync.testing._server import Fault
-from tests.e2e.scenario import LOGIN, Final, edit, seed
+from tests.e2e.scenario import LOGIN, Final, edit, seed, touch
 from tests.e2e.world import World, world
 
 #: Odoo methods that change the database.
@@ -156,10 +156,16 @@ def seeded(tmp_path: Path, name: str, phase: str = "first") -> Iterator[World]:
 
 @attrs.frozen
 class Clean:
-    """The uninterrupted run of a phase: its requests, and what it leaves."""
+    """The uninterrupted run of a phase: its requests, and what it leaves.
+
+    ``touched`` is what the run leaves when Alice renames a few events after it
+    (:func:`tests.e2e.scenario.touch`) and the next run syncs them: the
+    reference of a run stopped, then edited, then run again.
+    """
 
     phase: str
     final: Final
+    touched: Final
     requests: tuple[Sent, ...]
     summary: str
 
@@ -177,7 +183,12 @@ def clean_run(tmp_path: Path, phase: str = "first") -> Clean:
         requests = tuple(sent(made))
         again = made.sync(LOGIN)
         assert not again.outcomes, str(again)
-        return Clean(phase, Final.of(made), requests, report.summary)
+        final = Final.of(made)
+        touch(made, phase)
+        assert made.sync(LOGIN).ok
+        again = made.sync(LOGIN)
+        assert not again.outcomes, str(again)
+        return Clean(phase, final, Final.of(made), requests, report.summary)
 
 
 # -- arming one fault ----------------------------------------------------------------------------
@@ -238,7 +249,9 @@ class Armed:
         return sum(f.hits for f in self.faults)
 
 
-CRASHES = ("before", "after")
+#: Stops: before the provider acts on the write, after it did, or after it did and then
+#: Alice renames the sources of some of the run's creates before the next run.
+CRASHES = ("before", "after", "edited")
 GRAPH_FAULTS = ("429", "503", "timeout", "drop", "410", "412")
 ODOO_FAULTS = ("down", "restart", "session", "error", "timeout", "drop")
 
@@ -265,6 +278,7 @@ def arm(made: World, target: Sent, kind: str, stopper: Stopper | None = None) ->
 _GRAPH: dict[str, Callable[[Any, dict[str, Any]], Fault]] = {
     "before": lambda graph, where: graph.drop(**where),
     "after": lambda graph, where: graph.drop(after=True, **where),
+    "edited": lambda graph, where: graph.drop(after=True, **where),
     "429": lambda graph, where: graph.throttle(retry_after=1, **where),
     "503": lambda graph, where: graph.fail(503, **where),
     "timeout": lambda graph, where: graph.slow(SLOW, **where),
@@ -287,7 +301,7 @@ def _arm_odoo(made: World, target: Sent, kind: str, stopper: Stopper | None) -> 
     odoo = made.odoo
     if kind in CRASHES:
         hit = Hit(target, stopper)
-        return Armed(hit, [odoo.drop(match=hit, after=kind == "after")])
+        return Armed(hit, [odoo.drop(match=hit, after=kind != "before")])
     if kind in ("down", "restart"):
         threads: list[threading.Thread] = []
 
@@ -389,6 +403,8 @@ def play(tmp_path: Path, clean: Clean, target: Sent, kind: str) -> Played:
         made.graph.clear_faults()
         made.odoo.clear_faults()
         _check_fault(played, armed, stopped=report is None)
+        if kind == "edited":
+            touch(made, clean.phase)
         while report is None or not report.ok:
             if played.runs > MAX_RUNS:
                 played.problems.append(f"still not ok after {played.runs} runs: {report}")
@@ -400,9 +416,10 @@ def play(tmp_path: Path, clean: Clean, target: Sent, kind: str) -> Played:
         if after.outcomes:
             played.problems.append(f"the next run still writes: {after}")
         final = Final.of(made)
-        _compare(played, clean.final, final)
+        reference = clean.touched if kind == "edited" else clean.final
+        _compare(played, reference, final)
         if played.changed:
-            played.problems += clean.final.differences(final)
+            played.problems += reference.differences(final)
     return played
 
 

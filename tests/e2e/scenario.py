@@ -346,7 +346,7 @@ def edit(made: World) -> None:
     """What Alice changes on both sides after her first sync; Outlook's own mail is cleared.
 
     In Odoo: a meeting moved, one deleted, a guest added to another, a rename,
-    an archive, a new meeting, an occurrence of the series moved. In Outlook: a
+    an archive, a new meeting and a new event, an occurrence of the series moved. In Outlook: a
     rename, a deletion, a meeting moved, an occurrence cancelled, a new event,
     an invitation accepted. On both: the kick-off renamed in Outlook while its
     room changes in Odoo (merged), and an event deleted in Odoo while edited in
@@ -361,6 +361,7 @@ def edit(made: World) -> None:
     odoo.write("Odoo single 0", {"name": "Odoo single 0 (renamed)"})
     odoo.write("Odoo single 1", {"active": False})
     odoo.create("Odoo new meeting", _utc(29, 9, month=4), _utc(29, 10, month=4), *GUESTS[:2])
+    odoo.create("Odoo new single", _utc(30, 9, month=4), _utc(30, 10, month=4))
     (row,) = odoo.call(
         "calendar.event",
         "search_read",
@@ -404,3 +405,31 @@ def edit(made: World) -> None:
     graph.update_event(box, one("Kick-off"), {"subject": "Kick-off!"})
     graph.clear_mail_log()
     made.odoo.clear_mail_log()
+
+
+#: Events Alice renames between a stopped run and the next one, per phase: sources of
+#: the run's creates, none of them a meeting (an invitation sent after the rename would
+#: carry the new title: a different message, not a duplicate; the mail log compares exactly).
+TOUCHED = {
+    "first": [
+        ("odoo", "Odoo single 3"),
+        ("outlook", "Outlook single 3"),
+        ("outlook", "Outlook daily"),
+    ],
+    "next": [
+        ("outlook", "Odoo single 2 (kept)"),
+        ("outlook", "Outlook new"),
+        ("odoo", "Odoo new single"),
+    ],
+}
+
+
+def touch(made: World, phase: str) -> None:
+    """Alice renames a few events (``TOUCHED``), in Odoo or in Outlook."""
+    user = made.users[LOGIN]
+    for side, title in TOUCHED[phase]:
+        if side == "odoo":
+            user.odoo.write(title, {"name": f"{title} (touched)"})
+        else:
+            (found,) = [e for e in user.outlook.find(title) if e.get("type") != "exception"]
+            made.graph.update_event(user.mailbox, found["id"], {"subject": f"{title} (touched)"})
