@@ -307,8 +307,10 @@ class LoopbackServer:
             self._server = _Server(("127.0.0.1", self._port), _Handler)
             self._port = self._server.server_address[1]
             self._server.owner = self
+            # stop() waits for the serving loop to notice: a short poll keeps that quick
+            # (tests start and stop hundreds of servers).
             self._thread = threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+                target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
             )
             self._thread.start()
         return self
