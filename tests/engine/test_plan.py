@@ -505,3 +505,26 @@ def test_all_day_events_plan_like_timed_ones() -> None:
         SideInput("odoo", [RemoteEvent("L1", day)]), SideInput("outlook"), [], window=WINDOW
     )
     assert kinds(result) == [("create", "outlook")]
+
+
+def test_a_copy_left_by_an_interrupted_run_whose_original_is_gone_is_deleted() -> None:
+    """An Outlook event carrying the key of a create the journal holds as pending, with no
+    Odoo event claiming it: its original was deleted since. Delete it, do not copy it back;
+    without the pending create it is an ordinary new event; a meeting the account does not
+    organise is left alone; an incomplete listing of the other side concludes nothing."""
+    orphan = RemoteEvent("R9", event("Copy"), "rv9", key="k9")
+    pending = [("outlook", "k9")]
+    deleted = plan(*sides([], [orphan]), [], window=WINDOW, pending=pending)
+    assert kinds(deleted) == [("delete", "outlook")]
+    assert deleted.operations[0].write == Delete("k9", orphan)
+    assert deleted.links == {"k9": None}
+    assert kinds(plan(*sides([], [orphan]), [], window=WINDOW)) == [("create", "odoo")]
+    attended = attrs.evolve(orphan, read_only=True)
+    assert kinds(plan(*sides([], [attended]), [], window=WINDOW, pending=pending)) == [
+        ("skip", None)
+    ]
+    cut = plan(
+        *sides([], [orphan], left_opts={"complete": False}), [], window=WINDOW, pending=pending
+    )
+    assert cut.operations == ()
+    assert [d.id for d in cut.deferred] == ["R9"]

@@ -156,3 +156,32 @@ def test_stopped_copies_of_a_conflict_are_found_again_after_an_edit(tmp_path: ob
     assert odoo_titles == ["Review (Odoo)", "Review (Outlook)"]
     assert sorted(e.event.title for e in outlook.events) == odoo_titles
     assert not again.run().outcomes
+
+
+def test_the_copy_a_stopped_run_made_of_an_event_deleted_since_is_deleted(
+    tmp_path: object,
+) -> None:
+    """A run stopped just after copying a new Odoo event to Outlook; the user then deletes the
+    event in Odoo. The next run deletes the copy (as a clean run followed by the deletion
+    would): copying it back to Odoo would bring the deleted event back on both sides."""
+    odoo = MemoryCalendar("odoo", projection=ODOO)
+    outlook = MemoryCalendar("outlook", projection=OUTLOOK)
+    start = datetime(2027, 3, 1, 9, tzinfo=UTC)
+    kept = odoo.add(Event("Kept", start, start + timedelta(hours=1)))
+    gone = odoo.add(Event("Gone", start + timedelta(days=1), start + timedelta(days=1, hours=1)))
+    store = SQLiteStore(f"{tmp_path}/abandoned.sqlite3")
+    outlook.crash_at_write(2, after=True)
+    with pytest.raises(SimulatedCrash):
+        synchronizer(odoo, outlook, store).run()
+    assert sorted(e.event.title for e in outlook.events) == ["Gone", "Kept"]
+    odoo.delete(gone)
+    again = synchronizer(odoo, outlook, store)
+    preview = again.preview()
+    (removal,) = [op for op in preview.operations if op.kind.value == "delete"]
+    assert (removal.side, removal.title) == ("outlook", "Gone")
+    assert "interrupted run" in removal.reason
+    assert again.run().ok
+    assert [e.event.title for e in odoo.events] == ["Kept"]
+    assert [e.event.title for e in outlook.events] == ["Kept"]
+    assert odoo.get(kept) is not None
+    assert not again.run().outcomes

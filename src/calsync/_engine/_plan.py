@@ -217,6 +217,8 @@ class _Planner:
     #: new events that carry a calsync key: what an interrupted run created, by key
     orphans: tuple[dict[str, RemoteEvent], dict[str, RemoteEvent]] = attrs.Factory(lambda: ({}, {}))
     adopted: set[tuple[int, str]] = attrs.Factory(set)
+    #: (side, key) of the creates an interrupted run journaled and never committed
+    pending: frozenset[tuple[str, str]] = frozenset()
 
     # -- entry -----------------------------------------------------------------------------
 
@@ -526,11 +528,44 @@ class _Planner:
             match = candidates.take(item)
             if match is not None:
                 self._link_match(item, *match)
+            elif self._abandoned(0, item):
+                self._remove_abandoned(0, item)
             elif _in_window(item.event, self.window):
                 self._create_from(0, item, reasons[0])
         for item in candidates.remaining():
-            if _in_window(item.event, self.window):
+            if self._abandoned(1, item):
+                self._remove_abandoned(1, item)
+            elif _in_window(item.event, self.window):
                 self._create_from(1, item, reasons[1])
+
+    def _abandoned(self, position: int, item: RemoteEvent) -> bool:
+        """A copy an interrupted run made whose original is gone.
+
+        The event carries the key of a create the journal holds as pending, and
+        nothing on the other side claims it. The cursors did not move past the
+        interrupted run, so an original that still existed would be listed
+        again, as new, and would have claimed its copy: it was deleted since.
+        A copy of it made back on that side would bring the deleted event back.
+        """
+        return (
+            item.key is not None
+            and (self.sides[position].name, item.key) in self.pending
+            and self.sides[1 - position].complete
+        )
+
+    def _remove_abandoned(self, position: int, item: RemoteEvent) -> None:
+        """Delete the copy of a deleted event (an event this account only attends stays)."""
+        assert item.key is not None
+        link = _link(item.key, item.event, SideRef(item.id, item.version), position, None, uid=None)
+        self.new_links[item.key] = None
+        reason = (
+            f"created on {self.sides[position].name} by an interrupted run; "
+            f"deleted on {self.sides[1 - position].name} since"
+        )
+        if item.read_only:
+            self._emit(OperationKind.SKIP, link, f"{reason}; this account does not organise it")
+            return
+        self._emit(OperationKind.DELETE, link, reason, side=position, write=Delete(item.key, item))
 
     def _adopt_new_orphans(self, new: tuple[list[RemoteEvent], list[RemoteEvent]]) -> None:
         """A new event whose copy an interrupted run already made on the other side: link them.
@@ -811,6 +846,7 @@ def plan(
     rule: ConflictRule | None = None,
     deletion: DeletionRule = DeletionRule.EDIT_WINS,
     guard: DeletionGuard | None = None,
+    pending: Iterable[tuple[str, str]] = (),
 ) -> Plan:
     """Plan a sync of two sides.
 
@@ -818,7 +854,9 @@ def plan(
     is in scope (events outside it are neither created nor deleted); ``rule``
     decides conflicts (default :class:`LatestWins`); ``deletion`` decides
     delete-versus-edit; ``guard`` marks the plan ``blocked`` when a side would
-    lose too many events. Same inputs, same plan.
+    lose too many events; ``pending`` holds the (side, key) of creates an
+    interrupted run journaled but never committed: a copy such a run made of
+    an event deleted since is deleted, not copied back. Same inputs, same plan.
     """
     if left.name == right.name:
         from calsync._errors import ConfigurationError
@@ -833,5 +871,6 @@ def plan(
         deletion=deletion,
         guard=guard or DeletionGuard(),
         pair=pair,
+        pending=frozenset(pending),
     )
     return planner.run()

@@ -347,6 +347,7 @@ class Synchronizer:
             rule=self.rule,
             deletion=self.deletion,
             guard=self.max_deletions,
+            pending=[(i.side, i.key) for i in state.pending if i.kind == "create"],
         )
         self._report("plan", 1, 1)
         return pulled, the_plan, window

@@ -29,7 +29,8 @@ class Intent:
 
     An intent still pending at the start of a run means the previous run
     stopped between a write and its commit; calsync then checks the side for
-    events it may already have created (by ``key``) instead of creating twice.
+    events it may already have created (by ``key``) instead of creating twice,
+    and deletes such a copy when its original was deleted in the meantime.
     """
 
     key: str
