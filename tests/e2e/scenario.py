@@ -407,29 +407,38 @@ def edit(made: World) -> None:
     made.odoo.clear_mail_log()
 
 
-#: Events Alice renames between a stopped run and the next one, per phase: sources of
-#: the run's creates, none of them a meeting (an invitation sent after the rename would
-#: carry the new title: a different message, not a duplicate; the mail log compares exactly).
+#: What Alice changes between a stopped run and the next one, per phase: she renames
+#: or deletes sources of the run's creates. None of them is a meeting: an invitation
+#: sent after a rename carries the new title, and a meeting deleted before its copy was
+#: made never mails at all; either would differ from the clean run's mail, rightly.
 TOUCHED = {
     "first": [
-        ("odoo", "Odoo single 3"),
-        ("outlook", "Outlook single 3"),
-        ("outlook", "Outlook daily"),
+        ("odoo", "Odoo single 3", "rename"),
+        ("outlook", "Outlook single 3", "rename"),
+        ("outlook", "Outlook daily", "rename"),
+        ("odoo", "Odoo single 4", "delete"),
+        ("outlook", "Outlook single 4", "delete"),
     ],
     "next": [
-        ("outlook", "Odoo single 2 (kept)"),
-        ("outlook", "Outlook new"),
-        ("odoo", "Odoo new single"),
+        ("outlook", "Odoo single 2 (kept)", "rename"),
+        ("outlook", "Outlook new", "rename"),
+        ("odoo", "Odoo new single", "rename"),
     ],
 }
 
 
 def touch(made: World, phase: str) -> None:
-    """Alice renames a few events (``TOUCHED``), in Odoo or in Outlook."""
+    """Alice renames or deletes a few events (``TOUCHED``), in Odoo or in Outlook."""
     user = made.users[LOGIN]
-    for side, title in TOUCHED[phase]:
+    for side, title, action in TOUCHED[phase]:
         if side == "odoo":
-            user.odoo.write(title, {"name": f"{title} (touched)"})
+            if action == "delete":
+                user.odoo.call("calendar.event", "unlink", user.odoo.mine(title), context=QUIET)
+            else:
+                user.odoo.write(title, {"name": f"{title} (touched)"})
+            continue
+        (found,) = [e for e in user.outlook.find(title) if e.get("type") != "exception"]
+        if action == "delete":
+            made.graph.delete_event(user.mailbox, found["id"])
         else:
-            (found,) = [e for e in user.outlook.find(title) if e.get("type") != "exception"]
             made.graph.update_event(user.mailbox, found["id"], {"subject": f"{title} (touched)"})
