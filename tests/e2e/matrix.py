@@ -250,7 +250,7 @@ class Armed:
 
 
 #: Stops: before the provider acts on the write, after it did, or after it did and then
-#: Alice renames the sources of some of the run's creates before the next run.
+#: Alice renames or deletes sources of some of the run's creates before the next run.
 CRASHES = ("before", "after", "edited")
 GRAPH_FAULTS = ("429", "503", "timeout", "drop", "410", "412")
 ODOO_FAULTS = ("down", "restart", "session", "error", "timeout", "drop")

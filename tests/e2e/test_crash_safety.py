@@ -7,14 +7,14 @@ each of those runs, on either provider, a fresh world prepared identically runs
 the same sync and is stopped at that write: before the request reaches the
 provider, or after the provider acted on it and before calsync could know
 (:mod:`tests.e2e.matrix` says how: the emulator's fault predicate cancels the
-run's task and drops the connection), or after it and then Alice renames a
-few events (sources of the run's creates) before the next run. Then a new
-Synchronizer over the same SQLite store runs until it reports ok. Both
-calendars must then hold what the clean run left (with the renames: what the
-clean run and one more run after the renames leave): no duplicate, nothing
-lost, nothing different; Outlook must have sent exactly the clean run's
-e-mails (a crash may delay one, never send it twice), and a further run must
-have nothing to do.
+run's task and drops the connection), or after it and then Alice renames or
+deletes a few events (sources of the run's creates) before the next run. Then
+a new Synchronizer over the same SQLite store runs until it reports ok. Both
+calendars must then hold what the clean run left (with Alice's changes: what
+the clean run and one more run after them leave): no duplicate, nothing lost,
+nothing different; Outlook must have sent exactly the clean run's e-mails (a
+crash may delay one, never send it twice), and a further run must have
+nothing to do.
 
 The in-process stop is checked against the real thing at a few writes: the
 sync runs in a process of its own that is killed with SIGKILL there.
