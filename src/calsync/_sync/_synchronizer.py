@@ -110,6 +110,8 @@ class Synchronizer:
         self.progress = progress
         self.lock_timeout = lock_timeout
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._timings: dict[str, float] = {}
+        self._stage_started: dict[str, float] = {}
 
     @property
     def sides(self) -> tuple[CalendarAdapter, CalendarAdapter]:
@@ -179,6 +181,7 @@ class Synchronizer:
         """Run one sync: pull, plan, guard, apply, commit. Returns the report."""
         started = time.monotonic()
         requests_before = self._request_counts()
+        self._timings, self._stage_started = {}, {}
         with self.store.lock(self.pair, timeout=self.lock_timeout):
             state = self.store.load(self.pair)
             pulled, the_plan, window = await self._plan(state)
@@ -225,6 +228,7 @@ class Synchronizer:
             ),
             duration=time.monotonic() - started,
             unknown=the_plan.unknown,
+            timings=dict(self._timings),
         )
 
     # -- reset ---------------------------------------------------------------------------------
@@ -648,6 +652,13 @@ class Synchronizer:
     # -- helpers -------------------------------------------------------------------------------
 
     def _report(self, stage: str, done: int, total: int) -> None:
+        """Tell the progress callback, and time each stage for the report."""
+        now = time.monotonic()
+        if done == 0:
+            self._stage_started[stage] = now
+        if done == total and stage in self._stage_started:
+            elapsed = now - self._stage_started.pop(stage)
+            self._timings[stage] = self._timings.get(stage, 0.0) + elapsed
         if self.progress is not None:
             self.progress(Progress(self.pair, stage, done, total))
 
