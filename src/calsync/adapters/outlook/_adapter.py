@@ -49,6 +49,7 @@ from calsync._errors import (
     ProviderError,
     RejectedError,
 )
+from calsync._limits import ConcurrencyLimiter
 from calsync._model._event import Event
 from calsync._model._projection import Projection
 from calsync._model._recurrence import OccurrenceKey
@@ -215,8 +216,15 @@ class OutlookCalendar:
     address (looked up with one GET on first use when not given; then
     :attr:`account` stays what it was at construction, ``user`` or "me", so
     that a pair's name never changes). ``page_size`` is the delta page size,
-    ``max_concurrency`` the most requests in flight for this mailbox, ``retry``
+    ``max_concurrency`` the most requests in flight for this adapter, ``retry``
     calsync's retry policy (the SDK's own retries are off).
+
+    ``limiter``: a :class:`~calsync.ConcurrencyLimiter` shared with other
+    adapters (``per_key=4`` for Graph's per-mailbox limit, ``total=`` for an
+    app-wide ceiling). Every request then also holds a permit keyed by this
+    mailbox (:attr:`mailbox_key`), so adapters of one mailbox never exceed its
+    limit together. :func:`calsync.sync_many` gives one to adapters that have
+    none for the duration of its run.
     """
 
     def __init__(
@@ -233,6 +241,7 @@ class OutlookCalendar:
         retry: RetryPolicy | None = None,
         scopes: Sequence[str] = ("https://graph.microsoft.com/.default",),
         timeout: float = 30.0,
+        limiter: ConcurrencyLimiter | None = None,
     ) -> None:
         if page_size < 1 or max_concurrency < 1:
             from calsync._errors import ConfigurationError
@@ -252,7 +261,9 @@ class OutlookCalendar:
             max_concurrency=max_concurrency,
             timeout=timeout,
             side=name,
+            mailbox=lambda: self.mailbox_key,
         )
+        self._transport.limiter = limiter
         root = "/me" if user is None else f"/users/{quote(user, safe='@')}"
         self._root = root
         self._events = f"{root}/events"
@@ -284,6 +295,25 @@ class OutlookCalendar:
     def owner_email(self) -> str | None:
         """The mailbox owner's address (known once given or looked up)."""
         return self._owner
+
+    @property
+    def mailbox_key(self) -> str:
+        """Who this adapter's requests count against: the mailbox address (lower case).
+
+        ``account`` when given, else the address looked up on first use, else
+        ``user``; before that first lookup of ``/me``, a key of its own.
+        """
+        known = self._owner or self._user
+        return known.lower() if known else f"me#{id(self):x}"
+
+    @property
+    def limiter(self) -> ConcurrencyLimiter | None:
+        """The limiter shared with other adapters, if any (see the class docstring)."""
+        return self._transport.limiter
+
+    @limiter.setter
+    def limiter(self, value: ConcurrencyLimiter | None) -> None:
+        self._transport.limiter = value
 
     @property
     def projection(self) -> Projection:
