@@ -66,7 +66,7 @@ from calsync._protocol import (
     WriteResult,
 )
 from calsync._retry import RetryPolicy
-from calsync.adapters.outlook import _mail
+from calsync.adapters.outlook import _mail, _subscriptions
 from calsync.adapters.outlook._batch import Batcher, Call, Result, error_of
 from calsync.adapters.outlook._client import GraphTransport
 from calsync.adapters.outlook._mapping import (
@@ -78,6 +78,7 @@ from calsync.adapters.outlook._mapping import (
     occurrence_key,
     series_from_graph,
 )
+from calsync.adapters.outlook._subscriptions import GraphSubscription
 from calsync.adapters.outlook._writes import instance_changes
 
 if TYPE_CHECKING:
@@ -340,6 +341,48 @@ class OutlookCalendar:
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self._transport.aclose()
+
+    # -- change notifications (calsync.subscriptions drives these) ------------------------------
+
+    @property
+    def subscription_resource(self) -> str:
+        """What a change-notification subscription of this mailbox watches.
+
+        ``me/events`` or ``users/{user}/events``: every calendar of the
+        mailbox (Graph has no subscription on one calendar's view).
+        """
+        return "me/events" if self._user is None else f"users/{self._user}/events"
+
+    async def create_subscription(
+        self,
+        *,
+        notification_url: str,
+        client_state: str,
+        expires: datetime,
+        lifecycle_url: str | None = None,
+        change_type: str = "created,updated,deleted",
+    ) -> GraphSubscription:
+        """Subscribe to this mailbox's event changes (Graph validates the URLs first)."""
+        return await _subscriptions.create(
+            self._transport,
+            resource=self.subscription_resource,
+            notification_url=notification_url,
+            client_state=client_state,
+            expires=expires,
+            lifecycle_url=lifecycle_url,
+            change_type=change_type,
+            side=self._name,
+        )
+
+    async def renew_subscription(self, subscription_id: str, expires: datetime) -> datetime:
+        """Move a subscription's expiry; :class:`~calsync.NotFoundError` when it is gone."""
+        return await _subscriptions.renew(
+            self._transport, subscription_id, expires, side=self._name
+        )
+
+    async def delete_subscription(self, subscription_id: str) -> None:
+        """Delete a subscription (one already gone counts as deleted)."""
+        await _subscriptions.delete(self._transport, subscription_id, side=self._name)
 
     # -- requests ------------------------------------------------------------------------------
 
