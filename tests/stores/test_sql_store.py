@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from calsync import ConfigurationError, PairLockedError, SchemaVersionError, StoreError
-from calsync.stores import SQLStore, SQLTokenStore
+from calsync.stores import SQLStore, SQLSubscriptionStore, SQLTokenStore
 from calsync.stores._schema import MIGRATIONS, SCHEMA_VERSION
 from calsync.stores._sql import pair_lock_key
 
@@ -196,7 +196,7 @@ def test_a_newer_schema_is_refused(sql_url: str) -> None:
         SQLTokenStore(sql_url)
 
 
-def test_a_version_1_database_gains_the_token_table(sql_url: str) -> None:
+def test_a_version_1_database_gains_the_token_and_subscription_tables(sql_url: str) -> None:
     engine = create_engine(sql_url)
     with engine.begin() as connection:
         for statement in MIGRATIONS[0]:
@@ -211,11 +211,14 @@ def test_a_version_1_database_gains_the_token_table(sql_url: str) -> None:
     store = SQLStore(sql_url)
     assert store.load("p").cursors == {"odoo": "c1"}
     store.close()
-    assert _execute(sql_url, "SELECT value FROM calsync_meta") == [("2",)]
+    assert _execute(sql_url, "SELECT value FROM calsync_meta") == [(str(SCHEMA_VERSION),)]
     tokens = SQLTokenStore(sql_url)
     tokens.set("ann", "{}")
     assert tokens.get("ann") == "{}"
     tokens.close()
+    subscriptions = SQLSubscriptionStore(sql_url)
+    assert subscriptions.for_pair("p") == []
+    subscriptions.close()
 
 
 # -- engines, URLs, secrets -----------------------------------------------------------------------
