@@ -148,8 +148,16 @@ class Event:
     def __attrs_post_init__(self) -> None:
         self._check_timing()
         if self.recurrence is not None:
+            self._canonicalise_rule(self.recurrence)
             self._check_first_occurrence(self.recurrence)
             self._check_occurrence_keys(self.recurrence)
+
+    def _canonicalise_rule(self, recurrence: Recurrence) -> None:
+        """Write out the rule parts the start implies, so equal series compare equal."""
+        local = self.local_start()
+        rule = recurrence.rule.canonical(local.date() if isinstance(local, datetime) else local)
+        if rule is not recurrence.rule:
+            object.__setattr__(self, "recurrence", attrs.evolve(recurrence, rule=rule))
 
     def _check_timing(self) -> None:
         all_day = is_date_only(self.start)

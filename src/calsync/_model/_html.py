@@ -57,7 +57,16 @@ class _Canonicalizer(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if not self._skip_depth:
-            self.parts.append(html.escape(" ".join(data.split()) if data.strip() else " "))
+            self.parts.append(html.escape(_fold_spaces(data)))
+
+
+def _fold_spaces(text: str) -> str:
+    """Runs of white space become one space; a space at either end is kept (it shows)."""
+    if not text.strip():
+        return " "
+    lead = " " if text[0].isspace() else ""
+    trail = " " if text[-1].isspace() else ""
+    return lead + " ".join(text.split()) + trail
 
 
 def _clean_attribute(name: str, value: str) -> str:
@@ -79,7 +88,7 @@ def canonical_html(text: str) -> str:
     parser.feed(text)
     parser.close()
     result = "".join(parser.parts)
-    result = " ".join(result.split()).replace("> <", "><")
+    result = " ".join(result.split()).replace("> <", "><").strip()
     if not result:
         return ""
     if not any(result.startswith(f"<{tag}") for tag in _BLOCK):

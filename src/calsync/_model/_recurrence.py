@@ -197,6 +197,31 @@ class RecurrenceRule:
                 "BYMONTH", self.by_month, "is not allowed with MONTHLY"
             )
 
+    def canonical(self, local_start: date) -> RecurrenceRule:
+        """The same rule with the parts the start implies written out.
+
+        ``FREQ=WEEKLY`` starting on a Monday is ``FREQ=WEEKLY;BYDAY=MO``; a
+        monthly rule without days falls on the start's day; a week start that
+        changes nothing is Monday. Providers write rules out like this, so
+        canonical rules compare equal exactly when they expand alike.
+        """
+        changes: dict[str, Any] = {}
+        if self.frequency is Frequency.WEEKLY and not self.by_day:
+            changes["by_day"] = (WeekdayRule(list(Weekday)[local_start.weekday()]),)
+        if self.frequency is Frequency.MONTHLY and not self.by_day and self.by_month_day is None:
+            changes["by_month_day"] = local_start.day
+        if self.frequency is Frequency.YEARLY and not self.by_day and self.by_month_day is None:
+            changes["by_month_day"] = local_start.day
+            if self.by_month is None:
+                changes["by_month"] = local_start.month
+        weekdays = changes.get("by_day", self.by_day)
+        week_start_matters = (
+            self.frequency is Frequency.WEEKLY and self.interval > 1 and len(weekdays) > 1
+        )
+        if not week_start_matters and self.week_start is not Weekday.MO:
+            changes["week_start"] = Weekday.MO
+        return attrs.evolve(self, **changes) if changes else self
+
     # -- text form ---------------------------------------------------------------------------
 
     _KNOWN_PARTS = frozenset(

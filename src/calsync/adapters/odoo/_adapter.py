@@ -1,0 +1,822 @@
+"""``OdooCalendar``: one Odoo user's calendar behind calsync's adapter Protocol.
+
+See the package docstring for the public behaviour; this module holds the
+connection and the reading: snapshots of rows, attendees and recurrences
+assembled into :class:`~calsync.adapters.RemoteEvent` s, the pulls and
+``fetch``. Writes are in :mod:`._apply`.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Literal
+
+from calsync._errors import (
+    AccessDeniedError,
+    ConfigurationError,
+    InvalidEventError,
+    ProviderError,
+)
+from calsync._model._event import Event
+from calsync._model._projection import Projection, canonical
+from calsync._model._recurrence import OccurrenceKey
+from calsync._model._values import Person
+from calsync._model._window import Window
+from calsync._protocol import (
+    Listing,
+    Notification,
+    RemoteEvent,
+    Write,
+    WriteResult,
+)
+from calsync.adapters.odoo import _mapping as mapping
+from calsync.adapters.odoo._apply import Apply, Job
+from calsync.adapters.odoo._cursor import EPOCH, Cursor, row_hash, shift
+from calsync.adapters.odoo._mapping import (
+    ATTENDEE_FIELDS,
+    EVENT_FIELDS,
+    ODOO_PROJECTION,
+    AttendeeRow,
+    Lookups,
+)
+from calsync.adapters.odoo._partners import Alarms, Partners, Tags, Users
+from calsync.adapters.odoo._recurrence import (
+    RECURRENCE_FIELDS,
+    rule_from_odoo,
+    week_start,
+)
+from calsync.adapters.odoo._series import Row, assemble, local_date
+from calsync.adapters.odoo._snapshot import (
+    ALL_CONTEXT,
+    DAY,
+    READ_CONTEXT,
+    Snapshot,
+    Unit,
+    key_of,
+    series_digests,
+    write_date_of,
+)
+from calsync.adapters.odoo._transport import (
+    Json2Transport,
+    OdooRPCTransport,
+    OdooTransport,
+    major_version,
+    probe_version,
+)
+
+__all__ = ["OdooCalendar"]
+
+logger = logging.getLogger("calsync.adapters.odoo")
+
+UTC = timezone.utc
+TransportChoice = Literal["auto", "jsonrpc", "json2"]
+OnDelete = Literal["archive", "unlink"]
+
+
+def _check_credentials(transport: str, password: str | None, api_key: str | None) -> None:
+    if transport not in ("auto", "jsonrpc", "json2"):
+        raise ConfigurationError(f"transport must be auto, jsonrpc or json2, not {transport!r}")
+    if password is None and api_key is None:
+        raise ConfigurationError("give a password or an API key")
+    if transport == "json2" and api_key is None:
+        raise ConfigurationError("JSON-2 needs an API key")
+
+
+def _in_window(event: Event, window: Window) -> bool:
+    if event.recurrence is not None:
+        return window.contains(event)
+    start, end = event.span()
+    if end > start:
+        return end > window.start and start < window.end
+    return window.start <= start < window.end
+
+
+class OdooCalendar:
+    """The calendar of one Odoo user, synced through ``/jsonrpc`` (odoorpc) or JSON-2.
+
+    :param url: the server, e.g. ``https://odoo.example.com``.
+    :param db: the database.
+    :param login: the login calsync signs in with.
+    :param password: that login's password (``/jsonrpc`` only).
+    :param api_key: an API key of that login (JSON-2, or as password on ``/jsonrpc``).
+    :param transport: ``"auto"`` (JSON-2 when the server is 19 or later and an
+        API key is given, else ``/jsonrpc``), ``"jsonrpc"``, ``"json2"``, or a
+        ready :class:`OdooTransport`.
+    :param name: the side's label in plans and reports.
+    :param user_login: whose calendar (default: ``login``). Reading someone
+        else's calendar as another user hides their private events (Odoo masks them).
+    :param timeout: seconds per call (bulk writes need minutes; odoorpc's 120 s default is short).
+    :param page_size: rows per ``search_read`` page.
+    :param on_delete: ``"archive"`` (default: recoverable, keeps the attendees and
+        the calsync key, so a later create with the same key revives the record)
+        or ``"unlink"`` (Odoo's own module deletes for good).
+    :param overlap: how far back each incremental poll looks behind its cursor.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        db: str,
+        login: str,
+        *,
+        password: str | None = None,
+        api_key: str | None = None,
+        transport: TransportChoice | OdooTransport = "auto",
+        name: str = "odoo",
+        user_login: str | None = None,
+        timeout: float = 600.0,
+        page_size: int = 1000,
+        on_delete: OnDelete = "archive",
+        overlap: timedelta = timedelta(seconds=300),
+    ) -> None:
+        if isinstance(transport, str):
+            _check_credentials(transport, password, api_key)
+        if on_delete not in ("archive", "unlink"):
+            raise ConfigurationError(f"on_delete must be archive or unlink, not {on_delete!r}")
+        if page_size < 1:
+            raise ConfigurationError("page_size must be at least 1")
+        self._url = url.rstrip("/")
+        self._db = db
+        self._login = login
+        self.__password = password
+        self.__api_key = api_key
+        self._choice = transport
+        self._name = name
+        self._user_login = user_login or login
+        self._timeout = timeout
+        self._page_size = page_size
+        self._on_delete = on_delete
+        self._overlap = overlap
+        self._transport: OdooTransport | None = (
+            transport if not isinstance(transport, str) else None
+        )
+        self._extra: Counter[str] = Counter()
+        self.server_version: str | None = None
+        self._uid = 0
+        self._partner = 0
+        self._owner_email: str | None = None
+        self._week_start = week_start(None)
+        self._connected = False
+        self._partners = Partners(self._call)
+        self._users = Users(self._call)
+        self._alarms = Alarms(self._call)
+        self._tags = Tags(self._call)
+        # recurrence id -> (series id, anchor): how a series is reported (see _series)
+        self._series: dict[int, tuple[int, OccurrenceKey | None]] = {}
+        # rows and attendees calsync itself wrote, as read back (echo suppression)
+        self._echo_rows: dict[int, tuple[str, str]] = {}
+        self._echo_attendees: dict[int, str] = {}
+        self._echo_digests: dict[int, str] = {}
+        self._window: Window | None = None
+
+    # -- identity ------------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The side's label."""
+        return self._name
+
+    @property
+    def account(self) -> str:
+        """The login of the calendar's user."""
+        return self._user_login
+
+    @property
+    def owner_email(self) -> str | None:
+        """The user's partner e-mail (known once connected)."""
+        return self._owner_email
+
+    @property
+    def projection(self) -> Projection:
+        """What Odoo stores of an event (see :data:`ODOO_PROJECTION`)."""
+        return ODOO_PROJECTION
+
+    @property
+    def calls(self) -> Counter[str]:
+        """RPC round trips by ``model.method`` (login and version probe included)."""
+        total: Counter[str] = Counter(self._extra)
+        if self._transport is not None:
+            total.update(self._transport.calls)
+        return total
+
+    @property
+    def requests(self) -> int:
+        """RPC round trips made so far."""
+        return sum(self.calls.values())
+
+    @property
+    def uid(self) -> int:
+        """The calendar user's id (0 before connecting)."""
+        return self._uid
+
+    @property
+    def transport(self) -> OdooTransport | None:
+        """The transport in use (None before connecting)."""
+        return self._transport
+
+    def notifications(self, write: Write) -> tuple[Notification, ...]:
+        """None: every write carries ``no_mail_to_attendees``, so Odoo mails nobody."""
+        return ()
+
+    def __repr__(self) -> str:
+        return (
+            f"OdooCalendar(name={self._name!r}, url={self._url!r}, db={self._db!r}, "
+            f"account={self._user_login!r})"
+        )
+
+    # -- connection ----------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        """Pick the transport, log in, and read the calendar user (once)."""
+        if self._connected:
+            return
+        transport = self._transport or await self._make_transport()
+        self._transport = transport
+        uid = await transport.connect()
+        fields = ["partner_id", "email", "name", "lang", "tz"]
+        if self._user_login != self._login:
+            rows = await self._call(
+                "res.users",
+                "search_read",
+                domain=[("login", "=", self._user_login)],
+                fields=fields,
+                limit=1,
+            )
+            if not rows:
+                raise ConfigurationError(f"Odoo has no active user {self._user_login!r}")
+        else:
+            rows = await self._call("res.users", "read", [uid], fields=fields)
+        user = rows[0]
+        self._uid = int(user["id"])
+        self._partner = mapping.many2one(user.get("partner_id")) or 0
+        self._owner_email = mapping.normalize_address(user.get("email"))
+        self._week_start = week_start(user.get("lang") or None)
+        owner = (
+            Person(self._owner_email, str(user.get("name") or "")) if self._owner_email else None
+        )
+        self._users.remember(self._uid, owner)
+        self._partners.remember(self._owner_email, self._partner)
+        self._connected = True
+
+    async def _make_transport(self) -> OdooTransport:
+        choice = self._choice
+        version: str | None = None
+        if choice == "auto":
+            self._extra["version_info"] += 1
+            version = await probe_version(
+                self._url, timeout=min(self._timeout, 60), side=self._name
+            )
+            self.server_version = version
+            choice = "json2" if self.__api_key and major_version(version) >= 19 else "jsonrpc"
+        if choice == "json2":
+            assert self.__api_key is not None
+            return Json2Transport(
+                self._url, self._db, self.__api_key, timeout=self._timeout, side=self._name
+            )
+        secret = self.__password if self.__password is not None else self.__api_key
+        assert secret is not None
+        return OdooRPCTransport(
+            self._url,
+            self._db,
+            self._login,
+            secret,
+            timeout=self._timeout,
+            version=version,
+            side=self._name,
+        )
+
+    async def _call(self, model: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        assert self._transport is not None
+        return await self._transport.call(model, method, *args, **kwargs)
+
+    async def aclose(self) -> None:
+        """Release the transport's connections."""
+        if self._transport is not None:
+            await self._transport.aclose()
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def _user_domain(self) -> list[Any]:
+        return mapping.user_domain(self._uid, self._partner)
+
+    async def _search_read(
+        self,
+        model: str,
+        domain: list[Any],
+        fields: Sequence[str],
+        *,
+        order: str,
+        context: Mapping[str, Any] = READ_CONTEXT,
+    ) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        seen: set[int] = set()
+        offset = 0
+        while True:
+            batch = await self._call(
+                model,
+                "search_read",
+                domain=domain,
+                fields=list(fields),
+                offset=offset,
+                limit=self._page_size,
+                order=order,
+                context=dict(context),
+            )
+            for row in batch:
+                if int(row["id"]) not in seen:
+                    seen.add(int(row["id"]))
+                    rows.append(row)
+            if len(batch) < self._page_size:
+                return rows
+            offset += self._page_size
+
+    async def _read_rows(self, snapshot: Snapshot, ids: Iterable[int]) -> None:
+        wanted = sorted(set(ids) - set(snapshot.rows))
+        if wanted:
+            rows = await self._call(
+                "calendar.event", "read", wanted, fields=list(EVENT_FIELDS), context=ALL_CONTEXT
+            )
+            snapshot.add_rows(rows)
+
+    async def _complete(self, snapshot: Snapshot, recurrences: Iterable[int]) -> None:
+        """Read what building events needs: whole series, attendees, users, alarms, tags."""
+        needed = sorted(set(recurrences) - snapshot.complete)
+        if needed:
+            records = await self._call(
+                "calendar.recurrence",
+                "read",
+                needed,
+                fields=list(RECURRENCE_FIELDS),
+                context=READ_CONTEXT,
+            )
+            for record in records:
+                snapshot.recurrences[int(record["id"])] = record
+            rows = await self._search_read(
+                "calendar.event",
+                [("recurrence_id", "in", needed)],
+                EVENT_FIELDS,
+                order="start asc, id asc",
+                context=ALL_CONTEXT,
+            )
+            snapshot.add_rows(rows)
+            snapshot.complete.update(needed)
+        await self._read_attendees(snapshot)
+        rows = list(snapshot.rows.values())
+        await self._users.ensure(
+            uid for row in rows if (uid := mapping.many2one(row.get("user_id"))) is not None
+        )
+        alarm_ids = {a for row in rows for a in row.get("alarm_ids") or ()}
+        if alarm_ids:
+            await self._alarms.ensure(alarm_ids)
+        tag_ids = {t for row in rows for t in row.get("categ_ids") or ()}
+        if tag_ids:
+            await self._tags.ensure(tag_ids)
+
+    async def _read_attendees(self, snapshot: Snapshot, *, again: bool = False) -> None:
+        ids = {a for row in snapshot.rows.values() for a in row.get("attendee_ids") or ()}
+        wanted = sorted(ids if again else ids - set(snapshot.attendees))
+        if not wanted:
+            return
+        rows = await self._call(
+            "calendar.attendee", "read", wanted, fields=list(ATTENDEE_FIELDS), context=READ_CONTEXT
+        )
+        for row in rows:
+            attendee = AttendeeRow.from_wire(row)
+            snapshot.attendees[attendee.id] = attendee
+            self._partners.remember(attendee.email, attendee.partner_id)
+
+    def _lookups(self, snapshot: Snapshot) -> Lookups:
+        return Lookups(
+            attendees=snapshot.attendees,
+            users=self._users.people,
+            reminders=self._alarms.reminders,
+            tags=self._tags.names,
+            owner_partner=self._partner,
+        )
+
+    def _version(
+        self,
+        event: Event,
+        rows: Sequence[Mapping[str, Any]],
+        snapshot: Snapshot,
+        *parts: object,
+    ) -> str:
+        attendees = sorted(
+            (a.id, a.state, a.write_date)
+            for row in rows
+            for aid in row.get("attendee_ids") or ()
+            if (a := snapshot.attendees.get(aid)) is not None
+        )
+        payload = [
+            canonical(event),
+            event.organizer.email if event.organizer else None,
+            sorted((int(row["id"]), write_date_of(row), bool(row.get("active"))) for row in rows),
+            attendees,
+            *parts,
+        ]
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
+
+    def _read_only(self, row: Mapping[str, Any]) -> bool:
+        organizer = mapping.many2one(row.get("user_id"))
+        return organizer is not None and organizer != self._uid
+
+    def _single(self, row: Mapping[str, Any], snapshot: Snapshot, key: str | None) -> RemoteEvent:
+        event = mapping.row_event(row, self._lookups(snapshot))
+        archived = not row.get("active")
+        read_only = self._read_only(row)
+        return RemoteEvent(
+            id=str(row["id"]),
+            event=event,
+            version=self._version(event, [row], snapshot, archived, read_only),
+            key=key,
+            read_only=read_only,
+            archived=archived,
+        )
+
+    def _series_id(self, rid: int, members: Sequence[Mapping[str, Any]]) -> int:
+        known = self._series.get(rid)
+        if known is not None:
+            return known[0]
+        return min(int(row["id"]) for row in members)
+
+    def _series_event(
+        self,
+        rid: int,
+        snapshot: Snapshot,
+        *,
+        sid: int | None = None,
+        key: str | None = None,
+        hint: OccurrenceKey | None = None,
+    ) -> RemoteEvent | None:
+        record = snapshot.recurrences.get(rid)
+        members = snapshot.members(rid)
+        if record is None or not members:
+            return None
+        lookups = self._lookups(snapshot)
+        rows = [
+            Row(
+                int(row["id"]),
+                mapping.row_event(row, lookups),
+                active=bool(row.get("active")),
+                follows=bool(row.get("follow_recurrence")),
+            )
+            for row in members
+            if not mapping.masked(row)
+        ]
+        if not rows:
+            return None
+        tz = str(record.get("event_tz") or "UTC")
+        first = min(rows, key=lambda row: _instant(row.start))
+        rule = rule_from_odoo(
+            record, first=local_date(first.start, tz), weeks_start=self._week_start
+        )
+        remembered = self._series.get(rid)
+        if hint is None and remembered is not None:
+            hint = remembered[1]
+        try:
+            assembly = assemble(rule, tz, rows, hint=hint)
+        except InvalidEventError as error:
+            logger.warning("series %s could not be read: %s", rid, error)
+            return None
+        if assembly is None:
+            return None
+        if assembly.ignored:
+            logger.info(
+                "series %s: rows %s fit no occurrence of its rule", rid, list(assembly.ignored)
+            )
+        sid = sid if sid is not None else self._series_id(rid, members)
+        self._series[rid] = (sid, assembly.anchor)
+        event = ODOO_PROJECTION(assembly.event)
+        template = next(
+            (row for row in members if row.get("active") and row.get("follow_recurrence")),
+            members[0],
+        )
+        archived = not any(row.get("active") for row in members)
+        read_only = self._read_only(template)
+        return RemoteEvent(
+            id=str(sid),
+            event=event,
+            version=self._version(
+                event, members, snapshot, archived, read_only, record.get("write_date")
+            ),
+            key=key,
+            read_only=read_only,
+            archived=archived,
+        )
+
+    def _units(self, snapshot: Snapshot, rows: Iterable[Mapping[str, Any]]) -> list[Unit]:
+        units: dict[tuple[int, int | None], Unit] = {}
+        for row in rows:
+            rid = mapping.many2one(row.get("recurrence_id"))
+            if rid is None:
+                units[(int(row["id"]), None)] = Unit(int(row["id"]))
+            else:
+                units.setdefault((0, rid), Unit(0, rid))
+        return list(units.values())
+
+    def _build(self, snapshot: Snapshot, unit: Unit, key: str | None = None) -> RemoteEvent | None:
+        if unit.rid is not None:
+            return self._series_event(unit.rid, snapshot, sid=unit.sid or None, key=key)
+        row = snapshot.rows.get(unit.sid)
+        if row is None or mapping.masked(row):
+            return None
+        return self._single(row, snapshot, key)
+
+    # -- pull ----------------------------------------------------------------------------------
+
+    async def pull(self, cursor: str | None, window: Window) -> Listing:
+        """Every event of the window (``cursor`` None or unknown), else the changes since it."""
+        await self.connect()
+        state = Cursor.parse(cursor, window)
+        if state is not None:
+            self._series.update(
+                {rid: value for rid, value in state.series.items() if rid not in self._series}
+            )
+            return await self._incremental(state, window)
+        return await self._full(window)
+
+    def _window_domain(self, window: Window) -> list[Any]:
+        return [
+            ("start", "<", mapping.format_datetime(window.end + DAY)),
+            ("stop", ">", mapping.format_datetime(window.start - DAY)),
+        ]
+
+    async def _mark(self) -> str:
+        rows = await self._call(
+            "calendar.event",
+            "search_read",
+            domain=self._user_domain(),
+            fields=["write_date"],
+            limit=1,
+            order="write_date desc, id desc",
+            context=ALL_CONTEXT,
+        )
+        stamps = [write_date_of(row) for row in rows if write_date_of(row)]
+        return max(stamps) if stamps else EPOCH
+
+    async def _full(self, window: Window) -> Listing:
+        since = await self._mark()
+        rows = await self._search_read(
+            "calendar.event",
+            self._user_domain() + self._window_domain(window),
+            EVENT_FIELDS,
+            order="start asc, id asc",
+            context=ALL_CONTEXT,
+        )
+        snapshot = Snapshot()
+        snapshot.add_rows(rows)
+        units = self._units(snapshot, rows)
+        await self._complete(snapshot, [u.rid for u in units if u.rid is not None])
+        items = []
+        for unit in units:
+            item = self._build(snapshot, unit)
+            if item is not None and _in_window(item.event, window):
+                items.append(item)
+        answers = {a.id: f"{a.write_date}|{a.state}" for a in snapshot.attendees.values()}
+        digests = series_digests(
+            (int(row["id"]), mapping.many2one(row.get("recurrence_id")))
+            for row in rows
+            if row.get("active")
+        )
+        self._window = window
+        cursor = self._next_cursor(window, since, snapshot.rows.values(), answers, digests)
+        return Listing(items=items, full=True, cursor=cursor.dump())
+
+    async def _incremental(self, state: Cursor, window: Window) -> Listing:
+        low = shift(state.since, -self._overlap)
+        rows = await self._search_read(
+            "calendar.event",
+            [*self._user_domain(), ("write_date", ">", low)],
+            EVENT_FIELDS,
+            order="write_date asc, id asc",
+            context=ALL_CONTEXT,
+        )
+        attendees = await self._search_read(
+            "calendar.attendee",
+            [
+                ("write_date", ">", low),
+                "|",
+                ("event_id.user_id", "=", self._uid),
+                ("event_id.partner_ids", "in", [self._partner]),
+            ],
+            ("event_id", "state", "write_date"),
+            order="write_date asc, id asc",
+        )
+        present_rows = await self._search_read(
+            "calendar.event",
+            self._user_domain() + self._window_domain(window),
+            ("recurrence_id",),
+            order="id asc",
+        )
+        self._window = window
+        seen = {**state.seen, **{rid: digest for rid, (digest, _) in self._echo_rows.items()}}
+        answered_before = {**state.attendees, **self._echo_attendees}
+        present_ids = {
+            int(row["id"]): mapping.many2one(row.get("recurrence_id")) for row in present_rows
+        }
+        digests = series_digests(present_ids.items())
+        known_digests = {**state.rows, **self._echo_digests}
+        changed = [
+            row
+            for row in rows
+            if not mapping.masked(row) and seen.get(int(row["id"])) != row_hash(row)
+        ]
+        answers = {int(row["id"]): f"{write_date_of(row)}|{row.get('state')}" for row in attendees}
+        event_of = {int(row["id"]): mapping.many2one(row.get("event_id")) for row in attendees}
+        answered = {
+            event_id
+            for aid, value in answers.items()
+            if answered_before.get(aid) != value and (event_id := event_of[aid]) in present_ids
+        }
+        singles = {int(row["id"]) for row in changed if not row.get("recurrence_id")}
+        series = {rid for row in changed if (rid := mapping.many2one(row.get("recurrence_id")))}
+        for event_id in answered:
+            rid = present_ids[event_id]
+            if rid is None:
+                singles.add(event_id)
+            else:
+                series.add(rid)
+        # an occurrence deleted with unlink leaves no trace but a smaller id set (§5.8)
+        series |= {
+            rid
+            for rid, digest in digests.items()
+            if known_digests.get(rid) != digest or rid not in self._series
+        }
+        snapshot = Snapshot()
+        snapshot.add_rows(changed)
+        await self._read_rows(snapshot, singles)
+        await self._complete(snapshot, series)
+        units = [
+            *(Unit(sid) for sid in sorted(singles)),
+            *(Unit(0, rid) for rid in sorted(series)),
+        ]
+        items = [item for unit in units if (item := self._build(snapshot, unit)) is not None]
+        present = {str(event_id) for event_id, rid in present_ids.items() if rid is None} | {
+            str(self._series[rid][0]) for rid in digests if rid in self._series
+        }
+        stamps = [
+            state.since,
+            *(write_date_of(row) for row in rows),
+            *(write_date_of(row) for row in attendees),
+        ]
+        since = max(stamp for stamp in stamps if stamp)
+        read = {int(row["id"]): row for row in rows}
+        read.update(snapshot.rows)
+        cursor = self._next_cursor(window, since, read.values(), answers, digests)
+        return Listing(items=items, present=frozenset(present), cursor=cursor.dump())
+
+    def _next_cursor(
+        self,
+        window: Window,
+        since: str,
+        rows: Iterable[Mapping[str, Any]],
+        answers: Mapping[int, str],
+        digests: Mapping[int, str],
+    ) -> Cursor:
+        """The cursor after a pull; the echo of calsync's own writes is folded in and reset."""
+        low = shift(since, -self._overlap)
+        seen = {int(row["id"]): row_hash(row) for row in rows if write_date_of(row) >= low}
+        for rid, (digest, stamp) in self._echo_rows.items():
+            if stamp >= low:
+                seen.setdefault(rid, digest)
+        kept = {aid: value for aid, value in answers.items() if value.split("|", 1)[0] >= low}
+        for aid, value in self._echo_attendees.items():
+            if value.split("|", 1)[0] >= low:
+                kept.setdefault(aid, value)
+        self._echo_rows.clear()
+        self._echo_attendees.clear()
+        self._echo_digests.clear()
+        return Cursor(
+            window=Cursor.window_key(window),
+            since=since,
+            seen=seen,
+            attendees=kept,
+            series={rid: value for rid, value in self._series.items() if rid in digests},
+            rows=dict(digests),
+        )
+
+    # -- fetch ---------------------------------------------------------------------------------
+
+    async def fetch(self, ids: Sequence[str]) -> Mapping[str, RemoteEvent | None]:
+        """The current state of these events: archived ones archived, unlinked ones None."""
+        await self.connect()
+        numeric = {i: int(i) for i in ids if i.isdigit()}
+        snapshot = Snapshot()
+        await self._read_rows(snapshot, numeric.values())
+        units: dict[str, Unit] = {}
+        for text, number in numeric.items():
+            found = self.unit_of(number, snapshot)
+            if found is not None:
+                units[text] = found
+        await self._complete(snapshot, {u.rid for u in units.values() if u.rid is not None})
+        keys = await self._keys([u.sid for u in units.values() if u.sid in snapshot.rows])
+        result: dict[str, RemoteEvent | None] = {}
+        for text in ids:
+            unit = units.get(text)
+            unit = self.settle_unit(unit, snapshot) if unit is not None else None
+            if unit is None:
+                result[text] = None
+                continue
+            template = self._template_row(snapshot, unit)
+            if template is None:
+                result[text] = None
+                continue
+            if mapping.masked(template):
+                # Another user's private event, hidden from this login: unknown, not gone.
+                logger.warning(
+                    "Odoo hides private event %s from %s; sign in as %s to sync it",
+                    text,
+                    self._login,
+                    self._user_login,
+                    extra={"calsync_side": self._name, "calsync_event": text},
+                )
+                continue
+            if not mapping.user_filter(template, self._uid, self._partner):
+                result[text] = None
+                continue
+            result[text] = self._build(snapshot, unit, keys.get(unit.sid))
+        return result
+
+    def unit_of(self, event_id: int, snapshot: Snapshot) -> Unit | None:
+        """What an event id stands for, once its row (if any) is in ``snapshot``.
+
+        A series is known by the id it is reported under, which may be a row
+        that Odoo has since deleted or detached: the remembered recurrence wins.
+        """
+        remembered = next((rid for rid, (sid, _) in self._series.items() if sid == event_id), None)
+        row = snapshot.rows.get(event_id)
+        rid = mapping.many2one(row.get("recurrence_id")) if row else None
+        if remembered is not None and (rid is None or rid == remembered):
+            return Unit(event_id, remembered)
+        return Unit(event_id, rid) if row is not None else None
+
+    @staticmethod
+    def settle_unit(unit: Unit, snapshot: Snapshot) -> Unit | None:
+        """After reading: a remembered recurrence that is gone leaves its row, if any, alone."""
+        if unit.rid is None or unit.rid in snapshot.recurrences:
+            return unit
+        row = snapshot.rows.get(unit.sid)
+        return Unit(unit.sid) if row is not None and not row.get("recurrence_id") else None
+
+    @staticmethod
+    def _template_row(snapshot: Snapshot, unit: Unit) -> dict[str, Any] | None:
+        if unit.rid is None:
+            return snapshot.rows.get(unit.sid)
+        members = snapshot.members(unit.rid)
+        active = [row for row in members if row.get("active")]
+        chosen = active or members
+        return chosen[0] if chosen else None
+
+    async def _keys(self, ids: Sequence[int]) -> dict[int, str]:
+        if not ids:
+            return {}
+        rows = await self._call("calendar.event", "get_metadata", sorted(set(ids)))
+        keys: dict[int, str] = {}
+        for row in rows:
+            names = [item.get("xmlid") for item in row.get("xmlids") or ()] or [row.get("xmlid")]
+            for name in names:
+                key = key_of(name)
+                if key is not None:
+                    keys[int(row["id"])] = key
+                    break
+        return keys
+
+    # -- apply ---------------------------------------------------------------------------------
+
+    async def apply(self, writes: Sequence[Write]) -> Sequence[WriteResult]:
+        """Perform the writes: creates in one ``load``, updates as minimal writes, deletes."""
+        jobs = [Job(index, write) for index, write in enumerate(writes)]
+        if not jobs:
+            return []
+        try:
+            await self.connect()
+            await Apply(self, jobs).run()
+        except ProviderError as error:
+            for job in jobs:
+                if not job.done and job.error is None:
+                    job.error = error
+        return [self._result(job) for job in jobs]
+
+    def _result(self, job: Job) -> WriteResult:
+        if job.error is not None:
+            error = copy.copy(job.error)  # a batch-wide error is shared: one copy per write
+            if error.event is None:
+                error.event = getattr(job.write, "key", None)
+            if error.side is None:
+                error.side = self._name
+            return WriteResult(job.write, error=error)
+        return WriteResult(job.write, stored=job.stored)
+
+
+def _instant(value: date | datetime) -> datetime:
+    """A start as an instant (dates at UTC midnight)."""
+    if isinstance(value, datetime):
+        return value
+    return datetime(value.year, value.month, value.day, tzinfo=UTC)

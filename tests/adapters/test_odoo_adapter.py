@@ -1,0 +1,816 @@
+"""OdooCalendar against the Odoo emulator: pulls, series, writes, faults, secrets, RPC counts.
+
+Real odoorpc (``/jsonrpc``, Odoo 18.0) and real httpx (JSON-2, Odoo 19.0) talk
+HTTP to the emulator on 127.0.0.1. Bob, an ordinary internal user, owns the
+calendar; ``Hands`` plays him (or admin) in Odoo's web client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine, Iterator
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, TypeVar
+
+import attrs
+import pytest
+
+from calsync import (
+    AccessDeniedError,
+    AuthenticationError,
+    NotFoundError,
+    RejectedError,
+    TransientError,
+)
+from calsync.adapters import Create, Delete, Listing, RemoteEvent, Update
+from calsync.adapters.odoo import ODOO_PROJECTION as ODOO
+from calsync.adapters.odoo import OdooCalendar
+from calsync.model import (
+    Attendee,
+    Event,
+    Recurrence,
+    RecurrenceRule,
+    Response,
+)
+from calsync.testing import OdooEmulator
+from tests.adapters.odoo_support import (
+    API_KEY,
+    PASSWORD,
+    QUIET,
+    WINDOW,
+    Hands,
+    adapter,
+    emulator,
+)
+
+T = TypeVar("T")
+UTC = timezone.utc
+BRUSSELS = "Europe/Brussels"
+
+
+class Clock:
+    """A settable naive-UTC clock for the emulator (write_date, transaction times)."""
+
+    def __init__(self, now: str = "2026-11-23 10:00:00.250000") -> None:
+        self.now = datetime.fromisoformat(now)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@attrs.define
+class Setup:
+    odoo: OdooEmulator
+    hands: Hands
+    calendar: OdooCalendar
+    loop: asyncio.AbstractEventLoop
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return self.loop.run_until_complete(coroutine)
+
+    def pull(self, cursor: str | None = None) -> Listing:
+        return self.run(self.calendar.pull(cursor, WINDOW))
+
+    def fetch(self, *ids: str) -> dict[str, RemoteEvent | None]:
+        return dict(self.run(self.calendar.fetch(list(ids))))
+
+    def apply(self, *writes: Any) -> list[Any]:
+        return list(self.run(self.calendar.apply(list(writes))))
+
+    def another(self, **options: Any) -> OdooCalendar:
+        """A fresh adapter instance (a new process): no memory of earlier runs."""
+        return adapter(self.odoo, **options)
+
+
+def make(version: str = "18.0", clock: Clock | None = None, **options: Any) -> Iterator[Setup]:
+    odoo = emulator(version, clock=clock) if clock else emulator(version)
+    loop = asyncio.new_event_loop()
+    setup = Setup(odoo, Hands(odoo), adapter(odoo, **options), loop)
+    try:
+        yield setup
+    finally:
+        loop.run_until_complete(setup.calendar.aclose())
+        loop.close()
+        odoo.stop()
+
+
+@pytest.fixture
+def bob() -> Iterator[Setup]:
+    yield from make()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def clocked(clock: Clock) -> Iterator[Setup]:
+    yield from make(clock=clock)
+
+
+@pytest.fixture(params=["18.0", "19.0"], ids=["jsonrpc", "json2"])
+def either(request: pytest.FixtureRequest) -> Iterator[Setup]:
+    yield from make(request.param)
+
+
+def at(day: int, hour: int = 9, minute: int = 0, month: int = 3) -> datetime:
+    return datetime(2027, month, day, hour, minute, tzinfo=UTC)
+
+
+def meeting(title: str = "Review", day: int = 10, **changes: Any) -> Event:
+    return attrs.evolve(Event(title, at(day), at(day, 10)), **changes)
+
+
+def weekly(count: int = 6, title: str = "Standup", **fields: Any) -> dict[str, Any]:
+    """Odoo values of a weekly Monday 09:00 (Brussels) series starting 2027-03-15."""
+    return {
+        "name": title,
+        "start": "2027-03-15 08:00:00",
+        "stop": "2027-03-15 08:15:00",
+        "recurrency": True,
+        "rrule_type": "weekly",
+        "interval": 1,
+        "end_type": "count",
+        "count": count,
+        "mon": True,
+        "event_tz": BRUSSELS,
+        **fields,
+    }
+
+
+def series_event(
+    count: int = 4, exceptions: Any = None, cancelled: Any = (), title: str = "Standup"
+) -> Event:
+    start = at(15, 8)
+    rule = RecurrenceRule("WEEKLY", count=count, by_day=["MO"])
+    return Event(
+        title,
+        start,
+        start + timedelta(minutes=15),
+        timezone=BRUSSELS,
+        recurrence=Recurrence(rule, exceptions=exceptions or {}, cancelled=cancelled),
+    )
+
+
+def only(listing: Listing, *, archived: bool = True) -> RemoteEvent:
+    """The one item of a listing (``archived=False``: the one live item)."""
+    items = [i for i in listing.items if archived or not i.archived]
+    assert len(items) == 1, listing.items
+    return items[0]
+
+
+def calls(setup: Setup, before: int) -> int:
+    return setup.calendar.requests - before
+
+
+# -- incremental pulls -------------------------------------------------------------------------
+
+
+def test_a_no_op_incremental_pull_makes_three_calls(either: Setup) -> None:
+    either.hands.create(meeting())
+    either.hands.call("calendar.event", "create", weekly(), context=QUIET)
+    full = either.pull()
+    assert full.full
+    assert len(full.items) == 2
+    before, server = either.calendar.requests, either.odoo.call_count()
+    quiet = either.pull(full.cursor)
+    assert calls(either, before) == 3
+    assert either.odoo.call_count() - server == 3  # the server agrees
+    assert not quiet.items
+    assert quiet.present == {item.id for item in full.items}
+    print(f"\nRPC: no-op incremental pull = {calls(either, before)} calls")
+
+
+def test_overlap_rereads_late_commits_and_dedupes_the_rest(clock: Clock, clocked: Setup) -> None:
+    early = clocked.hands.create(meeting("Early"))
+    clock.advance(minutes=5)
+    clocked.hands.create(meeting("Latest", day=11))
+    full = clocked.pull()
+    # a transaction that started at 10:01 commits after the pull: write_date is its start
+    clock.now = datetime.fromisoformat("2026-11-23 10:01:00")
+    late = clocked.hands.create(meeting("Late commit", day=12))
+    clock.now = datetime.fromisoformat("2026-11-23 10:06:00")
+    changes = clocked.pull(full.cursor)
+    assert [item.event.title for item in changes.items] == ["Late commit"]
+    assert str(late) in changes.present
+    again = clocked.pull(changes.cursor)
+    assert not again.items  # the overlap returns all three rows again: de-duplicated
+    assert str(early) in again.present
+    # without an overlap the late commit is lost
+    blind = clocked.another(overlap=timedelta(0))
+    cursor = clocked.run(blind.pull(None, WINDOW)).cursor
+    clock.now = datetime.fromisoformat("2026-11-23 10:02:00")
+    clocked.hands.create(meeting("Lost", day=13))
+    clock.now = datetime.fromisoformat("2026-11-23 10:07:00")
+    assert not clocked.run(blind.pull(cursor, WINDOW)).items
+
+
+def test_two_changes_in_one_second_are_both_seen(clock: Clock, clocked: Setup) -> None:
+    event_id = clocked.hands.create(meeting())
+    first = clocked.pull()
+    clocked.hands.write(event_id, {"location": "Lab"})
+    seen = clocked.pull(first.cursor)
+    assert only(seen).event.location == "Lab"
+    clocked.hands.write(event_id, {"location": "Lab 2"})  # the same second: same write_date
+    [row] = clocked.hands.read([event_id], "write_date")
+    assert row["write_date"] == "2026-11-23 10:00:00"
+    again = clocked.pull(seen.cursor)
+    assert only(again).event.location == "Lab 2"
+    assert only(again).version != only(seen).version
+
+
+def test_an_answer_alone_is_seen_through_the_attendee_poll(bob: Setup) -> None:
+    event_id = bob.hands.create(meeting(attendees=[Attendee("ann@example.com", "Ann")]))
+    full = bob.pull()
+    before = only(full)
+    [attendee] = bob.hands.read([event_id], "attendee_ids")[0]["attendee_ids"]
+    bob.hands.call("calendar.attendee", "write", [attendee], {"state": "accepted"})
+    [row] = bob.hands.read([event_id], "write_date")
+    changes = bob.pull(full.cursor)
+    item = only(changes)
+    assert [a.response for a in item.event.attendees] == [Response.ACCEPTED]
+    assert item.version != before.version
+    assert bob.hands.read([event_id], "write_date")[0] == row  # the event was not touched
+
+
+def test_an_unlinked_event_shows_only_as_missing_from_present(bob: Setup) -> None:
+    kept = bob.hands.create(meeting("Kept"))
+    gone = bob.hands.create(meeting("Gone", day=11))
+    full = bob.pull()
+    bob.hands.call("calendar.event", "unlink", [gone], context=QUIET)
+    changes = bob.pull(full.cursor)
+    assert not changes.items
+    assert changes.present == {str(kept)}
+    assert bob.fetch(str(gone)) == {str(gone): None}
+
+
+def test_archived_events_are_reported_archived(bob: Setup) -> None:
+    event_id = bob.hands.create(meeting())
+    full = bob.pull()
+    bob.hands.write(event_id, {"active": False})
+    item = only(bob.pull(full.cursor))
+    assert item.archived
+    assert bob.fetch(str(event_id))[str(event_id)].archived  # type: ignore[union-attr]
+    assert only(bob.pull()).archived  # a full pull sees archives too
+
+
+def test_events_are_the_users_and_in_the_window(bob: Setup) -> None:
+    mine = bob.hands.create(meeting("Mine"))
+    invited = Hands(bob.odoo, "admin")
+    guest = invited.create(
+        meeting("Invited", day=11, attendees=[Attendee("bob@example.com", "Bob")])
+    )
+    invited.create(meeting("Not mine", day=12))
+    bob.hands.create(
+        Event("Old", datetime(2020, 1, 1, 9, tzinfo=UTC), datetime(2020, 1, 1, 10, tzinfo=UTC))
+    )
+    listing = bob.pull()
+    items = {item.event.title: item for item in listing.items}
+    assert set(items) == {"Mine", "Invited"}
+    assert not items["Mine"].read_only
+    assert items["Invited"].read_only  # bob attends, admin organises
+    assert items["Invited"].event.organizer is not None
+    assert items["Invited"].event.organizer.email == "admin@example.com"
+    assert {items["Mine"].id, items["Invited"].id} == {str(mine), str(guest)}
+
+
+def test_full_pulls_are_paged(bob: Setup) -> None:
+    for day in range(1, 26):
+        bob.hands.create(meeting(f"M{day}", day=day))
+    paged = bob.another(page_size=10)
+    before = bob.odoo.call_count(model="calendar.event", method="search_read")
+    listing = bob.run(paged.pull(None, WINDOW))
+    assert len(listing.items) == 25
+    # the mark, then three pages of the window
+    assert bob.odoo.call_count(model="calendar.event", method="search_read") - before == 4
+    bob.run(paged.aclose())
+
+
+def test_private_events_read_by_someone_else_are_never_taken_for_data(bob: Setup) -> None:
+    private = bob.hands.create(meeting("Secret board", privacy="private", location="Room 9"))
+    as_admin = OdooCalendar(bob.odoo.url, bob.odoo.db, "admin", password="admin", user_login="bob")
+    listing = bob.run(as_admin.pull(None, WINDOW))
+    assert not listing.items  # masked: "Busy", no write_date
+    assert bob.run(as_admin.fetch([str(private)])) == {}, "unknown: neither alive nor gone"
+    bob.run(as_admin.aclose())
+    assert only(bob.pull()).event.title == "Secret board"
+
+
+# -- series read from Odoo ---------------------------------------------------------------------
+
+
+def created_series(setup: Setup, **fields: Any) -> tuple[int, list[dict[str, Any]]]:
+    base = int(setup.hands.call("calendar.event", "create", weekly(**fields), context=QUIET))
+    return base, setup.hands.rows(setup.hands.recurrence_of(base))
+
+
+def test_a_series_is_one_event_with_its_rule(bob: Setup) -> None:
+    base, rows = created_series(bob)
+    assert len(rows) == 6
+    item = only(bob.pull())
+    assert item.id == str(base)
+    assert item.event.timezone == BRUSSELS
+    assert item.event.recurrence == Recurrence(RecurrenceRule("WEEKLY", count=6, by_day=["MO"]))
+    assert item.event.start == at(15, 8)
+
+
+def test_self_only_edits_become_exceptions_and_removals_cancellations(bob: Setup) -> None:
+    base, rows = created_series(bob)
+    full = bob.pull()
+    bob.hands.write(
+        rows[1]["id"],
+        {
+            "name": "Moved",
+            "start": "2027-03-23 10:00:00",
+            "stop": "2027-03-23 10:15:00",
+            "recurrence_update": "self_only",
+        },
+    )
+    bob.hands.write(rows[2]["id"], {"active": False})
+    bob.hands.call("calendar.event", "unlink", [rows[3]["id"]], context=QUIET)
+    item = only(bob.pull(full.cursor))
+    assert item.id == str(base)
+    recurrence = item.event.recurrence
+    assert recurrence is not None
+    assert [(x.original_start, x.event.title, x.event.start) for x in recurrence.exceptions] == [
+        (at(22, 8), "Moved", datetime(2027, 3, 23, 10, tzinfo=UTC))
+    ]
+    assert recurrence.cancelled == {at(29, 7), at(5, 7, month=4)}
+
+
+def test_future_events_split_the_series_in_two(bob: Setup) -> None:
+    base, rows = created_series(bob)
+    full = bob.pull()
+    bob.hands.write(rows[3]["id"], {"name": "Standup v2", "recurrence_update": "future_events"})
+    changes = bob.pull(full.cursor)
+    items = {item.id: item for item in changes.items if not item.archived}
+    old, new = items[str(base)], items[str(rows[3]["id"])]
+    assert old.event.recurrence is not None
+    assert old.event.recurrence.rule.until == date(2027, 4, 3)
+    assert [o.original_start for o in old.event.occurrences()] == [
+        at(15, 8),
+        at(22, 8),
+        at(29, 7),
+    ]
+    assert new.event.title == "Standup v2"
+    assert new.event.start == at(5, 7, month=4)
+    assert new.event.recurrence is not None
+    assert new.event.recurrence.rule.count == 3
+    assert changes.present >= {str(base), str(rows[3]["id"])}
+
+
+def test_all_events_edits_keep_the_series_id(bob: Setup) -> None:
+    base, rows = created_series(bob)
+    full = bob.pull()
+    bob.hands.write(base, {"location": "Lab", "recurrence_update": "all_events"})
+    listing = bob.pull(full.cursor)
+    in_place = only(listing)
+    assert (in_place.id, in_place.event.location) == (str(base), "Lab")
+    assert [r["id"] for r in bob.hands.rows(bob.hands.recurrence_of(base))] == [
+        r["id"] for r in rows
+    ]
+    bob.hands.write(
+        rows[1]["id"],
+        {
+            "start": "2027-03-22 09:00:00",
+            "stop": "2027-03-22 09:15:00",
+            "recurrence_update": "all_events",
+        },
+    )
+    rebuilt = [i for i in bob.pull(listing.cursor).items if not i.archived]
+    assert [i.id for i in rebuilt] == [str(base)]  # a new recurrence, the same series
+    assert rebuilt[0].event.start == at(15, 9)
+    assert rebuilt[0].event.recurrence is not None
+    assert not rebuilt[0].event.recurrence.exceptions
+
+
+def test_a_moved_first_occurrence_is_read_the_same_by_a_fresh_adapter(bob: Setup) -> None:
+    base, _rows = created_series(bob, count=4)
+    bob.hands.write(
+        base,
+        {
+            "start": "2027-03-15 11:00:00",
+            "stop": "2027-03-15 11:15:00",
+            "recurrence_update": "self_only",
+        },
+    )
+    item = only(bob.pull())
+    fresh = bob.another()
+    again = only(bob.run(fresh.pull(None, WINDOW)))
+    bob.run(fresh.aclose())
+    assert item.event == again.event
+    assert item.event.start == at(15, 8)
+    assert item.event.recurrence is not None
+    assert [x.original_start for x in item.event.recurrence.exceptions] == [at(15, 8)]
+
+
+# -- writes ------------------------------------------------------------------------------------
+
+
+def test_a_created_series_with_exceptions_reads_back_the_same(either: Setup) -> None:
+    moved = Event("Moved", at(23, 10), at(23, 10, 15))
+    wanted = series_event(exceptions={at(22, 8): moved}, cancelled=[at(29, 7)])
+    (result,) = either.apply(Create("s1", wanted))
+    assert result.ok, result.error
+    assert result.stored.event.fingerprint(either.calendar.projection) == wanted.fingerprint(
+        either.calendar.projection
+    )
+    pulled = only(either.pull())
+    assert (pulled.id, pulled.version, pulled.event) == (
+        result.stored.id,
+        result.stored.version,
+        result.stored.event,
+    )
+
+
+def test_series_updates_rule_exception_and_cancellation(either: Setup) -> None:
+    (created,) = either.apply(Create("s1", series_event()))
+    stored = created.stored
+    moved = Event("Moved", at(23, 10), at(23, 10, 15))
+    steps = [
+        series_event(exceptions={at(22, 8): moved}),
+        series_event(exceptions={at(22, 8): moved}, cancelled=[at(5, 7, month=4)]),
+        attrs.evolve(series_event(count=6), title="Standup (renamed)"),
+        series_event(count=3),
+    ]
+    for wanted in steps:
+        (result,) = either.apply(Update("s1", wanted, stored))
+        assert result.ok, result.error
+        assert result.stored.id == stored.id
+        projection = either.calendar.projection
+        assert result.stored.event.fingerprint(projection) == wanted.fingerprint(projection)
+        stored = result.stored
+    # Odoo rebuilt the series twice: the old rows are archived and detached
+    assert only(either.pull(), archived=False).version == stored.version
+
+
+def test_no_op_updates_write_nothing(bob: Setup) -> None:
+    (created,) = bob.apply(Create("k", meeting(attendees=[Attendee("ann@example.com")])))
+    bob.odoo.reset_counts()
+    (result,) = bob.apply(
+        Update("k", meeting(attendees=[Attendee("ann@example.com")]), created.stored)
+    )
+    assert result.ok
+    assert bob.odoo.call_count(method="write") == 0
+    assert result.stored.version == created.stored.version
+
+
+def test_updates_write_only_the_changed_fields(bob: Setup) -> None:
+    (created,) = bob.apply(Create("k", meeting(location="Room 1")))
+    event_id = int(created.stored.id)
+    bob.hands.write(event_id, {"description": "<p>edited in Odoo meanwhile</p>"})
+    (result,) = bob.apply(Update("k", meeting(location="Room 2"), created.stored))
+    assert result.ok
+    [row] = bob.hands.read([event_id], "location", "description")
+    assert (row["location"], row["description"]) == ("Room 2", "<p>edited in Odoo meanwhile</p>")
+
+
+def test_read_only_events_change_only_the_users_own_answer(bob: Setup) -> None:
+    admin = Hands(bob.odoo, "admin")
+    people = [Attendee("bob@example.com"), Attendee("ann@example.com")]
+    event_id = admin.create(meeting("Admin's", attendees=people))
+    current = only(bob.pull())
+    assert current.read_only
+    answered = meeting(
+        "Renamed by calsync",
+        attendees=[
+            Attendee("bob@example.com", response="accepted"),
+            Attendee("ann@example.com", response="declined"),
+        ],
+    )
+    (result,) = bob.apply(Update("k", answered, current))
+    assert result.ok, result.error
+    [row] = admin.read([event_id], "name")
+    assert row["name"] == "Admin's"
+    answers = {a.email: a.response for a in result.stored.event.attendees}
+    assert answers == {
+        "bob@example.com": Response.ACCEPTED,
+        "ann@example.com": Response.NEEDS_ACTION,
+    }
+
+
+def test_deletes_archive_by_default_or_unlink(either: Setup) -> None:
+    (single, series) = either.apply(Create("a", meeting()), Create("b", series_event()))
+    results = either.apply(Delete("a", single.stored), Delete("b", series.stored))
+    assert all(r.ok for r in results)
+    assert not either.hands.call("calendar.event", "search", [])  # all archived
+    assert either.fetch(single.stored.id)[single.stored.id].archived  # type: ignore[union-attr]
+    assert either.fetch(series.stored.id)[series.stored.id].archived  # type: ignore[union-attr]
+    # a create with the same key brings the record back
+    (again,) = either.apply(Create("a", meeting("Back")))
+    assert (again.stored.id, again.stored.archived) == (single.stored.id, False)
+    unlinking = either.another(on_delete="unlink")
+    (other,) = either.run(unlinking.apply([Create("c", series_event())]))
+    (gone,) = either.run(unlinking.apply([Delete("c", other.stored)]))
+    assert gone.ok
+    assert either.run(unlinking.fetch([other.stored.id])) == {other.stored.id: None}
+    either.run(unlinking.aclose())
+
+
+def test_update_of_an_unlinked_event_is_not_found_and_delete_succeeds(bob: Setup) -> None:
+    (created,) = bob.apply(Create("k", meeting()))
+    bob.hands.call("calendar.event", "unlink", [int(created.stored.id)], context=QUIET)
+    update, delete = bob.apply(
+        Update("k", meeting("x"), created.stored), Delete("k", created.stored)
+    )
+    assert isinstance(update.error, NotFoundError)
+    assert delete.ok
+
+
+def test_a_rejected_load_is_split_to_isolate_the_bad_rows(either: Setup) -> None:
+    good = [
+        Create(f"g{day}", attrs.evolve(series_event(count=2), title=f"Series {day}"))
+        for day in range(5)
+    ]
+    bad = Create("bad", attrs.evolve(series_event(count=2), timezone="Factory", title="Factory"))
+    singles = [Create(f"s{day}", meeting(f"Single {day}", day=day + 1)) for day in range(3)]
+    either.odoo.reset_counts()
+    results = either.apply(*good[:3], bad, *good[3:], *singles)
+    assert [r.ok for r in results] == [True, True, True, False, True, True, True, True, True]
+    error = results[3].error
+    assert isinstance(error, RejectedError)
+    assert "Factory" in error.message
+    assert error.event == "bad"
+    assert either.odoo.call_count(method="load") <= 1 + 2 * 3  # the singles, then the halves
+    titles = {i.event.title for i in either.pull().items}
+    assert titles == {f"Series {d}" for d in range(5)} | {f"Single {d}" for d in range(3)}
+
+
+def test_unsupported_series_are_refused_before_writing(bob: Setup) -> None:
+    start = datetime(2027, 3, 1, 9, tzinfo=UTC)  # the first Monday of March
+    yearly = Event(
+        "Yearly on a weekday",
+        start,
+        start + timedelta(hours=1),
+        recurrence=Recurrence(RecurrenceRule("YEARLY", by_day=["1MO"], by_month=3)),
+    )
+    bob.odoo.reset_counts()
+    (result,) = bob.apply(Create("y", yearly))
+    assert isinstance(result.error, RejectedError)
+    assert result.error.code == "unsupported-recurrence"
+    assert bob.odoo.call_count(method="load") == 0
+
+
+def test_a_create_retried_after_a_crash_makes_one_record(either: Setup) -> None:
+    (first,) = either.apply(Create("crash", meeting("Before the crash")))
+    (first_series,) = either.apply(Create("crash-s", series_event()))
+    # the process died before the links were committed: a new one retries the creates
+    fresh = either.another()
+    again, again_series = either.run(
+        fresh.apply([Create("crash", meeting("After")), Create("crash-s", series_event())])
+    )
+    either.run(fresh.aclose())
+    assert again.stored.id == first.stored.id
+    assert again_series.stored.id == first_series.stored.id
+    assert again_series.stored.event == first_series.stored.event
+    assert len(either.hands.call("calendar.event", "search", [("name", "=", "After")])) == 1
+    assert either.fetch(first.stored.id)[first.stored.id].key == "crash"  # type: ignore[union-attr]
+
+
+def test_echoes_of_calsyncs_own_writes_are_not_changes(bob: Setup) -> None:
+    full = bob.pull()
+    (created,) = bob.apply(Create("k", meeting(attendees=[Attendee("ann@example.com")])))
+    before = bob.calendar.requests
+    echo = bob.pull(full.cursor)
+    assert calls(bob, before) == 3  # remembered in this process: not even read again
+    assert not echo.items
+    assert created.stored.id in echo.present
+    fresh = bob.another()
+    cold = bob.run(fresh.pull(full.cursor, WINDOW))  # a new process reads it, same version
+    bob.run(fresh.aclose())
+    assert only(cold).version == created.stored.version
+
+
+# -- transports and faults ---------------------------------------------------------------------
+
+
+def test_auto_picks_json2_on_19_with_a_key_and_jsonrpc_otherwise() -> None:
+    for version, key, expected in (
+        ("19.0", True, "json2"),
+        ("19.0", False, "jsonrpc"),
+        ("18.0", True, "jsonrpc"),
+    ):
+        odoo = emulator(version)
+        loop = asyncio.new_event_loop()
+        secret = {"api_key": API_KEY} if key else {"password": PASSWORD}
+        calendar = OdooCalendar(odoo.url, odoo.db, "bob", **secret)  # type: ignore[arg-type]
+        loop.run_until_complete(calendar.pull(None, WINDOW))
+        protocols = {call.protocol for call in odoo.calls if call.model}
+        assert protocols == {expected}
+        assert calendar.owner_email == "bob@example.com"
+        assert calendar.account == "bob"
+        loop.run_until_complete(calendar.aclose())
+        loop.close()
+        odoo.stop()
+
+
+def test_a_restart_or_an_expired_session_means_one_new_login(bob: Setup) -> None:
+    bob.hands.create(meeting())
+    full = bob.pull()
+    bob.odoo.restart()  # /jsonrpc carries the password: nothing to lose
+    assert not bob.pull(full.cursor).items
+    bob.odoo.fail("SessionExpiredException", "Session expired", model="calendar.event")
+    assert not bob.pull(full.cursor).items
+    assert bob.calendar.calls["common.login"] == 2
+
+
+def test_server_down_is_transient_and_recovers(either: Setup) -> None:
+    either.hands.create(meeting())
+    full = either.pull()
+    either.odoo.down()
+    with pytest.raises(TransientError):
+        either.pull(full.cursor)
+    (result,) = either.apply(Create("k", meeting("During the outage")))
+    assert isinstance(result.error, TransientError)
+    either.odoo.up()
+    assert not either.pull(full.cursor).items
+    (result,) = either.apply(Create("k", meeting("After the outage")))
+    assert result.ok
+
+
+@pytest.mark.parametrize(
+    ("exception", "error"),
+    [
+        ("ValidationError", RejectedError),
+        ("AccessError", AccessDeniedError),
+        ("MissingError", NotFoundError),
+    ],
+)
+def test_odoo_errors_on_a_write_are_results_with_odoos_name(
+    either: Setup, exception: str, error: type[Exception]
+) -> None:
+    (created,) = either.apply(Create("k", meeting()))
+    either.odoo.fail(exception, "Odoo says no", model="calendar.event", method="write")
+    (result,) = either.apply(Update("k", meeting("Changed"), created.stored))
+    assert isinstance(result.error, error)
+    assert result.error.code == f"odoo.exceptions.{exception}"
+    assert result.error.message == "Odoo says no"
+
+
+def test_wrong_credentials_are_an_authentication_error(either: Setup) -> None:
+    wrong = OdooCalendar(
+        either.odoo.url, either.odoo.db, "bob", password="nope", api_key="nope" * 10
+    )
+    with pytest.raises(AuthenticationError):
+        either.run(wrong.pull(None, WINDOW))
+    either.run(wrong.aclose())
+
+
+def test_no_secret_reaches_logs_reprs_or_errors(
+    either: Setup, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    either.hands.create(meeting())
+    full = either.pull()
+    either.apply(Create("k", meeting("Logged")))
+    either.pull(full.cursor)
+    wrong = OdooCalendar(
+        either.odoo.url, either.odoo.db, "bob", password=PASSWORD + "x", api_key=API_KEY + "x"
+    )
+    with pytest.raises(AuthenticationError) as failure:
+        either.run(wrong.pull(None, WINDOW))
+    either.run(wrong.aclose())
+    either.odoo.down()
+    with pytest.raises(TransientError) as outage:
+        either.pull(full.cursor)
+    texts = [
+        caplog.text,
+        repr(either.calendar),
+        repr(either.calendar.transport),
+        str(failure.value),
+        str(outage.value),
+    ]
+    assert "execute_kw" in caplog.text or "json/2" in caplog.text  # the clients did log
+    for text in texts:
+        assert PASSWORD not in text
+        assert API_KEY not in text
+
+
+# -- RPC counts --------------------------------------------------------------------------------
+
+
+def test_rpc_counts_for_bulk_creates_and_full_pulls(bob: Setup) -> None:
+    people = [f"guest{n}@example.com" for n in range(7)]
+    writes = [
+        Create(
+            f"bulk-{n}",
+            meeting(
+                f"Bulk {n}",
+                day=1 + n % 28,
+                attendees=[Attendee(people[n % 7]), Attendee("bob@example.com")],
+                reminders=[15],
+            ),
+        )
+        for n in range(100)
+    ]
+    before = bob.calendar.calls
+    bob.odoo.reset_counts()
+    results = bob.apply(*writes)
+    assert all(r.ok for r in results)
+    spent = bob.calendar.calls - before
+    assert spent["calendar.event.load"] == 1
+    assert spent["res.partner.search_read"] == 1  # the 7 new addresses, looked up once
+    assert spent["res.partner.create"] == 1  # and created in one call
+    print(f"\nRPC: 100 new events = {sum(spent.values())} calls {dict(spent)}")
+    for n in range(5):
+        bob.hands.call("calendar.event", "create", weekly(title=f"Series {n}"), context=QUIET)
+    fresh = bob.another()
+    listing = bob.run(fresh.pull(None, WINDOW))
+    assert len(listing.items) == 105
+    print(f"RPC: full pull of 100 events + 5 series = {fresh.requests} calls {dict(fresh.calls)}")
+    bob.run(fresh.aclose())
+
+
+# -- more write paths --------------------------------------------------------------------------
+
+
+def test_a_single_becomes_a_series_and_back(either: Setup) -> None:
+    (created,) = either.apply(Create("k", meeting("Sync")))
+    wanted = attrs.evolve(
+        meeting("Sync"),
+        timezone=BRUSSELS,
+        recurrence=Recurrence(RecurrenceRule("WEEKLY", count=3, by_day=["WE"])),
+    )
+    (series,) = either.apply(Update("k", wanted, created.stored))
+    assert series.ok, series.error
+    assert series.stored.id == created.stored.id
+    assert series.stored.event.recurrence == wanted.recurrence
+    assert len(either.hands.rows(either.hands.recurrence_of(int(created.stored.id)))) == 3
+    (single,) = either.apply(Update("k", meeting("Sync again"), series.stored))
+    assert single.ok, single.error
+    assert (single.stored.id, single.stored.event.recurrence) == (created.stored.id, None)
+    assert single.stored.event.title == "Sync again"
+    assert len(either.hands.call("calendar.event", "search", [])) == 1
+
+
+def test_timed_and_all_day_convert_both_ways(bob: Setup) -> None:
+    (created,) = bob.apply(Create("k", meeting()))
+    all_day = Event("Review", date(2027, 3, 10), date(2027, 3, 12))
+    (whole,) = bob.apply(Update("k", all_day, created.stored))
+    assert (whole.stored.event.start, whole.stored.event.end) == (
+        date(2027, 3, 10),
+        date(2027, 3, 12),
+    )
+    assert whole.stored.event.fingerprint(ODOO) == all_day.fingerprint(ODOO)
+    (timed,) = bob.apply(Update("k", meeting(), whole.stored))
+    assert timed.stored.event.fingerprint(ODOO) == meeting().fingerprint(ODOO)
+
+
+def test_read_only_series_answer_on_every_occurrence(bob: Setup) -> None:
+    admin = Hands(bob.odoo, "admin")
+    base = int(
+        admin.call(
+            "calendar.event",
+            "create",
+            weekly(count=3, partner_ids=[(6, 0, [admin.partner("bob@example.com")])]),
+            context=QUIET,
+        )
+    )
+    current = only(bob.pull())
+    assert current.read_only
+    answered = attrs.evolve(
+        current.event, attendees=[Attendee("bob@example.com", response="declined")]
+    )
+    (result,) = bob.apply(Update("k", answered, current))
+    assert result.ok, result.error
+    states = admin.call(
+        "calendar.attendee",
+        "search_read",
+        [("event_id.recurrence_id", "=", admin.recurrence_of(base))],
+        ["state"],
+    )
+    assert [row["state"] for row in states] == ["declined"] * 3
+
+
+def test_tags_are_linked_but_only_admins_create_them(bob: Setup) -> None:
+    Hands(bob.odoo, "admin").call("calendar.event.type", "create", {"name": "Customer"})
+    (result,) = bob.apply(Create("k", meeting(categories=["Customer", "Brand new"])))
+    assert result.ok
+    assert result.stored.event.categories == ("Customer",)  # bob may not create tags
+    as_admin = OdooCalendar(bob.odoo.url, bob.odoo.db, "admin", password="admin")
+    (made,) = bob.run(as_admin.apply([Create("a", meeting(categories=["Brand new"]))]))
+    assert made.stored.event.categories == ("Brand new",)
+    bob.run(as_admin.aclose())
+
+
+def test_reminders_keep_odoos_email_alarms(bob: Setup) -> None:
+    (created,) = bob.apply(Create("k", meeting(reminders=[15])))
+    event_id = int(created.stored.id)
+    bob.hands.write(event_id, {"alarm_ids": [(4, 6)]})  # "Email - 3 Hours"
+    current = bob.fetch(str(event_id))[str(event_id)]
+    assert current is not None
+    assert current.event.reminders == (15,)
+    (result,) = bob.apply(Update("k", meeting(reminders=[20, 60]), current))
+    assert result.stored.event.reminders == (20, 60)
+    [row] = bob.hands.read([event_id], "alarm_ids")
+    names = bob.hands.call("calendar.alarm", "read", row["alarm_ids"], ["name"])
+    assert sorted(n["name"] for n in names) == [
+        "Email - 3 Hours",
+        "Notification - 1 Hours",
+        "Notification - 20 Minutes",
+    ]
