@@ -18,7 +18,6 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, Literal
 
 from calsync._errors import (
-    AccessDeniedError,
     ConfigurationError,
     InvalidEventError,
     ProviderError,
