@@ -71,10 +71,7 @@ from calsync.adapters.outlook._subscriptions import GraphSubscription
 from calsync.stores._subscriptions import Subscription, SubscriptionStore, state_digest
 
 __all__ = [
-    "GraphSubscription",
-    "Subscription",
     "SubscriptionManager",
-    "SubscriptionStore",
     "SubscriptionTarget",
     "WebhookResult",
     "handle_webhook",
