@@ -68,6 +68,9 @@ class QueueDispatcher:
     def maintain(self, pair: str, *, recreate: bool) -> None:
         self._queue.enqueue(self._tasks.maintain_subscription, pair, recreate=recreate)
 
+    def close(self) -> None:
+        self._queue.connection.close()
+
 
 class LocalDispatcher:
     """Sync in this process's thread pool; ``build(pair)`` makes the pair's Synchronizer.

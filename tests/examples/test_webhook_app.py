@@ -155,3 +155,49 @@ def test_the_handshake_and_forged_or_lifecycle_requests(world: World) -> None:
     pair = world.manager.store.get(victim.id)
     assert pair is not None
     assert runs == [(pair.pair, True)]  # a full listing for "missed"
+
+
+def test_the_queue_dispatcher_enqueues_exactly_the_pair(
+    webhook_app: Any, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from redis import Redis
+    from rq import Queue
+
+    from calsync.stores import MemorySubscriptionStore, Subscription
+    from calsync.stores._subscriptions import state_digest
+
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    store = MemorySubscriptionStore()
+    expires = datetime.now(timezone.utc) + timedelta(days=2)
+    for pair in ("p0", "p1"):
+        store.save(Subscription(f"sub-{pair}", pair, "me/events", expires, state_digest(pair)))
+    manager = SubscriptionManager(store, "https://app.example.com/calsync/notifications")
+    dispatcher = webhook_app.QueueDispatcher()
+    app = webhook_app.create_app(manager, dispatcher)
+    note = {"subscriptionId": "sub-p1", "clientState": "p1", "changeType": "updated"}
+    removed = {
+        "subscriptionId": "sub-p0",
+        "clientState": "p0",
+        "lifecycleEvent": "subscriptionRemoved",
+    }
+
+    async def post() -> None:
+        transport = httpx.ASGITransport(app=app)  # background tasks finish before it answers
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+            answer = await client.post(webhook_app.PATH, json={"value": [note, note]})
+            assert answer.status_code == 202
+            answer = await client.post(webhook_app.PATH, json={"value": [removed]})
+            assert answer.status_code == 202
+
+    try:
+        asyncio.run(post())
+    finally:
+        dispatcher.close()
+    with Redis.from_url(redis_url) as connection:
+        jobs = Queue("calsync", connection=connection).get_jobs()
+        calls = sorted((job.func_name, job.args, tuple(sorted(job.kwargs.items()))) for job in jobs)
+    assert calls == [
+        ("worker_rq.maintain_subscription", ("p0",), (("recreate", True),)),
+        ("worker_rq.sync_pair", ("p0",), (("full", False),)),
+        ("worker_rq.sync_pair", ("p1",), (("full", False),)),
+    ]
