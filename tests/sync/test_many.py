@@ -307,3 +307,14 @@ def test_an_app_wide_ceiling_holds_across_mailboxes(graph: GraphEmulator) -> Non
     assert graph.max_concurrency() <= 3
     assert limiter.peak() <= 3
     assert max(limiter.peaks().values()) <= 3
+
+
+def test_a_failing_progress_callback_stops_nothing(caplog: pytest.LogCaptureFixture) -> None:
+    pairs = memory_pairs(3, MemoryStore())
+
+    def broken(outcome: PairOutcome) -> None:
+        raise RuntimeError("bug in the caller's progress bar")
+
+    outcomes = sync_many(pairs, progress=broken)
+    assert all(o.ok for o in outcomes)
+    assert "progress callback failed" in caplog.text

@@ -136,7 +136,10 @@ async def sync_many_async(
             else:
                 outcome = PairOutcome(sync.pair, report, duration=time.monotonic() - started)
         if progress is not None:
-            progress(outcome)
+            try:
+                progress(outcome)
+            except Exception:  # a broken callback must not cost the other pairs their runs
+                logger.exception("the progress callback failed", extra={"calsync_pair": sync.pair})
         return outcome
 
     with _shared_limiter(items, shared):
