@@ -184,6 +184,10 @@ class CalendarAdapter(Protocol):
     def projection(self) -> Projection:
         """What this side can store of an event."""
 
+    @property
+    def holds_others_meetings(self) -> bool:
+        """Whether a meeting someone else organises may be created in this calendar."""
+
     def notifications(self, write: Write) -> tuple[Notification, ...]:
         """The attendee e-mails the provider will send because of ``write``."""
 

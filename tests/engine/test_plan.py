@@ -447,13 +447,13 @@ def invites(write: object) -> tuple[Notification, ...]:
     return ()
 
 
-def test_a_meeting_the_account_only_attends_is_not_created_where_it_would_invite() -> None:
+def test_a_meeting_the_account_only_attends_is_not_created_where_it_would_be_its_own() -> None:
     meeting = event(attendees=[Attendee("ann@example.com")])
     left = SideInput("odoo", [RemoteEvent("L1", meeting, read_only=True)])
-    right = SideInput("outlook", notifications=invites)
+    right = SideInput("outlook", notifications=invites, holds_others_meetings=False)
     result = plan(left, right, [], window=WINDOW)
     assert kinds(result) == [("skip", None)]
-    assert "would invite its attendees" in result.operations[0].reason
+    assert "would become this account's own meeting" in result.operations[0].reason
     (link,) = result.links.values()
     assert link is not None
     assert link.right is None

@@ -71,6 +71,7 @@ class SideInput:
     projection: Projection = FULL
     owner_email: str | None = None
     notifications: NotificationPolicy | None = None
+    holds_others_meetings: bool = True
 
 
 @attrs.frozen
@@ -213,6 +214,9 @@ class _Planner:
     quarantined: list[Quarantined] = attrs.Factory(list)
     deferred: list[Deferred] = attrs.Factory(list)
     unknown: list[str] = attrs.Factory(list)
+    #: new events that carry a calsync key: what an interrupted run created, by key
+    orphans: tuple[dict[str, RemoteEvent], dict[str, RemoteEvent]] = attrs.Factory(lambda: ({}, {}))
+    adopted: set[tuple[int, str]] = attrs.Factory(set)
 
     # -- entry -----------------------------------------------------------------------------
 
@@ -221,6 +225,7 @@ class _Planner:
         new: tuple[list[RemoteEvent], list[RemoteEvent]] = ([], [])
         for position, side in enumerate(self.sides):
             self._classify(position, side, touched, new[position])
+            self.orphans[position].update((item.key, item) for item in new[position] if item.key)
         for key in sorted(touched):
             self._reconcile(key, touched[key])
         self._place_new(new)
@@ -394,26 +399,12 @@ class _Planner:
         """Edit beats delete: put the edited event back where it was deleted."""
         other = 1 - position
         key = derive_key(self.pair, "recreate", link.key, survivor.version or "")
-        ref = link.side(other)
-        assert ref is not None
-        new_link = Link(
-            key=key,
-            base=survivor.event,
-            left=None,
-            right=None,
-            uid=link.uid,
-        ).with_side(other, SideRef(survivor.id, survivor.version, read_only=survivor.read_only))
-        new_link = new_link.with_side(position, PENDING)
         self.new_links[link.key] = None
-        self.new_links[key] = new_link
-        self._emit(
-            OperationKind.CREATE,
-            new_link,
+        reason = (
             f"{verb} on {self.sides[position].name} but edited on {self.sides[other].name}: "
-            "the edit wins",
-            side=position,
-            write=Create(key, survivor.event),
+            "the edit wins"
         )
+        self._create(key, other, survivor, reason, uid=link.uid)
 
     def _merge_linked(self, link: Link, states: tuple[_State, _State]) -> None:
         views: list[SideView] = []
@@ -525,9 +516,11 @@ class _Planner:
     # -- step 3: new events ------------------------------------------------------------------
 
     def _place_new(self, new: tuple[list[RemoteEvent], list[RemoteEvent]]) -> None:
-        candidates = _Matcher(new[1], self.pair, self.sides[0].name)
+        self._adopt_new_orphans(new)
+        fresh = [[i for i in new[p] if (p, i.id) not in self.adopted] for p in (0, 1)]
+        candidates = _Matcher(fresh[1])
         reasons = [f"new on {side.name}" for side in self.sides]
-        for item in new[0]:
+        for item in fresh[0]:
             match = candidates.take(item)
             if match is not None:
                 self._link_match(item, *match)
@@ -537,8 +530,46 @@ class _Planner:
             if _in_window(item.event, self.window):
                 self._create_from(1, item, reasons[1])
 
+    def _adopt_new_orphans(self, new: tuple[list[RemoteEvent], list[RemoteEvent]]) -> None:
+        """A new event whose copy an interrupted run already made on the other side: link them.
+
+        The copy carries the key of the create that made it, derived from the
+        original's id, so the two are found again whatever happened in between.
+        """
+        for target in (0, 1):
+            if not self.orphans[target]:
+                continue
+            source = 1 - target
+            for item in new[source]:
+                if (source, item.id) in self.adopted:
+                    continue
+                key = self._origin_key(source, item)
+                orphan = self._adopt(target, key)
+                if orphan is not None:
+                    self.adopted.add((source, item.id))
+                    reason = f"new on {self.sides[source].name}; created by an interrupted run"
+                    self._settle_creation(key, source, item, orphan, item.event, reason)
+
+    def _adopt(self, position: int, key: str) -> RemoteEvent | None:
+        """The event an interrupted run created on that side under ``key``, claimed once."""
+        orphan = self.orphans[position].pop(key, None)
+        if orphan is not None:
+            self.adopted.add((position, orphan.id))
+        return orphan
+
+    def _origin_key(self, position: int, item: RemoteEvent) -> str:
+        """The key of the link (and of the create) that starts from this new event.
+
+        An event with a uid (Outlook's iCalUId, the same in every attendee's
+        mailbox) gets a key of its uid alone: the organiser's and the attendees'
+        syncs then create one event in a shared calendar (Odoo), not one each.
+        """
+        if item.uid:
+            return derive_key("uid", item.uid)
+        return derive_key(self.pair, self.sides[position].name, item.id)
+
     def _link_match(self, left: RemoteEvent, right: RemoteEvent, how: str) -> None:
-        key = derive_key(self.pair, self.sides[0].name, left.id)
+        key = self._origin_key(0, left)
         reason = f"already on both sides ({how})"
         uid = left.uid or right.uid
         settled = self._same_content(left, right)
@@ -569,31 +600,70 @@ class _Planner:
     def _create_from(
         self, position: int, item: RemoteEvent, reason: str, *, copy: bool = False
     ) -> None:
+        """Create a new event of one side on the other (or record why not)."""
         source, target = position, 1 - position
-        if not self.sides[target].complete:
-            self.deferred.append(Deferred(self.sides[source].name, item.id, item.event.title))
-            return
-        origin_name = self.sides[source].name
         if copy:
-            key = derive_key(self.pair, origin_name, item.id, "copy", item.version or "")
+            key = derive_key(
+                self.pair, self.sides[source].name, item.id, "copy", item.version or ""
+            )
         else:
-            key = derive_key(self.pair, origin_name, item.id)
-        origin = SideRef(item.id, item.version, read_only=item.read_only)
-        write = Create(key, item.event)
-        policy = self.sides[target].notifications
-        if item.read_only and policy is not None and policy(write):
+            key = self._origin_key(source, item)
+        if item.read_only and not self.sides[target].holds_others_meetings:
+            origin = SideRef(item.id, item.version, read_only=item.read_only)
             link = _link(key, item.event, origin, source, None, uid=item.uid)
             self.new_links[key] = link
             self._emit(
                 OperationKind.SKIP,
                 link,
-                f"{reason}, but this account does not organise it: creating it on "
-                f"{self.sides[target].name} would invite its attendees",
+                f"{reason}, but this account does not organise it: on "
+                f"{self.sides[target].name} it would become this account's own meeting",
             )
             return
-        link = _link(key, item.event, origin, source, PENDING, uid=item.uid)
+        self._create(key, source, item, reason, uid=item.uid)
+
+    def _create(
+        self, key: str, source: int, item: RemoteEvent, reason: str, *, uid: str | None
+    ) -> None:
+        """Create ``item`` on the other side under ``key``, unless an interrupted run did."""
+        target = 1 - source
+        orphan = self._adopt(target, key)
+        if orphan is not None:
+            self._settle_creation(
+                key, source, item, orphan, item.event, f"{reason}; created by an interrupted run"
+            )
+            return
+        if not self.sides[target].complete:
+            self.deferred.append(Deferred(self.sides[source].name, item.id, item.event.title))
+            return
+        origin = SideRef(item.id, item.version, read_only=item.read_only)
+        link = _link(key, item.event, origin, source, PENDING, uid=uid)
         self.new_links[key] = link
-        self._emit(OperationKind.CREATE, link, reason, side=target, write=write)
+        self._emit(OperationKind.CREATE, link, reason, side=target, write=Create(key, item.event))
+
+    def _settle_creation(
+        self,
+        key: str,
+        source: int,
+        item: RemoteEvent,
+        orphan: RemoteEvent,
+        content: Event,
+        reason: str,
+    ) -> None:
+        """Link a source event to the copy an interrupted run made; update the copy if needed."""
+        target = 1 - source
+        wanted = self._target_content(target, orphan, content)
+        currents = [item, orphan] if source == 0 else [orphan, item]
+        written = (target,) if wanted is not None else ()
+        link = self._settled(
+            Link(key, content, None, None, uid=item.uid), content, currents, written
+        )
+        self.new_links[key] = link
+        if wanted is None:
+            self._emit(OperationKind.LINK, link, reason)
+        else:
+            self._emit(
+                OperationKind.UPDATE, link, reason, side=target, write=Update(key, wanted, orphan)
+            )
 
     # -- output ------------------------------------------------------------------------------
 
@@ -647,16 +717,12 @@ def _link(
 class _Matcher:
     """Finds, among one side's new events, the one a new event of the other side already is."""
 
-    def __init__(self, items: Iterable[RemoteEvent], pair: str, left_name: str) -> None:
+    def __init__(self, items: Iterable[RemoteEvent]) -> None:
         self._items = list(items)
         self._taken: set[int] = set()
-        self._by_key: dict[str, list[int]] = defaultdict(list)
         self._by_uid: dict[str, list[int]] = defaultdict(list)
         self._by_signature: dict[tuple[object, ...], list[int]] = defaultdict(list)
-        self._pair, self._left = pair, left_name
         for index, item in enumerate(self._items):
-            if item.key:
-                self._by_key[item.key].append(index)
             if item.uid:
                 self._by_uid[item.uid].append(index)
             self._by_signature[signature(item.event)].append(index)
@@ -675,11 +741,6 @@ class _Matcher:
 
     def _lookups(self, item: RemoteEvent) -> list[tuple[str, Mapping[Any, list[int]], object]]:
         lookups: list[tuple[str, Mapping[Any, list[int]], object]] = []
-        if self._by_key:
-            derived = derive_key(self._pair, self._left, item.id)
-            lookups.append(("matched by calsync key", self._by_key, derived))
-            if item.key:
-                lookups.append(("matched by calsync key", self._by_key, item.key))
         if item.uid and self._by_uid:
             lookups.append(("matched by uid", self._by_uid, item.uid))
         lookups.append((_BY_SIGNATURE, self._by_signature, signature(item.event)))

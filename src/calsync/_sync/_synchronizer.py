@@ -454,6 +454,7 @@ class Synchronizer:
             projection=side.projection,
             owner_email=side.owner_email,
             notifications=side.notifications,
+            holds_others_meetings=side.holds_others_meetings,
         )
 
     # -- guard ---------------------------------------------------------------------------------

@@ -70,7 +70,8 @@ class MemoryCalendar:
     ``name`` labels the side in plans; ``projection`` is what it stores of an
     event; ``notifications`` (optional) predicts the attendee e-mails a write
     would cause, to stand in for a provider that sends them; ``clock`` stamps
-    ``Event.modified`` (the wall clock by default).
+    ``Event.modified`` (the wall clock by default); ``holds_others_meetings``
+    False makes it refuse, like Outlook, meetings another person organises.
     """
 
     def __init__(
@@ -82,6 +83,7 @@ class MemoryCalendar:
         projection: Projection | None = None,
         notifications: Callable[[Write], tuple[Notification, ...]] | None = None,
         clock: Clock | None = None,
+        holds_others_meetings: bool = True,
     ) -> None:
         self._name = name
         self._account = account
@@ -89,6 +91,7 @@ class MemoryCalendar:
         self._projection = projection or Projection()
         self._notifications = notifications
         self._clock = clock or _utc_now
+        self._holds_others_meetings = holds_others_meetings
         self._events: dict[str, RemoteEvent] = {}
         self._keys: dict[str, str] = {}
         self._feed: list[str] = []
@@ -119,6 +122,11 @@ class MemoryCalendar:
     def projection(self) -> Projection:
         """What this calendar stores of an event."""
         return self._projection
+
+    @property
+    def holds_others_meetings(self) -> bool:
+        """Whether meetings others organise may be created here (as given at construction)."""
+        return self._holds_others_meetings
 
     @property
     def requests(self) -> int:

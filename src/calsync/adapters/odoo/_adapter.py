@@ -192,6 +192,11 @@ class OdooCalendar:
         return self._owner_email
 
     @property
+    def holds_others_meetings(self) -> bool:
+        """Yes: Odoo is one calendar shared by its users; a meeting keeps its organiser there."""
+        return True
+
+    @property
     def projection(self) -> Projection:
         """What Odoo stores of an event (see :data:`ODOO_PROJECTION`)."""
         return ODOO_PROJECTION

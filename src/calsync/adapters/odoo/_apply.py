@@ -102,6 +102,8 @@ class Apply:
         self.a = adapter
         self.jobs = jobs
         self.people: dict[str, int] = {}
+        #: organisers' addresses -> their Odoo users, for meetings others organise
+        self.organisers: dict[str, int] = {}
         self.alarms: dict[int, int] = {}
         self.tags: dict[str, int] = {}
         self.snapshot = Snapshot()
@@ -146,10 +148,19 @@ class Apply:
         people: dict[str, str] = {}
         minutes: set[int] = set()
         names: set[str] = set()
+        organisers: set[str] = set()
         for job in jobs:
             if isinstance(job.write, Update) and job.write.current.read_only:
                 continue
             assert job.event is not None
+            organizer = job.event.organizer
+            if (
+                isinstance(job.write, Create)
+                and organizer
+                and organizer.email != self.a.owner_email
+            ):
+                people.setdefault(organizer.email, organizer.name)
+                organisers.add(organizer.email)
             for event in _all_events(job.event):
                 for attendee in event.attendees:
                     if people.get(attendee.email) in (None, ""):
@@ -158,6 +169,8 @@ class Apply:
                 names.update(event.categories)
         if people:
             self.people = await self.a._partners.resolve(people)
+        if organisers:
+            self.organisers = await self.a._users.uids_for(organisers)
         if minutes:
             self.alarms = await self.a._alarms.ids_for(minutes)
         if names:
@@ -184,16 +197,38 @@ class Apply:
         return values
 
     def _partner_ids(self, event: Event) -> list[int]:
-        return sorted({self.people[a.email] for a in event.attendees if a.email in self.people})
+        """The event's attendees and its organiser: Odoo lists the organiser among them."""
+        partners = {self.people[a.email] for a in event.attendees if a.email in self.people}
+        organizer = event.organizer
+        if organizer is not None and organizer.email in self.people:
+            partners.add(self.people[organizer.email])
+        else:
+            partners.add(self.a._partner)
+        return sorted(partners)
+
+    def _organiser_uid(self, event: Event) -> int:
+        """Who organises the event in Odoo: its organiser's user when Odoo has one, else the owner.
+
+        A meeting this account only attends, created in Odoo from the invitation
+        in its Outlook, stays the organiser's meeting: its other attendees' own
+        syncs then find it rather than make another.
+        """
+        organizer = event.organizer
+        if organizer is not None:
+            return self.organisers.get(organizer.email, self.a._uid)
+        return self.a._uid
 
     def _partner_commands(self, event: Event, row: Mapping[str, Any] | None) -> list[Any]:
         if row is None:
             return [(6, 0, self._partner_ids(event))]
         wanted = {a.email for a in event.attendees}
+        organiser = mapping.organizer_partner(row)
         current: dict[str, set[int]] = defaultdict(set)
         for aid in row.get("attendee_ids") or ():
             attendee = self.snapshot.attendees.get(aid)
             if attendee is not None and attendee.email is not None:
+                if attendee.partner_id == organiser:
+                    continue  # the organiser is not a model attendee: never removed
                 current[attendee.email].add(attendee.partner_id)
         partners = set(row.get("partner_ids") or ())
         # partners without a usable address are not the model's: they are left alone
@@ -289,7 +324,7 @@ class Apply:
             **mapping.scalar_values(event),
             **mapping.time_values(event, for_load=True),
             "active": True,
-            "user_id/.id": self.a._uid,
+            "user_id/.id": self._organiser_uid(event),
             "partner_ids/.id": self._partner_ids(event),
             "alarm_ids/.id": sorted({self.alarms[m] for m in event.reminders if m in self.alarms}),
             "categ_ids/.id": self._tag_ids(event),

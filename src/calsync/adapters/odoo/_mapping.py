@@ -124,6 +124,7 @@ EVENT_FIELDS = (
     "privacy",
     "show_as",
     "user_id",
+    "partner_id",
     "partner_ids",
     "attendee_ids",
     "alarm_ids",
@@ -453,12 +454,16 @@ def row_event(row: Mapping[str, Any], lookups: Lookups) -> Event:
         scalar.attribute: scalar.read(row.get(scalar.field)) for scalar in SCALARS
     }
     organizer_id = _many2one_id(row.get("user_id"))
+    organizer = lookups.users.get(organizer_id) if organizer_id else None
     event = Event(
         start=start,
         end=end,
         timezone="UTC" if isinstance(start, datetime) else None,
-        organizer=lookups.users.get(organizer_id) if organizer_id else None,
-        attendees=attendees_of(row, lookups),
+        organizer=organizer,
+        # Odoo lists the organiser among the attendees; the model (like Outlook) does not.
+        attendees=[
+            a for a in attendees_of(row, lookups) if organizer is None or a.email != organizer.email
+        ],
         reminders=sorted(
             {lookups.reminders[a] for a in row.get("alarm_ids") or () if a in lookups.reminders}
         ),
@@ -467,6 +472,11 @@ def row_event(row: Mapping[str, Any], lookups: Lookups) -> Event:
         **values,
     )
     return ODOO_PROJECTION(event)
+
+
+def organizer_partner(row: Mapping[str, Any]) -> int | None:
+    """The organiser's partner id, as Odoo reads it on the row (``partner_id``)."""
+    return _many2one_id(row.get("partner_id"))
 
 
 def masked(row: Mapping[str, Any]) -> bool:

@@ -100,6 +100,26 @@ class Users:
         """Everything read so far."""
         return self._people
 
+    async def uids_for(self, emails: Iterable[str]) -> dict[str, int]:
+        """The users with these addresses (the oldest when several share one), in one call."""
+        wanted = sorted(set(emails))
+        if not wanted:
+            return {}
+        rows = await self._call(
+            "res.users",
+            "search_read",
+            domain=[("email", "in", wanted)],
+            fields=["name", "email"],
+            order="id asc",
+        )
+        found: dict[str, int] = {}
+        for row in rows:
+            email = normalize_address(row.get("email"))
+            if email is not None:
+                found.setdefault(email, int(row["id"]))
+                self._people.setdefault(int(row["id"]), Person(email, str(row.get("name") or "")))
+        return found
+
     async def ensure(self, uids: Iterable[int]) -> None:
         """Read the users not yet known, in one call."""
         missing = sorted({uid for uid in uids if uid not in self._people})

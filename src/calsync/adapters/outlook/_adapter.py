@@ -317,6 +317,11 @@ class OutlookCalendar:
         self._transport.limiter = value
 
     @property
+    def holds_others_meetings(self) -> bool:
+        """No: meetings arrive by invitation; one created here would be the mailbox's own."""
+        return False
+
+    @property
     def projection(self) -> Projection:
         """What Outlook stores of an event."""
         return OUTLOOK_PROJECTION
