@@ -123,9 +123,9 @@ class Synchronizer:
 
     # -- blocking API --------------------------------------------------------------------------
 
-    def run(self) -> SyncReport:
+    def run(self, *, full: bool = False) -> SyncReport:
         """Run one sync and return its report (blocking; see :meth:`run_async`)."""
-        return self._block(self.run_async())
+        return self._block(self.run_async(full=full))
 
     def preview(self) -> Plan:
         """Plan a sync without writing anything (blocking; see :meth:`preview_async`)."""
@@ -177,14 +177,20 @@ class Synchronizer:
             _, the_plan, _ = await self._plan(state)
             return the_plan
 
-    async def run_async(self) -> SyncReport:
-        """Run one sync: pull, plan, guard, apply, commit. Returns the report."""
+    async def run_async(self, *, full: bool = False) -> SyncReport:
+        """Run one sync: pull, plan, guard, apply, commit. Returns the report.
+
+        ``full`` lists every event of the window on both sides instead of the
+        changes since the cursors: for when changes may have been missed (a
+        Graph ``missed`` lifecycle notification, a suspected drift). It costs
+        a first sync's reads and writes only what differs.
+        """
         started = time.monotonic()
         requests_before = self._request_counts()
         self._timings, self._stage_started = {}, {}
         with self.store.lock(self.pair, timeout=self.lock_timeout):
             state = self.store.load(self.pair)
-            pulled, the_plan, window = await self._plan(state)
+            pulled, the_plan, window = await self._plan(state, full=full)
             self._check_guards(the_plan, state)
             results = await self._apply(the_plan)
             held = self._held(the_plan, results, state)
@@ -328,8 +334,12 @@ class Synchronizer:
 
     # -- pull and plan -------------------------------------------------------------------------
 
-    async def _plan(self, state: PairState) -> tuple[list[_Pulled], Plan, Window]:
+    async def _plan(
+        self, state: PairState, *, full: bool = False
+    ) -> tuple[list[_Pulled], Plan, Window]:
         window, cursors = self._window(state)
+        if full:
+            cursors = {}
         self._report("pull", 0, 2)
         listings = await self._gather(
             side.pull(cursors.get(side.name), window) for side in self.sides
