@@ -235,7 +235,7 @@ def markdown(rows: list[Row]) -> str:
         lines.append(
             f"| {r.scenario} | {r.odoo_requests:,} ({r.odoo_floor:,}) "
             f"| {r.outlook_requests:,} ({r.outlook_floor:,}) | {r.outlook_inner:,} "
-            f"| {r.odoo_style_requests or 0:,} | {ratio:,.1f}× | {r.wall:,.2f} s "
+            f"| {r.odoo_style_requests or 0:,} | {ratio:,.1f}x | {r.wall:,.2f} s "
             f"| {r.apply:,.2f} s | {r.odoo_style_wall or 0:,.2f} s "
             f"| {r.peak_mb:,.1f} MB | {r.engine * 1000:,.1f} ms |"
         )

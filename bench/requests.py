@@ -11,75 +11,65 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from pair import Host, synchronizer
 
 import calsync
 
 
-def delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
-    return {
-        key: after[key] - before.get(key, 0) for key in after if after[key] != before.get(key, 0)
-    }
+def counted(sync: calsync.Synchronizer, side: Any) -> dict[str, int]:
+    """Run once; the calls ``side``'s adapter made, by kind."""
+    before = dict(side.calls)
+    sync.run()
+    return {k: v - before.get(k, 0) for k, v in side.calls.items() if v != before.get(k, 0)}
 
 
 def checks() -> list[tuple[str, str, str]]:
     """(what, measured, promise) rows."""
-    rows: list[tuple[str, str, str]] = []
     with tempfile.TemporaryDirectory() as folder:
         emulators = Host()
         try:
             sync = synchronizer(emulators.hello, Path(folder) / "state.sqlite3")
             sync.max_notifications = 1000
+            odoo, outlook = sync.left, sync.right
             sync.run()  # an empty first sync: logged in, cursors set
             sync.run()
             emulators.ask("seed_side", side="odoo", count=100, guests=7)
-            odoo, outlook = sync.left, sync.right
-            before = dict(outlook.calls)  # type: ignore[attr-defined]
-            sync.run()
-            pushed = delta(before, dict(outlook.calls))  # type: ignore[attr-defined]
-            rows.append(
-                (
-                    "100 new Odoo events pushed to Outlook",
-                    f"{pushed.get('batch', 0)} $batch calls ({pushed})",
-                    "≤ 5 $batch",
-                )
-            )
+            pushed = counted(sync, outlook)
             sync.run()  # the echo of those writes
-            before = dict(outlook.calls)  # type: ignore[attr-defined]
-            sync.run()
-            quiet = delta(before, dict(outlook.calls))  # type: ignore[attr-defined]
-            rows.append(
-                ("no-op incremental pull, Outlook", f"{sum(quiet.values())} request ({quiet})", "1")
-            )
+            quiet_outlook = counted(sync, outlook)
             emulators.ask("seed_side", side="outlook", count=100, guests=7)
-            before = dict(odoo.calls)  # type: ignore[attr-defined]
+            created = counted(sync, odoo)
             sync.run()
-            created = delta(before, dict(odoo.calls))  # type: ignore[attr-defined]
-            loads = created.get("calendar.event.load", 0)
-            partners = {k: v for k, v in created.items() if k.startswith("res.partner")}
-            rows.append(
-                (
-                    "100 new Outlook events (7 distinct guests) pushed to Odoo",
-                    f"{loads} load call, partner calls {partners}; all calls {created}",
-                    "1 create call + partner look-ups ≤ distinct guests",
-                )
-            )
-            sync.run()
-            before = dict(odoo.calls)  # type: ignore[attr-defined]
-            sync.run()
-            quiet = delta(before, dict(odoo.calls))  # type: ignore[attr-defined]
-            rows.append(
-                (
-                    "no-op incremental sync, Odoo",
-                    f"{sum(quiet.values())} calls ({quiet})",
-                    "≤ 3 after login",
-                )
-            )
+            quiet_odoo = counted(sync, odoo)
             sync.close()
         finally:
             emulators.close()
-    return rows
+    partners = {k: v for k, v in created.items() if k.startswith("res.partner")}
+    return [
+        (
+            "100 new Odoo events pushed to Outlook",
+            f"{pushed.get('batch', 0)} $batch calls ({pushed})",
+            "≤ 5 $batch",
+        ),
+        (
+            "no-op incremental pull, Outlook",
+            f"{sum(quiet_outlook.values())} request ({quiet_outlook})",
+            "1",
+        ),
+        (
+            "100 new Outlook events (7 distinct guests) pushed to Odoo",
+            f"{created.get('calendar.event.load', 0)} load call, partner calls {partners}; "
+            f"all calls {created}",
+            "1 create call + partner look-ups ≤ distinct guests",
+        ),
+        (
+            "no-op incremental sync, Odoo",
+            f"{sum(quiet_odoo.values())} calls ({quiet_odoo})",
+            "≤ 3 after login",
+        ),
+    ]
 
 
 def markdown(rows: list[tuple[str, str, str]]) -> str:
@@ -90,4 +80,3 @@ def markdown(rows: list[tuple[str, str, str]]) -> str:
 
 if __name__ == "__main__":
     print(markdown(checks()))
-    del calsync
