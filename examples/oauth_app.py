@@ -18,10 +18,11 @@ integration portal). Its pages:
 - ``POST /sync?emails=N``: runs it, allowing the N e-mails the preview
   showed (a plan that grew since stops before writing), and shows the report.
 
-Register ``<CALSYNC_BASE_URL>/microsoft_account/authentication`` as a *Web*
-redirect URI of the app in Microsoft Entra ID (docs/howto/microsoft.md): the
-same path as Odoo's own Outlook module, on the same domain as Odoo's
-``web.base.url``.
+Register the redirect URI, this app's base URL followed by
+``/microsoft_account/authentication``, as a *Web* redirect URI of the app in
+Microsoft Entra ID (docs/howto/microsoft.md): the same path as Odoo's own
+Outlook module, on the same domain as Odoo's ``web.base.url``. The app
+serves the callback at the path of the redirect URI it is given.
 
 Configuration (environment), the same as ``examples/worker_rq.py``, so that
 the users this app connects are the pairs those workers sync:
@@ -32,9 +33,11 @@ the users this app connects are the pairs those workers sync:
 - ``CALSYNC_STATE_URL``: the SQLAlchemy URL of the state and token store
   (``sqlite:////var/lib/calsync/state.sqlite3`` on one machine, PostgreSQL
   when workers share it);
-- ``CALSYNC_BASE_URL``: this app's public URL, e.g. ``https://odoo.example.com``;
-- ``CALSYNC_MS_CLIENT_ID``, ``CALSYNC_MS_CLIENT_SECRET``, ``CALSYNC_MS_TENANT``
-  (default ``common``), ``CALSYNC_TOKEN_KEY`` (optional: encrypts the tokens);
+- ``CALSYNC_MS_CLIENT_ID``, ``CALSYNC_MS_CLIENT_SECRET``,
+  ``CALSYNC_MS_REDIRECT_URI`` (e.g.
+  ``https://odoo.example.com/microsoft_account/authentication``),
+  ``CALSYNC_MS_TENANT`` (default ``common``), ``CALSYNC_TOKEN_KEY``
+  (optional: encrypts the tokens);
 - ``CALSYNC_SESSION_SECRET``: signs the session cookie (a long random string).
 
 Run::
@@ -55,6 +58,7 @@ import os
 from collections.abc import Callable, Mapping
 from html import escape
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -245,7 +249,7 @@ def create_app(
         routes=[
             Route("/", home),
             Route("/connect/{user}", connect),
-            Route(REDIRECT_PATH, callback),
+            Route(urlsplit(auth.redirect_uri).path or REDIRECT_PATH, callback),
             Route("/sync", preview, methods=["GET"]),
             Route("/sync", run, methods=["POST"]),
         ]
@@ -266,7 +270,7 @@ def _from_environment() -> Starlette:
     auth = MicrosoftAuth(
         os.environ["CALSYNC_MS_CLIENT_ID"],
         os.environ["CALSYNC_MS_CLIENT_SECRET"],
-        os.environ["CALSYNC_BASE_URL"].rstrip("/") + REDIRECT_PATH,
+        os.environ["CALSYNC_MS_REDIRECT_URI"],
         SQLTokenStore(state_url, key=os.environ.get("CALSYNC_TOKEN_KEY") or None),
         tenant=os.environ.get("CALSYNC_MS_TENANT", "common"),
     )

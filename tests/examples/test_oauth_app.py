@@ -27,8 +27,7 @@ from calsync.adapters.outlook import OutlookCalendar
 from calsync.auth import MicrosoftAuth
 from calsync.stores import SQLiteStore, SQLiteTokenStore
 from calsync.testing import GraphEmulator, GraphMailbox, OdooEmulator
-from tests.examples.support import EXAMPLES
-from tests.examples.test_real_credentials import QUIET, soon
+from tests.examples.support import EXAMPLES, QUIET, soon
 
 CLIENT_ID = "7c2d9a10-0000-4000-8000-calsyncoauth"
 SECRET = "oauth-example-secret~Vw2"

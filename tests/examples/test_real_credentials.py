@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import attrs
-import pytest
-
-from calsync.testing import GraphEmulator, GraphMailbox, OdooEmulator
-from tests.examples.support import EXAMPLES, run_example, script_env, visit
+from tests.examples.support import EXAMPLES, Servers, run_example, script_env, visit
 
 SCRIPT = "real_credentials.py"
-CLIENT_ID = "5a0e4f9c-0000-4000-8000-calsyncexample"
-SECRET = "example-secret-value~Zq8"
-API_KEY = "ann-api-key-0123456789"
-QUIET = {"no_mail_to_attendees": True}
 EVERY_VARIABLE = (
     "CALSYNC_ODOO_URL",
     "CALSYNC_ODOO_DB",
@@ -32,91 +22,6 @@ EVERY_VARIABLE = (
     "CALSYNC_MS_ACCOUNT",
     "CALSYNC_MS_ACCESS_TOKEN",
 )
-
-
-def soon(days: int, hour: int) -> datetime:
-    """A time inside the default window whenever the test runs."""
-    today = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-    return today + timedelta(days=days, hours=hour)
-
-
-@attrs.define
-class Servers:
-    odoo: OdooEmulator
-    graph: GraphEmulator
-    mailbox: GraphMailbox
-    tmp: Path
-
-    @property
-    def redirect_uri(self) -> str:
-        return "https://calsync.example.com/microsoft_account/authentication"
-
-    def env(self, *, token: bool) -> dict[str, str]:
-        """The variables a user would set, with the emulators' URLs and credentials."""
-        values = {
-            "CALSYNC_ODOO_URL": self.odoo.url,
-            "CALSYNC_ODOO_DB": self.odoo.db,
-            "CALSYNC_ODOO_LOGIN": "ann",
-            "CALSYNC_ODOO_API_KEY": API_KEY,
-            "CALSYNC_STATE": str(self.tmp / "state.sqlite3"),
-            "CALSYNC_GRAPH_URL": self.graph.base_url,
-            "CALSYNC_MS_ACCOUNT": "ann@example.com",
-        }
-        if token:
-            values["CALSYNC_MS_ACCESS_TOKEN"] = self.mailbox.token
-        else:
-            values.update(
-                CALSYNC_MS_CLIENT_ID=CLIENT_ID,
-                CALSYNC_MS_CLIENT_SECRET=SECRET,
-                CALSYNC_MS_REDIRECT_URI=self.redirect_uri,
-                CALSYNC_MS_AUTHORITY=self.graph.url,
-            )
-        return script_env(values)
-
-    def odoo_titles(self) -> list[str]:
-        rows = self.odoo.execute("ann", "calendar.event", "search_read", [], ["name"])
-        return sorted(row["name"] for row in rows)
-
-    def outlook_titles(self) -> list[str]:
-        return sorted(event["subject"] for event in self.graph.events(self.mailbox))
-
-
-@pytest.fixture
-def servers(tmp_path: Path) -> Iterator[Servers]:
-    """Odoo 19 (JSON-2 with an API key) and Graph, with Ann's calendars seeded on both."""
-    with OdooEmulator("19.0") as odoo, GraphEmulator() as graph:
-        odoo.add_user("ann", "ann-password", email="ann@example.com", api_key=API_KEY, tz="UTC")
-        mailbox = graph.add_mailbox("ann@example.com", name="Ann")
-        graph.identity.register_app(
-            CLIENT_ID, SECRET, ["https://calsync.example.com/microsoft_account/authentication"]
-        )
-        carol = odoo.execute(
-            "ann", "res.partner", "create", {"name": "Carol", "email": "c@x.example"}
-        )
-        start = soon(3, 9)
-        odoo.execute(
-            "ann",
-            "calendar.event",
-            "create",
-            {
-                "name": "Review with Carol",
-                "start": f"{start:%Y-%m-%d %H:%M:%S}",
-                "stop": f"{start + timedelta(hours=1):%Y-%m-%d %H:%M:%S}",
-                "partner_ids": [(4, carol)],
-            },
-            context=QUIET,
-        )
-        lunch = soon(4, 12)
-        graph.seed_event(
-            mailbox,
-            {
-                "subject": "Lunch",
-                "start": {"dateTime": f"{lunch:%Y-%m-%dT%H:%M:%S}", "timeZone": "UTC"},
-                "end": {"dateTime": f"{lunch:%Y-%m-%dT13:%M:%S}", "timeZone": "UTC"},
-            },
-        )
-        yield Servers(odoo, graph, mailbox, tmp_path)
-        assert graph.errors == []
 
 
 def test_every_missing_variable_is_named_at_once() -> None:

@@ -10,10 +10,7 @@ from typing import Any
 import pytest
 
 from calsync.stores import SQLiteStore
-from tests.examples.support import EXAMPLES, run_example
-from tests.examples.test_real_credentials import Servers, servers
-
-__all__ = ["servers"]  # the fixture, shared with the real_credentials tests
+from tests.examples.support import EXAMPLES, Servers, run_example
 
 SCRIPT = "reset.py"
 SYNCED = ["Lunch", "Review with Carol"]
