@@ -96,17 +96,14 @@ def run(config: Config, args: argparse.Namespace) -> int:
     bar = ProgressBar()
     try:
         with synchronizer(config, store, auth, progress=bar) as sync:
-            preview = calsync.reset(
-                sync, existing=args.existing, next_sync=args.next_sync, preview=True
-            )
-            assert isinstance(preview, calsync.Plan)
+            preview = sync.preview_reset(args.existing, args.next_sync)  # writes nothing
             show_reset(preview, args.existing, args.next_sync)
             if not args.yes and not ask("Reset this pair?"):
                 print("Nothing was changed.")
                 return 0
             # What you agreed to: a reset that would now cancel more stops before writing.
             sync.max_notifications = len(preview.notifications)
-            report = calsync.reset(sync, existing=args.existing, next_sync=args.next_sync)
+            report = sync.reset(args.existing, args.next_sync)
             bar.end()
             print(report)
             return 0 if report.ok else 1
