@@ -65,14 +65,20 @@ class Synchronizer:
     """Two-way sync of one pair of calendars.
 
     ``left`` and ``right`` are adapters (their ``name`` labels them: "odoo",
-    "outlook"); ``store`` keeps links and cursors between runs. ``window``
-    fixes the span kept in sync (default: one year back, two ahead, re-anchored
-    every ``window_refresh``). ``rule`` decides conflicts (default
-    :class:`~calsync.engine.LatestWins`), ``deletion`` edit-versus-delete.
-    ``max_deletions`` guards against mass deletion (``allow_mass_deletion``
-    lifts it); ``max_notifications`` caps the attendee e-mails one run may
-    cause (``first_sync_max_notifications``, default 0, applies to a pair's
-    first run). ``progress`` is called as the run advances.
+    "outlook"; by convention Odoo is the left side); ``store`` keeps links and
+    cursors between runs. ``pair`` names the pair in the store (default: made
+    from both adapters' names and accounts). ``window`` fixes the span kept in
+    sync (default: one year back, two ahead, re-anchored every
+    ``window_refresh``); a given window is used as is, and a run with another
+    window than the last one lists both sides in full. ``rule`` decides
+    conflicts (default :class:`~calsync.LatestWins`), ``deletion``
+    edit-versus-delete. ``max_deletions`` guards against mass deletion
+    (``allow_mass_deletion`` lifts it); ``max_notifications`` caps the
+    attendee e-mails one run may cause (``first_sync_max_notifications``,
+    default 0, applies instead to a pair's first run: no links and no
+    cursors in the store). ``progress`` is called as the run advances.
+    ``lock_timeout`` is how long to wait for the pair's lock (default: not
+    at all, :class:`~calsync.PairLockedError`).
     """
 
     def __init__(
