@@ -153,7 +153,7 @@ def test_sign_in_round_trip_then_preview_and_sync(site: Site) -> None:
 
     synced = site.browser.post(f"{site.url}/sync", params={"emails": "1"})
     assert synced.status_code == 200, synced.text
-    assert "1 writes, ok" in synced.text
+    assert "1 write, ok" in synced.text
     assert [e["subject"] for e in site.graph.events(site.mailbox)] == ["Planning with Carol"]
     assert [(m.kind, m.recipient) for m in site.graph.mail_log()] == [("invitation", "c@x.example")]
 

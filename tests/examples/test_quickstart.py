@@ -21,7 +21,7 @@ def test_the_quickstart_ends_in_sync_having_mailed_only_what_it_showed(tmp_path:
     assert all(", ok in " in report for report in first)
 
     edits, _, third = rest.partition("A third run has nothing to do:")
-    assert edits.count("1 writes, ok") == 2  # each edit reached the other side
+    assert edits.count("1 write, ok") == 2  # each edit reached the other side
     runs, _, mails = third.partition("E-mails Outlook sent to attendees because of calsync:")
     assert runs.count("in sync, nothing to do") == 2
     sent = sorted(

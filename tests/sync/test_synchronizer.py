@@ -196,7 +196,7 @@ def test_progress_and_logging(pair: Pair, caplog: pytest.LogCaptureFixture) -> N
 def test_the_report_reads_well(pair: Pair) -> None:
     pair.odoo.add(event("A"))
     text = str(pair.sync().run())
-    assert text.startswith("calsync p: 1 writes, ok in ")
+    assert text.startswith("calsync p: 1 write, ok in ")
     assert "outlook: 1 create" in text
     assert "odoo: no changes" in text
 
@@ -246,3 +246,20 @@ def test_state_survives_a_restart_with_sqlite(sqlite_path: Path) -> None:
         "update on odoo: 'A renamed' (changed on outlook)"
     ]
     second.close()
+
+
+def test_refused_credentials_come_through_as_they_are(pair: Pair) -> None:
+    from calsync import ReauthorizationRequiredError
+
+    pair.outlook.fail_next_pull(ReauthorizationRequiredError("sign in again", account="ann"))
+    with pytest.raises(ReauthorizationRequiredError, match="sign in again") as caught:
+        pair.sync().run()
+    assert caught.value.side == "outlook"
+    assert caught.value.pair == "p"
+
+
+def test_a_failed_listing_names_its_side(pair: Pair) -> None:
+    pair.odoo.fail_next_pull()
+    with pytest.raises(SideUnavailableError, match="odoo could not be listed") as caught:
+        pair.sync().run()
+    assert caught.value.side == "odoo"

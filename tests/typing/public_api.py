@@ -94,6 +94,11 @@ def pure_planning() -> engine.Plan:
     return engine.plan(left, right, [], window=window, rule=engine.LatestWins(), pair="demo")
 
 
+def resetting(sync: calsync.Synchronizer) -> None:
+    assert_type(calsync.reset(sync, preview=True), calsync.Plan)
+    assert_type(calsync.reset(sync, existing="delete_from_microsoft"), calsync.SyncReport)
+
+
 async def asynchronous(sync: calsync.Synchronizer) -> calsync.SyncReport:
     await sync.preview_async()
     return await sync.run_async()

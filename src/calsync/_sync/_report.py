@@ -136,4 +136,4 @@ class SyncReport:
         if not self.outcomes:
             return "in sync, nothing to do"
         status = "ok" if self.ok else f"{len(self.failures)} failed, {len(self.held)} held"
-        return f"{writes} writes, {status}"
+        return f"{writes} write{'' if writes == 1 else 's'}, {status}"

@@ -32,6 +32,7 @@ from calsync._engine._plan import DeletionGuard, Operation, Plan, SideInput, pla
 from calsync._engine._reset import ExistingEvents, NextSync, plan_reset
 from calsync._engine._rules import ConflictRule, DeletionRule
 from calsync._errors import (
+    AuthenticationError,
     ConfigurationError,
     MassDeletionError,
     NotificationLimitError,
@@ -315,7 +316,7 @@ class Synchronizer:
         self, state: PairState, existing: ExistingEvents, next_sync: NextSync
     ) -> tuple[Plan, Window]:
         window, _ = self._window(state)
-        listings = await self._gather(side.pull(None, window) for side in self.sides)
+        listings = await self._pull_both({}, window)
         for side, listing in zip(self.sides, listings, strict=True):
             if not listing.complete:
                 raise SideUnavailableError(
@@ -347,9 +348,7 @@ class Synchronizer:
         if full:
             cursors = {}
         self._report("pull", 0, 2)
-        listings = await self._gather(
-            side.pull(cursors.get(side.name), window) for side in self.sides
-        )
+        listings = await self._pull_both(cursors, window)
         pulled = [
             await self._confirm(position, listing, state, window)
             for position, listing in enumerate(listings)
@@ -370,15 +369,32 @@ class Synchronizer:
         self._report("plan", 1, 1)
         return pulled, the_plan, window
 
-    async def _gather(self, calls: Iterable[Any]) -> list[Listing]:
-        try:
-            return list(await asyncio.gather(*calls))
-        except SideUnavailableError:
-            raise
-        except ProviderError as error:
-            raise SideUnavailableError(
-                f"a side could not be listed, nothing was written: {error}", pair=self.pair
-            ) from error
+    async def _pull_both(self, cursors: Mapping[str, str | None], window: Window) -> list[Listing]:
+        """Both sides' listings, pulled at once; any failure stops the run before planning.
+
+        Credentials refused (:class:`~calsync.AuthenticationError`) come through as
+        they are, since they say what to do; other provider failures become a
+        :class:`~calsync.SideUnavailableError` naming the side.
+        """
+        answers = await asyncio.gather(
+            *(side.pull(cursors.get(side.name), window) for side in self.sides),
+            return_exceptions=True,
+        )
+        listings: list[Listing] = []
+        for side, answer in zip(self.sides, answers, strict=True):
+            if isinstance(answer, (AuthenticationError, SideUnavailableError)):
+                answer.pair, answer.side = answer.pair or self.pair, answer.side or side.name
+                raise answer
+            if isinstance(answer, ProviderError):
+                raise SideUnavailableError(
+                    f"{side.name} could not be listed, nothing was written: {describe(answer)}",
+                    pair=self.pair,
+                    side=side.name,
+                ) from answer
+            if isinstance(answer, BaseException):
+                raise answer
+            listings.append(answer)
+        return listings
 
     def _window(self, state: PairState) -> tuple[Window, dict[str, str | None]]:
         """The pair's window; a new window starts both sides over with a full listing."""
@@ -445,6 +461,8 @@ class Synchronizer:
     ) -> Mapping[str, RemoteEvent | None]:
         try:
             return await side.fetch(ids)
+        except AuthenticationError:
+            raise
         except ProviderError as error:
             raise SideUnavailableError(
                 f"could not confirm {len(ids)} events, nothing was written: {error}",
@@ -482,7 +500,7 @@ class Synchronizer:
                 pair=self.pair,
                 side=side,
             )
-        first = not len(state.links) and not state.cursors
+        first = not len(state.links) and not any(state.cursors.get(s.name) for s in self.sides)
         limit = self.max_notifications
         if limit is None and first:
             limit = self.first_sync_max_notifications
@@ -517,12 +535,19 @@ class Synchronizer:
         total = sum(len(ix) for ix in by_side.values())
         self._report("apply", 0, total)
         sides = {side.name: side for side in self.sides}
-        outcomes = await asyncio.gather(
-            *(
-                self._apply_side(sides[name], [the_plan.operations[i] for i in ix])
-                for name, ix in by_side.items()
+        done = 0
+
+        async def apply_side(name: str, indexes: list[int]) -> Sequence[WriteResult]:
+            nonlocal done
+            side_results = await self._apply_side(
+                sides[name], [the_plan.operations[i] for i in indexes]
             )
-        )
+            done += len(indexes)
+            if done < total:  # the other side is still writing
+                self._report("apply", done, total)
+            return side_results
+
+        outcomes = await asyncio.gather(*(apply_side(n, ix) for n, ix in by_side.items()))
         results: dict[int, WriteResult] = {}
         for indexes, side_results in zip(by_side.values(), outcomes, strict=True):
             results.update(zip(indexes, side_results, strict=True))
