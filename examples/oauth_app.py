@@ -137,9 +137,6 @@ ERROR_PAGES: tuple[tuple[type[calsync.CalsyncError], str, int, str], ...] = (
 
 def error_page(error: calsync.CalsyncError) -> HTMLResponse:
     """The page for a typed error: who must act, and calsync's own explanation."""
-    cause = error.__cause__
-    if isinstance(error, calsync.SideUnavailableError) and isinstance(cause, calsync.CalsyncError):
-        error = cause  # a side could not be read because of this: show it
     for kind, title, status, advice in ERROR_PAGES:
         if isinstance(error, kind):
             if isinstance(error, calsync.AppRegistrationError):

@@ -289,22 +289,8 @@ def show_plan(plan: calsync.Plan) -> None:
         print("Outlook will e-mail no one.")
 
 
-def cause_of(error: calsync.CalsyncError) -> calsync.CalsyncError:
-    """The provider's own error behind a side that could not be listed.
-
-    A run stops with :class:`calsync.SideUnavailableError` when a side cannot
-    be read (nothing is written then); the provider's typed error, a sign-in
-    that must be renewed for example, is its ``__cause__``.
-    """
-    cause = error.__cause__
-    if isinstance(error, calsync.SideUnavailableError) and isinstance(cause, calsync.CalsyncError):
-        return cause
-    return error
-
-
 def explain(error: calsync.CalsyncError, config: Config) -> str:
     """One paragraph for the terminal: what went wrong and what to do."""
-    error = cause_of(error)
     if isinstance(error, calsync.ReauthorizationRequiredError):
         return (
             f"Microsoft needs {config.account} to sign in (again): {error.message}\n"
