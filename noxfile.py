@@ -56,8 +56,8 @@ def docs(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks: print their tables (never asserted in tests)."""
-    session.install("-e", ".")
-    session.run("python", "bench/engine.py", *session.posargs)
+    session.install("-e", ".[bench]")
+    session.run("python", "bench/run.py", *session.posargs)
 
 
 @nox.session

@@ -84,27 +84,38 @@ def timed(function: object, repeat: int) -> float:
     return statistics.median(times)
 
 
+def measure(sizes: str = "10000,100000", repeat: int = 3) -> list[tuple[str, float, int]]:
+    """(scenario, median plan seconds, operations) for each size."""
+    rows = []
+    for size in map(int, sizes.split(",")):
+        left, right = initial_inputs(size)
+        result = plan(left, right, [], window=WINDOW)
+        seconds = timed(partial(plan, left, right, [], window=WINDOW), repeat)
+        rows.append((f"initial, {size:,} events per side", seconds, len(result.operations)))
+        left, right, links = incremental_inputs(size, 100)
+        result = plan(left, right, links, window=WINDOW)
+        seconds = timed(partial(plan, left, right, links, window=WINDOW), repeat)
+        rows.append(
+            (f"incremental, 100 changes over {size:,} links", seconds, len(result.operations))
+        )
+    return rows
+
+
+def markdown(rows: list[tuple[str, float, int]]) -> str:
+    lines = ["| engine scenario | plan time | operations |", "|---|---:|---:|"]
+    lines += [
+        f"| {name} | {seconds * 1000:,.1f} ms | {operations:,} |"
+        for name, seconds, operations in rows
+    ]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="10000,100000")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    rows = []
-    for size in map(int, args.sizes.split(",")):
-        left, right = initial_inputs(size)
-        result = plan(left, right, [], window=WINDOW)
-        seconds = timed(partial(plan, left, right, [], window=WINDOW), args.repeat)
-        rows.append((f"initial, {size:,} events per side", seconds, len(result.operations)))
-        left, right, links = incremental_inputs(size, 100)
-        result = plan(left, right, links, window=WINDOW)
-        seconds = timed(partial(plan, left, right, links, window=WINDOW), args.repeat)
-        rows.append(
-            (f"incremental, 100 changes over {size:,} links", seconds, len(result.operations))
-        )
-    print("| engine scenario | plan time | operations |")
-    print("|---|---:|---:|")
-    for name, seconds, operations in rows:
-        print(f"| {name} | {seconds * 1000:,.1f} ms | {operations:,} |")
+    print(markdown(measure(args.sizes, args.repeat)))
 
 
 if __name__ == "__main__":

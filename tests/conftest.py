@@ -1,9 +1,11 @@
-"""Suite-wide settings: Hypothesis profiles, and the PostgreSQL server fixtures.
+"""Suite-wide settings: Hypothesis profiles, the PostgreSQL and Redis server fixtures.
 
 ``HYPOTHESIS_PROFILE=ci`` (what ``nox -s tests`` and ``.ci/run`` use) runs
 the state machines with at least 300 examples; the default profile is quicker
 for local runs. ``postgres_url`` gives a test its own schema on a real
-PostgreSQL server (``tests/pgserver.py`` says where the server comes from).
+PostgreSQL server (``tests/pgserver.py`` says where the server comes from);
+``redis_url`` a flushed database of a Redis server started for the session
+(``tests/redisserver.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests import pgserver
+from tests import pgserver, redisserver
 from tests.e2e.summary import write_summary
 
 _COMMON = {
@@ -70,6 +72,32 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     finally:
         admin.dispose()
+
+
+# -- Redis -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    """The URL of a real redis-server on loopback for this session (one per xdist worker)."""
+    binary = redisserver.find_binary()
+    if binary is None:
+        pytest.skip(redisserver.missing_reason())
+    server = redisserver.RedisServer(binary).start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: str) -> str:
+    """The session's Redis server, emptied for this test."""
+    from redis import Redis
+
+    with Redis.from_url(redis_server) as connection:
+        connection.flushall()
+    return redis_server
 
 
 def pytest_terminal_summary(terminalreporter: object) -> None:

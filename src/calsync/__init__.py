@@ -1,7 +1,8 @@
 """calsync: two-way sync between Odoo calendars and Microsoft Outlook calendars.
 
 The main names are here: :class:`Synchronizer` runs a pair, :class:`SyncReport`
-says what it did, the conflict rules decide what wins, and every error calsync
+says what it did, :func:`sync_many` runs many pairs at once within Graph's
+limits (:class:`ConcurrencyLimiter`), the conflict rules decide what wins, and every error calsync
 raises derives from :class:`CalsyncError`. The event model lives in
 :mod:`calsync.model`, the pure planner in :mod:`calsync.engine`, adapters in
 :mod:`calsync.adapters`, stores in :mod:`calsync.stores`, Microsoft sign-in in
@@ -53,8 +54,10 @@ from calsync._errors import (
     TransientError,
     UnsupportedRecurrenceError,
 )
+from calsync._limits import ConcurrencyLimiter
 from calsync._model._event import Event
 from calsync._model._window import Window
+from calsync._sync._many import PairOutcome, sync_many, sync_many_async
 from calsync._sync._report import Outcome, Progress, SyncReport
 from calsync._sync._reset import reset
 from calsync._sync._synchronizer import Synchronizer
@@ -66,6 +69,7 @@ __all__ = [
     "AuthenticationError",
     "CalsyncError",
     "ClientSecretExpiredError",
+    "ConcurrencyLimiter",
     "ConfigurationError",
     "Conflict",
     "ConflictError",
@@ -86,6 +90,7 @@ __all__ = [
     "OperationKind",
     "Outcome",
     "PairLockedError",
+    "PairOutcome",
     "Plan",
     "PreconditionFailedError",
     "Prefer",
@@ -108,6 +113,8 @@ __all__ = [
     "UnsupportedRecurrenceError",
     "Window",
     "reset",
+    "sync_many",
+    "sync_many_async",
 ]
 
 

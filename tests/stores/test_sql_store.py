@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from calsync import ConfigurationError, PairLockedError, SchemaVersionError, StoreError
-from calsync.stores import SQLStore, SQLTokenStore
+from calsync.stores import SQLStore, SQLSubscriptionStore, SQLTokenStore
 from calsync.stores._schema import MIGRATIONS, SCHEMA_VERSION
 from calsync.stores._sql import pair_lock_key
 
@@ -216,6 +216,9 @@ def test_a_version_1_database_is_migrated_to_the_current_schema(sql_url: str) ->
     tokens.set("ann", "{}")
     assert tokens.get("ann") == "{}"
     tokens.close()
+    subscriptions = SQLSubscriptionStore(sql_url)
+    assert subscriptions.for_pair("p") == []
+    subscriptions.close()
 
 
 # -- engines, URLs, secrets -----------------------------------------------------------------------

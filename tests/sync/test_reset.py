@@ -130,3 +130,28 @@ def test_a_failed_delete_keeps_the_event_out_of_later_syncs(world: World) -> Non
     report = world.sync().reset(ExistingEvents.DELETE_FROM_MICROSOFT, NextSync.NEW_ONLY)
     assert len(report.failures) == 1
     assert not [o for o in world.sync().run().outcomes if o.operation.write]
+
+
+def invitations(write: Write) -> tuple[Notification, ...]:
+    from calsync.adapters import Create
+
+    if isinstance(write, Create):
+        return tuple(
+            Notification(MailKind.INVITATION, a.email, write.event.title)
+            for a in write.event.attendees
+        )
+    return cancellations(write)
+
+
+def test_the_sync_after_a_reset_of_everything_is_a_first_sync_again() -> None:
+    """Deleted from Microsoft, then all existing events: the guard holds the re-invitations."""
+    odoo, outlook = MemoryCalendar("odoo"), MemoryCalendar("outlook", notifications=invitations)
+    odoo.add(event("Meeting", 2, attendees=[Attendee("ann@example.com")]))
+    store = MemoryStore()
+    allowed = Synchronizer(odoo, outlook, store, pair="p", window=WINDOW, max_notifications=1)
+    allowed.run()
+    allowed.reset(ExistingEvents.DELETE_FROM_MICROSOFT, NextSync.ALL)
+    strict = Synchronizer(odoo, outlook, store, pair="p", window=WINDOW)
+    with pytest.raises(calsync.NotificationLimitError, match="on a first sync"):
+        strict.run()
+    assert len(outlook) == 0

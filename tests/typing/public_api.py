@@ -13,16 +13,20 @@ import calsync
 from calsync import engine, model
 from calsync.adapters import CalendarAdapter, Notification
 from calsync.adapters.memory import MemoryCalendar
+from calsync.adapters.outlook import OutlookCalendar
 from calsync.auth import MicrosoftAccount, MicrosoftAuth, MicrosoftCredential
 from calsync.stores import (
     MappingStore,
     SQLiteStore,
+    SQLiteSubscriptionStore,
     SQLiteTokenStore,
     SQLStore,
     SQLTokenStore,
+    Subscription,
     TokenStore,
     generate_token_key,
 )
+from calsync.subscriptions import SubscriptionManager, WebhookResult
 
 
 def prefer_outlook_for_times(conflict: calsync.Conflict) -> str:
@@ -90,6 +94,11 @@ def pure_planning() -> engine.Plan:
     return engine.plan(left, right, [], window=window, rule=engine.LatestWins(), pair="demo")
 
 
+def resetting(sync: calsync.Synchronizer) -> None:
+    assert_type(calsync.reset(sync, preview=True), calsync.Plan)
+    assert_type(calsync.reset(sync, existing="delete_from_microsoft"), calsync.SyncReport)
+
+
 async def asynchronous(sync: calsync.Synchronizer) -> calsync.SyncReport:
     await sync.preview_async()
     return await sync.run_async()
@@ -126,3 +135,29 @@ def sign_in(query: dict[str, str]) -> MicrosoftCredential | None:
     token = credential.get_token("https://graph.microsoft.com/.default")
     print(token.expires_on, credential.get_token_info().refresh_on)
     return credential
+
+
+def many(syncs: list[calsync.Synchronizer]) -> int:
+    limiter = calsync.ConcurrencyLimiter(per_key=4, total=16)
+    outcomes = calsync.sync_many(syncs, concurrency=8, limiter=limiter, timeout=600.0)
+    assert_type(outcomes, list[calsync.PairOutcome])
+    for outcome in outcomes:
+        if outcome.report is not None:
+            assert_type(outcome.report, calsync.SyncReport)
+        elif outcome.locked:
+            print("later:", outcome.pair)
+    return limiter.peak()
+
+
+async def notifications(outlook: OutlookCalendar, body: bytes) -> set[str]:
+    manager = SubscriptionManager(
+        SQLiteSubscriptionStore("state.sqlite3"),
+        "https://app.example.com/calsync/notifications",
+        lifetime=timedelta(hours=48),
+    )
+    subscription: Subscription = await manager.ensure("pair-1", outlook)
+    print(subscription.expires)
+    result: WebhookResult = manager.handle("POST", {"validationToken": ["x"]}, {}, body)
+    print(result.status, result.headers, result.body)
+    await calsync.sync_many_async([], full=True)
+    return set(result.sync | result.full)

@@ -55,7 +55,8 @@ class SyncReport:
     they sync); ``requests`` the provider requests made per side;
     ``notifications`` the attendee e-mails the successful writes caused;
     ``unreadable`` the (side, id, reason) of events calsync cannot hold and
-    leaves alone.
+    leaves alone; ``timings`` the seconds spent per stage ("pull", "plan",
+    "apply", "commit").
     """
 
     pair: str
@@ -69,6 +70,7 @@ class SyncReport:
     duration: float = 0.0
     unknown: tuple[str, ...] = ()
     unreadable: tuple[tuple[str, str, str], ...] = ()
+    timings: Mapping[str, float] = attrs.field(factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -134,4 +136,4 @@ class SyncReport:
         if not self.outcomes:
             return "in sync, nothing to do"
         status = "ok" if self.ok else f"{len(self.failures)} failed, {len(self.held)} held"
-        return f"{writes} writes, {status}"
+        return f"{writes} write{'' if writes == 1 else 's'}, {status}"

@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Literal, overload
+
 from calsync._engine._plan import Plan
 from calsync._engine._reset import ExistingEvents, NextSync
 from calsync._sync._report import SyncReport
 from calsync._sync._synchronizer import Synchronizer
 
 __all__ = ["reset"]
+
+
+@overload
+def reset(
+    sync: Synchronizer,
+    *,
+    existing: ExistingEvents | str = ...,
+    next_sync: NextSync | str = ...,
+    preview: Literal[True],
+) -> Plan: ...
+
+
+@overload
+def reset(
+    sync: Synchronizer,
+    *,
+    existing: ExistingEvents | str = ...,
+    next_sync: NextSync | str = ...,
+    preview: Literal[False] = ...,
+) -> SyncReport: ...
 
 
 def reset(

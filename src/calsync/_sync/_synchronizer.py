@@ -32,6 +32,7 @@ from calsync._engine._plan import DeletionGuard, Operation, Plan, SideInput, pla
 from calsync._engine._reset import ExistingEvents, NextSync, plan_reset
 from calsync._engine._rules import ConflictRule, DeletionRule
 from calsync._errors import (
+    AuthenticationError,
     ConfigurationError,
     MassDeletionError,
     NotificationLimitError,
@@ -66,14 +67,20 @@ class Synchronizer:
     """Two-way sync of one pair of calendars.
 
     ``left`` and ``right`` are adapters (their ``name`` labels them: "odoo",
-    "outlook"); ``store`` keeps links and cursors between runs. ``window``
-    fixes the span kept in sync (default: one year back, two ahead, re-anchored
-    every ``window_refresh``). ``rule`` decides conflicts (default
-    :class:`~calsync.engine.LatestWins`), ``deletion`` edit-versus-delete.
-    ``max_deletions`` guards against mass deletion (``allow_mass_deletion``
-    lifts it); ``max_notifications`` caps the attendee e-mails one run may
-    cause (``first_sync_max_notifications``, default 0, applies to a pair's
-    first run). ``progress`` is called as the run advances.
+    "outlook"; by convention Odoo is the left side); ``store`` keeps links and
+    cursors between runs. ``pair`` names the pair in the store (default: made
+    from both adapters' names and accounts). ``window`` fixes the span kept in
+    sync (default: one year back, two ahead, re-anchored every
+    ``window_refresh``); a given window is used as is, and a run with another
+    window than the last one lists both sides in full. ``rule`` decides
+    conflicts (default :class:`~calsync.LatestWins`), ``deletion``
+    edit-versus-delete. ``max_deletions`` guards against mass deletion
+    (``allow_mass_deletion`` lifts it); ``max_notifications`` caps the
+    attendee e-mails one run may cause (``first_sync_max_notifications``,
+    default 0, applies instead to a pair's first run: no links and no
+    cursors in the store). ``progress`` is called as the run advances.
+    ``lock_timeout`` is how long to wait for the pair's lock (default: not
+    at all, :class:`~calsync.PairLockedError`).
     """
 
     def __init__(
@@ -111,6 +118,8 @@ class Synchronizer:
         self.progress = progress
         self.lock_timeout = lock_timeout
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._timings: dict[str, float] = {}
+        self._stage_started: dict[str, float] = {}
 
     @property
     def sides(self) -> tuple[CalendarAdapter, CalendarAdapter]:
@@ -122,9 +131,9 @@ class Synchronizer:
 
     # -- blocking API --------------------------------------------------------------------------
 
-    def run(self) -> SyncReport:
+    def run(self, *, full: bool = False) -> SyncReport:
         """Run one sync and return its report (blocking; see :meth:`run_async`)."""
-        return self._block(self.run_async())
+        return self._block(self.run_async(full=full))
 
     def preview(self) -> Plan:
         """Plan a sync without writing anything (blocking; see :meth:`preview_async`)."""
@@ -176,13 +185,20 @@ class Synchronizer:
             _, the_plan, _ = await self._plan(state)
             return the_plan
 
-    async def run_async(self) -> SyncReport:
-        """Run one sync: pull, plan, guard, apply, commit. Returns the report."""
+    async def run_async(self, *, full: bool = False) -> SyncReport:
+        """Run one sync: pull, plan, guard, apply, commit. Returns the report.
+
+        ``full`` lists every event of the window on both sides instead of the
+        changes since the cursors: for when changes may have been missed (a
+        Graph ``missed`` lifecycle notification, a suspected drift). It costs
+        a first sync's reads and writes only what differs.
+        """
         started = time.monotonic()
         requests_before = self._request_counts()
+        self._timings, self._stage_started = {}, {}
         with self.store.lock(self.pair, timeout=self.lock_timeout):
             state = self.store.load(self.pair)
-            pulled, the_plan, window = await self._plan(state)
+            pulled, the_plan, window = await self._plan(state, full=full)
             self._check_guards(the_plan, state)
             results = await self._apply(the_plan)
             held = self._held(the_plan, results, state)
@@ -226,6 +242,7 @@ class Synchronizer:
             ),
             duration=time.monotonic() - started,
             unknown=the_plan.unknown,
+            timings=dict(self._timings),
         )
 
     # -- reset ---------------------------------------------------------------------------------
@@ -300,7 +317,7 @@ class Synchronizer:
         self, state: PairState, existing: ExistingEvents, next_sync: NextSync
     ) -> tuple[Plan, Window]:
         window, _ = self._window(state)
-        listings = await self._gather(side.pull(None, window) for side in self.sides)
+        listings = await self._pull_both({}, window)
         for side, listing in zip(self.sides, listings, strict=True):
             if not listing.complete:
                 raise SideUnavailableError(
@@ -325,12 +342,14 @@ class Synchronizer:
 
     # -- pull and plan -------------------------------------------------------------------------
 
-    async def _plan(self, state: PairState) -> tuple[list[_Pulled], Plan, Window]:
+    async def _plan(
+        self, state: PairState, *, full: bool = False
+    ) -> tuple[list[_Pulled], Plan, Window]:
         window, cursors = self._window(state)
+        if full:
+            cursors = {}
         self._report("pull", 0, 2)
-        listings = await self._gather(
-            side.pull(cursors.get(side.name), window) for side in self.sides
-        )
+        listings = await self._pull_both(cursors, window)
         pulled = [
             await self._confirm(position, listing, state, window)
             for position, listing in enumerate(listings)
@@ -352,15 +371,32 @@ class Synchronizer:
         self._report("plan", 1, 1)
         return pulled, the_plan, window
 
-    async def _gather(self, calls: Iterable[Any]) -> list[Listing]:
-        try:
-            return await gather(*calls)
-        except SideUnavailableError:
-            raise
-        except ProviderError as error:
-            raise SideUnavailableError(
-                f"a side could not be listed, nothing was written: {error}", pair=self.pair
-            ) from error
+    async def _pull_both(self, cursors: Mapping[str, str | None], window: Window) -> list[Listing]:
+        """Both sides' listings, pulled at once; any failure stops the run before planning.
+
+        Credentials refused (:class:`~calsync.AuthenticationError`) come through as
+        they are, since they say what to do; other provider failures become a
+        :class:`~calsync.SideUnavailableError` naming the side.
+        """
+        answers = await asyncio.gather(
+            *(side.pull(cursors.get(side.name), window) for side in self.sides),
+            return_exceptions=True,
+        )
+        listings: list[Listing] = []
+        for side, answer in zip(self.sides, answers, strict=True):
+            if isinstance(answer, (AuthenticationError, SideUnavailableError)):
+                answer.pair, answer.side = answer.pair or self.pair, answer.side or side.name
+                raise answer
+            if isinstance(answer, ProviderError):
+                raise SideUnavailableError(
+                    f"{side.name} could not be listed, nothing was written: {describe(answer)}",
+                    pair=self.pair,
+                    side=side.name,
+                ) from answer
+            if isinstance(answer, BaseException):
+                raise answer
+            listings.append(answer)
+        return listings
 
     def _window(self, state: PairState) -> tuple[Window, dict[str, str | None]]:
         """The pair's window; a new window starts both sides over with a full listing."""
@@ -427,6 +463,8 @@ class Synchronizer:
     ) -> Mapping[str, RemoteEvent | None]:
         try:
             return await side.fetch(ids)
+        except AuthenticationError:
+            raise
         except ProviderError as error:
             raise SideUnavailableError(
                 f"could not confirm {len(ids)} events, nothing was written: {error}",
@@ -464,7 +502,7 @@ class Synchronizer:
                 pair=self.pair,
                 side=side,
             )
-        first = not len(state.links) and not state.cursors
+        first = not len(state.links) and not any(state.cursors.get(s.name) for s in self.sides)
         limit = self.max_notifications
         if limit is None and first:
             limit = self.first_sync_max_notifications
@@ -499,12 +537,19 @@ class Synchronizer:
         total = sum(len(ix) for ix in by_side.values())
         self._report("apply", 0, total)
         sides = {side.name: side for side in self.sides}
-        outcomes = await gather(
-            *(
-                self._apply_side(sides[name], [the_plan.operations[i] for i in ix])
-                for name, ix in by_side.items()
+        done = 0
+
+        async def apply_side(name: str, indexes: list[int]) -> Sequence[WriteResult]:
+            nonlocal done
+            side_results = await self._apply_side(
+                sides[name], [the_plan.operations[i] for i in indexes]
             )
-        )
+            done += len(indexes)
+            if done < total:  # the other side is still writing
+                self._report("apply", done, total)
+            return side_results
+
+        outcomes = await gather(*(apply_side(n, ix) for n, ix in by_side.items()))
         results: dict[int, WriteResult] = {}
         for indexes, side_results in zip(by_side.values(), outcomes, strict=True):
             results.update(zip(indexes, side_results, strict=True))
@@ -650,6 +695,13 @@ class Synchronizer:
     # -- helpers -------------------------------------------------------------------------------
 
     def _report(self, stage: str, done: int, total: int) -> None:
+        """Tell the progress callback, and time each stage for the report."""
+        now = time.monotonic()
+        if done == 0:
+            self._stage_started[stage] = now
+        if done == total and stage in self._stage_started:
+            elapsed = now - self._stage_started.pop(stage)
+            self._timings[stage] = self._timings.get(stage, 0.0) + elapsed
         if self.progress is not None:
             self.progress(Progress(self.pair, stage, done, total))
 

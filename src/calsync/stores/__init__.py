@@ -16,9 +16,16 @@ account, for :mod:`calsync.auth`), each with optional encryption at rest
   SQLite file of a :class:`SQLiteStore`), :class:`SQLTokenStore`
   (SQLAlchemy).
 
-Any object that follows the Protocols works. :class:`SQLStore` and
-:class:`SQLTokenStore` import SQLAlchemy when first used (install
-``calsync[sql]``); encryption needs ``calsync[crypto]``.
+Subscription stores (:class:`SubscriptionStore`: which Graph change-notification
+subscription belongs to which pair, for :mod:`calsync.subscriptions`):
+
+* :class:`MemorySubscriptionStore`, :class:`SQLiteSubscriptionStore`,
+  :class:`SQLSubscriptionStore` (SQLAlchemy); the SQL ones may share the
+  database of a mapping store.
+
+Any object that follows the Protocols works. :class:`SQLStore`,
+:class:`SQLTokenStore` and :class:`SQLSubscriptionStore` import SQLAlchemy
+when first used (install ``calsync[sql]``); encryption needs ``calsync[crypto]``.
 """
 
 from __future__ import annotations
@@ -28,6 +35,12 @@ from typing import TYPE_CHECKING, Any
 from calsync.stores._base import Held, Intent, LinkIndex, MappingStore, PairState
 from calsync.stores._memory import MemoryStore
 from calsync.stores._sqlite import SQLiteStore
+from calsync.stores._subscriptions import (
+    MemorySubscriptionStore,
+    SQLiteSubscriptionStore,
+    Subscription,
+    SubscriptionStore,
+)
 from calsync.stores._tokens import (
     MemoryTokenStore,
     SQLiteTokenStore,
@@ -37,7 +50,7 @@ from calsync.stores._tokens import (
 )
 
 if TYPE_CHECKING:
-    from calsync.stores._sql import SQLStore, SQLTokenStore
+    from calsync.stores._sql import SQLStore, SQLSubscriptionStore, SQLTokenStore
 
 __all__ = [
     "Held",
@@ -45,18 +58,23 @@ __all__ = [
     "LinkIndex",
     "MappingStore",
     "MemoryStore",
+    "MemorySubscriptionStore",
     "MemoryTokenStore",
     "PairState",
     "SQLStore",
+    "SQLSubscriptionStore",
     "SQLTokenStore",
     "SQLiteStore",
+    "SQLiteSubscriptionStore",
     "SQLiteTokenStore",
+    "Subscription",
+    "SubscriptionStore",
     "TokenKey",
     "TokenStore",
     "generate_token_key",
 ]
 
-_LAZY = frozenset({"SQLStore", "SQLTokenStore"})
+_LAZY = frozenset({"SQLStore", "SQLSubscriptionStore", "SQLTokenStore"})
 
 
 def __getattr__(name: str) -> Any:

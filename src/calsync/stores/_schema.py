@@ -45,6 +45,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
     # version 3: held events remember their link, so a report shows each event once
     ("ALTER TABLE calsync_held ADD COLUMN link_key VARCHAR(64) NOT NULL DEFAULT ''",),
+    # version 4: Graph change-notification subscriptions (subscription id -> pair)
+    (
+        """CREATE TABLE IF NOT EXISTS calsync_subscriptions (
+            id VARCHAR(128) PRIMARY KEY, pair VARCHAR(255) NOT NULL,
+            resource VARCHAR(512) NOT NULL, expires VARCHAR(40) NOT NULL,
+            state_hash VARCHAR(64) NOT NULL, created VARCHAR(40) NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS calsync_subscriptions_pair ON calsync_subscriptions (pair)",
+        "CREATE INDEX IF NOT EXISTS calsync_subscriptions_expires "
+        "ON calsync_subscriptions (expires)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -122,6 +132,26 @@ class SQL:
     )
     delete_tokens = "DELETE FROM calsync_tokens WHERE account = :account"
     accounts = "SELECT account FROM calsync_tokens ORDER BY account"
+
+    subscription = (
+        "SELECT id, pair, resource, expires, state_hash, created FROM calsync_subscriptions "
+        "WHERE id = :id"
+    )
+    subscriptions_of = (
+        "SELECT id, pair, resource, expires, state_hash, created FROM calsync_subscriptions "
+        "WHERE pair = :pair ORDER BY expires, id"
+    )
+    subscriptions_before = (
+        "SELECT id, pair, resource, expires, state_hash, created FROM calsync_subscriptions "
+        "WHERE expires < :before ORDER BY expires, id"
+    )
+    set_subscription = (
+        "INSERT INTO calsync_subscriptions (id, pair, resource, expires, state_hash, created) "
+        "VALUES (:id, :pair, :resource, :expires, :state_hash, :created) "
+        "ON CONFLICT (id) DO UPDATE SET pair = excluded.pair, resource = excluded.resource, "
+        "expires = excluded.expires, state_hash = excluded.state_hash"
+    )
+    delete_subscription = "DELETE FROM calsync_subscriptions WHERE id = :id"
 
     # PostgreSQL only: pair locks and the migration lock (advisory locks on a 64-bit key).
     pg_schema = "SELECT current_schema()"

@@ -49,9 +49,16 @@ from sqlalchemy.sql.elements import TextClause
 from calsync._errors import ConfigurationError, PairLockedError, StoreError
 from calsync.stores._relational import RelationalStore, Row, migrate
 from calsync.stores._schema import SQL
+from calsync.stores._subscriptions import RelationalSubscriptionStore
 from calsync.stores._tokens import RelationalTokenStore, TokenCipher, TokenKey
 
-__all__ = ["SQLAlchemyExecutor", "SQLStore", "SQLTokenStore", "pair_lock_key"]
+__all__ = [
+    "SQLAlchemyExecutor",
+    "SQLStore",
+    "SQLSubscriptionStore",
+    "SQLTokenStore",
+    "pair_lock_key",
+]
 
 logger = logging.getLogger("calsync.stores")
 
@@ -374,3 +381,26 @@ class SQLTokenStore(RelationalTokenStore):
 
     def __repr__(self) -> str:
         return f"SQLTokenStore({_safe_url(self.engine)!r}, {self._describe()})"
+
+
+class SQLSubscriptionStore(RelationalSubscriptionStore):
+    """A :class:`~calsync.stores.SubscriptionStore` on SQLAlchemy (PostgreSQL, or any database).
+
+    ``SQLSubscriptionStore(url_or_engine)``; it may share a database or an
+    engine with a :class:`SQLStore` (``SQLSubscriptionStore(store.engine)``):
+    the subscriptions live in their own table of the shared schema.
+    """
+
+    def __init__(self, url_or_engine: str | URL | Engine) -> None:
+        self.engine, self._owns_engine = open_engine(url_or_engine)
+        executor = SQLAlchemyExecutor(self.engine)
+        _open_store(self.engine, executor, self._owns_engine)
+        super().__init__(executor, migrated=True)
+
+    def close(self) -> None:
+        """Dispose of the engine when calsync created it."""
+        if self._owns_engine:
+            self.engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"SQLSubscriptionStore({_safe_url(self.engine)!r})"

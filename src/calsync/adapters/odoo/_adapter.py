@@ -73,6 +73,10 @@ __all__ = ["OdooCalendar"]
 
 logger = logging.getLogger("calsync.adapters.odoo")
 
+#: Rows of two or three small fields (ids, states, dates) come this many a call: a quiet
+#: incremental sync stays at three calls even with tens of thousands of events.
+SMALL_ROWS_PAGE = 50_000
+
 UTC = timezone.utc
 TransportChoice = Literal["auto", "jsonrpc", "json2"]
 OnDelete = Literal["archive", "unlink"]
@@ -317,7 +321,10 @@ class OdooCalendar:
         *,
         order: str,
         context: Mapping[str, Any] = READ_CONTEXT,
+        page: int | None = None,
     ) -> list[dict[str, Any]]:
+        """Every matching row, ``page`` rows a call (the adapter's page size by default)."""
+        size = page or self._page_size
         rows: list[dict[str, Any]] = []
         seen: set[int] = set()
         offset = 0
@@ -328,7 +335,7 @@ class OdooCalendar:
                 domain=domain,
                 fields=list(fields),
                 offset=offset,
-                limit=self._page_size,
+                limit=size,
                 order=order,
                 context=dict(context),
             )
@@ -336,9 +343,9 @@ class OdooCalendar:
                 if int(row["id"]) not in seen:
                     seen.add(int(row["id"]))
                     rows.append(row)
-            if len(batch) < self._page_size:
+            if len(batch) < size:
                 return rows
-            offset += self._page_size
+            offset += size
 
     async def _read_rows(self, snapshot: Snapshot, ids: Iterable[int]) -> None:
         wanted = sorted(set(ids) - set(snapshot.rows))
@@ -612,12 +619,14 @@ class OdooCalendar:
             ],
             ("event_id", "state", "write_date"),
             order="write_date asc, id asc",
+            page=SMALL_ROWS_PAGE,
         )
         present_rows = await self._search_read(
             "calendar.event",
             self._user_domain() + self._window_domain(window),
             ("recurrence_id",),
             order="id asc",
+            page=SMALL_ROWS_PAGE,
         )
         self._window = window
         seen = {**state.seen, **{rid: digest for rid, (digest, _) in self._echo_rows.items()}}

@@ -49,6 +49,7 @@ from calsync._errors import (
     ProviderError,
     RejectedError,
 )
+from calsync._limits import ConcurrencyLimiter
 from calsync._model._event import Event
 from calsync._model._projection import Projection
 from calsync._model._recurrence import OccurrenceKey
@@ -65,7 +66,7 @@ from calsync._protocol import (
     WriteResult,
 )
 from calsync._retry import RetryPolicy
-from calsync.adapters.outlook import _mail
+from calsync.adapters.outlook import _mail, _subscriptions
 from calsync.adapters.outlook._batch import Batcher, Call, Result, error_of
 from calsync.adapters.outlook._client import GraphTransport
 from calsync.adapters.outlook._mapping import (
@@ -77,6 +78,7 @@ from calsync.adapters.outlook._mapping import (
     occurrence_key,
     series_from_graph,
 )
+from calsync.adapters.outlook._subscriptions import GraphSubscription
 from calsync.adapters.outlook._writes import instance_changes
 
 if TYPE_CHECKING:
@@ -215,8 +217,15 @@ class OutlookCalendar:
     address (looked up with one GET on first use when not given; then
     :attr:`account` stays what it was at construction, ``user`` or "me", so
     that a pair's name never changes). ``page_size`` is the delta page size,
-    ``max_concurrency`` the most requests in flight for this mailbox, ``retry``
+    ``max_concurrency`` the most requests in flight for this adapter, ``retry``
     calsync's retry policy (the SDK's own retries are off).
+
+    ``limiter``: a :class:`~calsync.ConcurrencyLimiter` shared with other
+    adapters (``per_key=4`` for Graph's per-mailbox limit, ``total=`` for an
+    app-wide ceiling). Every request then also holds a permit keyed by this
+    mailbox (:attr:`mailbox_key`), so adapters of one mailbox never exceed its
+    limit together. :func:`calsync.sync_many` gives one to adapters that have
+    none for the duration of its run.
     """
 
     def __init__(
@@ -233,6 +242,7 @@ class OutlookCalendar:
         retry: RetryPolicy | None = None,
         scopes: Sequence[str] = ("https://graph.microsoft.com/.default",),
         timeout: float = 30.0,
+        limiter: ConcurrencyLimiter | None = None,
     ) -> None:
         if page_size < 1 or max_concurrency < 1:
             from calsync._errors import ConfigurationError
@@ -252,7 +262,9 @@ class OutlookCalendar:
             max_concurrency=max_concurrency,
             timeout=timeout,
             side=name,
+            mailbox=lambda: self.mailbox_key,
         )
+        self._transport.limiter = limiter
         root = "/me" if user is None else f"/users/{quote(user, safe='@')}"
         self._root = root
         self._events = f"{root}/events"
@@ -286,6 +298,25 @@ class OutlookCalendar:
         return self._owner
 
     @property
+    def mailbox_key(self) -> str:
+        """Who this adapter's requests count against: the mailbox address (lower case).
+
+        ``account`` when given, else the address looked up on first use, else
+        ``user``; before that first lookup of ``/me``, a key of its own.
+        """
+        known = self._owner or self._user
+        return known.lower() if known else f"me#{id(self):x}"
+
+    @property
+    def limiter(self) -> ConcurrencyLimiter | None:
+        """The limiter shared with other adapters, if any (see the class docstring)."""
+        return self._transport.limiter
+
+    @limiter.setter
+    def limiter(self, value: ConcurrencyLimiter | None) -> None:
+        self._transport.limiter = value
+
+    @property
     def holds_others_meetings(self) -> bool:
         """No: meetings arrive by invitation; one created here would be the mailbox's own."""
         return False
@@ -315,6 +346,48 @@ class OutlookCalendar:
     async def aclose(self) -> None:
         """Close the HTTP client."""
         await self._transport.aclose()
+
+    # -- change notifications (calsync.subscriptions drives these) ------------------------------
+
+    @property
+    def subscription_resource(self) -> str:
+        """What a change-notification subscription of this mailbox watches.
+
+        ``me/events`` or ``users/{user}/events``: every calendar of the
+        mailbox (Graph has no subscription on one calendar's view).
+        """
+        return "me/events" if self._user is None else f"users/{self._user}/events"
+
+    async def create_subscription(
+        self,
+        *,
+        notification_url: str,
+        client_state: str,
+        expires: datetime,
+        lifecycle_url: str | None = None,
+        change_type: str = "created,updated,deleted",
+    ) -> GraphSubscription:
+        """Subscribe to this mailbox's event changes (Graph validates the URLs first)."""
+        return await _subscriptions.create(
+            self._transport,
+            resource=self.subscription_resource,
+            notification_url=notification_url,
+            client_state=client_state,
+            expires=expires,
+            lifecycle_url=lifecycle_url,
+            change_type=change_type,
+            side=self._name,
+        )
+
+    async def renew_subscription(self, subscription_id: str, expires: datetime) -> datetime:
+        """Move a subscription's expiry; :class:`~calsync.NotFoundError` when it is gone."""
+        return await _subscriptions.renew(
+            self._transport, subscription_id, expires, side=self._name
+        )
+
+    async def delete_subscription(self, subscription_id: str) -> None:
+        """Delete a subscription (one already gone counts as deleted)."""
+        await _subscriptions.delete(self._transport, subscription_id, side=self._name)
 
     # -- requests ------------------------------------------------------------------------------
 

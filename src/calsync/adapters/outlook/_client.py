@@ -21,7 +21,11 @@ SDK's request adapter with a native response handler, so calsync reads
 status, headers and JSON itself and applies its own retry policy
 (:mod:`calsync._retry`): 429/503/504 and transport failures are retried,
 ``Retry-After`` honoured, at most ``max_concurrency`` requests in flight (a
-``$batch`` counts as many as Outlook runs of it at once: up to 4).
+``$batch`` counts as many as Outlook runs of it at once: up to 4). A shared
+:class:`~calsync.ConcurrencyLimiter` (``limiter``), when set, is also taken
+for every request, keyed by ``("graph", host, mailbox)``: adapters of one
+mailbox (two calendars of one user, in two pairs) then share Graph's 4 slots,
+and the limiter's ``total`` caps the whole app.
 
 msgraph is imported here, inside :meth:`GraphTransport.client`, never at
 ``import calsync`` (it costs about 0.35 s).
@@ -33,13 +37,14 @@ import asyncio
 import json
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
 
 from calsync._errors import ProviderError, ThrottledError, TransientError
+from calsync._limits import ConcurrencyLimiter
 from calsync._retry import RetryPolicy
 from calsync._tasks import gather
 from calsync.adapters.outlook._batch import (
@@ -64,32 +69,6 @@ logger = logging.getLogger("calsync.outlook")
 BATCH_PARALLELISM = 4
 
 
-class _Slots:
-    """A counting semaphore that takes several permits at once (a batch takes up to 4)."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.free = size
-        self._condition: asyncio.Condition | None = None
-
-    def _cond(self) -> asyncio.Condition:
-        if self._condition is None:
-            self._condition = asyncio.Condition()
-        return self._condition
-
-    async def acquire(self, count: int) -> int:
-        count = max(1, min(count, self.size))
-        async with self._cond():
-            await self._cond().wait_for(lambda: self.free >= count)
-            self.free -= count
-        return count
-
-    async def release(self, count: int) -> None:
-        async with self._cond():
-            self.free += count
-            self._cond().notify_all()
-
-
 class GraphTransport:
     """The HTTP side of one Outlook mailbox: SDK wiring, retries, concurrency and counts."""
 
@@ -103,6 +82,7 @@ class GraphTransport:
         max_concurrency: int,
         timeout: float,
         side: str,
+        mailbox: Callable[[], Hashable] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._credential = credential
@@ -110,7 +90,11 @@ class GraphTransport:
         self._retry = retry
         self._timeout = timeout
         self._side = side
-        self._slots = _Slots(max_concurrency)
+        # This adapter's own cap; the shared limiter (if any) is keyed by mailbox.
+        self._own = ConcurrencyLimiter(max_concurrency)
+        self._mailbox = mailbox or (lambda: id(self))
+        #: A limiter shared with other adapters (None: only ``max_concurrency`` applies).
+        self.limiter: ConcurrencyLimiter | None = None
         self._client: GraphServiceClient | None = None
         self._http: httpx.AsyncClient | None = None
         self._transport: httpx.AsyncHTTPTransport | None = None
@@ -119,6 +103,10 @@ class GraphTransport:
         self.requests = 0
         #: Requests by kind: top-level ("delta", "batch", "me") and inner ("batch:post"...).
         self.calls: Counter[str] = Counter()
+
+    def limit_key(self) -> Hashable:
+        """The shared limiter's key for this mailbox: ``("graph", host[:port], mailbox)``."""
+        return ("graph", urlsplit(self.base_url).netloc.lower(), self._mailbox())
 
     @property
     def host(self) -> str:
@@ -188,8 +176,12 @@ class GraphTransport:
 
         client = self.client()
         info.add_request_options([ResponseHandlerOption(NativeResponseHandler())])
-        taken = await self._slots.acquire(weight)
+        shared, key = self.limiter, self.limit_key()
+        taken = await self._own.acquire(None, weight)
+        held = 0
         try:
+            if shared is not None:
+                held = await shared.acquire(key, weight)
             self.requests += 1
             adapter: Any = client.request_adapter
             response = await adapter.send_primitive_async(info, "bytes", None)
@@ -197,7 +189,10 @@ class GraphTransport:
             return Result(0, failure=TransientError(f"no answer from Graph: {type(error).__name__}",
                                                     side=self._side))  # fmt: skip
         finally:
-            await self._slots.release(taken)
+            if held:
+                assert shared is not None
+                shared.release(key, held)
+            self._own.release(None, taken)
         assert isinstance(response, httpx.Response)
         headers = {k.lower(): v for k, v in response.headers.items()}
         body: Any = None
@@ -240,7 +235,8 @@ class GraphTransport:
         attempts = [self._retry.begin() for _ in calls]
         todo = list(range(len(calls)))
         while todo:
-            chunks = [todo[i : i + MAX_BATCH] for i in range(0, len(todo), MAX_BATCH)]
+            size = self._batch_size()
+            chunks = [todo[i : i + size] for i in range(0, len(todo), size)]
             answers = await gather(*(self._envelope([calls[i] for i in c]) for c in chunks))
             again: list[int] = []
             waits: list[float] = []
@@ -260,6 +256,17 @@ class GraphTransport:
                 logger.info("retrying %d requests of a batch in %.2fs", len(todo), max(waits))
                 await self._retry.sleep(max(waits))
         return [result or Result(0) for result in results]
+
+    def _batch_size(self) -> int:
+        """Requests per ``$batch``: Outlook runs up to 4 of them at once, so under a cap
+        below 4 (``max_concurrency``, the shared limiter's) a batch holds at most the cap."""
+        caps = [self._own.per_key]
+        if self.limiter is not None:
+            caps.append(self.limiter.per_key)
+            if self.limiter.total is not None:
+                caps.append(self.limiter.total)
+        cap = min(caps)
+        return MAX_BATCH if cap >= BATCH_PARALLELISM else cap
 
     async def _envelope(self, calls: Sequence[Call]) -> list[Result]:
         """One ``$batch`` call; a failed envelope fails each of its requests alike."""

@@ -37,7 +37,15 @@ bearer tokens of the signed-in mailbox::
     graph.identity.expire_secret("client-id")   # invalid_client AADSTS7000222
     graph.identity.revoke(alice, "consent")     # invalid_grant AADSTS65001
 
-New endpoints (subscriptions) come as modules with a
+Change notifications: ``graph.subscriptions`` (``_subscriptions``) serves
+``/subscriptions`` (create with the validation handshake, renew, delete)
+and POSTs notifications to the receivers from a background thread::
+
+    graph.subscriptions.flush()                  # wait until queued ones are sent
+    graph.subscriptions.deliveries               # [Delivery(url, notifications, status)]
+    graph.subscriptions.lifecycle(sid, "missed")  # or reauthorizationRequired, ...
+
+New endpoints come as modules with a
 ``register(router)`` function adding routes to ``graph.router``:
 ``router.add("POST", "/{tenant}/oauth2/v2.0/token", handler, auth=False)`` or
 ``router.add_mailbox("GET", "events/{event_id}/extensions", handler)``. A
@@ -55,10 +63,12 @@ from calsync.testing._graph._identity import IdentityPlatform, RegisteredApp, To
 from calsync.testing._graph._mail import MailMessage
 from calsync.testing._graph._pipeline import GraphRequest
 from calsync.testing._graph._router import Call, Router
+from calsync.testing._graph._subscriptions import Delivery, Subscription, SubscriptionService
 from calsync.testing._server import Fault
 
 __all__ = [
     "Call",
+    "Delivery",
     "Fault",
     "GraphEmulator",
     "GraphError",
@@ -68,5 +78,7 @@ __all__ = [
     "MailMessage",
     "RegisteredApp",
     "Router",
+    "Subscription",
+    "SubscriptionService",
     "TokenRequest",
 ]

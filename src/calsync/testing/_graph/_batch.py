@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -165,6 +166,8 @@ def _run_wave(
         for inner in wave
     ]
     refused = [pipeline.enter(request) for request in requests]
+    if pipeline.settings.latency:  # the wave's requests run side by side: one latency
+        time.sleep(pipeline.settings.latency)
     try:
         return [
             (request.batch_id or "", answer or pipeline.execute(request))

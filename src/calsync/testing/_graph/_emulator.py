@@ -14,7 +14,7 @@ import random
 import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -27,6 +27,7 @@ from calsync.testing._graph._pipeline import GraphRequest, Pipeline, Settings
 from calsync.testing._graph._render import Shape, event_json
 from calsync.testing._graph._router import Router
 from calsync.testing._graph._state import MailboxState, Store
+from calsync.testing._graph._subscriptions import SubscriptionService
 from calsync.testing._graph._zones import UTC
 from calsync.testing._server import Fault, LoopbackServer, Request, Response
 
@@ -80,7 +81,9 @@ class GraphEmulator:
       ``seed`` instead of ``secrets``, so that emulators given the same calls
       hand out the same ids (a test can replay one run in many emulators);
     - ``latency``: seconds every request takes (makes overlap observable);
-    - ``clock``: a callable giving the current aware UTC time (timestamps).
+    - ``clock``: a callable giving the current aware UTC time (timestamps);
+    - ``subscription_max_lifetime``: the longest subscription Graph accepts
+      (4,230 minutes in older pages, 10,080 in newer ones).
     """
 
     def __init__(
@@ -98,6 +101,7 @@ class GraphEmulator:
         stable_ids: bool = False,
         latency: float = 0.0,
         clock: Callable[[], datetime] | None = None,
+        subscription_max_lifetime: timedelta = timedelta(minutes=4230),
     ) -> None:
         self.store = Store(
             clock or _now,
@@ -123,6 +127,12 @@ class GraphEmulator:
         #: The Microsoft identity platform on the same server (sign-in; see ``_identity``).
         self.identity = IdentityPlatform(self._pipeline)
         self.identity.register(self.router)
+        #: Change notifications: ``/subscriptions`` and delivery (see ``_subscriptions``).
+        self.subscriptions = SubscriptionService(
+            self._pipeline, max_lifetime=subscription_max_lifetime
+        )
+        self.subscriptions.register(self.router)
+        self.store.observers.append(self.subscriptions.observe)
         self._server = LoopbackServer(self._pipeline.serve)
         self._handles: dict[str, GraphMailbox] = {}
 
@@ -144,8 +154,9 @@ class GraphEmulator:
         return self
 
     def stop(self) -> None:
-        """Stop serving (idempotent)."""
+        """Stop serving and delivering notifications (idempotent)."""
         self._server.stop()
+        self.subscriptions.stop()
 
     def __enter__(self) -> GraphEmulator:
         return self.start()

@@ -231,7 +231,7 @@ class Pipeline:
             answer = self._apply(request, fault)
             if answer is not None:
                 return self.finish(request, answer)
-        if self.settings.latency:
+        if self.settings.latency and not request.inner:  # a batch's wave waits once: _batch
             time.sleep(self.settings.latency)
         try:
             response = self.dispatch(request)

@@ -1,0 +1,189 @@
+"""Many pairs in one process: :func:`sync_many` and :func:`sync_many_async`.
+
+One event loop runs up to ``concurrency`` pairs at once. Each pair's run is
+its own: an error (a side down, a guard, a pair locked by another worker)
+becomes that pair's :class:`PairOutcome` and the others go on. Graph's
+limits hold across pairs: adapters that accept a shared limiter (the
+Outlook adapter's ``limiter``) and have none get one
+:class:`~calsync.ConcurrencyLimiter` for the run, keyed by mailbox, so two
+pairs on one mailbox share its 4 slots; ``app_concurrency`` caps the
+requests in flight across all mailboxes. Past one machine, run each pair as
+a task of a queue instead (``examples/worker_rq.py``); calsync ships no
+scheduler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import attrs
+
+from calsync._errors import ConfigurationError, PairLockedError
+from calsync._limits import ConcurrencyLimiter
+from calsync._sync._report import SyncReport
+from calsync._sync._synchronizer import Synchronizer
+
+__all__ = ["PairOutcome", "sync_many", "sync_many_async"]
+
+logger = logging.getLogger("calsync")
+
+
+@attrs.frozen
+class PairOutcome:
+    """How one pair's run in :func:`sync_many` went.
+
+    ``report`` is the run's :class:`~calsync.SyncReport` when it ran to the
+    end (its ``ok`` may still be False: failed writes are held for the next
+    run); ``error`` the exception that stopped it otherwise. ``duration`` is
+    the wall time of the run, waiting for a slot excluded.
+    """
+
+    pair: str
+    report: SyncReport | None = None
+    error: Exception | None = None
+    duration: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when the run finished and its report is ok."""
+        return self.error is None and self.report is not None and self.report.ok
+
+    @property
+    def locked(self) -> bool:
+        """True when another worker held the pair: nothing was done, try again later."""
+        return isinstance(self.error, PairLockedError)
+
+    def __str__(self) -> str:
+        if self.report is not None:
+            return f"{self.pair}: {self.report.summary}"
+        return f"{self.pair}: {type(self.error).__name__}: {self.error}"
+
+
+Progress = Callable[[PairOutcome], None]
+
+
+@contextmanager
+def _shared_limiter(
+    synchronizers: Sequence[Synchronizer], limiter: ConcurrencyLimiter
+) -> Iterator[None]:
+    """Give ``limiter`` to every adapter that takes one and has none, for the block."""
+    lent: list[Any] = []
+    for sync in synchronizers:
+        for side in sync.sides:
+            takes = hasattr(side, "limiter") and getattr(side, "limiter", None) is None
+            if takes and not any(side is other for other in lent):
+                setattr(side, "limiter", limiter)  # noqa: B010 (not every adapter has it)
+                lent.append(side)
+    try:
+        yield
+    finally:
+        for side in lent:
+            setattr(side, "limiter", None)  # noqa: B010
+
+
+async def sync_many_async(
+    synchronizers: Iterable[Synchronizer],
+    *,
+    concurrency: int = 16,
+    per_mailbox: int = 4,
+    app_concurrency: int | None = None,
+    limiter: ConcurrencyLimiter | None = None,
+    full: bool = False,
+    timeout: float | None = None,
+    progress: Progress | None = None,
+) -> list[PairOutcome]:
+    """Run every synchronizer once, ``concurrency`` at a time; outcomes in input order.
+
+    ``per_mailbox`` and ``app_concurrency`` build the shared limiter (Graph:
+    4 requests per mailbox; a lower app-wide ceiling when many mailboxes
+    share one app registration); pass ``limiter`` instead to share one
+    across calls or processes' threads. Adapters given a limiter of their own
+    keep it. ``full`` runs each pair with a full listing
+    (:meth:`Synchronizer.run_async`). ``timeout`` (seconds) stops a pair
+    that runs longer, as a :class:`TimeoutError` outcome: its writes so far
+    are journaled and the next run completes them. ``progress`` is called
+    with each outcome as its pair finishes (in completion order).
+
+    Never raises for one pair: every exception (an :class:`Exception`, not
+    a cancellation) is that pair's outcome. Two synchronizers of the same
+    pair in one call are refused (:class:`~calsync.ConfigurationError`).
+    """
+    items = list(synchronizers)
+    if concurrency < 1:
+        raise ConfigurationError("concurrency must be at least 1")
+    names = [sync.pair for sync in items]
+    if len(set(names)) != len(names):
+        twice = sorted({name for name in names if names.count(name) > 1})
+        raise ConfigurationError(f"pairs given more than once: {twice}")
+    shared = limiter or ConcurrencyLimiter(per_mailbox, total=app_concurrency)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(sync: Synchronizer) -> PairOutcome:
+        async with gate:
+            started = time.monotonic()
+            try:
+                run = sync.run_async(full=full)
+                report = await (run if timeout is None else asyncio.wait_for(run, timeout))
+            except Exception as error:  # one pair's failure is its outcome
+                outcome = PairOutcome(sync.pair, error=error, duration=time.monotonic() - started)
+                level = logging.INFO if outcome.locked else logging.WARNING
+                logger.log(level, "pair not synced: %s", outcome, extra={"calsync_pair": sync.pair})
+            else:
+                outcome = PairOutcome(sync.pair, report, duration=time.monotonic() - started)
+        if progress is not None:
+            try:
+                progress(outcome)
+            except Exception:  # a broken callback must not cost the other pairs their runs
+                logger.exception("the progress callback failed", extra={"calsync_pair": sync.pair})
+        return outcome
+
+    with _shared_limiter(items, shared):
+        return list(await asyncio.gather(*(one(sync) for sync in items)))
+
+
+def sync_many(
+    synchronizers: Iterable[Synchronizer],
+    *,
+    concurrency: int = 16,
+    per_mailbox: int = 4,
+    app_concurrency: int | None = None,
+    limiter: ConcurrencyLimiter | None = None,
+    full: bool = False,
+    timeout: float | None = None,
+    progress: Progress | None = None,
+) -> list[PairOutcome]:
+    """Blocking :func:`sync_many_async`, on an event loop of its own.
+
+    The adapters' connections belong to that loop: they are closed before
+    this returns (adapters open new ones on their next use). Inside a
+    running event loop, await :func:`sync_many_async` instead.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        raise ConfigurationError("an event loop is running here: await sync_many_async() instead")
+    items = list(synchronizers)
+
+    async def main() -> list[PairOutcome]:
+        try:
+            return await sync_many_async(
+                items,
+                concurrency=concurrency,
+                per_mailbox=per_mailbox,
+                app_concurrency=app_concurrency,
+                limiter=limiter,
+                full=full,
+                timeout=timeout,
+                progress=progress,
+            )
+        finally:
+            await asyncio.gather(*(sync.aclose() for sync in items), return_exceptions=True)
+
+    return asyncio.run(main())
