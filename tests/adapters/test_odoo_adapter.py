@@ -650,6 +650,16 @@ def test_a_restart_or_an_expired_session_means_one_new_login(bob: Setup) -> None
     assert bob.calendar.calls["common.login"] == 2
 
 
+@pytest.mark.parametrize("method", ["login", "context_get"])
+def test_an_expired_session_while_logging_in_means_one_new_login(bob: Setup, method: str) -> None:
+    """A front that answers the login itself (or the call right after it) with an expired
+    session: calsync logs in once more, as it does for any other call, and goes on."""
+    bob.hands.create(meeting())
+    bob.odoo.fail("SessionExpiredException", "Session expired", method=method)
+    assert len(bob.pull().items) == 1
+    assert bob.calendar.calls["common.login"] == 2
+
+
 def test_server_down_is_transient_and_recovers(either: Setup) -> None:
     either.hands.create(meeting())
     full = either.pull()

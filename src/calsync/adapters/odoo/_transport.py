@@ -179,8 +179,19 @@ class OdooRPCTransport(_Counting):
         return f"OdooRPCTransport(url={self._url!r}, db={self._db!r}, login={self._login!r})"
 
     async def connect(self) -> int:
-        """Log in (odoorpc: ``common.login`` then ``res.users.context_get``)."""
-        return await asyncio.to_thread(self._connect)
+        """Log in (odoorpc: ``common.login`` then ``res.users.context_get``).
+
+        An expired session answered to the login itself (a front that keeps web
+        sessions) means one more login, as for any other call; a second one is
+        an :class:`AuthenticationError`.
+        """
+        try:
+            return await asyncio.to_thread(self._connect)
+        except AuthenticationError as error:
+            if error.code != SESSION_EXPIRED:
+                raise
+            logger.info("Odoo answered the login with an expired session; logging in again")
+            return await asyncio.to_thread(self._connect)
 
     def _connect(self) -> int:
         import odoorpc
