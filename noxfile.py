@@ -7,6 +7,8 @@ embedded default.
 
 from __future__ import annotations
 
+import os
+
 import nox
 
 nox.options.sessions = ["tests", "lint", "typing", "docs"]
@@ -19,7 +21,10 @@ def tests(session: nox.Session) -> None:
     """The whole test suite; Hypothesis runs its CI profile (300+ examples per machine)."""
     session.install("-e", ".[test]")
     session.env.setdefault("HYPOTHESIS_PROFILE", "ci")
-    session.run("pytest", "-n", "auto", "--durations=10", *session.posargs)
+    # Two workers per core: much of the suite waits (timeouts, Retry-After) rather than computes.
+    # Work stealing keeps the long crash and fault matrices from queueing behind one worker.
+    workers = str(2 * (os.cpu_count() or 1))
+    session.run("pytest", "-n", workers, "--dist", "worksteal", "--durations=10", *session.posargs)
 
 
 @nox.session

@@ -40,6 +40,8 @@ from calsync import PairLockedError
 from tests.e2e.matrix import CRASHES, PHASES, Clean, arm, seeded, sweep, targets
 from tests.e2e.scenario import LOGIN, Final
 
+pytestmark = pytest.mark.slow
+
 Cleans = Callable[[str], Clean]
 
 

@@ -31,6 +31,8 @@ import pytest
 
 from tests.e2e.matrix import GRAPH_FAULTS, ODOO_FAULTS, Clean, sweep, targets
 
+pytestmark = pytest.mark.slow
+
 KINDS = [("graph", kind) for kind in GRAPH_FAULTS] + [("odoo", kind) for kind in ODOO_FAULTS]
 #: The first run's long matrices are split in parts (every third request) for xdist to spread.
 PARTS = 3
