@@ -193,7 +193,7 @@ def incremental(changes: int, sync: calsync.Synchronizer, emulators: Host) -> Ro
     report, wall, peak, inner = measure(sync, emulators)
     style_requests, style_wall = odoo_style_pushes(emulators.hello, in_odoo, update=True)
     return Row(
-        scenario=f"incremental, {changes:,} changes",
+        scenario=f"incremental, {changes:,} change{'' if changes == 1 else 's'}",
         odoo_requests=report.requests["odoo"],
         outlook_requests=report.requests["outlook"],
         outlook_inner=inner,
