@@ -121,9 +121,12 @@ def sent(made: World) -> list[Sent]:
 
 
 #: Options of the matrices' worlds: small delta pages (a round of several pages, whose
-#: skip tokens can expire), a short timeout (so that a slow answer is a timeout).
-TIMEOUT = 0.5
-SLOW = 1.0
+#: skip tokens can expire), a timeout short enough that a slow answer is one, yet long
+#: enough that no other request meets it on a loaded CI machine (several workers per
+#: core, each running both emulators and the client under one GIL): a spurious
+#: timeout would shift the request the fault is aimed at.
+TIMEOUT = 2.0
+SLOW = 2.5
 OUTLOOK: dict[str, Any] = {"page_size": 10}
 #: Stable ids: every world hands out the same Outlook ids, so runs replay request by request.
 GRAPH: dict[str, Any] = {"stable_ids": True}

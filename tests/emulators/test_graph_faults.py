@@ -116,7 +116,7 @@ def test_slow_and_drop(graph_emulator: GraphEmulator, graph_http: httpx.Client) 
 def test_wait_idle_waits_for_delayed_requests(
     graph_emulator: GraphEmulator, graph_alice: GraphMailbox
 ) -> None:
-    graph_emulator.slow(0.5, method="POST")
+    graph_emulator.slow(2.0, method="POST")  # long enough to look before it lands, even loaded
     headers = {"Authorization": f"Bearer {graph_alice.token}"}
     with (
         httpx.Client(base_url=graph_emulator.base_url, headers=headers, timeout=0.1) as http,

@@ -136,7 +136,8 @@ def test_drop_after_runs_the_call_and_loses_the_answer(odoo_emulator: OdooEmulat
 def test_wait_idle_waits_for_a_request_the_client_gave_up_on(
     odoo_emulator: OdooEmulator,
 ) -> None:
-    odoo_emulator.slow(0.5, model="res.partner", method="create", times=1)
+    # long enough to look before it lands, even on a loaded machine
+    odoo_emulator.slow(2.0, model="res.partner", method="create", times=1)
     args = [odoo_emulator.db, 2, "admin", "res.partner", "create", [{"name": "Late"}], {}]
     params = {"service": "object", "method": "execute_kw", "args": args}
     body = {"jsonrpc": "2.0", "method": "call", "params": params, "id": 1}
