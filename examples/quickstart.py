@@ -41,6 +41,8 @@ class ProgressBar:
         self.lines: dict[str, str] = {}
 
     def __call__(self, step: calsync.Progress) -> None:
+        if not sys.stderr.isatty():  # a log file gets the reports, not the bar's redraws
+            return
         width = 20
         filled = width * step.done // step.total if step.total else width
         self.lines[step.pair] = f"{step.pair:<6} {step.stage:<7} [{'#' * filled:<{width}}]"
@@ -48,9 +50,10 @@ class ProgressBar:
         sys.stderr.flush()
 
     def clear(self) -> None:
-        sys.stderr.write("\r" + " " * 100 + "\r")
-        sys.stderr.flush()
         self.lines.clear()
+        if sys.stderr.isatty():
+            sys.stderr.write("\r" + " " * 100 + "\r")
+            sys.stderr.flush()
 
 
 # -- seeding: what each user already has in each calendar ------------------------------------
@@ -221,7 +224,8 @@ async def main_async(state: Path) -> None:
         for pair in pairs:
             plan = await pair.preview_async()
             bar.clear()
-            print(f"  {pair.pair}: {len(plan.writes)} writes, {len(plan.notifications)} e-mails")
+            mails = len(plan.notifications)
+            print(f"  {pair.pair}: {len(plan.writes)} writes, {mails} e-mail{'s' * (mails != 1)}")
             for operation in plan.operations:
                 mail = (
                     f"  -> e-mails {', '.join(n.recipient for n in operation.notifications)}"

@@ -109,9 +109,8 @@ class SyncReport:
             kinds = ", ".join(
                 f"{count} {kind}" for (where, kind), count in self.counts.items() if where == side
             )
-            lines.append(
-                f"  {side}: {kinds or 'no changes'}; {self.requests.get(side, 0)} requests"
-            )
+            requests = _counted(self.requests.get(side, 0), "request")
+            lines.append(f"  {side}: {kinds or 'no changes'}; {requests}")
         if self.notifications:
             lines.append(f"  e-mails caused: {len(self.notifications)}")
         if self.conflicts:
@@ -136,4 +135,9 @@ class SyncReport:
         if not self.outcomes:
             return "in sync, nothing to do"
         status = "ok" if self.ok else f"{len(self.failures)} failed, {len(self.held)} held"
-        return f"{writes} write{'' if writes == 1 else 's'}, {status}"
+        return f"{_counted(writes, 'write')}, {status}"
+
+
+def _counted(count: int, noun: str) -> str:
+    """``1 request``, ``2 requests``: a count with its noun, for the readable report."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
