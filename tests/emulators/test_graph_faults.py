@@ -180,32 +180,31 @@ def _sdk_event() -> Event:
     )
 
 
-def _parallel(graph: GraphEmulator, token: str, count: int) -> list[int]:
-    # One client made beforehand and a barrier: the requests start together even on a busy
-    # machine (a client per thread spent the emulator's latency building SSL contexts).
-    headers = {"Authorization": f"Bearer {token}"}
-    barrier = threading.Barrier(count)
-    with httpx.Client(headers=headers, timeout=10) as client:
+def _parallel(graph: GraphEmulator, tokens: list[str]) -> list[int]:
+    """One request per token, all started together; their statuses, in order.
 
-        def one(_: int) -> int:
+    One client made beforehand and one barrier for every request: they start
+    together even on a busy machine (a client per thread spent the emulator's
+    latency building SSL contexts).
+    """
+    barrier = threading.Barrier(len(tokens))
+    with httpx.Client(timeout=10) as client:
+
+        def one(token: str) -> int:
+            headers = {"Authorization": f"Bearer {token}"}
             barrier.wait()
-            return client.get(f"{graph.base_url}/me/calendars").status_code
+            return client.get(f"{graph.base_url}/me/calendars", headers=headers).status_code
 
-        with ThreadPoolExecutor(max_workers=count) as pool:
-            return list(pool.map(one, range(count)))
+        with ThreadPoolExecutor(max_workers=len(tokens)) as pool:
+            return list(pool.map(one, tokens))
 
 
 def test_concurrency_is_counted_per_mailbox() -> None:
     with GraphEmulator(latency=0.3) as graph:
         alice = graph.add_mailbox("alice@example.com")
         bob = graph.add_mailbox("bob@example.com")
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            statuses = list(
-                pool.map(
-                    lambda box: _parallel(graph, box.token, 6 if box is alice else 2), (alice, bob)
-                )
-            )
-        assert statuses == [[200] * 6, [200] * 2]
+        statuses = _parallel(graph, [alice.token] * 6 + [bob.token] * 2)
+        assert statuses == [200] * 8
         assert graph.max_concurrency(alice) == 6
         assert graph.max_concurrency(bob) == 2
         assert graph.max_concurrency() == 8
@@ -218,7 +217,7 @@ def test_concurrency_is_counted_per_mailbox() -> None:
 def test_concurrency_limit_answers_429() -> None:
     with GraphEmulator(latency=0.3, concurrency_limit=4, concurrency_retry_after=2) as graph:
         alice = graph.add_mailbox("alice@example.com")
-        statuses = _parallel(graph, alice.token, 6)
+        statuses = _parallel(graph, [alice.token] * 6)
         assert sorted(statuses) == [200] * 4 + [429] * 2
         # The peak shows the limit was exceeded: 4 running plus the one refused.
         assert graph.max_concurrency(alice) == 5

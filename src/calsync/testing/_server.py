@@ -12,6 +12,7 @@ the connection without answering, which lets it apply faults of its own.
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import json
 import socket
@@ -19,7 +20,7 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 import attrs
@@ -28,7 +29,43 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
     from types import TracebackType
 
-__all__ = ["DropConnection", "Fault", "Faults", "LoopbackServer", "Request", "Response"]
+__all__ = [
+    "DropConnection",
+    "Fault",
+    "Faults",
+    "LoopbackServer",
+    "Request",
+    "Response",
+    "Serving",
+]
+
+
+_S = TypeVar("_S", bound="Serving")
+
+
+class Serving:
+    """``with server:`` starts it and gives it, and stops it when the block ends."""
+
+    __slots__ = ()
+
+    @abc.abstractmethod
+    def start(self: _S) -> _S:
+        """Start serving (idempotent); the server itself."""
+
+    @abc.abstractmethod
+    def stop(self) -> None:
+        """Stop serving (idempotent)."""
+
+    def __enter__(self: _S) -> _S:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
 
 
 class DropConnection(Exception):  # noqa: N818 (a signal, not an error)
@@ -224,6 +261,9 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    #: socketserver's default backlog of 5 makes the kernel drop the SYNs of a burst of
+    #: connections (they come back a second later); real servers queue far more.
+    request_queue_size = 128
     owner: LoopbackServer
 
     def __init__(self, address: tuple[str, int], handler: type[_Handler]) -> None:
@@ -259,7 +299,7 @@ class _Server(ThreadingHTTPServer):
                 sock.shutdown(socket.SHUT_RDWR)
 
 
-class LoopbackServer:
+class LoopbackServer(Serving):
     """Serve ``app`` on ``127.0.0.1`` at a random port from a background thread."""
 
     def __init__(self, app: Callable[[Request], Response]) -> None:
@@ -325,17 +365,6 @@ class LoopbackServer:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
-
-    def __enter__(self) -> LoopbackServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def iter_requests(self) -> Iterator[Request]:
         """A snapshot of the request log."""
