@@ -22,11 +22,11 @@ import weakref
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
-from types import TracebackType
 from typing import Any, TypeVar
 
 import attrs
 
+from calsync._closing import ClosesOnExit
 from calsync._engine._links import Link, SideRef, derive_key
 from calsync._engine._plan import DeletionGuard, Operation, Plan, SideInput, plan
 from calsync._engine._reset import ExistingEvents, NextSync, plan_reset
@@ -63,7 +63,7 @@ class _Pulled:
     unreadable: dict[str, str] = attrs.Factory(dict)
 
 
-class Synchronizer:
+class Synchronizer(ClosesOnExit):
     """Two-way sync of one pair of calendars.
 
     ``left`` and ``right`` are adapters (their ``name`` labels them: "odoo",
@@ -164,17 +164,6 @@ class Synchronizer:
     async def aclose(self) -> None:
         """Close both adapters."""
         await gather(self.left.aclose(), self.right.aclose())
-
-    def __enter__(self) -> Synchronizer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- async API -----------------------------------------------------------------------------
 

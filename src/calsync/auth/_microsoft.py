@@ -25,6 +25,7 @@ import httpx
 import msal
 from azure.core.credentials import AccessToken, AccessTokenInfo
 
+from calsync._closing import ClosesOnExit
 from calsync._errors import (
     CalsyncError,
     ConfigurationError,
@@ -38,8 +39,6 @@ from calsync.auth._http import MsalHttp, authority_bases
 from calsync.stores._tokens import RESERVED_PREFIX, TokenStore, check_account
 
 if TYPE_CHECKING:
-    from types import TracebackType
-
     from azure.core.credentials import TokenRequestOptions
 
 __all__ = ["DEFAULT_SCOPES", "MicrosoftAccount", "MicrosoftAuth", "MicrosoftCredential"]
@@ -151,7 +150,7 @@ def _transient(error: BaseException) -> TransientError:
 _TRANSPORT = (httpx.TransportError, msal.exceptions.MsalServiceError, json.JSONDecodeError)
 
 
-class MicrosoftAuth:
+class MicrosoftAuth(ClosesOnExit):
     """Microsoft sign-in for a web app, and azure-core credentials from the stored tokens.
 
     ``client_id``/``client_secret``: the app registration in Microsoft
@@ -573,24 +572,13 @@ class MicrosoftAuth:
         if self._owns_http:
             self._httpx.close()
 
-    def __enter__(self) -> MicrosoftAuth:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
 
 def _short(scope: str) -> str:
     """Graph's scopes by their short names (the identity platform answers with those)."""
     return scope[len(_GRAPH) :] if scope.lower().startswith(_GRAPH) else scope
 
 
-class MicrosoftCredential:
+class MicrosoftCredential(ClosesOnExit):
     """An azure-core credential for one account: ``get_token`` and ``get_token_info``.
 
     Hand it to msgraph-sdk (or calsync's Outlook adapter). Any scope ending
@@ -628,17 +616,6 @@ class MicrosoftCredential:
 
     def close(self) -> None:
         """Nothing to release (the :class:`MicrosoftAuth` owns the HTTP client)."""
-
-    def __enter__(self) -> MicrosoftCredential:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"MicrosoftCredential(account={self.account!r})"

@@ -29,11 +29,9 @@ from calsync.testing._graph._router import Router
 from calsync.testing._graph._state import MailboxState, Store
 from calsync.testing._graph._subscriptions import SubscriptionService
 from calsync.testing._graph._zones import UTC
-from calsync.testing._server import Fault, LoopbackServer, Request, Response
+from calsync.testing._server import Fault, LoopbackServer, Request, Response, Serving
 
 if TYPE_CHECKING:
-    from types import TracebackType
-
     from calsync.testing._graph._mail import MailMessage
 
 __all__ = ["GraphEmulator", "GraphMailbox"]
@@ -57,7 +55,7 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class GraphEmulator:
+class GraphEmulator(Serving):
     """Microsoft Graph (calendars) on ``127.0.0.1``; use it as a context manager.
 
     Options:
@@ -157,17 +155,6 @@ class GraphEmulator:
         """Stop serving and delivering notifications (idempotent)."""
         self._server.stop()
         self.subscriptions.stop()
-
-    def __enter__(self) -> GraphEmulator:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- mailboxes and tokens -----------------------------------------------------------
 

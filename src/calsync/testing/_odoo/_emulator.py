@@ -31,11 +31,9 @@ from calsync.testing._odoo._models import MODELS, Env, Registry, Settings
 from calsync.testing._odoo._rpc import JSON2, JSONRPC, WEB, OdooCall, json2_error, rpc_error
 from calsync.testing._odoo._seed import seed
 from calsync.testing._odoo._values import json_ready
-from calsync.testing._server import Fault, LoopbackServer, Request, Response
+from calsync.testing._server import Fault, LoopbackServer, Request, Response, Serving
 
 if TYPE_CHECKING:
-    from types import TracebackType
-
     from calsync.testing._odoo._mail import OdooMail
 
 __all__ = ["Criteria", "OdooEmulator", "RequestMatch", "SeriesOrder"]
@@ -50,7 +48,7 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-class OdooEmulator:
+class OdooEmulator(Serving):
     """An emulated Odoo server (HTTP on 127.0.0.1) with one database.
 
     :param version: ``"17.0"``, ``"18.0"`` (recorded) or ``"19.0"`` (adds JSON-2).
@@ -123,17 +121,6 @@ class OdooEmulator:
     def stop(self) -> None:
         """Stop listening and cut open connections (idempotent)."""
         self._server.stop()
-
-    def __enter__(self) -> OdooEmulator:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:
