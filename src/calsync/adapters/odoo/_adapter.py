@@ -50,7 +50,7 @@ from calsync.adapters.odoo._recurrence import (
     rule_from_odoo,
     week_start,
 )
-from calsync.adapters.odoo._series import Row, assemble, local_date
+from calsync.adapters.odoo._series import assemble, local_date
 from calsync.adapters.odoo._snapshot import (
     ALL_CONTEXT,
     DAY,
@@ -471,16 +471,7 @@ class OdooCalendar:
         if record is None or not members:
             return None
         lookups = self._lookups(snapshot)
-        rows = [
-            Row(
-                int(row["id"]),
-                mapping.row_event(row, lookups),
-                active=bool(row.get("active")),
-                follows=bool(row.get("follow_recurrence")),
-            )
-            for row in members
-            if not mapping.masked(row)
-        ]
+        rows = [mapping.series_row(row, lookups) for row in members if not mapping.masked(row)]
         if not rows:
             return None
         tz = str(record.get("event_tz") or "UTC")

@@ -37,7 +37,7 @@ from calsync.adapters.odoo import _mapping as mapping
 from calsync.adapters.odoo._cursor import row_hash, shift
 from calsync.adapters.odoo._mapping import ODOO_PROJECTION, Lookups
 from calsync.adapters.odoo._recurrence import rule_key, rule_to_odoo
-from calsync.adapters.odoo._series import Row, local_date, plan_rows
+from calsync.adapters.odoo._series import local_date, plan_rows
 from calsync.adapters.odoo._snapshot import (
     ALL_CONTEXT,
     DAY,
@@ -716,15 +716,7 @@ class Apply:
         own = snapshot.rows.get(job.unit.sid)
         if own is not None and job.unit.sid not in linked:
             candidates.append(own)  # Odoo detached the base (§5.5b): take it back
-        rows = [
-            Row(
-                int(row["id"]),
-                mapping.row_event(row, lookups),
-                active=bool(row.get("active")),
-                follows=bool(row.get("follow_recurrence")),
-            )
-            for row in candidates
-        ]
+        rows = [mapping.series_row(row, lookups) for row in candidates]
         plan = plan_rows(job.event, rows)
         if plan.missing:
             logger.info("series %s: Odoo made no row for %d occurrence(s)", rid, len(plan.missing))

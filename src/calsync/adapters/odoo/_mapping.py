@@ -53,6 +53,7 @@ from calsync._model._values import (
     Response,
     normalize_email,
 )
+from calsync.adapters.odoo._series import Row
 
 __all__ = [
     "ATTENDEE_FIELDS",
@@ -442,6 +443,16 @@ def row_modified(row: Mapping[str, Any], lookups: Lookups) -> datetime | None:
         parse_datetime(stamp) for stamp in stamps if isinstance(stamp, str) and len(stamp) >= 19
     ]
     return max(found) if found else None
+
+
+def series_row(row: Mapping[str, Any], lookups: Lookups) -> Row:
+    """One member row of a series, as the series' assembly and row planning take it."""
+    return Row(
+        int(row["id"]),
+        row_event(row, lookups),
+        active=bool(row.get("active")),
+        follows=bool(row.get("follow_recurrence")),
+    )
 
 
 def row_event(row: Mapping[str, Any], lookups: Lookups) -> Event:
