@@ -37,7 +37,7 @@ import socket
 import urllib.error
 from collections import Counter
 from typing import Any, Protocol, runtime_checkable
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import httpx
 
@@ -157,9 +157,7 @@ class OdooRPCTransport(_Counting):
         side: str | None = None,
     ) -> None:
         super().__init__()
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigurationError(f"not an http(s) URL: {url!r}")
+        parts = _http_url(url)
         if parts.path not in ("", "/"):
             raise ConfigurationError(f"odoorpc cannot reach Odoo under a path prefix: {url!r}")
         self._host = parts.hostname
@@ -320,9 +318,7 @@ class Json2Transport(_Counting):
         side: str | None = None,
     ) -> None:
         super().__init__()
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigurationError(f"not an http(s) URL: {url!r}")
+        _http_url(url)  # refuses anything but an http(s) URL
         self._url = url.rstrip("/")
         self._db = db
         self.__key = api_key
@@ -452,3 +448,11 @@ def major_version(version: str) -> int:
 
 
 __all__ += ["major_version"]
+
+
+def _http_url(url: str) -> SplitResult:
+    """The parts of an ``http(s)://host...`` URL; :class:`ConfigurationError` otherwise."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"not an http(s) URL: {url!r}")
+    return parts
