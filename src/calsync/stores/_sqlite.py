@@ -53,6 +53,15 @@ class SQLiteExecutor:
         with self._lock:
             self._conn.close()
 
+    @contextmanager
+    def closed_on_failure(self) -> Iterator[None]:
+        """Close the connection if the block fails: a store that cannot start keeps no file open."""
+        try:
+            yield
+        except BaseException:
+            self.close()
+            raise
+
 
 class SQLiteStore(RelationalStore):
     """A :class:`~calsync.stores.MappingStore` in one SQLite file: the embedded default.
@@ -62,10 +71,11 @@ class SQLiteStore(RelationalStore):
     """
 
     def __init__(self, path: str | os.PathLike[str] = "calsync-state.sqlite3") -> None:
-        self._executor = SQLiteExecutor(os.fspath(path))
-        super().__init__(self._executor)
         self.path = os.fspath(path)
-        self._migrate()
+        self._executor = SQLiteExecutor(self.path)
+        with self._executor.closed_on_failure():
+            super().__init__(self._executor)
+            self._migrate()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"

@@ -196,11 +196,8 @@ class SQLiteSubscriptionStore(RelationalSubscriptionStore):
     def __init__(self, path: str | os.PathLike[str] = "calsync-state.sqlite3") -> None:
         self.path = os.fspath(path)
         self._executor = SQLiteExecutor(self.path)
-        try:
+        with self._executor.closed_on_failure():
             super().__init__(self._executor)
-        except BaseException:
-            self._executor.close()
-            raise
 
     def close(self) -> None:
         """Close the database connection."""

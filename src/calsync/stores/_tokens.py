@@ -251,11 +251,8 @@ class SQLiteTokenStore(RelationalTokenStore):
         cipher = TokenCipher(key)  # a bad key fails before the file is opened
         self.path = os.fspath(path)
         self._executor = SQLiteExecutor(self.path)
-        try:
+        with self._executor.closed_on_failure():
             super().__init__(self._executor, cipher)
-        except BaseException:
-            self._executor.close()
-            raise
 
     def close(self) -> None:
         """Close the database connection."""
