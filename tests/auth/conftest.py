@@ -7,7 +7,6 @@ returns the query Microsoft sends back to the redirect URI.
 
 from __future__ import annotations
 
-import http.client
 from collections.abc import Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,26 +15,13 @@ import pytest
 from calsync.auth import MicrosoftAuth
 from calsync.stores import MemoryTokenStore, TokenStore
 from calsync.testing import GraphEmulator, GraphMailbox
+from tests.browser import visit
 
 CLIENT_ID = "3f1c2b7e-0000-4000-8000-calsynctests"
 SECRET = "client-secret-value-Q8~x.Yv3"
 REDIRECT = "https://odoo.example.com/microsoft_account/authentication"
 
 Browser = Callable[[str], dict[str, list[str]]]
-
-
-def visit(url: str) -> tuple[int, str, str]:
-    """GET ``url`` like a browser's first hop: (status, Location header, body)."""
-    split = urlsplit(url)
-    assert split.scheme == "http"
-    assert split.hostname is not None
-    connection = http.client.HTTPConnection(split.hostname, split.port, timeout=10)
-    try:
-        connection.request("GET", f"{split.path}?{split.query}")
-        response = connection.getresponse()
-        return response.status, response.getheader("Location") or "", response.read().decode()
-    finally:
-        connection.close()
 
 
 def callback(url: str) -> dict[str, list[str]]:

@@ -34,7 +34,8 @@ from calsync.stores import (
     generate_token_key,
 )
 from calsync.testing import GraphEmulator, GraphMailbox
-from tests.auth.conftest import CLIENT_ID, REDIRECT, SECRET, callback, visit
+from tests.auth.conftest import CLIENT_ID, REDIRECT, SECRET, callback
+from tests.browser import visit
 
 SignIn = Callable[[MicrosoftAuth, str, GraphMailbox], None]
 MakeAuth = Callable[..., MicrosoftAuth]

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import http.client
 import os
 import subprocess
 import sys
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import attrs
 
@@ -53,20 +51,6 @@ def run_example(
         check=False,
         cwd=ROOT,
     )
-
-
-def visit(url: str) -> tuple[int, str, str]:
-    """A browser's first hop to ``url`` (no redirect followed): (status, Location, body)."""
-    split = urlsplit(url)
-    assert split.scheme == "http"
-    assert split.hostname is not None
-    connection = http.client.HTTPConnection(split.hostname, split.port, timeout=10)
-    try:
-        connection.request("GET", f"{split.path}?{split.query}")
-        response = connection.getresponse()
-        return response.status, response.getheader("Location") or "", response.read().decode()
-    finally:
-        connection.close()
 
 
 def soon(days: int, hour: int) -> datetime:

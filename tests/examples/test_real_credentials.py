@@ -6,7 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.examples.support import EXAMPLES, Servers, run_example, script_env, visit
+from tests.browser import visit
+from tests.examples.support import EXAMPLES, Servers, run_example, script_env
 
 SCRIPT = "real_credentials.py"
 EVERY_VARIABLE = (
