@@ -22,6 +22,7 @@ from calsync.testing import OdooEmulator
 T = TypeVar("T")
 UTC = timezone.utc
 QUIET = {"no_mail_to_attendees": True}
+BRUSSELS = "Europe/Brussels"
 WINDOW = Window(datetime(2026, 6, 1, tzinfo=UTC), datetime(2028, 6, 1, tzinfo=UTC))
 PASSWORD = "bob-secret-password"
 API_KEY = "f00dbabe" * 5
@@ -30,6 +31,23 @@ ADMIN_KEY = "0123456789abcdef" * 2 + "01234567"
 
 def stamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def weekly(count: int = 6, title: str = "Standup", **fields: Any) -> dict[str, Any]:
+    """Odoo values of a weekly Monday 09:00 (Brussels) series starting 2027-03-15."""
+    return {
+        "name": title,
+        "start": "2027-03-15 08:00:00",
+        "stop": "2027-03-15 08:15:00",
+        "recurrency": True,
+        "rrule_type": "weekly",
+        "interval": 1,
+        "end_type": "count",
+        "count": count,
+        "mon": True,
+        "event_tz": BRUSSELS,
+        **fields,
+    }
 
 
 @attrs.define

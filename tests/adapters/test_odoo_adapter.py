@@ -37,17 +37,18 @@ from calsync.model import (
 from calsync.testing import OdooEmulator
 from tests.adapters.odoo_support import (
     API_KEY,
+    BRUSSELS,
     PASSWORD,
     QUIET,
     WINDOW,
     Hands,
     adapter,
     emulator,
+    weekly,
 )
 
 T = TypeVar("T")
 UTC = timezone.utc
-BRUSSELS = "Europe/Brussels"
 
 
 class Clock:
@@ -125,23 +126,6 @@ def at(day: int, hour: int = 9, minute: int = 0, month: int = 3) -> datetime:
 
 def meeting(title: str = "Review", day: int = 10, **changes: Any) -> Event:
     return attrs.evolve(Event(title, at(day), at(day, 10)), **changes)
-
-
-def weekly(count: int = 6, title: str = "Standup", **fields: Any) -> dict[str, Any]:
-    """Odoo values of a weekly Monday 09:00 (Brussels) series starting 2027-03-15."""
-    return {
-        "name": title,
-        "start": "2027-03-15 08:00:00",
-        "stop": "2027-03-15 08:15:00",
-        "recurrency": True,
-        "rrule_type": "weekly",
-        "interval": 1,
-        "end_type": "count",
-        "count": count,
-        "mon": True,
-        "event_tz": BRUSSELS,
-        **fields,
-    }
 
 
 def series_event(

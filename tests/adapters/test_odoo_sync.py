@@ -31,10 +31,9 @@ from calsync.model import (
 )
 from calsync.stores import SQLiteStore
 from calsync.testing import OdooEmulator
-from tests.adapters.odoo_support import QUIET, WINDOW, Hands, adapter, emulator
+from tests.adapters.odoo_support import BRUSSELS, QUIET, WINDOW, Hands, adapter, emulator, weekly
 
 UTC = timezone.utc
-BRUSSELS = "Europe/Brussels"
 
 
 @attrs.define
@@ -136,25 +135,9 @@ def at(day: int, hour: int = 9, month: int = 3) -> datetime:
     return datetime(2027, month, day, hour, tzinfo=UTC)
 
 
-def weekly(count: int = 5, title: str = "Standup", **fields: Any) -> dict[str, Any]:
-    return {
-        "name": title,
-        "start": "2027-03-15 08:00:00",
-        "stop": "2027-03-15 08:15:00",
-        "recurrency": True,
-        "rrule_type": "weekly",
-        "interval": 1,
-        "end_type": "count",
-        "count": count,
-        "mon": True,
-        "event_tz": BRUSSELS,
-        "partner_ids": [(6, 0, [7])],
-        **fields,
-    }
-
-
 def odoo_series(pair: Pair, **fields: Any) -> tuple[int, list[dict[str, Any]]]:
-    base = int(pair.hands.call("calendar.event", "create", weekly(**fields), context=QUIET))
+    values = weekly(**{"count": 5, "partner_ids": [(6, 0, [7])], **fields})
+    base = int(pair.hands.call("calendar.event", "create", values, context=QUIET))
     return base, pair.hands.rows(pair.hands.recurrence_of(base))
 
 
