@@ -17,7 +17,8 @@ side and which event it concerns when it knows (``pair``, ``side``,
     │       └── NotificationLimitError
     ├── ProviderError                a provider refused or failed a request
     │   ├── TransientError           worth retrying later (timeouts, 5xx, throttling)
-    │   │   └── ThrottledError       with the provider's ``retry_after``
+    │   │   ├── ThrottledError       with the provider's ``retry_after``
+    │   │   └── MalformedAnswerError an answer that is not what the provider documents
     │   ├── PreconditionFailedError  the event changed since it was read (412)
     │   ├── NotFoundError            the event is gone
     │   ├── AccessDeniedError        the account may not do this
@@ -50,6 +51,7 @@ __all__ = [
     "GuardError",
     "InvalidClientSecretError",
     "InvalidEventError",
+    "MalformedAnswerError",
     "MassDeletionError",
     "NotFoundError",
     "NotificationLimitError",
@@ -199,6 +201,20 @@ class ThrottledError(TransientError):
     ) -> None:
         super().__init__(message, code=code, status=status, **context)
         self.retry_after = retry_after
+
+
+class MalformedAnswerError(TransientError):
+    """The provider answered, but not with what it documents: nothing may be concluded from it.
+
+    A success whose body is truncated JSON, an HTML page from a proxy, ``null``,
+    a listing without its list or without its next/delta link, an event
+    without an id, an Odoo envelope without its ``result``... calsync treats
+    such an answer as a failure worth retrying: no cursor moves past it and
+    nothing is written because of it. ``code`` is ``"MalformedAnswer"``.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, **context: str | None) -> None:
+        super().__init__(message, code="MalformedAnswer", status=status, **context)
 
 
 class PreconditionFailedError(ProviderError):

@@ -11,7 +11,8 @@ In order:
    limit it is answered 429 at once (``Retry-After``; requests refused this
    way still count as requests, as in Outlook);
 3. the first queued fault matching it applies (delay, error answer, dropped
-   connection; an ``after`` fault applies once the handler has run);
+   connection; an ``after`` fault applies once the handler has run, and a
+   ``rewrite`` fault garbles the handler's own answer);
 4. the route is found, the bearer token checked (401
    ``InvalidAuthenticationToken``; a token past its ``token_expiry`` too,
    with Graph's "Lifetime validation failed" message), the handler runs; any :class:`GraphError`
@@ -238,6 +239,8 @@ class Pipeline:
         except DropConnection:
             self.finish(request, Response(0))
             raise
+        if fault is not None and fault.rewrite is not None:
+            response = fault.rewrite(request, response)
         if fault is not None and fault.after:
             answer = self._apply(request, fault)
             if answer is not None:
