@@ -14,22 +14,19 @@ again ends as if nothing had happened (no duplicate).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Coroutine, Iterator
 from datetime import datetime, timedelta, timezone
-from typing import Any, TypeVar
+from typing import Any
 
 import attrs
 import pytest
 
 from calsync import MalformedAnswerError, TransientError
 from calsync.adapters import Create, Update
-from calsync.adapters.outlook import OutlookCalendar
 from calsync.model import Event, Recurrence, RecurrenceRule
-from calsync.testing import GraphEmulator, GraphMailbox
-from tests.adapters.outlook_support import WINDOW, make_adapter, user_body
+from calsync.testing import GraphEmulator
+from tests.adapters.outlook_support import WINDOW, OutlookHarness, make_adapter, user_body
 
-T = TypeVar("T")
 UTC = timezone.utc
 
 BYTES = ["truncated", "html", "null", "empty"]
@@ -52,42 +49,32 @@ def weekly(title: str = "Weekly") -> Event:
     )  # fmt: skip
 
 
-@attrs.define
-class Outlook:
-    graph: GraphEmulator
-    alice: GraphMailbox
-    adapter: OutlookCalendar
-    loop: asyncio.AbstractEventLoop
+def subjects(outlook: OutlookHarness) -> list[str]:
+    return sorted(str(e["subject"]) for e in outlook.graph.events(outlook.mailbox))
 
-    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        return self.loop.run_until_complete(coroutine)
 
-    def subjects(self) -> list[str]:
-        return sorted(str(e["subject"]) for e in self.graph.events(self.alice))
-
-    def writes(self) -> int:
-        return sum(
-            1
-            for r in self.graph.all_requests
-            if r.method in ("POST", "PATCH", "DELETE") and "$batch" not in r.path
-        )
+def writes(outlook: OutlookHarness) -> int:
+    """Writes Graph received (inner requests of a ``$batch`` included)."""
+    return sum(
+        1
+        for r in outlook.graph.all_requests
+        if r.method in ("POST", "PATCH", "DELETE") and "$batch" not in r.path
+    )
 
 
 @pytest.fixture
-def outlook() -> Iterator[Outlook]:
+def outlook() -> Iterator[OutlookHarness]:
     with GraphEmulator() as graph:
         alice = graph.add_mailbox("alice@example.com", name="Alice")
-        loop = asyncio.new_event_loop()
-        state = Outlook(graph, alice, make_adapter(graph, alice), loop)
+        made = OutlookHarness(graph, alice, make_adapter(graph, alice))
         try:
-            yield state
+            yield made
         finally:
-            state.run(state.adapter.aclose())
-            loop.close()
+            made.close()
         assert graph.errors == []
 
 
-def malformed(outlook: Outlook, coroutine: Coroutine[Any, Any, Any]) -> MalformedAnswerError:
+def malformed(outlook: OutlookHarness, coroutine: Coroutine[Any, Any, Any]) -> MalformedAnswerError:
     with pytest.raises(MalformedAnswerError) as caught:
         outlook.run(coroutine)
     assert isinstance(caught.value, TransientError)
@@ -100,9 +87,9 @@ def malformed(outlook: Outlook, coroutine: Coroutine[Any, Any, Any]) -> Malforme
 
 
 @pytest.mark.parametrize("kind", DELTA_KINDS)
-def test_a_garbled_delta_page_is_no_listing(outlook: Outlook, kind: str) -> None:
+def test_a_garbled_delta_page_is_no_listing(outlook: OutlookHarness, kind: str) -> None:
     for day in range(1, 4):
-        outlook.graph.create_event(outlook.alice, user_body(single(f"E{day}", day)))
+        outlook.graph.create_event(outlook.mailbox, user_body(single(f"E{day}", day)))
     adapter = outlook.adapter
     adapter.page_size = 2
     outlook.graph.garble(kind, path=r"delta", skip=1)  # the second page of the round
@@ -114,12 +101,12 @@ def test_a_garbled_delta_page_is_no_listing(outlook: Outlook, kind: str) -> None
 
 @pytest.mark.parametrize("kind", DELTA_KINDS)
 def test_a_garbled_incremental_page_leaves_the_cursor_to_be_used_again(
-    outlook: Outlook, kind: str
+    outlook: OutlookHarness, kind: str
 ) -> None:
     adapter = outlook.adapter
     first = outlook.run(adapter.pull(None, WINDOW))
     assert first.cursor is not None
-    outlook.graph.create_event(outlook.alice, user_body(single("Outlook only")))
+    outlook.graph.create_event(outlook.mailbox, user_body(single("Outlook only")))
     outlook.graph.garble(kind, path=r"delta")
     malformed(outlook, adapter.pull(first.cursor, WINDOW))
     again = outlook.run(adapter.pull(first.cursor, WINDOW))
@@ -128,8 +115,8 @@ def test_a_garbled_incremental_page_leaves_the_cursor_to_be_used_again(
 
 
 @pytest.mark.parametrize("kind", EVENT_KINDS)
-def test_a_garbled_series_master_is_no_listing(outlook: Outlook, kind: str) -> None:
-    outlook.graph.create_event(outlook.alice, user_body(weekly()))
+def test_a_garbled_series_master_is_no_listing(outlook: OutlookHarness, kind: str) -> None:
+    outlook.graph.create_event(outlook.mailbox, user_body(weekly()))
     outlook.graph.garble(kind, inner=True, method="GET")
     malformed(outlook, outlook.adapter.pull(None, WINDOW))
     listing = outlook.run(outlook.adapter.pull(None, WINDOW))
@@ -137,8 +124,8 @@ def test_a_garbled_series_master_is_no_listing(outlook: Outlook, kind: str) -> N
 
 
 @pytest.mark.parametrize("kind", EVENT_KINDS)
-def test_a_garbled_event_get_is_neither_gone_nor_read(outlook: Outlook, kind: str) -> None:
-    event_id = str(outlook.graph.create_event(outlook.alice, user_body(single("One")))["id"])
+def test_a_garbled_event_get_is_neither_gone_nor_read(outlook: OutlookHarness, kind: str) -> None:
+    event_id = str(outlook.graph.create_event(outlook.mailbox, user_body(single("One")))["id"])
     outlook.graph.garble(kind, inner=True, method="GET")
     error = malformed(outlook, outlook.adapter.fetch([event_id]))
     assert error.event == event_id
@@ -147,9 +134,11 @@ def test_a_garbled_event_get_is_neither_gone_nor_read(outlook: Outlook, kind: st
 
 
 @pytest.mark.parametrize("kind", ["truncated", "html", "null", "not-an-event"])
-def test_a_garbled_batch_envelope_fails_each_of_its_reads(outlook: Outlook, kind: str) -> None:
+def test_a_garbled_batch_envelope_fails_each_of_its_reads(
+    outlook: OutlookHarness, kind: str
+) -> None:
     ids = [
-        str(outlook.graph.create_event(outlook.alice, user_body(single(f"E{d}", d)))["id"])
+        str(outlook.graph.create_event(outlook.mailbox, user_body(single(f"E{d}", d)))["id"])
         for d in (1, 2)
     ]
     outlook.graph.garble(kind, path=r"/\$batch$")
@@ -164,8 +153,10 @@ def test_a_garbled_batch_envelope_fails_each_of_its_reads(outlook: Outlook, kind
         {"id": "1", "status": "200", "headers": {}},  # a status that is no number
     ],
 )
-def test_an_inner_answer_without_a_status_is_malformed(outlook: Outlook, answer: Any) -> None:
-    event_id = str(outlook.graph.create_event(outlook.alice, user_body(single("One")))["id"])
+def test_an_inner_answer_without_a_status_is_malformed(
+    outlook: OutlookHarness, answer: Any
+) -> None:
+    event_id = str(outlook.graph.create_event(outlook.mailbox, user_body(single("One")))["id"])
     outlook.graph.garble(lambda body: {"responses": [answer]}, path=r"/\$batch$")
     malformed(outlook, outlook.adapter.fetch([event_id]))
 
@@ -175,23 +166,23 @@ def test_an_inner_answer_without_a_status_is_malformed(outlook: Outlook, answer:
 
 @pytest.mark.parametrize("kind", EVENT_KINDS)
 def test_a_garbled_answer_to_a_create_is_retried_without_a_duplicate(
-    outlook: Outlook, kind: str
+    outlook: OutlookHarness, kind: str
 ) -> None:
     adapter = outlook.adapter
     outlook.graph.garble(kind, inner=True, method="POST")
     (result,) = outlook.run(adapter.apply([Create("k1", single("Once"))]))
     assert isinstance(result.error, MalformedAnswerError)
     assert result.error.event == "k1"
-    assert outlook.subjects() == ["Once"]  # made, but its answer was lost
+    assert subjects(outlook) == ["Once"]  # made, but its answer was lost
     (again,) = outlook.run(adapter.apply([Create("k1", single("Once"))]))
     assert again.ok, again.error
-    assert outlook.subjects() == ["Once"]
+    assert subjects(outlook) == ["Once"]
     assert again.stored is not None
     assert again.stored.key == "k1"
 
 
 @pytest.mark.parametrize("kind", EVENT_KINDS)
-def test_a_garbled_answer_to_an_update_is_an_error(outlook: Outlook, kind: str) -> None:
+def test_a_garbled_answer_to_an_update_is_an_error(outlook: OutlookHarness, kind: str) -> None:
     adapter = outlook.adapter
     (created,) = outlook.run(adapter.apply([Create("k1", single("Draft"))]))
     assert created.stored is not None
@@ -199,11 +190,11 @@ def test_a_garbled_answer_to_an_update_is_an_error(outlook: Outlook, kind: str) 
     renamed = attrs.evolve(single("Draft"), title="Final")
     (result,) = outlook.run(adapter.apply([Update("k1", renamed, created.stored)]))
     assert isinstance(result.error, MalformedAnswerError)
-    assert outlook.subjects() == ["Final"]
+    assert subjects(outlook) == ["Final"]
 
 
 @pytest.mark.parametrize("kind", LISTING_KINDS)
-def test_a_garbled_extended_property_lookup_is_an_error(outlook: Outlook, kind: str) -> None:
+def test_a_garbled_extended_property_lookup_is_an_error(outlook: OutlookHarness, kind: str) -> None:
     """A create whose first answer was lost finds its event by the calsync key: a garbled
     answer to that look-up is no "not found" (which would create a second copy)."""
     adapter = outlook.adapter
@@ -211,14 +202,16 @@ def test_a_garbled_extended_property_lookup_is_an_error(outlook: Outlook, kind: 
     outlook.graph.garble(kind, inner=True, method="GET", path=r"/events$")
     (result,) = outlook.run(adapter.apply([Create("k1", single("Once"))]))
     assert isinstance(result.error, MalformedAnswerError)
-    assert outlook.subjects() == ["Once"]
+    assert subjects(outlook) == ["Once"]
     (again,) = outlook.run(adapter.apply([Create("k1", single("Once"))]))
     assert again.ok, again.error
-    assert outlook.subjects() == ["Once"]
+    assert subjects(outlook) == ["Once"]
 
 
 @pytest.mark.parametrize("kind", LISTING_KINDS)
-def test_a_garbled_instances_listing_writes_no_occurrence(outlook: Outlook, kind: str) -> None:
+def test_a_garbled_instances_listing_writes_no_occurrence(
+    outlook: OutlookHarness, kind: str
+) -> None:
     adapter = outlook.adapter
     series = weekly()
     (created,) = outlook.run(adapter.apply([Create("s", series)]))
@@ -229,11 +222,13 @@ def test_a_garbled_instances_listing_writes_no_occurrence(outlook: Outlook, kind
         series, recurrence=Recurrence(series.recurrence.rule, cancelled=[keys[2]])
     )
     outlook.graph.garble(kind, inner=True, path=r"/instances$")
-    before = outlook.writes()
+    before = writes(outlook)
     (result,) = outlook.run(adapter.apply([Update("s", wanted, created.stored)]))
     assert isinstance(result.error, MalformedAnswerError)
-    assert outlook.writes() == before  # no occurrence deleted on a garbled listing
+    assert writes(outlook) == before  # no occurrence deleted on a garbled listing
     (again,) = outlook.run(adapter.apply([Update("s", wanted, created.stored)]))
     assert again.ok, again.error
-    instances = outlook.graph.instances(outlook.alice, created.stored.id, WINDOW.start, WINDOW.end)
+    instances = outlook.graph.instances(
+        outlook.mailbox, created.stored.id, WINDOW.start, WINDOW.end
+    )
     assert len(instances) == 4
