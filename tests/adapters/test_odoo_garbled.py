@@ -134,3 +134,19 @@ def test_a_garbled_answer_to_a_create_is_retried_without_a_duplicate(
     (again,) = odoo.run(odoo.adapter.apply([Create("k1", meeting("Once", 4))]))
     assert again.ok, again.error
     assert titles(odoo) == ["Once"]
+
+
+LOGINS = [("18.0", "login", kind) for kind in ("truncated", "html", "null", "no-result")]
+LOGINS += [("19.0", "context_get", kind) for kind in ("truncated", "html", "null", "result-string")]
+
+
+@pytest.mark.parametrize(("version", "method", "kind"), LOGINS)
+def test_a_garbled_answer_to_the_login_is_malformed(version: str, method: str, kind: str) -> None:
+    """odoorpc's ``common.login`` or JSON-2's key check (``context_get``). (A login answered
+    with a string for a uid makes odoorpc's own next call fail: Odoo refuses that uid.)"""
+    with harness(version) as made:
+        made.odoo.garble(kind, method=method)
+        with pytest.raises(MalformedAnswerError) as caught:
+            made.run(made.adapter.pull(None, WINDOW))
+        malformed(caught.value)
+        assert made.run(made.adapter.pull(None, WINDOW)).items == ()

@@ -370,7 +370,11 @@ class Json2Transport(_Counting):
     async def connect(self) -> int:
         """Check the key: ``res.users.context_get`` names its user."""
         context = await self.call("res.users", "context_get")
-        uid = context.get("uid") if isinstance(context, dict) else None
+        if not isinstance(context, dict):
+            raise MalformedAnswerError(
+                "Odoo answered res.users.context_get without a context", side=self._side
+            )
+        uid = context.get("uid")
         if not isinstance(uid, int):
             raise AuthenticationError("Odoo did not say whose API key this is", side=self._side)
         return uid
