@@ -120,7 +120,7 @@ class SyncReport:
         for item in self.held:
             lines.append(
                 f"  held: {item.title!r} on {item.side} since {item.since:%Y-%m-%d %H:%M} "
-                f"({item.attempts} attempts): {item.error}"
+                f"({_counted(item.attempts, 'attempt')}): {item.error}"
             )
         for side in self.unknown:
             lines.append(f"  {side}: listing incomplete, no deletions inferred")
