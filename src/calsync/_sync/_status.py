@@ -28,6 +28,7 @@ def _record(report: SyncReport | None, error: BaseException | None, started: dat
         "ok" if report.ok else "held",
         writes=writes,
         requests=dict(report.requests),
+        throttled={side: n for side, n in report.throttled.items() if n},
         notifications=len(report.notifications),
     )
 

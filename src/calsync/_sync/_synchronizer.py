@@ -222,6 +222,7 @@ class Synchronizer(ClosesOnExit):
         started: float,
         requests_before: Mapping[str, int],
     ) -> SyncReport:
+        delta = self._request_delta(requests_before)
         return SyncReport(
             pair=self.pair,
             left=self.left.name,
@@ -232,7 +233,12 @@ class Synchronizer(ClosesOnExit):
             ),
             held=_one_per_event(held),
             conflicts=len(the_plan.conflicts),
-            requests=self._request_delta(requests_before),
+            requests={k: v for k, v in delta.items() if not k.endswith(":throttled")},
+            throttled={
+                k.removesuffix(":throttled"): v
+                for k, v in delta.items()
+                if k.endswith(":throttled")
+            },
             notifications=tuple(
                 n
                 for i, op in enumerate(the_plan.operations)
@@ -705,7 +711,9 @@ class Synchronizer(ClosesOnExit):
             self.progress(Progress(self.pair, stage, done, total))
 
     def _request_counts(self) -> dict[str, int]:
-        return {side.name: int(getattr(side, "requests", 0)) for side in self.sides}
+        counts = {side.name: int(getattr(side, "requests", 0)) for side in self.sides}
+        counts.update({f"{s.name}:throttled": int(getattr(s, "throttled", 0)) for s in self.sides})
+        return counts
 
     def _request_delta(self, before: Mapping[str, int]) -> dict[str, int]:
         after = self._request_counts()

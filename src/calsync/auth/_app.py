@@ -98,21 +98,21 @@ class ApplicationCredential(ClosesOnExit):
         certificate_password: str | bytes | None = None,
         authority_host: str = "https://login.microsoftonline.com",
     ) -> None:
-        if not isinstance(tenant, str) or not tenant or "/" in tenant:
+        if not isinstance(tenant, str) or not tenant.strip("/") or "/" in tenant:  # type: ignore[redundant-expr, unused-ignore]
             raise ConfigurationError("tenant must be the directory (tenant) ID or its domain")
         if tenant.lower() in _ALIASES:
             raise ConfigurationError(
                 f"app-only access needs the directory (tenant) ID or domain, not {tenant!r}: "
                 "application permissions are granted in one tenant"
             )
-        if not isinstance(client_id, str) or not client_id:
+        if not client_id or not isinstance(client_id, str):
             raise ConfigurationError("client_id is required (the app's Application ID)")
         given = [v is not None for v in (client_secret, certificate_path, certificate_data)]
         if sum(given) != 1:
             raise ConfigurationError(
                 "give exactly one of client_secret, certificate_path or certificate_data"
             )
-        if client_secret is not None and (not isinstance(client_secret, str) or not client_secret):
+        if client_secret is not None and (not client_secret or not isinstance(client_secret, str)):
             raise ConfigurationError("client_secret must be the secret's Value (a string)")
         self.tenant = tenant
         self.client_id = client_id
@@ -171,14 +171,18 @@ class ApplicationCredential(ClosesOnExit):
     ) -> AccessToken:
         """An app-only token (``*/.default`` scopes; others are refused by the platform)."""
         wanted = scopes or (GRAPH_DEFAULT_SCOPE,)
-        return self._call(lambda: self._credential.get_token(*wanted, claims=claims))
+        token: AccessToken = self._call(lambda: self._credential.get_token(*wanted, claims=claims))
+        return token
 
     def get_token_info(
         self, *scopes: str, options: TokenRequestOptions | None = None
     ) -> AccessTokenInfo:
         """The same, in azure-core's ``SupportsTokenInfo`` form."""
         wanted = scopes or (GRAPH_DEFAULT_SCOPE,)
-        return self._call(lambda: self._credential.get_token_info(*wanted, options=options))
+        info: AccessTokenInfo = self._call(
+            lambda: self._credential.get_token_info(*wanted, options=options)
+        )
+        return info
 
     def _call(self, request: Any) -> Any:
         from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError

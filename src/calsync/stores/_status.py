@@ -35,7 +35,8 @@ class RunRecord:
     ``outcome``: ``ok`` (every write done, nothing held), ``held`` (the run
     finished, some events are held for the next one) or ``failed`` (the run
     stopped: ``error`` says why). ``writes`` counts successful writes per
-    side, ``requests`` the provider requests per side. ``runs`` counts the
+    side, ``requests`` the provider requests per side, ``throttled`` the answers
+    per side that asked to slow down (429). ``runs`` counts the
     pair's recorded runs, ``failures`` the failed ones in a row up to this one.
     """
 
@@ -45,6 +46,7 @@ class RunRecord:
     error: str = ""
     writes: Mapping[str, int] = attrs.field(factory=dict)
     requests: Mapping[str, int] = attrs.field(factory=dict)
+    throttled: Mapping[str, int] = attrs.field(factory=dict)
     notifications: int = 0
     runs: int = 1
     failures: int = 0
@@ -109,6 +111,7 @@ def run_to_json(run: RunRecord) -> str:
             "error": run.error,
             "writes": dict(run.writes),
             "requests": dict(run.requests),
+            "throttled": dict(run.throttled),
             "notifications": run.notifications,
             "runs": run.runs,
             "failures": run.failures,
@@ -128,14 +131,19 @@ def run_from_json(text: str | None) -> RunRecord | None:
             finished=datetime.fromisoformat(data["finished"]),
             outcome=str(data["outcome"]),
             error=str(data.get("error", "")),
-            writes={str(k): int(v) for k, v in dict(data.get("writes", {})).items()},
-            requests={str(k): int(v) for k, v in dict(data.get("requests", {})).items()},
+            writes=_counts(data.get("writes")),
+            requests=_counts(data.get("requests")),
+            throttled=_counts(data.get("throttled")),
             notifications=int(data.get("notifications", 0)),
             runs=int(data.get("runs", 1)),
             failures=int(data.get("failures", 0)),
         )
     except (ValueError, KeyError, TypeError):
         return None
+
+
+def _counts(value: object) -> dict[str, int]:
+    return {str(k): int(v) for k, v in dict(value or {}).items()}  # type: ignore[call-overload]
 
 
 def parse_instant(text: str | None) -> datetime | None:

@@ -103,6 +103,8 @@ class GraphTransport:
         self.requests = 0
         #: Requests by kind: top-level ("delta", "batch", "me") and inner ("batch:post"...).
         self.calls: Counter[str] = Counter()
+        #: Answers 429 (throttled), top-level and inside ``$batch`` alike.
+        self.throttled = 0
 
     def limit_key(self) -> Hashable:
         """The shared limiter's key for this mailbox: ``("graph", host[:port], mailbox)``."""
@@ -209,6 +211,7 @@ class GraphTransport:
         while True:
             self.calls[kind] += 1
             result = await self._send_once(info, weight)
+            self.throttled += result.status == 429
             if result.status not in RETRYABLE and result.status != 0:
                 return result
             delay = attempt.next_delay(result.retry_after)
@@ -242,6 +245,7 @@ class GraphTransport:
             waits: list[float] = []
             for chunk, chunk_answers in zip(chunks, answers, strict=True):
                 for index, result in zip(chunk, chunk_answers, strict=True):
+                    self.throttled += result.status == 429
                     if result.status in RETRYABLE or result.status == 0:
                         delay = attempts[index].next_delay(result.retry_after)
                         if delay is not None:
