@@ -127,11 +127,16 @@ class World:
         return self.config
 
     def run(
-        self, *args: str, env: Mapping[str, str] | None = None, timeout: float = 120
+        self,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        typed: str = "",
+        timeout: float = 120,
     ) -> subprocess.CompletedProcess[str]:
-        """``calsync -c <config> ARGS`` to its end."""
+        """``calsync -c <config> ARGS`` to its end; ``typed`` is what the user types."""
         return subprocess.run(
             [CALSYNC, "-c", str(self.config), *args],
+            input=typed,
             env=self.environment(env),
             capture_output=True,
             text=True,

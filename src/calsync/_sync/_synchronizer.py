@@ -48,7 +48,7 @@ from calsync.stores._base import Held, Intent, LinkIndex, MappingStore, PairStat
 
 __all__ = ["Synchronizer"]
 
-logger = logging.getLogger("calsync")
+logger = logging.getLogger("calsync.sync")
 T = TypeVar("T")
 
 _WINDOW = "#window"

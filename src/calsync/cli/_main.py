@@ -41,8 +41,10 @@ class _State:
 
     def __init__(self, config: Path) -> None:
         self.config_path = config
-        self.out = Console(soft_wrap=True, highlight=False)
-        self.err = Console(stderr=True, soft_wrap=True, highlight=False)
+        # Wide lines when written to a file or a pipe: logs and scripts read whole rows.
+        wide = None if sys.stdout.isatty() else 200
+        self.out = Console(soft_wrap=True, highlight=False, width=wide)
+        self.err = Console(stderr=True, soft_wrap=True, highlight=False, width=wide)
 
     def config(self) -> Config:
         return load(self.config_path)
@@ -160,13 +162,12 @@ def check(state: _State) -> None:
 
     codes: list[Exit] = []
     with _deployment(state) as deployment:
-        table = Table("", "what", "result", box=None, pad_edge=False, show_header=False)
-        marks = {"ok": "ok", "warning": "WARNING", "error": "ERROR"}
+        marks = {"ok": "[green]ok[/]     ", "warning": "[yellow]WARNING[/]", "error": "[red]ERROR[/]  "}
         for finding in run_checks(deployment):
-            table.add_row(marks[finding.level], finding.subject, finding.message)
+            state.out.print(marks[finding.level], end=" ")
+            state.out.print(f"{finding.subject}: {finding.message}", markup=False)
             if finding.level == "error":
                 codes.append(exit_of(finding.error) if finding.error else Exit.ACTION)
-        state.out.print(table)
     code = worst(codes)
     state.out.print("all checks passed" if code is Exit.OK else "some checks failed", markup=False)
     sys.exit(int(code))
