@@ -27,7 +27,7 @@ from calsync.testing import GraphEmulator, GraphMailbox, OdooEmulator
 
 CALSYNC = str(Path(sys.executable).parent / "calsync")
 CLIENT_ID = "7c1e5d3a-0000-4000-8000-calsynccli"
-SECRET = "cli-secret-value~Q8x"  # noqa: S105 (the emulator's app secret)
+SECRET = "cli-secret-value~Q8x"
 TENANT = "emulator.onmicrosoft.com"
 REDIRECT = "http://localhost:8400/microsoft_account/authentication"
 QUIET = {"no_mail_to_attendees": True}

@@ -162,7 +162,11 @@ def check(state: _State) -> None:
 
     codes: list[Exit] = []
     with _deployment(state) as deployment:
-        marks = {"ok": "[green]ok[/]     ", "warning": "[yellow]WARNING[/]", "error": "[red]ERROR[/]  "}
+        marks = {
+            "ok": "[green]ok[/]     ",
+            "warning": "[yellow]WARNING[/]",
+            "error": "[red]ERROR[/]  ",
+        }
         for finding in run_checks(deployment):
             state.out.print(marks[finding.level], end=" ")
             state.out.print(f"{finding.subject}: {finding.message}", markup=False)

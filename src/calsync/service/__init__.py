@@ -112,7 +112,11 @@ async def serve(config: Config) -> int:
     upkeeping = asyncio.create_task(upkeep.run_forever(), name="calsync-upkeep")
     await stop.wait()
     waited = await scheduler.stop(config.service.stop_timeout)
-    logger.info("calsync serve stopping: %d runs finished first", waited)
+    logger.info(
+        "calsync serve stopping: %d run%s under way finished first",
+        waited,
+        "" if waited == 1 else "s",
+    )
     for task in (ticking, upkeeping):
         task.cancel()
     await asyncio.gather(ticking, upkeeping, return_exceptions=True)
