@@ -109,6 +109,7 @@ class World:
             "graph_url": self.graph.base_url,
         }
         ms.update(microsoft or {})
+        ms = {key: value for key, value in ms.items() if value is not None}
         od: dict[str, Any] = {"url": self.odoo.url, "database": self.odoo.db}
         od.update(odoo or {})
         lines = [top, "[odoo]", *_table(od), "[microsoft]", *_table(ms), "[store]"]

@@ -67,9 +67,17 @@ def mailbox_exists(deployment: Deployment, address: str) -> bool:
         return True
     if answer.status_code == 404:
         return False
-    if answer.status_code == 403:
+    if answer.status_code == 403 and "AccessPolicy" in answer.text:
         logger.info("mailbox %s is outside the app's access policy: skipped", address)
         return False
+    if answer.status_code == 403:
+        raise AccessDeniedError(
+            f"Graph denied the app access to {address}: grant the application permission "
+            "Calendars.ReadWrite and an administrator's consent (Entra ID: App registrations > "
+            "API permissions > Grant admin consent)",
+            code="ErrorAccessDenied",
+            status=403,
+        )
     raise ProviderError(f"Graph answered {answer.status_code} for /users/{address}")
 
 
@@ -78,11 +86,7 @@ def discover(deployment: Deployment) -> list[PairConfig]:
     users: list[tuple[str, str]] = asyncio.run(odoo_users(deployment))
     pairs: list[PairConfig] = []
     for login, email in users:
-        try:
-            exists = mailbox_exists(deployment, email)
-        except AccessDeniedError:
-            exists = False
-        if exists:
+        if mailbox_exists(deployment, email):
             pairs.append(PairConfig(name=login, mailbox=email, odoo_login=login, discovered=True))
         else:
             logger.info("Odoo user %s (%s) has no mailbox the app may open: skipped", login, email)
