@@ -17,8 +17,8 @@ count once). Runs recorded before the service started are not counted.
 ``calsync_consecutive_failures{pair}``         failed runs in a row
 ``calsync_last_run_timestamp_seconds{pair}``   when the last run finished
 ``calsync_next_run_timestamp_seconds{pair}``   when the next run is planned
-``calsync_credential_expiry_timestamp_seconds  when a secret or API key expires
-{credential}``
+``calsync_credential_expiry_...{credential}``  when a secret or API key expires (the
+                                               full name ends ``_timestamp_seconds``)
 ``calsync_notifications_received_total``       Graph change notifications accepted
 =============================================  ===========================================
 """
