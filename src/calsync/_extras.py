@@ -20,6 +20,6 @@ def needs_extra(feature: str, extra: str) -> Iterator[None]:
     try:
         yield
     except ModuleNotFoundError as error:
-        if error.name is None or error.name.startswith("calsync"):
+        if error.name is None or error.name.split(".")[0] == "calsync":
             raise
         raise MissingExtraError(feature, extra, error.name.split(".")[0]) from error
