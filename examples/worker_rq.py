@@ -194,6 +194,23 @@ def _waiting(connection: Redis, pair_id: str) -> bool:
     return str(getattr(status, "value", status)) in WAITING
 
 
+def _queue(target: Queue, pair_id: str, full: bool, later: float | None = None) -> Job:
+    """Queue the pair's sync task (``later`` seconds from now) and remember its job."""
+    options: dict[str, Any] = {"full": full, "job_timeout": JOB_TIMEOUT}
+    if later is None:
+        job = target.enqueue(_task("sync_pair"), pair_id, description=f"sync {pair_id}", **options)
+    else:
+        job = target.enqueue_in(
+            timedelta(seconds=later),
+            _task("sync_pair"),
+            pair_id,
+            description=f"sync {pair_id} (was locked)",
+            **options,
+        )
+    target.connection.set(_pending_key(pair_id), job.id, ex=JOB_TIMEOUT * 2)
+    return job
+
+
 def enqueue_sync(pair_id: str, *, full: bool = False, into: Queue | None = None) -> Job | None:
     """Queue a sync of the pair unless one is already waiting (None then).
 
@@ -202,15 +219,7 @@ def enqueue_sync(pair_id: str, *, full: bool = False, into: Queue | None = None)
     target = into or queue()
     if not full and _waiting(target.connection, pair_id):
         return None
-    job = target.enqueue(
-        _task("sync_pair"),
-        pair_id,
-        full=full,
-        job_timeout=JOB_TIMEOUT,
-        description=f"sync {pair_id}",
-    )
-    target.connection.set(_pending_key(pair_id), job.id, ex=JOB_TIMEOUT * 2)
-    return job
+    return _queue(target, pair_id, full)
 
 
 def _reschedule(pair_id: str, full: bool) -> bool:
@@ -221,15 +230,7 @@ def _reschedule(pair_id: str, full: bool) -> bool:
     target = Queue(job.origin, connection=job.connection)
     if not full and _waiting(target.connection, pair_id):
         return False
-    later = target.enqueue_in(
-        timedelta(seconds=locked_retry()),
-        _task("sync_pair"),
-        pair_id,
-        full=full,
-        job_timeout=JOB_TIMEOUT,
-        description=f"sync {pair_id} (was locked)",
-    )
-    target.connection.set(_pending_key(pair_id), later.id, ex=JOB_TIMEOUT * 2)
+    _queue(target, pair_id, full, later=locked_retry())
     return True
 
 

@@ -362,6 +362,16 @@ class MicrosoftAuth(ClosesOnExit):
             return
         session.data, session.dirty = data, False
 
+    def _keep(self, account: str, session: _Session) -> None:
+        """A new sign-in's tokens: this account's session from now on, saved to the store."""
+        self._sessions[account] = session
+        self._save(account, session)
+        if session.dirty:
+            raise StoreError(
+                "signed in, but the token store could not save the tokens: sign in again "
+                "once the store works",
+            )
+
     def _load(self, account: str) -> _Session:
         data = self.token_store.get(account)
         if data is None:
@@ -538,14 +548,7 @@ class MicrosoftAuth(ClosesOnExit):
                 ) from None
             if "error" in result:
                 raise self._error(result, account, signing_in=True)
-            session = _Session(app, cache, None, dirty=True)
-            self._sessions[account] = session
-            self._save(account, session)
-            if session.dirty:
-                raise StoreError(
-                    "signed in, but the token store could not save the tokens: sign in again "
-                    "once the store works",
-                )
+            self._keep(account, _Session(app, cache, None, dirty=True))
         return _signed_in(account, result)
 
     def start_device_login(self, account: str) -> DeviceCode:
@@ -602,14 +605,7 @@ class MicrosoftAuth(ClosesOnExit):
         if "error" in result:
             raise self._error(result, account, signing_in=True)
         with self._locked(account):
-            session = _Session(app, cache, None, dirty=True, public=True)
-            self._sessions[account] = session
-            self._save(account, session)
-            if session.dirty:
-                raise StoreError(
-                    "signed in, but the token store could not save the tokens: sign in again "
-                    "once the store works",
-                )
+            self._keep(account, _Session(app, cache, None, dirty=True, public=True))
         return _signed_in(account, result)
 
     def token_status(self, account: str) -> TokenStatus | None:

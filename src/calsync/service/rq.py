@@ -73,17 +73,24 @@ def enqueue_sync(queue: Any, config_path: str, pair: str, *, full: bool = False)
             status = None
         if status is not None and str(getattr(status, "value", status)) in _WAITING:
             return None
-    job = queue.enqueue(
-        TASK,
-        config_path,
-        pair,
-        full=full,
-        job_timeout=JOB_TIMEOUT,
-        description=f"calsync sync {pair}",
-        result_ttl=3600,
-        failure_ttl=24 * 3600,
-    )
-    connection.set(_marker(pair), job.id, ex=JOB_TIMEOUT * 2)
+    return _queue(queue, config_path, pair, full)
+
+
+def _queue(queue: Any, config_path: str, pair: str, full: bool, later: float | None = None) -> str:
+    """Queue the pair's run (``later`` seconds from now) and remember its job; the job's id."""
+    arguments = (TASK, config_path, pair)
+    options: dict[str, Any] = {
+        "full": full,
+        "job_timeout": JOB_TIMEOUT,
+        "result_ttl": 3600,
+        "failure_ttl": 24 * 3600,
+        "description": f"calsync sync {pair}" + (" (was locked)" if later else ""),
+    }
+    if later is None:
+        job = queue.enqueue(*arguments, **options)
+    else:
+        job = queue.enqueue_in(timedelta(seconds=later), *arguments, **options)
+    queue.connection.set(_marker(pair), job.id, ex=JOB_TIMEOUT * 2)
     return str(job.id)
 
 
@@ -106,17 +113,7 @@ def _again(config_path: str, pair: str, full: bool) -> bool:
     job = get_current_job()
     if job is None:
         return False
-    queue = Queue(job.origin, connection=job.connection)
-    later = queue.enqueue_in(
-        timedelta(seconds=LOCKED_RETRY),
-        TASK,
-        config_path,
-        pair,
-        full=full,
-        job_timeout=JOB_TIMEOUT,
-        description=f"calsync sync {pair} (was locked)",
-    )
-    job.connection.set(_marker(pair), later.id, ex=JOB_TIMEOUT * 2)
+    _queue(Queue(job.origin, connection=job.connection), config_path, pair, full, LOCKED_RETRY)
     return True
 
 

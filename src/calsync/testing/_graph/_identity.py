@@ -302,6 +302,19 @@ def _resource_scopes(raw: str) -> tuple[frozenset[str], list[str]]:
     return frozenset(known), unknown
 
 
+def _known_scopes(raw: str) -> frozenset[str]:
+    """The Graph scopes of a ``scope`` parameter; ``invalid_scope`` (AADSTS70011) for others."""
+    scopes, unknown = _resource_scopes(raw)
+    if unknown:
+        raise _Refused(
+            "invalid_scope",
+            70011,
+            "The provided value for the input parameter 'scope' is not valid. "
+            f"The scope '{' '.join(unknown)}' does not exist.",
+        )
+    return scopes
+
+
 class IdentityPlatform:
     """``graph.identity``: app registrations, sign-ins, grants and the identity endpoints."""
 
@@ -727,14 +740,7 @@ class IdentityPlatform:
                 900144,
                 "The request body must contain the following parameter: 'scope'.",
             )
-        scopes, unknown = _resource_scopes(_first(query, "scope") or "")
-        if unknown:
-            raise _Refused(
-                "invalid_scope",
-                70011,
-                "The provided value for the input parameter 'scope' is not valid. "
-                f"The scope '{' '.join(unknown)}' does not exist.",
-            )
+        scopes = _known_scopes(_first(query, "scope") or "")
         challenge = _first(query, "code_challenge")
         if not challenge or _first(query, "code_challenge_method") != "S256":
             raise _Refused(
@@ -1006,14 +1012,7 @@ class IdentityPlatform:
                         f"Application with identifier '{client_id}' was not found in the "
                         f"directory '{call.params['tenant']}'.",
                     )
-                scopes, unknown = _resource_scopes(_first(form, "scope") or "")
-                if unknown:
-                    raise _Refused(
-                        "invalid_scope",
-                        70011,
-                        "The provided value for the input parameter 'scope' is not valid. "
-                        f"The scope '{' '.join(unknown)}' does not exist.",
-                    )
+                scopes = _known_scopes(_first(form, "scope") or "")
             except _Refused as refused:
                 return self._refusal(refused)
             device_code = secrets.token_urlsafe(48)
