@@ -33,8 +33,10 @@ from calsync._errors import (
     GuardError,
     MissingExtraError,
     PairLockedError,
+    SchemaVersionError,
     SideUnavailableError,
     StoreError,
+    TokenDecryptionError,
     TransientError,
 )
 
@@ -65,9 +67,9 @@ def exit_of(error: BaseException | None) -> Exit:
         cause, AuthenticationError | AccessDeniedError
     ):
         error = cause
-    if isinstance(error, ConfigurationError | MissingExtraError):
+    if isinstance(error, ConfigurationError | MissingExtraError | SchemaVersionError):
         return Exit.USAGE
-    if isinstance(error, AuthenticationError | AccessDeniedError):
+    if isinstance(error, AuthenticationError | AccessDeniedError | TokenDecryptionError):
         return Exit.ACTION
     if isinstance(error, GuardError):
         return Exit.GUARD
