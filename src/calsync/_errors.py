@@ -8,6 +8,7 @@ side and which event it concerns when it knows (``pair``, ``side``,
     ├── InvalidEventError            bad input to the model (names field and value)
     │   └── UnsupportedRecurrenceError   an RRULE outside the shared subset
     ├── ConfigurationError           bad arguments to calsync itself
+    ├── MissingExtraError            a feature's optional dependencies are not installed
     ├── SyncError                    a run stopped before or while writing
     │   ├── PairLockedError          another worker holds the pair
     │   ├── SideUnavailableError     a side could not be listed: nothing was written
@@ -53,6 +54,7 @@ __all__ = [
     "InvalidEventError",
     "MalformedAnswerError",
     "MassDeletionError",
+    "MissingExtraError",
     "NotFoundError",
     "NotificationLimitError",
     "PairLockedError",
@@ -118,6 +120,22 @@ class UnsupportedRecurrenceError(InvalidEventError):
 
 class ConfigurationError(CalsyncError, ValueError):
     """calsync was called with arguments that cannot work together."""
+
+
+class MissingExtraError(CalsyncError, ImportError):
+    """A feature needs an optional extra that is not installed: ``extra`` names it.
+
+    Also an :class:`ImportError`: ``pip install 'calsync[<extra>]'`` fixes it.
+    """
+
+    def __init__(self, feature: str, extra: str, missing: str | None = None) -> None:
+        lacking = f" ({missing} is missing)" if missing else ""
+        super().__init__(
+            f"{feature} needs calsync's {extra!r} extra{lacking}: pip install 'calsync[{extra}]'"
+        )
+        self.feature = feature
+        self.extra = extra
+        self.missing = missing
 
 
 class SyncError(CalsyncError):

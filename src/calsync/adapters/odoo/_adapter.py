@@ -73,7 +73,7 @@ from calsync.adapters.odoo._transport import (
 
 __all__ = ["OdooCalendar"]
 
-logger = logging.getLogger("calsync.adapters.odoo")
+logger = logging.getLogger("calsync.odoo")
 
 #: Rows of two or three small fields (ids, states, dates) come this many a call: a quiet
 #: incremental sync stays at three calls even with tens of thousands of events.

@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Apply", "Job", "changed_answers"]
 
-logger = logging.getLogger("calsync.adapters.odoo")
+logger = logging.getLogger("calsync.odoo")
 
 
 @attrs.define

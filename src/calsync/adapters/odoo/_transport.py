@@ -56,7 +56,7 @@ __all__ = [
     "probe_version",
 ]
 
-logger = logging.getLogger("calsync.adapters.odoo")
+logger = logging.getLogger("calsync.odoo")
 
 _REDACTED = "**********"
 

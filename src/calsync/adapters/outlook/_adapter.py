@@ -338,6 +338,11 @@ class OutlookCalendar:
         return self._transport.requests
 
     @property
+    def throttled(self) -> int:
+        """Answers 429 (Graph throttled a request) so far, inner ``$batch`` answers included."""
+        return self._transport.throttled
+
+    @property
     def calls(self) -> Mapping[str, int]:
         """Requests by kind: "delta", "batch", "me", and inner ones as "batch:<kind>"."""
         return self._transport.calls

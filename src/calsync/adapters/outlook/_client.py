@@ -104,6 +104,8 @@ class GraphTransport:
         self.requests = 0
         #: Requests by kind: top-level ("delta", "batch", "me") and inner ("batch:post"...).
         self.calls: Counter[str] = Counter()
+        #: Answers 429 (throttled), top-level and inside ``$batch`` alike.
+        self.throttled = 0
 
     def limit_key(self) -> Hashable:
         """The shared limiter's key for this mailbox: ``("graph", host[:port], mailbox)``."""
@@ -204,7 +206,8 @@ class GraphTransport:
         while True:
             self.calls[kind] += 1
             result = await self._send_once(info, weight)
-            if result.status not in RETRYABLE and result.status != 0:
+            self.throttled += result.status == 429
+            if not _retryable(result):
                 return result
             delay = attempt.next_delay(result.retry_after)
             if delay is None:
@@ -239,6 +242,7 @@ class GraphTransport:
             waits: list[float] = []
             for chunk, chunk_answers in zip(chunks, answers, strict=True):
                 for index, result in zip(chunk, chunk_answers, strict=True):
+                    self.throttled += result.status == 429
                     if _retryable(result):
                         delay = attempts[index].next_delay(result.retry_after)
                         if delay is not None:
