@@ -172,6 +172,8 @@ class OdooApp:
         self.db_name = db_name
         self.clock = clock
         self.login_delay = login_delay
+        #: password or API key hashes checked so far (each costs ``login_delay``)
+        self.password_checks = 0
         self.cooldown_after = cooldown_after
         self.cooldown_duration = cooldown_duration
         self.sessions: dict[str, Session] = {}
@@ -258,6 +260,8 @@ class OdooApp:
             )
 
     def _hash_delay(self) -> None:
+        with self.lock:
+            self.password_checks += 1
         if self.login_delay > 0:
             time.sleep(self.login_delay)
 

@@ -242,6 +242,11 @@ class OdooEmulator(Serving):
         )
 
     @property
+    def password_checks(self) -> int:
+        """Password (or API key) hashes the server checked: logins, and first calls per secret."""
+        return self._app.password_checks
+
+    @property
     def requests(self) -> list[Request]:
         """Every HTTP request the socket received (faulted ones included)."""
         return list(self._server.iter_requests())
