@@ -477,6 +477,27 @@ def test_users_see_the_private_events_of_bob_masked_too(with_bob: OdooEmulator) 
     assert attendee[0]["event_id"] == [event_id, "Busy"]
 
 
+def test_creating_contacts_needs_contact_creation(with_bob: OdooEmulator) -> None:
+    """Real 18.0 (2026-12-05), an internal user without base.group_partner_manager."""
+    nora = with_bob.add_user("nora", "nora", email="nora@example.com")
+    with_bob.execute("admin", "res.users", "write", [nora], {"groups_id": [[3, 9]]})
+    refusal = (
+        "You are not allowed to create 'Contact' (res.partner) records.\n\n"
+        "This operation is allowed for the following groups:\n\t- Extra Rights/Contact Creation"
+        "\n\nContact your administrator to request access if necessary."
+    )
+    for method, args in (
+        ("create", ([{"name": "New", "email": "new@example.com"}],)),
+        ("find_or_create", ("new@example.com",)),
+    ):
+        with pytest.raises(OdooError) as caught:
+            with_bob.execute("nora", "res.partner", method, *args)
+        assert (caught.value.name, caught.value.message) == ("odoo.exceptions.AccessError", refusal)
+    assert with_bob.execute("bob", "res.partner", "create", {"name": "Fine"})  # bob may
+    alarm = {"name": "Notification - 21 Minutes", "alarm_type": "notification", "duration": 21}
+    assert with_bob.execute("nora", "calendar.alarm", "create", [{**alarm, "interval": "minutes"}])
+
+
 # -- mail --------------------------------------------------------------------------------------
 
 

@@ -194,11 +194,21 @@ class Env:
         return str(row["name"]) if row else ""
 
     def has_group(self, group: str) -> bool:
-        """Whether the user is in an administration group (``Administration/Settings`` ...)."""
+        """Whether the user is in a group, named ``Category/Name`` (``Administration/Settings``,
+        ``Extra Rights/Contact Creation`` ...)."""
         if self.su or self.uid == SUPERUSER_ID:
             return True
         flag = ADMIN_GROUPS.get(group)
-        return bool(flag and self.user.get(flag))
+        if flag is not None:
+            return bool(self.user.get(flag))
+        category, _, name = group.partition("/")
+        members = set(self.user.get("groups_id") or ())
+        return any(
+            (row := self.db.row("res.groups", gid)) is not None
+            and row.get("_category") == category
+            and row.get("name") == name
+            for gid in members
+        )
 
     @property
     def active_test(self) -> bool:

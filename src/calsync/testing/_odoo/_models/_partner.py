@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import re
 from email.utils import getaddresses
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from calsync.testing._odoo._errors import OdooValueError
 from calsync.testing._odoo._models._base import Env, Model, api_model
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ["ResPartner", "email_normalize", "email_normalize_all", "parse_contact"]
 
@@ -66,6 +69,9 @@ class ResPartner(Model):
     """``res.partner``."""
 
     _name = "res.partner"
+    #: base/security/ir.model.access.csv: creating contacts needs "Contact Creation"
+    #: (base.group_partner_manager), which new internal users get [39]
+    _acl: ClassVar[Mapping[str, str]] = {"create": "Extra Rights/Contact Creation"}
 
     def defaults(self, env: Env) -> dict[str, Any]:
         """Active, a person, in English."""
