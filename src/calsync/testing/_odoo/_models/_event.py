@@ -31,18 +31,21 @@ Mail
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+import functools
+from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from calsync.testing._odoo._calendar import WEEKDAY_FIELDS, weekday_occurrence
 from calsync.testing._odoo._errors import (
+    GenericError,
     OdooValueError,
     UserError,
     ValidationError,
     record_rule_error,
 )
+from calsync.testing._odoo._fields import tz_names
 from calsync.testing._odoo._html import is_html_empty, sanitize_html
 from calsync.testing._odoo._mail import DATE_UPDATED, INVITATION, OdooMail
 from calsync.testing._odoo._models._base import Env, Model, api_multi
@@ -98,6 +101,23 @@ def _new_start(time_values: Mapping[str, Any], row: Mapping[str, Any]) -> dateti
     start = to_datetime(time_values.get("start")) if "start" in time_values else None
     current: datetime = row["start"]
     return start or current
+
+
+@functools.cache
+def _zones() -> dict[str, str]:
+    return {name.casefold(): name for name in tz_names()}
+
+
+def check_zone(zone: object) -> None:
+    """A series' zone as ``pytz.timezone`` takes it (``_get_start_date``, before any
+    selection check): real 18.0 answered an unknown ``event_tz`` or context ``tz``
+    with ``pytz.exceptions.UnknownTimeZoneError``, the zone as its message."""
+    if zone and str(zone).casefold() not in _zones():
+        raise GenericError("pytz.exceptions.UnknownTimeZoneError", str(zone))
+
+
+def _day(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
 
 
 def default_start(now: datetime) -> datetime:
@@ -212,33 +232,47 @@ class CalendarEvent(Model):
         *,
         creating: bool,
     ) -> dict[str, Any]:
+        """``start``/``stop``/``duration`` and the all-day dates after a create or a write.
+
+        addons/calendar/models/calendar_event.py (18.0): at create, ``start`` and ``stop``
+        take their field defaults when absent (``_default_start``: now rounded up to the
+        half hour; ``_default_stop``: that plus one hour), whatever else is given, so a
+        create with a ``start`` and no ``stop`` stops at the default (real 18.0 then
+        refused a future start: "The ending date and time cannot be earlier ...").
+        ``_compute_stop`` (start + duration, minus one second all day) runs only on a
+        write of ``start`` or ``duration`` without ``stop``. ``_inverse_dates`` sets
+        08:00 and 18:00 from ``start_date``/``stop_date``, each falling back to
+        ``start``/``stop``: an all-day create with only ``stop_date`` starts on the
+        default start's day. A ``duration`` given is stored as given.
+        """
         state = {**old, **row}
         out: dict[str, Any] = {}
         allday = bool(state.get("allday"))
-        dates_written = "start_date" in vals or "stop_date" in vals
-        if allday and dates_written and state.get("start_date") and state.get("stop_date"):
-            out["start"] = datetime.combine(state["start_date"], time(8))
-            out["stop"] = datetime.combine(state["stop_date"], time(18))
-        else:
-            if creating and state.get("start") is None:
-                out["start"] = default_start(env.now.replace(microsecond=0))
-            start = out.get("start", state.get("start"))
-            if (
-                start is not None
-                and "stop" not in row
-                and ("start" in row or "duration" in vals or creating)
-            ):
-                hours = (
-                    vals.get("duration")
-                    if "duration" in vals
-                    else (old.get("duration") if old else None)
-                )
-                stop = start + timedelta(minutes=round((hours or 1.0) * 60))
-                out["stop"] = stop - timedelta(seconds=1) if allday else stop
+        if creating:
+            default = default_start(env.now.replace(microsecond=0))
+            if state.get("start") is None:
+                out["start"] = default
+            if state.get("stop") is None:
+                out["stop"] = default + timedelta(hours=1)
+        elif (
+            state.get("start") is not None
+            and "stop" not in row
+            and ("start" in row or "duration" in vals)
+        ):
+            hours = vals.get("duration") if "duration" in vals else old.get("duration")
+            stop = state["start"] + timedelta(minutes=round((hours or 1.0) * 60))
+            out["stop"] = stop - timedelta(seconds=1) if allday else stop
+        if allday and ("start_date" in vals or "stop_date" in vals):
+            first = state.get("start_date") or out.get("start", state.get("start"))
+            last = state.get("stop_date") or out.get("stop", state.get("stop"))
+            if first is not None and last is not None:
+                out["start"] = datetime.combine(_day(first), time(8))
+                out["stop"] = datetime.combine(_day(last), time(18))
         start = out.get("start", state.get("start"))
         stop = out.get("stop", state.get("stop"))
         if start is not None and stop is not None:
-            out["duration"] = round((stop - start).total_seconds() / 3600, 2)
+            if "duration" not in vals:
+                out["duration"] = round((stop - start).total_seconds() / 3600, 2)
             out["start_date"] = start.date() if allday else None
             out["stop_date"] = stop.date() if allday else None
         return out
@@ -556,6 +590,7 @@ class CalendarEvent(Model):
         """Create a series for events without one; with ``future``, split existing ones."""
         if not values:
             return []
+        check_zone(values.get("event_tz") or env.tz)
         recurrences = env.recurrences
         new_vals = []
         to_update = []
