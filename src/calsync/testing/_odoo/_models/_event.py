@@ -50,7 +50,7 @@ from calsync.testing._odoo._html import is_html_empty, sanitize_html
 from calsync.testing._odoo._mail import DATE_UPDATED, INVITATION, OdooMail
 from calsync.testing._odoo._models._base import Env, Model, api_multi
 from calsync.testing._odoo._pyset import added_in_set_order
-from calsync.testing._odoo._values import to_datetime
+from calsync.testing._odoo._values import format_datetime, scalar_to_wire, to_datetime
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -186,6 +186,51 @@ class CalendarEvent(Model):
                 raise record_rule_error(
                     env.user_name, env.uid, operation, self.spec.description, self._name
                 )
+
+    # -- default_get and copy ----------------------------------------------------------------
+
+    def rpc_defaults(self, env: Env) -> dict[str, Any]:
+        """What real 18.0 answered ``default_get`` for every field (bob, no context)."""
+        start = default_start(env.now.replace(microsecond=0))
+        return {
+            "user_id": env.uid,
+            "show_as": "busy",
+            "active": True,
+            "start": format_datetime(start),
+            "stop": format_datetime(start + timedelta(hours=1)),
+            "allday": False,
+            "partner_ids": [[6, 0, [env.partner_id]]],
+            "follow_recurrence": False,
+            "recurrence_update": "self_only",
+        }
+
+    @api_multi
+    def copy(self, env: Env, ids: list[int], default: Any = None) -> Any:
+        """``Meeting.copy``: one event; fresh attendees for the same partners; a series copied
+        is a new series. Another user's masked event cannot be copied (real 18.0: the
+        AccessError of a write)."""
+        if len(ids) > 1:
+            raise OdooValueError(
+                f"Expected singleton: calendar.event({', '.join(str(i) for i in ids)})"
+            )
+        for rid in self.existing(ids):
+            if self._masked(env, rid):
+                raise record_rule_error(
+                    env.user_name, env.uid, "write", self.spec.description, self._name
+                )
+        return super().copy(env, ids, default)
+
+    def copy_data(self, env: Env, rid: int) -> dict[str, Any]:
+        """The copied fields (``copy=True``), the times, and the series' rule when recurrent."""
+        row = self.db.fetch(self._name, rid)
+        values = self.copy_values(env, rid)
+        values.update(
+            {name: scalar_to_wire(self.spec.fields[name], row.get(name)) for name in TIME_FIELDS}
+        )
+        values["duration"] = row.get("duration")
+        if row.get("recurrence_id"):
+            values.update(env.recurrences.copy_values(row["recurrence_id"]))
+        return {name: value for name, value in values.items() if value is not None}
 
     # -- value conversion --------------------------------------------------------------------
 
