@@ -15,12 +15,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from calsync.testing._odoo._errors import constraint_error
-from calsync.testing._odoo._models._base import Env, Model
+from calsync.testing._odoo._models._base import Env, Model, changes_need
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["CalendarAlarm", "CalendarEventType", "MailTemplate", "ResGroups"]
+__all__ = ["CalendarAlarm", "CalendarEventType", "MailTemplate", "ResCompany", "ResGroups"]
 
 REMINDER_TEMPLATE_ID = 8
 _MINUTES = {"minutes": 1, "hours": 60, "days": 1440}
@@ -60,11 +60,7 @@ class CalendarEventType(Model):
     """``calendar.event.type``: event tags, Outlook's categories [37]."""
 
     _name = "calendar.event.type"
-    _acl: ClassVar[Mapping[str, str]] = {
-        "create": SETTINGS_GROUP,
-        "write": SETTINGS_GROUP,
-        "unlink": SETTINGS_GROUP,
-    }
+    _acl: ClassVar[Mapping[str, str]] = changes_need(SETTINGS_GROUP)
 
     def defaults(self, env: Env) -> dict[str, Any]:
         """A random colour, like Odoo's ``randint(1, 11)``."""
@@ -106,6 +102,21 @@ class ResGroups(Model):
         assert row is not None
         category = row.get("_category")
         return f"{category} / {row['name']}" if category else str(row["name"])
+
+
+class ResCompany(Model):
+    """``res.company``: the one company of a fresh database, "My Company" (partner 1).
+
+    Integrators read it (``search_read``, a user's ``company_id``); only
+    Administration / Access Rights users may change it (base's ir.model.access).
+    """
+
+    _name = "res.company"
+    _acl: ClassVar[Mapping[str, str]] = changes_need(RIGHTS_GROUP)
+
+    def defaults(self, env: Env) -> dict[str, Any]:
+        """Active, sequence 10 (odoo/addons/base/models/res_company.py)."""
+        return {"active": True, "sequence": 10}
 
 
 class MailTemplate(Model):
