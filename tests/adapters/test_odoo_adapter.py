@@ -70,6 +70,8 @@ class Setup:
     hands: Hands
     calendar: OdooCalendar
     loop: asyncio.AbstractEventLoop
+    #: the other adapters a test made, closed with the setup
+    others: list[OdooCalendar] = attrs.Factory(list)
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(coroutine)
@@ -85,7 +87,12 @@ class Setup:
 
     def another(self, **options: Any) -> OdooCalendar:
         """A fresh adapter instance (a new process): no memory of earlier runs."""
-        return adapter(self.odoo, **options)
+        return self.keep(adapter(self.odoo, **options))
+
+    def keep(self, calendar: OdooCalendar) -> OdooCalendar:
+        """``calendar``, closed with the setup."""
+        self.others.append(calendar)
+        return calendar
 
 
 def make(version: str = "18.0", clock: Clock | None = None, **options: Any) -> Iterator[Setup]:
@@ -95,7 +102,8 @@ def make(version: str = "18.0", clock: Clock | None = None, **options: Any) -> I
     try:
         yield setup
     finally:
-        loop.run_until_complete(setup.calendar.aclose())
+        for calendar in (setup.calendar, *setup.others):
+            loop.run_until_complete(calendar.aclose())
         loop.close()
         odoo.stop()
 
@@ -692,10 +700,11 @@ def test_a_restart_or_an_expired_session_means_one_new_login(bob: Setup) -> None
     assert bob.calendar.calls["common.login"] == 2
 
 
-@pytest.mark.parametrize("method", ["login", "context_get"])
+@pytest.mark.parametrize("method", ["login", "read"])
 def test_an_expired_session_while_logging_in_means_one_new_login(bob: Setup, method: str) -> None:
-    """A front that answers the login itself (or the call right after it) with an expired
-    session: calsync logs in once more, as it does for any other call, and goes on."""
+    """A front that answers the login itself (or the call right after it, reading the
+    user) with an expired session: calsync logs in once more, as it does for any other
+    call, and goes on."""
     bob.hands.create(meeting())
     bob.odoo.fail("SessionExpiredException", "Session expired", method=method)
     assert len(bob.pull().items) == 1

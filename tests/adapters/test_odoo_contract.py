@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from calsync.adapters.odoo import Json2Transport, OdooRPCTransport
+from calsync.adapters.odoo import Json2Transport, JsonRpcTransport
 from calsync.testing.contract import AdapterContract
 from tests.adapters.odoo_support import OdooHarness, harness
 
@@ -27,6 +27,6 @@ class TestOdooCalendar(AdapterContract):
         version = "19.0" if request.param == "json2" else "18.0"
         with harness(version) as made:
             yield made
-            expected = Json2Transport if request.param == "json2" else OdooRPCTransport
+            expected = Json2Transport if request.param == "json2" else JsonRpcTransport
             if made.adapter.transport is not None:  # connected: the one ``auto`` picked
                 assert isinstance(made.adapter.transport, expected)

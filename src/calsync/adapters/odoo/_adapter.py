@@ -65,7 +65,7 @@ from calsync.adapters.odoo._snapshot import (
 )
 from calsync.adapters.odoo._transport import (
     Json2Transport,
-    OdooRPCTransport,
+    JsonRpcTransport,
     OdooTransport,
     major_version,
     probe_version,
@@ -103,7 +103,7 @@ def _in_window(event: Event, window: Window) -> bool:
 
 
 class OdooCalendar:
-    """The calendar of one Odoo user, synced through ``/jsonrpc`` (odoorpc) or JSON-2.
+    """The calendar of one Odoo user, synced through ``/jsonrpc`` or JSON-2.
 
     :param url: the server, e.g. ``https://odoo.example.com``.
     :param db: the database.
@@ -112,11 +112,13 @@ class OdooCalendar:
     :param api_key: an API key of that login (JSON-2, or as password on ``/jsonrpc``).
     :param transport: ``"auto"`` (JSON-2 when the server is 19 or later and an
         API key is given, else ``/jsonrpc``), ``"jsonrpc"``, ``"json2"``, or a
-        ready :class:`OdooTransport`.
+        ready :class:`OdooTransport`, which may serve many adapters (its login
+        is made once for all; the adapter then neither needs the credentials
+        nor closes it: its maker does).
     :param name: the side's label in plans and reports.
     :param user_login: whose calendar (default: ``login``). Reading someone
         else's calendar as another user hides their private events (Odoo masks them).
-    :param timeout: seconds per call (bulk writes need minutes; odoorpc's 120 s default is short).
+    :param timeout: seconds per call (bulk writes need minutes).
     :param page_size: rows per ``search_read`` page.
     :param on_delete: ``"archive"`` (default: recoverable, keeps the attendees and
         the calsync key, so a later create with the same key revives the record)
@@ -140,6 +142,7 @@ class OdooCalendar:
         on_delete: OnDelete = "archive",
         overlap: timedelta = timedelta(seconds=300),
     ) -> None:
+        self._owns_transport = isinstance(transport, str)
         if isinstance(transport, str):
             _check_credentials(transport, password, api_key)
         if on_delete not in ("archive", "unlink"):
@@ -296,7 +299,7 @@ class OdooCalendar:
             )
         secret = self.__password if self.__password is not None else self.__api_key
         assert secret is not None
-        return OdooRPCTransport(
+        return JsonRpcTransport(
             self._url,
             self._db,
             self._login,
@@ -313,8 +316,9 @@ class OdooCalendar:
         return checked(result, model, method, side=self._name)
 
     async def aclose(self) -> None:
-        """Release the transport's connections."""
-        if self._transport is not None:
+        """Release the connections of the transport the adapter made (the login is kept:
+        the adapter goes on after this, without logging in again)."""
+        if self._transport is not None and self._owns_transport:
             await self._transport.aclose()
 
     # -- reading -------------------------------------------------------------------------------
