@@ -25,7 +25,7 @@ from calsync import (
 )
 from calsync.adapters import Create, Delete, Listing, RemoteEvent, Update
 from calsync.adapters.odoo import ODOO_PROJECTION as ODOO
-from calsync.adapters.odoo import OdooCalendar
+from calsync.adapters.odoo import AutoTransport, OdooCalendar
 from calsync.model import (
     Attendee,
     Event,
@@ -693,11 +693,56 @@ def test_auto_picks_json2_on_19_with_a_key_and_jsonrpc_otherwise() -> None:
 def test_a_restart_or_an_expired_session_means_one_new_login(bob: Setup) -> None:
     bob.hands.create(meeting())
     full = bob.pull()
-    bob.odoo.restart()  # /jsonrpc carries the password: nothing to lose
+    assert (bob.calendar.calls["common.login"], bob.odoo.password_checks) == (1, 1)
+    bob.odoo.restart()  # /jsonrpc carries the password: no new login, one new check
     assert not bob.pull(full.cursor).items
+    assert (bob.calendar.calls["common.login"], bob.odoo.password_checks) == (1, 2)
     bob.odoo.fail("SessionExpiredException", "Session expired", model="calendar.event")
     assert not bob.pull(full.cursor).items
-    assert bob.calendar.calls["common.login"] == 2
+    assert (bob.calendar.calls["common.login"], bob.odoo.password_checks) == (2, 3)
+
+
+@pytest.mark.parametrize("version", ["18.0", "19.0"], ids=["jsonrpc", "json2"])
+def test_a_kept_adapter_logs_in_once_across_runs_closes_and_event_loops(version: str) -> None:
+    """Each run in a new event loop, the adapter closed after it (as ``asyncio.run`` and
+    ``sync_many`` once did): one login for all, a password hash only for it."""
+    odoo = emulator(version)
+    calendar = adapter(odoo)
+    Hands(odoo).create(meeting())
+    cursor = None
+    for _ in range(3):
+        loop = asyncio.new_event_loop()
+        cursor = loop.run_until_complete(calendar.pull(cursor, WINDOW)).cursor
+        loop.run_until_complete(calendar.aclose())
+        loop.close()
+    login = "common.login" if version == "18.0" else "res.users.context_get"
+    assert calendar.calls[login] == 1
+    assert odoo.password_checks == 1
+    odoo.stop()
+
+
+def test_one_transport_serves_many_calendars_with_one_login(bob: Setup) -> None:
+    """A service login reading three users' calendars: one transport, one login for all."""
+    for name in ("ann", "cid"):
+        bob.odoo.add_user(name, f"{name}-pw", email=f"{name}@example.com")
+        Hands(bob.odoo, name).create(meeting(f"{name}'s"))
+    service = AutoTransport(bob.odoo.url, bob.odoo.db, "admin", password="admin")
+    calendars = [
+        OdooCalendar(bob.odoo.url, bob.odoo.db, "admin", transport=service, user_login=user)
+        for user in ("bob", "ann", "cid")
+    ]
+    before = bob.odoo.password_checks
+    for _ in range(2):
+        for calendar in calendars:
+            bob.run(calendar.pull(None, WINDOW))
+            bob.run(calendar.aclose())  # not its transport: the service's stays open
+    assert [only(bob.run(c.pull(None, WINDOW))).event.title for c in calendars[1:]] == [
+        "ann's",
+        "cid's",
+    ]
+    assert service.calls["common.login"] == 1
+    assert bob.odoo.password_checks - before == 1
+    bob.run(service.aclose())
 
 
 @pytest.mark.parametrize("method", ["login", "read"])

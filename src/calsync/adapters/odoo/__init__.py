@@ -50,11 +50,17 @@ Modules: :mod:`._adapter` (connection, reading, pulls, fetch), :mod:`._apply`
 
 from calsync.adapters.odoo._adapter import OdooCalendar
 from calsync.adapters.odoo._mapping import EMPTY_TITLE, ODOO_PROJECTION
-from calsync.adapters.odoo._transport import Json2Transport, JsonRpcTransport, OdooTransport
+from calsync.adapters.odoo._transport import (
+    AutoTransport,
+    Json2Transport,
+    JsonRpcTransport,
+    OdooTransport,
+)
 
 __all__ = [
     "EMPTY_TITLE",
     "ODOO_PROJECTION",
+    "AutoTransport",
     "Json2Transport",
     "JsonRpcTransport",
     "OdooCalendar",

@@ -64,11 +64,9 @@ from calsync.adapters.odoo._snapshot import (
     write_date_of,
 )
 from calsync.adapters.odoo._transport import (
-    Json2Transport,
-    JsonRpcTransport,
+    AutoTransport,
     OdooTransport,
-    major_version,
-    probe_version,
+    TransportChoice,
 )
 
 __all__ = ["OdooCalendar"]
@@ -80,17 +78,7 @@ logger = logging.getLogger("calsync.odoo")
 SMALL_ROWS_PAGE = 50_000
 
 UTC = timezone.utc
-TransportChoice = Literal["auto", "jsonrpc", "json2"]
 OnDelete = Literal["archive", "unlink"]
-
-
-def _check_credentials(transport: str, password: str | None, api_key: str | None) -> None:
-    if transport not in ("auto", "jsonrpc", "json2"):
-        raise ConfigurationError(f"transport must be auto, jsonrpc or json2, not {transport!r}")
-    if password is None and api_key is None:
-        raise ConfigurationError("give a password or an API key")
-    if transport == "json2" and api_key is None:
-        raise ConfigurationError("JSON-2 needs an API key")
 
 
 def _in_window(event: Event, window: Window) -> bool:
@@ -142,9 +130,6 @@ class OdooCalendar:
         on_delete: OnDelete = "archive",
         overlap: timedelta = timedelta(seconds=300),
     ) -> None:
-        self._owns_transport = isinstance(transport, str)
-        if isinstance(transport, str):
-            _check_credentials(transport, password, api_key)
         if on_delete not in ("archive", "unlink"):
             raise ConfigurationError(f"on_delete must be archive or unlink, not {on_delete!r}")
         if page_size < 1:
@@ -152,20 +137,26 @@ class OdooCalendar:
         self._url = url.rstrip("/")
         self._db = db
         self._login = login
-        self.__password = password
-        self.__api_key = api_key
-        self._choice = transport
         self._name = name
         self._user_login = user_login or login
-        self._timeout = timeout
         self._page_size = page_size
         self._on_delete = on_delete
         self._overlap = overlap
-        self._transport: OdooTransport | None = (
-            transport if not isinstance(transport, str) else None
+        self._owns_transport = isinstance(transport, str)
+        self._transport: OdooTransport = (
+            AutoTransport(
+                url,
+                db,
+                login,
+                password=password,
+                api_key=api_key,
+                choice=transport,
+                timeout=timeout,
+                side=name,
+            )
+            if isinstance(transport, str)
+            else transport
         )
-        self._extra: Counter[str] = Counter()
-        self.server_version: str | None = None
         self._uid = 0
         self._partner = 0
         self._owner_email: str | None = None
@@ -212,11 +203,11 @@ class OdooCalendar:
 
     @property
     def calls(self) -> Counter[str]:
-        """RPC round trips by ``model.method`` (login and version probe included)."""
-        total: Counter[str] = Counter(self._extra)
-        if self._transport is not None:
-            total.update(self._transport.calls)
-        return total
+        """RPC round trips by ``model.method`` (login and version probe included).
+
+        A transport shared by many adapters counts the calls of all of them.
+        """
+        return Counter(self._transport.calls)
 
     @property
     def requests(self) -> int:
@@ -230,8 +221,17 @@ class OdooCalendar:
 
     @property
     def transport(self) -> OdooTransport | None:
-        """The transport in use (None before connecting)."""
+        """The transport in use (None before connecting, when the adapter chooses it)."""
+        if isinstance(self._transport, AutoTransport):
+            return self._transport.inner
         return self._transport
+
+    @property
+    def server_version(self) -> str | None:
+        """The server version, when ``transport="auto"`` asked for it."""
+        if isinstance(self._transport, AutoTransport):
+            return self._transport.version
+        return None
 
     def notifications(self, write: Write) -> tuple[Notification, ...]:
         """None: every write carries ``no_mail_to_attendees``, so Odoo mails nobody."""
@@ -249,9 +249,7 @@ class OdooCalendar:
         """Pick the transport, log in, and read the calendar user (once)."""
         if self._connected:
             return
-        transport = self._transport or await self._make_transport()
-        self._transport = transport
-        uid = await transport.connect()
+        uid = await self._transport.connect()
         fields = ["partner_id", "email", "name", "lang", "tz"]
         if self._user_login != self._login:
             rows = await self._call(
@@ -277,48 +275,15 @@ class OdooCalendar:
         self._partners.remember(self._owner_email, self._partner)
         self._connected = True
 
-    async def _make_transport(self) -> OdooTransport:
-        choice = self._choice
-        version: str | None = None
-        if choice == "auto":
-            self._extra["version_info"] += 1
-            version = await probe_version(
-                self._url, timeout=min(self._timeout, 60), side=self._name
-            )
-            self.server_version = version
-            choice = "json2" if self.__api_key and major_version(version) >= 19 else "jsonrpc"
-        if choice == "json2":
-            assert self.__api_key is not None
-            return Json2Transport(
-                self._url,
-                self._db,
-                self.__api_key,
-                timeout=self._timeout,
-                version=version or "19.0",
-                side=self._name,
-            )
-        secret = self.__password if self.__password is not None else self.__api_key
-        assert secret is not None
-        return JsonRpcTransport(
-            self._url,
-            self._db,
-            self._login,
-            secret,
-            timeout=self._timeout,
-            version=version,
-            side=self._name,
-        )
-
     async def _call(self, model: str, method: str, *args: Any, **kwargs: Any) -> Any:
         """One call; an answer without the shape the method gives is a MalformedAnswerError."""
-        assert self._transport is not None
         result = await self._transport.call(model, method, *args, **kwargs)
         return checked(result, model, method, side=self._name)
 
     async def aclose(self) -> None:
         """Release the connections of the transport the adapter made (the login is kept:
         the adapter goes on after this, without logging in again)."""
-        if self._transport is not None and self._owns_transport:
+        if self._owns_transport:
             await self._transport.aclose()
 
     # -- reading -------------------------------------------------------------------------------

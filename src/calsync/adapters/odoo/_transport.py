@@ -56,7 +56,7 @@ import asyncio
 import itertools
 import logging
 from collections import Counter
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 from urllib.parse import SplitResult, urlsplit
 
 import httpx
@@ -71,9 +71,12 @@ from calsync.adapters.odoo._errors import SESSION_EXPIRED, from_odoo, transient
 from calsync.adapters.odoo._signatures import jsonrpc_arguments, named
 
 __all__ = [
+    "AutoTransport",
     "Json2Transport",
     "JsonRpcTransport",
     "OdooTransport",
+    "TransportChoice",
+    "check_credentials",
     "major_version",
     "probe_version",
 ]
@@ -467,6 +470,125 @@ class Json2Transport(_Counting):
     async def aclose(self) -> None:
         """Close the pooled connections."""
         await self._pool.aclose()
+
+
+# -- the choice ----------------------------------------------------------------------------------
+
+TransportChoice = Literal["auto", "jsonrpc", "json2"]
+
+
+def check_credentials(choice: str, password: str | None, api_key: str | None) -> None:
+    """A :class:`ConfigurationError` unless ``choice`` is known and has a secret it can use."""
+    if choice not in ("auto", "jsonrpc", "json2"):
+        raise ConfigurationError(f"transport must be auto, jsonrpc or json2, not {choice!r}")
+    if password is None and api_key is None:
+        raise ConfigurationError("give a password or an API key")
+    if choice == "json2" and api_key is None:
+        raise ConfigurationError("JSON-2 needs an API key")
+
+
+class AutoTransport(_Counting):
+    """The transport ``choice`` names, made at the first :meth:`connect` (``"auto"``: JSON-2
+    when the server is 19 or later and an API key is given, else ``/jsonrpc``).
+
+    One may serve many adapters: its login is made once for all of them.
+    :attr:`inner` is the transport once chosen; the counters include it.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        db: str,
+        login: str,
+        *,
+        password: str | None = None,
+        api_key: str | None = None,
+        choice: TransportChoice = "auto",
+        timeout: float = 600.0,
+        side: str | None = None,
+    ) -> None:
+        super().__init__()
+        check_credentials(choice, password, api_key)
+        _http_url(url)
+        self._url = url.rstrip("/")
+        self._db = db
+        self._login = login
+        self.__password = password
+        self.__api_key = api_key
+        self._choice = choice
+        self._timeout = timeout
+        self._side = side
+        self._lock = _LoopLock()
+        self.inner: JsonRpcTransport | Json2Transport | None = None
+        #: The server version, when the choice asked for it (``"auto"``).
+        self.version: str | None = None
+
+    def __repr__(self) -> str:
+        return f"AutoTransport(url={self._url!r}, db={self._db!r}, login={self._login!r})"
+
+    @property
+    def calls(self) -> Counter[str]:
+        """Round trips by ``model.method``, the version probe included."""
+        total = Counter(self._calls)
+        if self.inner is not None:
+            total.update(self.inner.calls)
+        return total
+
+    @property
+    def requests(self) -> int:
+        """HTTP round trips made so far."""
+        return sum(self.calls.values())
+
+    async def _chosen(self) -> JsonRpcTransport | Json2Transport:
+        if self.inner is not None:
+            return self.inner
+        async with self._lock.get():
+            if self.inner is None:
+                self.inner = await self._make()
+            return self.inner
+
+    async def _make(self) -> JsonRpcTransport | Json2Transport:
+        choice = self._choice
+        if choice == "auto":
+            self._count("version_info")
+            self.version = await probe_version(
+                self._url, timeout=min(self._timeout, 60), side=self._side
+            )
+            choice = "json2" if self.__api_key and major_version(self.version) >= 19 else "jsonrpc"
+        if choice == "json2":
+            assert self.__api_key is not None
+            return Json2Transport(
+                self._url,
+                self._db,
+                self.__api_key,
+                timeout=self._timeout,
+                version=self.version or "19.0",
+                side=self._side,
+            )
+        secret = self.__password if self.__password is not None else self.__api_key
+        assert secret is not None
+        return JsonRpcTransport(
+            self._url,
+            self._db,
+            self._login,
+            secret,
+            timeout=self._timeout,
+            version=self.version,
+            side=self._side,
+        )
+
+    async def connect(self) -> int:
+        """Choose (once), then the chosen transport's login (once)."""
+        return await (await self._chosen()).connect()
+
+    async def call(self, model: str, method: str, *args: Any, **options: Any) -> Any:
+        """The chosen transport's call."""
+        return await (await self._chosen()).call(model, method, *args, **options)
+
+    async def aclose(self) -> None:
+        """Close the chosen transport's connections (its login is kept)."""
+        if self.inner is not None:
+            await self.inner.aclose()
 
 
 def _raise(error: ProviderError) -> Any:
