@@ -8,6 +8,7 @@ calendar; ``Hands`` plays him (or admin) in Odoo's web client.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Coroutine, Iterator
 from datetime import date, datetime, timedelta, timezone
@@ -33,6 +34,7 @@ from calsync.model import (
     Recurrence,
     RecurrenceRule,
     Response,
+    Window,
 )
 from calsync.testing import OdooEmulator
 from tests.adapters.odoo_support import (
@@ -207,6 +209,87 @@ def test_two_changes_in_one_second_are_both_seen(clock: Clock, clocked: Setup) -
     again = clocked.pull(seen.cursor)
     assert only(again).event.location == "Lab 2"
     assert only(again).version != only(seen).version
+
+
+def test_a_second_write_in_a_second_already_read_is_seen_behind_a_later_change(
+    clock: Clock, clocked: Setup
+) -> None:
+    first = clocked.hands.create(meeting("First"))
+    clock.advance(microseconds=100)
+    second = clocked.hands.create(meeting("Second", day=11))
+    full = clocked.pull()
+    clock.advance(microseconds=100)  # the same second, after the pull: First now sorts last
+    clocked.hands.write(first, {"location": "Lab"})
+    clock.advance(seconds=5)
+    clocked.hands.write(second, {"location": "Hall"})  # a later second: listed as new
+    changes = clocked.pull(full.cursor)
+    assert {item.event.title: item.event.location for item in changes.items} == {
+        "First": "Lab",
+        "Second": "Hall",
+    }
+
+
+def bulk(setup: Setup, count: int) -> list[int]:
+    """``count`` events made in one call (one transaction: one write_date), as a first sync does."""
+    values = [setup.hands.values(meeting(f"Bulk {n}", day=1 + n % 28)) for n in range(count)]
+    return list(setup.hands.call("calendar.event", "create", values, context=QUIET))
+
+
+def rows_read(setup: Setup, since: int) -> int:
+    """Rows the adapter read in full (``calendar.event.read``) since request ``since``."""
+    total = 0
+    for request in setup.odoo.requests[since:]:
+        body = json.loads(request.body or b"{}")
+        args = body.get("params", {}).get("args", [])
+        if len(args) > 4 and args[3:5] == ["calendar.event", "read"]:
+            total += len(args[5][0])
+    return total
+
+
+def test_one_change_after_a_bulk_write_is_read_alone(clock: Clock, clocked: Setup) -> None:
+    # every row written within the overlap used to be read again, in pages, at every poll
+    calendar = clocked.another(page_size=50)
+    ids = bulk(clocked, 200)
+    full = clocked.run(calendar.pull(None, WINDOW))
+    clock.advance(seconds=2)
+    clocked.hands.write(ids[7], {"name": "Renamed"})
+    before, requests = calendar.requests, len(clocked.odoo.requests)
+    changes = clocked.run(calendar.pull(full.cursor, WINDOW))
+    assert [item.event.title for item in changes.items] == ["Renamed"]
+    assert calendar.requests - before == 3  # the listing, one read, the attendees
+    assert rows_read(clocked, requests) == 2  # the changed row, and the last one of its second
+    clock.advance(hours=1)
+    before, requests = calendar.requests, len(clocked.odoo.requests)
+    quiet = clocked.run(calendar.pull(changes.cursor, WINDOW))
+    assert not quiet.items
+    assert calendar.requests - before == 3
+    assert rows_read(clocked, requests) == 1
+    assert quiet.present == {str(i) for i in ids}
+
+
+NEXT_WINDOW = Window(WINDOW.start + timedelta(days=60), WINDOW.end + timedelta(days=60))
+
+
+def test_a_window_refresh_reads_only_what_the_new_window_adds(clock: Clock, clocked: Setup) -> None:
+    bob = clocked
+    kept = bob.hands.create(meeting("Kept"))
+    bob.hands.call("calendar.event", "create", weekly(), context=QUIET)
+    later = WINDOW.end + timedelta(days=20)
+    added = bob.hands.create(Event("Added", later, later + timedelta(hours=1)))
+    bob.hands.create(Event("Beyond", later + timedelta(days=90), later + timedelta(days=91)))
+    clock.advance(hours=1)
+    newer = bob.hands.create(meeting("Newer", day=12))  # the others are behind the overlap now
+    full = bob.pull()
+    series = {item.id for item in full.items if item.event.recurrence is not None}
+    assert {item.event.title for item in full.items} == {"Kept", "Newer", "Standup"}
+    before = bob.calendar.requests
+    moved = bob.run(bob.calendar.pull(full.cursor, NEXT_WINDOW))
+    assert not moved.full
+    assert [item.event.title for item in moved.items] == ["Added"]
+    assert moved.present == {str(kept), str(newer), str(added), *series}  # the series keeps its id
+    assert bob.calendar.requests - before == 4  # listing, what the window adds, read, attendees
+    again = bob.run(bob.calendar.pull(moved.cursor, NEXT_WINDOW))
+    assert not again.items
 
 
 def test_an_answer_alone_is_seen_through_the_attendee_poll(bob: Setup) -> None:

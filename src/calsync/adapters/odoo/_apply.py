@@ -37,7 +37,7 @@ from calsync._model._values import Response
 from calsync._protocol import Create, Delete, RemoteEvent, Update, Write
 from calsync.adapters.odoo import _mapping as mapping
 from calsync.adapters.odoo._answers import UNREADABLE
-from calsync.adapters.odoo._cursor import row_hash, shift
+from calsync.adapters.odoo._cursor import Seen, row_hash, shift
 from calsync.adapters.odoo._errors import EVENT_ERRORS
 from calsync.adapters.odoo._mapping import ODOO_PROJECTION, Lookups
 from calsync.adapters.odoo._partners import Refused
@@ -837,7 +837,11 @@ class Apply:
             job.done = True
         for row in snapshot.rows.values():
             if write_date_of(row):
-                self.a._echo_rows[int(row["id"])] = (row_hash(row), write_date_of(row))
+                self.a._echo_rows[int(row["id"])] = Seen(write_date_of(row), row_hash(row))
+        # a second write within the second of this read-back may come after it (odoo.md §5.17)
+        stamps = [write_date_of(row) for row in snapshot.rows.values() if write_date_of(row)]
+        if stamps:
+            self.a._echo_open.add(max(stamps))
         window = self.a._window
         if window is not None:
             low = mapping.format_datetime(window.start - DAY)
