@@ -615,26 +615,22 @@ class OdooCalendar:
         """Yes: a cursor of an earlier window still serves (see :meth:`pull`)."""
         return True
 
+    @staticmethod
+    def _bounds(window: Window) -> tuple[str, str]:
+        """The window a day wider each way, as Odoo's datetimes: rows that start before the
+        second and stop after the first may hold events of the window."""
+        return mapping.format_datetime(window.start - DAY), mapping.format_datetime(
+            window.end + DAY
+        )
+
     def _window_domain(self, window: Window) -> list[Any]:
-        return [
-            ("start", "<", mapping.format_datetime(window.end + DAY)),
-            ("stop", ">", mapping.format_datetime(window.start - DAY)),
-        ]
+        low, high = self._bounds(window)
+        return [("start", "<", high), ("stop", ">", low)]
 
     def _outside_domain(self, window: Window) -> list[Any]:
         """Rows :meth:`_window_domain` leaves out."""
-        return [
-            "|",
-            ("start", ">=", mapping.format_datetime(window.end + DAY)),
-            ("stop", "<=", mapping.format_datetime(window.start - DAY)),
-        ]
-
-    @staticmethod
-    def _in_window(row: Mapping[str, Any], window: Window) -> bool:
-        """:meth:`_window_domain` applied to a listed row."""
-        return str(row.get("start")) < mapping.format_datetime(window.end + DAY) and str(
-            row.get("stop")
-        ) > mapping.format_datetime(window.start - DAY)
+        low, high = self._bounds(window)
+        return ["|", ("start", ">=", high), ("stop", "<=", low)]
 
     async def _mark(self) -> str:
         rows = await self._call(
@@ -723,10 +719,11 @@ class OdooCalendar:
         low = shift(state.since, -self._overlap)
         unread = Unread()
         listed = await self._listed(state, window, unread)
+        start, end = self._bounds(window)
         present_ids = {
             int(row["id"]): mapping.many2one(row.get("recurrence_id"))
             for row in listed
-            if row.get("active") and self._in_window(row, window)
+            if row.get("active") and str(row["start"]) < end and str(row["stop"]) > start
         }
         pairs = [(int(row["id"]), stamp) for row in listed if (stamp := write_date_of(row)) > low]
         seen = {**state.seen, **self._echo_rows}
