@@ -8,6 +8,7 @@ calendar; ``Hands`` plays him (or admin) in Odoo's web client.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Coroutine, Iterator
 from datetime import date, datetime, timedelta, timezone
@@ -33,6 +34,7 @@ from calsync.model import (
     Recurrence,
     RecurrenceRule,
     Response,
+    Window,
 )
 from calsync.testing import OdooEmulator
 from tests.adapters.odoo_support import (
@@ -215,6 +217,87 @@ def test_two_changes_in_one_second_are_both_seen(clock: Clock, clocked: Setup) -
     again = clocked.pull(seen.cursor)
     assert only(again).event.location == "Lab 2"
     assert only(again).version != only(seen).version
+
+
+def test_a_second_write_in_a_second_already_read_is_seen_behind_a_later_change(
+    clock: Clock, clocked: Setup
+) -> None:
+    first = clocked.hands.create(meeting("First"))
+    clock.advance(microseconds=100)
+    second = clocked.hands.create(meeting("Second", day=11))
+    full = clocked.pull()
+    clock.advance(microseconds=100)  # the same second, after the pull: First now sorts last
+    clocked.hands.write(first, {"location": "Lab"})
+    clock.advance(seconds=5)
+    clocked.hands.write(second, {"location": "Hall"})  # a later second: listed as new
+    changes = clocked.pull(full.cursor)
+    assert {item.event.title: item.event.location for item in changes.items} == {
+        "First": "Lab",
+        "Second": "Hall",
+    }
+
+
+def bulk(setup: Setup, count: int) -> list[int]:
+    """``count`` events made in one call (one transaction: one write_date), as a first sync does."""
+    values = [setup.hands.values(meeting(f"Bulk {n}", day=1 + n % 28)) for n in range(count)]
+    return list(setup.hands.call("calendar.event", "create", values, context=QUIET))
+
+
+def rows_read(setup: Setup, since: int) -> int:
+    """Rows the adapter read in full (``calendar.event.read``) since request ``since``."""
+    total = 0
+    for request in setup.odoo.requests[since:]:
+        body = json.loads(request.body or b"{}")
+        args = body.get("params", {}).get("args", [])
+        if len(args) > 4 and args[3:5] == ["calendar.event", "read"]:
+            total += len(args[5][0])
+    return total
+
+
+def test_one_change_after_a_bulk_write_is_read_alone(clock: Clock, clocked: Setup) -> None:
+    # every row written within the overlap used to be read again, in pages, at every poll
+    calendar = clocked.another(page_size=50)
+    ids = bulk(clocked, 200)
+    full = clocked.run(calendar.pull(None, WINDOW))
+    clock.advance(seconds=2)
+    clocked.hands.write(ids[7], {"name": "Renamed"})
+    before, requests = calendar.requests, len(clocked.odoo.requests)
+    changes = clocked.run(calendar.pull(full.cursor, WINDOW))
+    assert [item.event.title for item in changes.items] == ["Renamed"]
+    assert calendar.requests - before == 3  # the listing, one read, the attendees
+    assert rows_read(clocked, requests) == 2  # the changed row, and the last one of its second
+    clock.advance(hours=1)
+    before, requests = calendar.requests, len(clocked.odoo.requests)
+    quiet = clocked.run(calendar.pull(changes.cursor, WINDOW))
+    assert not quiet.items
+    assert calendar.requests - before == 3
+    assert rows_read(clocked, requests) == 1
+    assert quiet.present == {str(i) for i in ids}
+
+
+NEXT_WINDOW = Window(WINDOW.start + timedelta(days=60), WINDOW.end + timedelta(days=60))
+
+
+def test_a_window_refresh_reads_only_what_the_new_window_adds(clock: Clock, clocked: Setup) -> None:
+    bob = clocked
+    kept = bob.hands.create(meeting("Kept"))
+    bob.hands.call("calendar.event", "create", weekly(), context=QUIET)
+    later = WINDOW.end + timedelta(days=20)
+    added = bob.hands.create(Event("Added", later, later + timedelta(hours=1)))
+    bob.hands.create(Event("Beyond", later + timedelta(days=90), later + timedelta(days=91)))
+    clock.advance(hours=1)
+    newer = bob.hands.create(meeting("Newer", day=12))  # the others are behind the overlap now
+    full = bob.pull()
+    series = {item.id for item in full.items if item.event.recurrence is not None}
+    assert {item.event.title for item in full.items} == {"Kept", "Newer", "Standup"}
+    before = bob.calendar.requests
+    moved = bob.run(bob.calendar.pull(full.cursor, NEXT_WINDOW))
+    assert not moved.full
+    assert [item.event.title for item in moved.items] == ["Added"]
+    assert moved.present == {str(kept), str(newer), str(added), *series}  # the series keeps its id
+    assert bob.calendar.requests - before == 4  # listing, what the window adds, read, attendees
+    again = bob.run(bob.calendar.pull(moved.cursor, NEXT_WINDOW))
+    assert not again.items
 
 
 def test_an_answer_alone_is_seen_through_the_attendee_poll(bob: Setup) -> None:
@@ -782,6 +865,9 @@ def test_odoo_errors_on_a_write_are_results_with_odoos_name(
     either: Setup, exception: str, error: type[Exception]
 ) -> None:
     (created,) = either.apply(Create("k", meeting()))
+    # an update goes in a load; a load Odoo refuses leaves the row to a write, whose error
+    # names the event's fault (a load's refusal says it only in words)
+    either.odoo.fail(exception, "Odoo refuses the load", model="calendar.event", method="load")
     either.odoo.fail(exception, "Odoo says no", model="calendar.event", method="write")
     (result,) = either.apply(Update("k", meeting("Changed"), created.stored))
     assert isinstance(result.error, error)
@@ -834,13 +920,20 @@ def test_no_secret_reaches_logs_reprs_or_errors(
 def refuse(
     odoo: OdooEmulator, model: str, method: str, record: int, error: str = "AccessError"
 ) -> None:
-    """From now on Odoo refuses every ``model.method`` call that touches ``record``."""
+    """From now on Odoo refuses every ``model.method`` call that touches ``record``.
+
+    A ``load`` touches the records its ``.id`` column names.
+    """
 
     def touches(request: Any) -> bool:
         body = request.json()
         if "params" in body:  # execute_kw(db, uid, password, model, method, args, kwargs)
             args = body["params"]["args"][5]
             ids = args[0] if args else []
+            if method == "load":
+                ids = _load_ids(args[0], args[1])
+        elif method == "load":
+            ids = _load_ids(body["fields"], body["data"])
         else:
             ids = body.get("ids") or []
         return record in ([ids] if isinstance(ids, int) else ids)
@@ -853,6 +946,13 @@ def refuse(
         times=None,
         match=touches,
     )
+
+
+def _load_ids(fields: list[str], data: list[list[str]]) -> list[int]:
+    if ".id" not in fields:
+        return []
+    column = fields.index(".id")
+    return [int(row[column]) for row in data if row[column]]
 
 
 def test_a_user_without_contact_creation_holds_only_the_event_with_a_new_address(
@@ -912,8 +1012,8 @@ def test_a_refused_delete_holds_only_that_event(either: Setup, on_delete: str) -
     calendar = either.another(on_delete=on_delete)
     method = "write" if on_delete == "archive" else "unlink"
     refuse(either.odoo, "calendar.event", method, int(created[1].stored.id))
-    if on_delete == "unlink":
-        refuse(either.odoo, "calendar.event", "action_mass_deletion", int(created[3].stored.id))
+    if on_delete == "unlink":  # one of the second series' rows
+        refuse(either.odoo, "calendar.event", "unlink", int(created[3].stored.id))
     results = either.run(calendar.apply([Delete(r.write.key, r.stored) for r in created]))
     either.run(calendar.aclose())
     assert [r.ok for r in results] == [True, False, True, on_delete == "archive"]
@@ -925,7 +1025,8 @@ def test_a_refused_delete_holds_only_that_event(either: Setup, on_delete: str) -
 
 def test_a_refused_update_holds_only_that_event(either: Setup) -> None:
     created = either.apply(Create("a", meeting("A")), Create("b", meeting("B", day=11)))
-    refuse(either.odoo, "calendar.event", "write", int(created[0].stored.id), "ValidationError")
+    for method in ("load", "write"):
+        refuse(either.odoo, "calendar.event", method, int(created[0].stored.id), "ValidationError")
     results = either.apply(
         *(
             Update(
@@ -944,7 +1045,8 @@ def test_a_refused_exception_edit_holds_only_that_series(either: Setup) -> None:
     created = either.apply(Create("s", series_event()), Create("t", series_event(title="Other")))
     moved = Event("Moved", at(23, 10), at(23, 10, 15))
     rows = either.hands.rows(either.hands.recurrence_of(int(created[0].stored.id)))
-    refuse(either.odoo, "calendar.event", "write", int(rows[1]["id"]))
+    for method in ("load", "write"):
+        refuse(either.odoo, "calendar.event", method, int(rows[1]["id"]))
     results = either.apply(
         Update("s", series_event(exceptions={at(22, 8): moved}), created[0].stored),
         Update(
@@ -1010,6 +1112,98 @@ def test_rpc_counts_for_bulk_creates_and_full_pulls(bob: Setup) -> None:
     assert len(listing.items) == 105
     print(f"RPC: full pull of 100 events + 5 series = {fresh.requests} calls {dict(fresh.calls)}")
     bob.run(fresh.aclose())
+
+
+def test_many_different_updates_go_in_one_load(either: Setup) -> None:
+    people = [Attendee("ann@example.com", "Ann")]
+    created = either.apply(
+        *(
+            Create(f"k{n}", meeting(f"Event {n}", day=1 + n % 28, attendees=people))
+            for n in range(60)
+        )
+    )
+    changes = []
+    for n, result in enumerate(created):
+        event = result.stored.event
+        if n % 3 == 0:
+            event = attrs.evolve(event, title=f"Renamed {n}")  # each its own value
+        elif n % 3 == 1:
+            event = attrs.evolve(event, location="Room 9")  # the same value for twenty
+        else:
+            later = event.start + timedelta(hours=1)
+            event = attrs.evolve(event, start=later, end=later + timedelta(hours=1), attendees=[])
+        changes.append(Update(result.write.key, event, result.stored))
+    before = either.calendar.calls
+    results = either.apply(*changes)
+    assert all(r.ok for r in results), [r.error for r in results if not r.ok]
+    spent = either.calendar.calls - before
+    # renames and moves: one load per set of columns; the same location: one write
+    assert (spent["calendar.event.load"], spent["calendar.event.write"]) == (2, 1)
+    assert sum(spent.values()) <= 7  # 60 writes made 60 calls
+    stored = {r.write.key: r.stored.event for r in results}
+    assert stored["k0"].title == "Renamed 0"
+    assert stored["k1"].location == "Room 9"
+    assert (stored["k2"].start.hour, stored["k2"].attendees) == (10, ())
+    titles = {item.event.title for item in either.pull().items}
+    assert {"Renamed 0", "Renamed 57", "Event 1", "Event 59"} <= titles
+
+
+def test_a_bad_row_in_a_bulk_update_is_split_down_to_its_own_write(either: Setup) -> None:
+    created = either.apply(*(Create(f"k{n}", meeting(f"E{n}", day=n + 1)) for n in range(16)))
+    for method in ("load", "write"):
+        refuse(either.odoo, "calendar.event", method, int(created[11].stored.id), "ValidationError")
+    before = either.calendar.calls
+    results = either.apply(
+        *(
+            Update(r.write.key, attrs.evolve(r.stored.event, title=f"F{n}"), r.stored)
+            for n, r in enumerate(created)
+        )
+    )
+    assert [r.ok for r in results] == [n != 11 for n in range(16)]
+    assert isinstance(results[11].error, RejectedError)
+    spent = either.calendar.calls - before
+    assert spent["calendar.event.load"] == 1 + 2 * 4  # halves down to one row
+    assert spent["calendar.event.write"] == 1  # which alone says why
+    assert either.hands.read([int(created[12].stored.id)], "name")[0]["name"] == "F12"
+
+
+def test_occurrences_of_many_series_are_written_in_one_load(either: Setup) -> None:
+    created = either.apply(*(Create(f"s{n}", series_event(title=f"Series {n}")) for n in range(4)))
+    before = either.calendar.calls
+    results = either.apply(
+        *(
+            Update(r.write.key, attrs.evolve(r.stored.event, title=f"Renamed {n}"), r.stored)
+            for n, r in enumerate(created)
+        )
+    )
+    assert all(r.ok for r in results), [r.error for r in results]
+    spent = either.calendar.calls - before
+    assert spent["calendar.event.load"] == 1  # 16 rows, 4 titles
+    assert spent["calendar.event.write"] == 0
+    rows = either.hands.rows(either.hands.recurrence_of(int(created[2].stored.id)), "name")
+    assert {row["name"] for row in rows} == {"Renamed 2"}
+    assert all(row["follow_recurrence"] for row in rows)  # renamed, not made exceptions
+
+
+def test_deleting_many_series_takes_two_calls(either: Setup) -> None:
+    calendar = either.another(on_delete="unlink")
+    created = either.run(
+        calendar.apply([Create(f"s{n}", series_event(title=f"Series {n}")) for n in range(3)])
+    )
+    recurrences = [either.hands.recurrence_of(int(r.stored.id)) for r in created]
+    before = calendar.calls
+    results = either.run(calendar.apply([Delete(r.write.key, r.stored) for r in created]))
+    assert all(r.ok for r in results)
+    spent = calendar.calls - before
+    assert (spent["calendar.event.unlink"], spent["calendar.recurrence.unlink"]) == (1, 1)
+    assert not either.hands.call("calendar.recurrence", "search", [("id", "in", recurrences)])
+    assert not either.hands.call(
+        "calendar.event",
+        "search",
+        [("recurrence_id", "in", recurrences)],
+        context={"active_test": False},
+    )
+    either.run(calendar.aclose())
 
 
 # -- more write paths --------------------------------------------------------------------------

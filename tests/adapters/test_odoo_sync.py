@@ -28,6 +28,7 @@ from calsync.model import (
     Recurrence,
     RecurrenceRule,
     Response,
+    Window,
 )
 from calsync.stores import SQLiteStore
 from calsync.testing import OdooEmulator
@@ -375,3 +376,23 @@ def test_both_sides_edited_between_runs(pair: Pair) -> None:
     pair.settle()
     merged = pair.memory.events[0].event
     assert (merged.location, merged.description) == ("Odoo room", "<p>from the other side</p>")
+
+
+def test_a_new_window_keeps_the_odoo_cursor(pair: Pair) -> None:
+    if pair.fresh:
+        pytest.skip("each run makes its own Synchronizer with the fixed window")
+    odoo_series(pair)
+    pair.hands.create(Event("Shared", at(10), at(10, 10)))
+    pair.settle()
+    later = WINDOW.end + timedelta(days=10)
+    pair.hands.create(Event("Next year", later, later + timedelta(hours=1)))
+    pair.sync.window = Window(WINDOW.start + timedelta(days=30), WINDOW.end + timedelta(days=30))
+    before = pair.calendar.calls.copy()
+    report = pair.run()
+    spent = pair.calendar.calls - before
+    # the other side lists its new window in full; Odoo lists what its window adds
+    assert [str(o.operation) for o in report.outcomes if o.operation.write is not None] == [
+        "create on outlook: 'Next year' (new on odoo)"
+    ]
+    assert spent["calendar.event.search_read"] == 2  # the listing, what the window adds
+    assert sum(spent.values()) <= 4

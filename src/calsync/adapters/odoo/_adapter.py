@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Literal
 
+import attrs
+
 from calsync._errors import (
     ConfigurationError,
     InvalidEventError,
@@ -38,7 +40,7 @@ from calsync._protocol import (
 from calsync.adapters.odoo import _mapping as mapping
 from calsync.adapters.odoo._answers import UNREADABLE, Unread, checked, split_rows
 from calsync.adapters.odoo._apply import Apply, Job
-from calsync.adapters.odoo._cursor import EPOCH, Cursor, row_hash, shift
+from calsync.adapters.odoo._cursor import EPOCH, Cursor, Seen, last_seen_of, row_hash, shift
 from calsync.adapters.odoo._mapping import (
     ATTENDEE_FIELDS,
     EVENT_FIELDS,
@@ -76,6 +78,8 @@ logger = logging.getLogger("calsync.odoo")
 #: Rows of two or three small fields (ids, states, dates) come this many a call: a quiet
 #: incremental sync stays at three calls even with tens of thousands of events.
 SMALL_ROWS_PAGE = 50_000
+#: What an incremental pull lists of every row in the window or written in the overlap.
+LISTED_FIELDS = ("write_date", "recurrence_id", "active", "start", "stop")
 
 UTC = timezone.utc
 OnDelete = Literal["archive", "unlink"]
@@ -169,7 +173,8 @@ class OdooCalendar:
         # recurrence id -> (series id, anchor): how a series is reported (see _series)
         self._series: dict[int, tuple[int, OccurrenceKey | None]] = {}
         # rows and attendees calsync itself wrote, as read back (echo suppression)
-        self._echo_rows: dict[int, tuple[str, str]] = {}
+        self._echo_rows: dict[int, Seen] = {}
+        self._echo_open: set[str] = set()
         self._echo_attendees: dict[int, str] = {}
         self._echo_digests: dict[int, str] = {}
         self._window: Window | None = None
@@ -560,9 +565,13 @@ class OdooCalendar:
     # -- pull ----------------------------------------------------------------------------------
 
     async def pull(self, cursor: str | None, window: Window) -> Listing:
-        """Every event of the window (``cursor`` None or unknown), else the changes since it."""
+        """Every event of the window (``cursor`` None or unknown), else the changes since it.
+
+        A cursor made for another window lists the changes and what the new window
+        adds, not the whole window again.
+        """
         await self.connect()
-        state = Cursor.parse(cursor, window)
+        state = Cursor.parse(cursor)
         if state is not None:
             self._series.update(
                 {rid: value for rid, value in state.series.items() if rid not in self._series}
@@ -570,11 +579,27 @@ class OdooCalendar:
             return await self._incremental(state, window)
         return await self._full(window)
 
+    @property
+    def keeps_cursor_across_windows(self) -> bool:
+        """Yes: a cursor of an earlier window still serves (see :meth:`pull`)."""
+        return True
+
+    @staticmethod
+    def _bounds(window: Window) -> tuple[str, str]:
+        """The window a day wider each way, as Odoo's datetimes: rows that start before the
+        second and stop after the first may hold events of the window."""
+        return mapping.format_datetime(window.start - DAY), mapping.format_datetime(
+            window.end + DAY
+        )
+
     def _window_domain(self, window: Window) -> list[Any]:
-        return [
-            ("start", "<", mapping.format_datetime(window.end + DAY)),
-            ("stop", ">", mapping.format_datetime(window.start - DAY)),
-        ]
+        low, high = self._bounds(window)
+        return [("start", "<", high), ("stop", ">", low)]
+
+    def _outside_domain(self, window: Window) -> list[Any]:
+        """Rows :meth:`_window_domain` leaves out."""
+        low, high = self._bounds(window)
+        return ["|", ("start", ">=", high), ("stop", "<=", low)]
 
     async def _mark(self) -> str:
         rows = await self._call(
@@ -617,8 +642,14 @@ class OdooCalendar:
         )
         self._window = window
         held = unread.hold(since)
-        read = [row for row in snapshot.rows.values() if not unread.holds(row)]
-        cursor = self._next_cursor(window, held or since, read, answers, digests)
+        read = {int(r["id"]): r for r in snapshot.rows.values() if not unread.holds(r)}
+        cursor = self._next_cursor(
+            window,
+            held or since,
+            _Read(read, [(row_id, write_date_of(row)) for row_id, row in read.items()]),
+            answers,
+            digests,
+        )
         return Listing(
             items=items,
             full=True,
@@ -627,17 +658,66 @@ class OdooCalendar:
             unreadable=unread.report(self._name),
         )
 
+    async def _listed(self, state: Cursor, window: Window, unread: Unread) -> list[dict[str, Any]]:
+        """``(id, write_date)`` and little more of the rows in the window or in the overlap.
+
+        One call, in Odoo's ``write_date`` order: the rows in the window say which
+        events are there (unlinked ones are not, and nothing else says so: odoo.md
+        §5.8), those written after ``since - overlap`` say which rows to read again.
+        """
+        low = shift(state.since, -self._overlap)
+        return await self._search_read(
+            "calendar.event",
+            [
+                *self._user_domain(),
+                "|",
+                "&",
+                "&",
+                ("active", "=", True),
+                *self._window_domain(window),
+                ("write_date", ">", low),
+            ],
+            LISTED_FIELDS,
+            order="write_date asc, id asc",
+            context=ALL_CONTEXT,
+            page=SMALL_ROWS_PAGE,
+            unread=unread,
+        )
+
     async def _incremental(self, state: Cursor, window: Window) -> Listing:
         low = shift(state.since, -self._overlap)
         unread = Unread()
-        rows = await self._search_read(
-            "calendar.event",
-            [*self._user_domain(), ("write_date", ">", low)],
-            EVENT_FIELDS,
-            order="write_date asc, id asc",
-            context=ALL_CONTEXT,
-            unread=unread,
-        )
+        listed = await self._listed(state, window, unread)
+        start, end = self._bounds(window)
+        present_ids = {
+            int(row["id"]): mapping.many2one(row.get("recurrence_id"))
+            for row in listed
+            if row.get("active") and str(row["start"]) < end and str(row["stop"]) > start
+        }
+        pairs = [(int(row["id"]), stamp) for row in listed if (stamp := write_date_of(row)) > low]
+        seen = {**state.seen, **self._echo_rows}
+        opened = {*state.open, *self._echo_open}
+        wanted = {row_id for row_id, stamp in pairs if _moved(seen.get(row_id), stamp)}
+        wanted |= {
+            row_id for second in opened if (row_id := last_seen_of(pairs, seen, second)) is not None
+        }
+        entering: list[dict[str, Any]] = []
+        if not state.made_for(window):  # a new window: what it adds is read in full
+            entering = await self._search_read(
+                "calendar.event",
+                [
+                    *self._user_domain(),
+                    *self._window_domain(window),
+                    *self._outside_domain(state.old_window()),
+                ],
+                EVENT_FIELDS,
+                order="start asc, id asc",
+                context=ALL_CONTEXT,
+                unread=unread,
+            )
+        fresh = Snapshot()
+        fresh.add_rows(entering)
+        await self._read_rows(fresh, wanted, unread)
         attendees = await self._search_read(
             "calendar.attendee",
             [
@@ -650,25 +730,16 @@ class OdooCalendar:
             order="write_date asc, id asc",
             page=SMALL_ROWS_PAGE,
         )
-        present_rows = await self._search_read(
-            "calendar.event",
-            self._user_domain() + self._window_domain(window),
-            ("recurrence_id",),
-            order="id asc",
-            page=SMALL_ROWS_PAGE,
-        )
         self._window = window
-        seen = {**state.seen, **{rid: digest for rid, (digest, _) in self._echo_rows.items()}}
         answered_before = {**state.attendees, **self._echo_attendees}
-        present_ids = {
-            int(row["id"]): mapping.many2one(row.get("recurrence_id")) for row in present_rows
-        }
         digests = series_digests(present_ids.items())
         known_digests = {**state.rows, **self._echo_digests}
+        entered = {int(row["id"]) for row in entering}
         changed = [
             row
-            for row in rows
-            if not mapping.masked(row) and seen.get(int(row["id"])) != row_hash(row)
+            for row_id, row in fresh.rows.items()
+            if not mapping.masked(row)
+            and (row_id in entered or _content_of(seen.get(row_id)) != row_hash(row))
         ]
         answers = {int(row["id"]): f"{write_date_of(row)}|{row.get('state')}" for row in attendees}
         event_of = {int(row["id"]): mapping.many2one(row.get("event_id")) for row in attendees}
@@ -707,17 +778,19 @@ class OdooCalendar:
         present = {str(event_id) for event_id, rid in present_ids.items() if rid is None} | {
             str(self._series[rid][0]) for rid in digests if rid in self._series
         }
+        read = {**fresh.rows, **snapshot.rows}
         stamps = [
             state.since,
-            *(write_date_of(row) for row in rows),
+            *(stamp for _row_id, stamp in pairs),
+            *(write_date_of(row) for row in read.values()),
             *(write_date_of(row) for row in attendees),
         ]
         since = max(stamp for stamp in stamps if stamp)
-        read = {int(row["id"]): row for row in rows}
-        read.update(snapshot.rows)
         held = unread.hold(since)
-        kept = [row for row in read.values() if not unread.holds(row)]
-        cursor = self._next_cursor(window, held or state.since, kept, answers, digests)
+        kept = {row_id: row for row_id, row in read.items() if not unread.holds(row)}
+        cursor = self._next_cursor(
+            window, held or since, _Read(kept, pairs, seen), answers, digests
+        )
         return Listing(
             items=items,
             present=frozenset(present),
@@ -730,21 +803,28 @@ class OdooCalendar:
         self,
         window: Window,
         since: str,
-        rows: Iterable[Mapping[str, Any]],
+        read: _Read,
         answers: Mapping[int, str],
         digests: Mapping[int, str],
     ) -> Cursor:
         """The cursor after a pull; the echo of calsync's own writes is folded in and reset."""
         low = shift(since, -self._overlap)
-        seen = {int(row["id"]): row_hash(row) for row in rows if write_date_of(row) >= low}
-        for rid, (digest, stamp) in self._echo_rows.items():
-            if stamp >= low:
-                seen.setdefault(rid, digest)
+        seen = {
+            row_id: Seen(write_date_of(row), row_hash(row))
+            for row_id, row in read.rows.items()
+            if write_date_of(row) >= low
+        }
+        for row_id, stamp in read.pairs:  # listed, not read again: as read before
+            known = read.before.get(row_id)
+            if row_id not in seen and stamp >= low and not _moved(known, stamp):
+                assert known is not None
+                seen[row_id] = known
         kept = {aid: value for aid, value in answers.items() if value.split("|", 1)[0] >= low}
         for aid, value in self._echo_attendees.items():
             if value.split("|", 1)[0] >= low:
                 kept.setdefault(aid, value)
         self._echo_rows.clear()
+        self._echo_open.clear()
         self._echo_attendees.clear()
         self._echo_digests.clear()
         return Cursor(
@@ -754,6 +834,7 @@ class OdooCalendar:
             attendees=kept,
             series={rid: value for rid, value in self._series.items() if rid in digests},
             rows=dict(digests),
+            open=read.newest(),
         )
 
     # -- fetch ---------------------------------------------------------------------------------
@@ -874,6 +955,31 @@ class OdooCalendar:
                 error.side = self._name
             return WriteResult(job.write, error=error)
         return WriteResult(job.write, stored=job.stored)
+
+
+@attrs.frozen
+class _Read:
+    """What one pull read: rows in full by id, the ``(id, write_date)`` listing in order,
+    and what the cursor knew of those rows before."""
+
+    rows: Mapping[int, Mapping[str, Any]]
+    pairs: Sequence[tuple[int, str]]
+    before: Mapping[int, Seen] = attrs.Factory(dict)
+
+    def newest(self) -> tuple[str, ...]:
+        """The seconds the reads may have happened in: the newest ``write_date`` each saw."""
+        listed = max((stamp for _row_id, stamp in self.pairs), default="")
+        read = max((write_date_of(row) for row in self.rows.values()), default="")
+        return tuple(sorted({stamp for stamp in (listed, read) if stamp}))
+
+
+def _moved(known: Seen | None, stamp: str) -> bool:
+    """Whether a listed row's ``write_date`` is not the one calsync last read it with."""
+    return known is None or known.write_date != stamp
+
+
+def _content_of(known: Seen | None) -> str | None:
+    return known.hash if known is not None else None
 
 
 def _instant(value: date | datetime) -> datetime:

@@ -490,8 +490,8 @@ class CalendarEvent(Model):
         self.check_field_names(vals)
         if not ids:
             return
+        setting = vals.pop("recurrence_update", None)  # from the caller's dict, as Odoo does
         vals = dict(vals)
-        setting = vals.pop("recurrence_update", None)
         single = len(ids) == 1
         recurrence = self.db.fetch(self._name, ids[0]).get("recurrence_id") if single else None
         update_recurrence = (

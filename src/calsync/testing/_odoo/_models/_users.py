@@ -140,6 +140,7 @@ class ResUsers(Model):
 
     def write_from_rpc(self, env: Env, ids: list[int], vals: dict[str, Any]) -> None:
         """Partner fields go to the partner, the password to its hidden column."""
+        vals = dict(vals)
         if "password" in vals:
             vals["_password"] = vals.pop("password")
         partner_vals: dict[str, Any] = {
