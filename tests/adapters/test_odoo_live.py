@@ -27,7 +27,7 @@ import pytest
 
 from calsync import AccessDeniedError
 from calsync.adapters import Create, Delete, RemoteEvent, Update
-from calsync.adapters.odoo import OdooCalendar, OdooRPCTransport
+from calsync.adapters.odoo import OdooCalendar, JsonRpcTransport
 from calsync.model import Attendee, Event, Recurrence, RecurrenceRule, Window
 
 T = TypeVar("T")
@@ -52,7 +52,7 @@ class Live:
     """The live server, admin's raw RPC, and the users and events the test made."""
 
     loop: asyncio.AbstractEventLoop
-    admin: OdooRPCTransport
+    admin: JsonRpcTransport
     tag: str = attrs.Factory(lambda: uuid.uuid4().hex[:10])
     made_users: list[int] = attrs.Factory(list)
 
@@ -104,7 +104,7 @@ class Live:
 @pytest.fixture
 def live() -> Iterator[Live]:
     loop = asyncio.new_event_loop()
-    admin = OdooRPCTransport(env("URL"), env("DB"), env("ADMIN_LOGIN"), env("ADMIN_PASSWORD"))
+    admin = JsonRpcTransport(env("URL"), env("DB"), env("ADMIN_LOGIN"), env("ADMIN_PASSWORD"))
     server = Live(loop, admin)
     try:
         loop.run_until_complete(admin.connect())
@@ -167,7 +167,7 @@ def test_a_calendar_private_by_default_is_masked_and_left_alone(live: Live) -> N
     if not version:
         pytest.skip("this Odoo (17.0) has no default calendar privacy")
     login, password, uid = live.user()
-    owner = OdooRPCTransport(env("URL"), env("DB"), login, password)
+    owner = JsonRpcTransport(env("URL"), env("DB"), login, password)
     live.run(owner.call("res.users", "write", [uid], {"calendar_default_privacy": "private"}))
     event = live.meeting("Hidden", 8, location="Room 9")
     hidden = live.run(
