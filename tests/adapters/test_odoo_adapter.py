@@ -435,6 +435,46 @@ def test_an_occurrence_the_user_left_in_a_private_calendar_is_cancelled_not_busy
     assert hidden["name"] == "Busy"
 
 
+@pytest.mark.parametrize("version", ["17.0", "18.0", "19.0"])
+def test_another_login_reads_the_users_calendar_as_the_user_would(version: str) -> None:
+    """An administrator who attends dora's private series reads every occurrence; bob, who
+    left one, may not: read for bob by the administrator, that occurrence is masked as
+    Odoo masks it for bob (cancelled, not kept), exactly as bob's own read shows it."""
+    odoo = emulator(version)
+    default = "private" if version != "17.0" else "public"  # 17.0 has no default privacy
+    odoo.add_user("dora", "dora-pw", email="dora@example.com", calendar_default_privacy=default)
+    dora = Hands(odoo, "dora")
+    people = [dora.partner(f"{who}@example.com") for who in ("dora", "bob", "admin")]
+    privacy = {} if version != "17.0" else {"privacy": "private"}
+    base = int(
+        dora.call(
+            "calendar.event",
+            "create",
+            weekly(count=4, partner_ids=[(6, 0, people)], **privacy),
+            context=QUIET,
+        )
+    )
+    rows = dora.rows(dora.recurrence_of(base))
+    dora.write(rows[1]["id"], {"partner_ids": [(6, 0, [people[0], people[2]])]})  # bob leaves
+    loop = asyncio.new_event_loop()
+    own = adapter(odoo)
+    as_admin = OdooCalendar(odoo.url, odoo.db, "admin", password="admin", user_login="bob")
+    try:
+        (mine,) = loop.run_until_complete(own.pull(None, WINDOW)).items
+        (read_for_bob,) = loop.run_until_complete(as_admin.pull(None, WINDOW)).items
+        recurrence = read_for_bob.event.recurrence
+        assert recurrence is not None
+        assert len(recurrence.cancelled) == 1
+        assert read_for_bob.event == mine.event
+        fetched = loop.run_until_complete(as_admin.fetch([read_for_bob.id]))
+        assert fetched[read_for_bob.id].event == mine.event  # type: ignore[union-attr]
+    finally:
+        for calendar in (own, as_admin):
+            loop.run_until_complete(calendar.aclose())
+        loop.close()
+        odoo.stop()
+
+
 # -- series read from Odoo ---------------------------------------------------------------------
 
 

@@ -27,7 +27,7 @@ import pytest
 
 from calsync import AccessDeniedError
 from calsync.adapters import Create, Delete, RemoteEvent, Update
-from calsync.adapters.odoo import OdooCalendar, JsonRpcTransport
+from calsync.adapters.odoo import JsonRpcTransport, OdooCalendar
 from calsync.model import Attendee, Event, Recurrence, RecurrenceRule, Window
 
 T = TypeVar("T")
@@ -231,3 +231,70 @@ def test_without_contact_creation_only_the_event_with_a_new_address_is_held(live
     assert calendar.calls["res.partner.create"] == 1
     live.run(calendar.apply([Delete(r.write.key, r.stored) for r in results if r.stored]))
     live.run(calendar.aclose())
+
+
+def test_an_administrator_reads_a_users_calendar_as_the_user_would(live: Live) -> None:
+    """The administrator attends a private series that one of its users left for one
+    occurrence: Odoo shows the administrator that occurrence, and masks it for the user.
+    Read for the user by the administrator, the series is what the user's own read is."""
+    owner_login, owner_password, owner_uid = live.user()
+    user_login, user_password, user_uid = live.user()
+    owner = JsonRpcTransport(env("URL"), env("DB"), owner_login, owner_password)
+    admin_uid = live.run(live.admin.connect())
+    people = {
+        uid: live.call("res.users", "read", [uid], ["partner_id"])[0]["partner_id"][0]
+        for uid in (owner_uid, user_uid, admin_uid)
+    }
+    base = live.run(
+        owner.call(
+            "calendar.event",
+            "create",
+            {
+                "name": f"Private series {live.tag}",
+                "privacy": "private",
+                "start": "2027-09-06 08:00:00",
+                "stop": "2027-09-06 08:30:00",
+                "recurrency": True,
+                "rrule_type": "weekly",
+                "interval": 1,
+                "end_type": "count",
+                "count": 4,
+                "mon": True,
+                "event_tz": "UTC",
+                "partner_ids": [(6, 0, list(people.values()))],
+            },
+            context=QUIET,
+        )
+    )
+    (record,) = live.run(owner.call("calendar.event", "read", [base], ["recurrence_id"]))
+    rows = live.run(
+        owner.call(
+            "calendar.event",
+            "search_read",
+            [("recurrence_id", "=", record["recurrence_id"][0])],
+            fields=["start"],
+            order="start asc",
+        )
+    )
+    left = [people[owner_uid], people[admin_uid]]
+    live.run(
+        owner.call(
+            "calendar.event", "write", [rows[1]["id"]], {"partner_ids": [(6, 0, left)]},
+            context=QUIET,
+        )
+    )  # fmt: skip
+    mine = live.calendar(user_login, user_password)
+    for_user = live.calendar(env("ADMIN_LOGIN"), env("ADMIN_PASSWORD"), user_login=user_login)
+    try:
+        (own,) = [i for i in live.run(mine.pull(None, WINDOW)).items if live.tag in i.event.title]
+        (read,) = [
+            i for i in live.run(for_user.pull(None, WINDOW)).items if live.tag in i.event.title
+        ]
+        assert own.event.recurrence is not None
+        assert len(own.event.recurrence.cancelled) == 1  # Odoo masks it for the user
+        assert read.event == own.event
+    finally:
+        live.run(owner.call("calendar.event", "unlink", [r["id"] for r in rows], context=QUIET))
+        for calendar in (mine, for_user):
+            live.run(calendar.aclose())
+        live.run(owner.aclose())

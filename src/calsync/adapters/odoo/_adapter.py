@@ -49,6 +49,7 @@ from calsync.adapters.odoo._mapping import (
     Lookups,
 )
 from calsync.adapters.odoo._partners import Alarms, Partners, Tags, Users
+from calsync.adapters.odoo._privacy import as_seen_by, needs_default_privacy
 from calsync.adapters.odoo._recurrence import (
     RECURRENCE_FIELDS,
     rule_from_odoo,
@@ -69,6 +70,7 @@ from calsync.adapters.odoo._transport import (
     AutoTransport,
     OdooTransport,
     TransportChoice,
+    major_version,
 )
 
 __all__ = ["OdooCalendar"]
@@ -82,6 +84,8 @@ SMALL_ROWS_PAGE = 50_000
 LISTED_FIELDS = ("write_date", "recurrence_id", "active", "start", "stop")
 
 UTC = timezone.utc
+#: What :func:`~._privacy.hidden_from` reads of a row.
+_RULE_FIELDS = frozenset({"privacy", "user_id", "partner_ids"})
 OnDelete = Literal["archive", "unlink"]
 
 
@@ -178,6 +182,8 @@ class OdooCalendar:
         self._echo_attendees: dict[int, str] = {}
         self._echo_digests: dict[int, str] = {}
         self._window: Window | None = None
+        # organiser uid -> calendar_default_privacy, for rows read for another user (per pull)
+        self._default_privacy: dict[int, object] = {}
 
     # -- identity ------------------------------------------------------------------------------
 
@@ -233,10 +239,9 @@ class OdooCalendar:
 
     @property
     def server_version(self) -> str | None:
-        """The server version, when ``transport="auto"`` asked for it."""
-        if isinstance(self._transport, AutoTransport):
-            return self._transport.version
-        return None
+        """The server version, once the transport knows it."""
+        version = getattr(self._transport, "version", None)
+        return version if isinstance(version, str) else None
 
     def notifications(self, write: Write) -> tuple[Notification, ...]:
         """None: every write carries ``no_mail_to_attendees``, so Odoo mails nobody."""
@@ -327,7 +332,7 @@ class OdooCalendar:
                 order=order,
                 context=dict(context),
             )
-            readable = self._readable(model, batch, fields, unread)
+            readable = await self._as_user_sees(self._readable(model, batch, fields, unread))
             for row in readable:
                 if int(row["id"]) not in seen:
                     seen.add(int(row["id"]))
@@ -355,6 +360,32 @@ class OdooCalendar:
                 unread.add(label, problem, [row], garbled=True)
         return [dict(row) for row in good]
 
+    async def _as_user_sees(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Event rows as the calendar's user would read them (see :mod:`._privacy`).
+
+        Only for another login than the user's, and rows read with the fields the rule
+        needs: a search restricted to the user's events needs none (none is hidden from
+        its own user).
+        """
+        if self._login == self._user_login or not rows or not rows[0].keys() >= _RULE_FIELDS:
+            return rows
+        asked = {
+            organizer
+            for row in rows
+            if (organizer := needs_default_privacy(row, self._uid, self._partner)) is not None
+        }
+        private = await self._private_calendars(asked)
+        return [as_seen_by(row, self._uid, self._partner, private) for row in rows]
+
+    async def _private_calendars(self, organizers: Iterable[int]) -> set[int]:
+        """Which of these users' calendars are private by default (18.0+; known per pull)."""
+        wanted = sorted(set(organizers) - set(self._default_privacy))
+        if wanted and major_version(self.server_version or "18.0") >= 18:
+            rows = await self._call("res.users", "read", wanted, ["calendar_default_privacy"])
+            for row in rows:
+                self._default_privacy[int(row["id"])] = row.get("calendar_default_privacy")
+        return {uid for uid in organizers if self._default_privacy.get(uid) == "private"}
+
     async def _read_rows(
         self, snapshot: Snapshot, ids: Iterable[int], unread: Unread | None = None
     ) -> None:
@@ -363,7 +394,8 @@ class OdooCalendar:
             rows = await self._call(
                 "calendar.event", "read", wanted, list(EVENT_FIELDS), context=ALL_CONTEXT
             )
-            snapshot.add_rows(self._readable("calendar.event", rows, EVENT_FIELDS, unread))
+            readable = self._readable("calendar.event", rows, EVENT_FIELDS, unread)
+            snapshot.add_rows(await self._as_user_sees(readable))
 
     async def _complete(
         self, snapshot: Snapshot, recurrences: Iterable[int], unread: Unread | None = None
@@ -571,6 +603,7 @@ class OdooCalendar:
         adds, not the whole window again.
         """
         await self.connect()
+        self._default_privacy.clear()
         state = Cursor.parse(cursor)
         if state is not None:
             self._series.update(
@@ -842,6 +875,7 @@ class OdooCalendar:
     async def fetch(self, ids: Sequence[str]) -> Mapping[str, RemoteEvent | None]:
         """The current state of these events: archived ones archived, unlinked ones None."""
         await self.connect()
+        self._default_privacy.clear()
         numeric = {i: int(i) for i in ids if i.isdigit()}
         snapshot = Snapshot()
         unread = Unread()

@@ -254,6 +254,11 @@ class JsonRpcTransport(_Counting):
         """The login's uid once known (None before the first login)."""
         return self._uid
 
+    @property
+    def version(self) -> str | None:
+        """The server version, once known (given, or asked before the first login)."""
+        return self._version
+
     async def connect(self) -> int:
         """The login's uid: ``common.login`` the first time, the kept uid after.
 
@@ -403,6 +408,7 @@ class Json2Transport(_Counting):
         super().__init__()
         _http_url(url)  # refuses anything but an http(s) URL
         self._major = max(major_version(version), 19)
+        self.version = version
         self._url = url.rstrip("/")
         self._db = db
         self._side = side
@@ -524,11 +530,15 @@ class AutoTransport(_Counting):
         self._side = side
         self._lock = _LoopLock()
         self.inner: JsonRpcTransport | Json2Transport | None = None
-        #: The server version, when the choice asked for it (``"auto"``).
-        self.version: str | None = None
+        self._probed: str | None = None
 
     def __repr__(self) -> str:
         return f"AutoTransport(url={self._url!r}, db={self._db!r}, login={self._login!r})"
+
+    @property
+    def version(self) -> str | None:
+        """The server version, once known."""
+        return self._probed or (self.inner.version if self.inner is not None else None)
 
     @property
     def calls(self) -> Counter[str]:
@@ -555,10 +565,11 @@ class AutoTransport(_Counting):
         choice = self._choice
         if choice == "auto":
             self._count("version_info")
-            self.version = await probe_version(
+            self._probed = await probe_version(
                 self._url, timeout=min(self._timeout, 60), side=self._side
             )
-            choice = "json2" if self.__api_key and major_version(self.version) >= 19 else "jsonrpc"
+            json2 = self.__api_key and major_version(self._probed) >= 19
+            choice = "json2" if json2 else "jsonrpc"
         if choice == "json2":
             assert self.__api_key is not None
             return Json2Transport(
@@ -566,7 +577,7 @@ class AutoTransport(_Counting):
                 self._db,
                 self.__api_key,
                 timeout=self._timeout,
-                version=self.version or "19.0",
+                version=self._probed or "19.0",
                 side=self._side,
             )
         secret = self.__password if self.__password is not None else self.__api_key
@@ -577,7 +588,7 @@ class AutoTransport(_Counting):
             self._login,
             secret,
             timeout=self._timeout,
-            version=self.version,
+            version=self._probed,
             side=self._side,
         )
 
