@@ -50,6 +50,7 @@ Modules: :mod:`._adapter` (connection, reading, pulls, fetch), :mod:`._apply`
 
 from calsync.adapters.odoo._adapter import OdooCalendar
 from calsync.adapters.odoo._mapping import EMPTY_TITLE, ODOO_PROJECTION
+from calsync.adapters.odoo._shared import OdooDatabase
 from calsync.adapters.odoo._transport import (
     AutoTransport,
     Json2Transport,
@@ -64,5 +65,6 @@ __all__ = [
     "Json2Transport",
     "JsonRpcTransport",
     "OdooCalendar",
+    "OdooDatabase",
     "OdooTransport",
 ]

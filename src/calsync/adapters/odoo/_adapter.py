@@ -12,6 +12,7 @@ import copy
 import hashlib
 import json
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
@@ -56,14 +57,16 @@ from calsync.adapters.odoo._recurrence import (
     week_start,
 )
 from calsync.adapters.odoo._series import assemble, local_date
+from calsync.adapters.odoo._shared import OdooDatabase
 from calsync.adapters.odoo._snapshot import (
     ALL_CONTEXT,
-    DAY,
+    LISTED_FIELDS,
     READ_CONTEXT,
     Snapshot,
     Unit,
     key_of,
     series_digests,
+    window_bounds,
     write_date_of,
 )
 from calsync.adapters.odoo._transport import (
@@ -81,7 +84,6 @@ logger = logging.getLogger("calsync.odoo")
 #: incremental sync stays at three calls even with tens of thousands of events.
 SMALL_ROWS_PAGE = 50_000
 #: What an incremental pull lists of every row in the window or written in the overlap.
-LISTED_FIELDS = ("write_date", "recurrence_id", "active", "start", "stop")
 
 UTC = timezone.utc
 #: What :func:`~._privacy.hidden_from` reads of a row.
@@ -120,6 +122,9 @@ class OdooCalendar:
         the calsync key, so a later create with the same key revives the record)
         or ``"unlink"`` (Odoo's own module deletes for good).
     :param overlap: how far back each incremental poll looks behind its cursor.
+    :param database: an :class:`OdooDatabase` shared by the calendars synced in
+        this database: incremental pulls then take their listing and attendee
+        poll from its one query per round instead of making their own.
     """
 
     def __init__(
@@ -137,6 +142,7 @@ class OdooCalendar:
         page_size: int = 1000,
         on_delete: OnDelete = "archive",
         overlap: timedelta = timedelta(seconds=300),
+        database: OdooDatabase | None = None,
     ) -> None:
         if on_delete not in ("archive", "unlink"):
             raise ConfigurationError(f"on_delete must be archive or unlink, not {on_delete!r}")
@@ -150,6 +156,9 @@ class OdooCalendar:
         self._page_size = page_size
         self._on_delete = on_delete
         self._overlap = overlap
+        self._database = database
+        #: time.monotonic() when the last pull or write ended (see OdooDatabase)
+        self._settled = 0.0
         self._owns_transport = isinstance(transport, str)
         self._transport: OdooTransport = (
             AutoTransport(
@@ -226,6 +235,21 @@ class OdooCalendar:
         return sum(self.calls.values())
 
     @property
+    def partner(self) -> int:
+        """The calendar user's partner (0 before connecting)."""
+        return self._partner
+
+    @property
+    def reads_as_user(self) -> bool:
+        """Whether calsync signs in as the calendar's user (else as another login for them)."""
+        return self._login == self._user_login
+
+    @property
+    def settled(self) -> float:
+        """``time.monotonic()`` when the last pull or write of this calendar ended."""
+        return self._settled
+
+    @property
     def uid(self) -> int:
         """The calendar user's id (0 before connecting)."""
         return self._uid
@@ -284,6 +308,8 @@ class OdooCalendar:
         self._users.remember(self._uid, owner)
         self._partners.remember(self._owner_email, self._partner)
         self._connected = True
+        if self._database is not None:
+            self._database.join(self)
 
     async def _call(self, model: str, method: str, *args: Any, **kwargs: Any) -> Any:
         """One call; an answer without the shape the method gives is a MalformedAnswerError."""
@@ -391,9 +417,7 @@ class OdooCalendar:
     ) -> None:
         wanted = sorted(set(ids) - set(snapshot.rows))
         if wanted:
-            rows = await self._call(
-                "calendar.event", "read", wanted, list(EVENT_FIELDS), context=ALL_CONTEXT
-            )
+            rows = await self._read("calendar.event", wanted, EVENT_FIELDS, ALL_CONTEXT)
             readable = self._readable("calendar.event", rows, EVENT_FIELDS, unread)
             snapshot.add_rows(await self._as_user_sees(readable))
 
@@ -439,10 +463,8 @@ class OdooCalendar:
         wanted = sorted(ids if again else ids - set(snapshot.attendees))
         if not wanted:
             return
-        rows = await self._call(
-            "calendar.attendee", "read", wanted, list(ATTENDEE_FIELDS), context=READ_CONTEXT
-        )
-        for row in rows:
+        rows = await self._read("calendar.attendee", wanted, ATTENDEE_FIELDS, READ_CONTEXT)
+        for row in checked(rows, "calendar.attendee", "read", side=self._name):
             attendee = AttendeeRow.from_wire(row)
             snapshot.attendees[attendee.id] = attendee
             self._partners.remember(attendee.email, attendee.partner_id)
@@ -605,33 +627,28 @@ class OdooCalendar:
         await self.connect()
         self._default_privacy.clear()
         state = Cursor.parse(cursor)
-        if state is not None:
-            self._series.update(
-                {rid: value for rid, value in state.series.items() if rid not in self._series}
-            )
-            return await self._incremental(state, window)
-        return await self._full(window)
+        try:
+            if state is not None:
+                self._series.update(
+                    {rid: value for rid, value in state.series.items() if rid not in self._series}
+                )
+                return await self._incremental(state, window)
+            return await self._full(window)
+        finally:
+            self._settled = time.monotonic()
 
     @property
     def keeps_cursor_across_windows(self) -> bool:
         """Yes: a cursor of an earlier window still serves (see :meth:`pull`)."""
         return True
 
-    @staticmethod
-    def _bounds(window: Window) -> tuple[str, str]:
-        """The window a day wider each way, as Odoo's datetimes: rows that start before the
-        second and stop after the first may hold events of the window."""
-        return mapping.format_datetime(window.start - DAY), mapping.format_datetime(
-            window.end + DAY
-        )
-
     def _window_domain(self, window: Window) -> list[Any]:
-        low, high = self._bounds(window)
+        low, high = window_bounds(window)
         return [("start", "<", high), ("stop", ">", low)]
 
     def _outside_domain(self, window: Window) -> list[Any]:
         """Rows :meth:`_window_domain` leaves out."""
-        low, high = self._bounds(window)
+        low, high = window_bounds(window)
         return ["|", ("start", ">=", high), ("stop", "<=", low)]
 
     async def _mark(self) -> str:
@@ -699,6 +716,9 @@ class OdooCalendar:
         §5.8), those written after ``since - overlap`` say which rows to read again.
         """
         low = shift(state.since, -self._overlap)
+        if self._database is not None:
+            rows = await self._database.listed(self, low, window)
+            return self._readable("calendar.event", rows, LISTED_FIELDS, unread)
         return await self._search_read(
             "calendar.event",
             [
@@ -717,11 +737,46 @@ class OdooCalendar:
             unread=unread,
         )
 
+    async def read_own(
+        self, model: str, ids: Sequence[int], fields: Sequence[str], context: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        """``model.read`` with this calendar's own login (for :class:`OdooDatabase`)."""
+        rows = await self._call(
+            model, "read", sorted(set(ids)), list(fields), context=dict(context)
+        )
+        return list(rows)
+
+    async def _read(
+        self, model: str, ids: Sequence[int], fields: Sequence[str], context: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        """``model.read``: with the shared database's reads when there is one (one call for
+        the calendars that read at the same time), else with this calendar's login."""
+        if self._database is not None:
+            return await self._database.read(self, model, ids, fields, context)
+        return await self.read_own(model, ids, fields, context)
+
+    async def _answers_since(self, low: str, window: Window) -> list[dict[str, Any]]:
+        """The user's attendee rows written after ``low``: answers do not move the event."""
+        if self._database is not None:
+            return await self._database.answers(self, low, window)
+        return await self._search_read(
+            "calendar.attendee",
+            [
+                ("write_date", ">", low),
+                "|",
+                ("event_id.user_id", "=", self._uid),
+                ("event_id.partner_ids", "in", [self._partner]),
+            ],
+            ("event_id", "state", "write_date"),
+            order="write_date asc, id asc",
+            page=SMALL_ROWS_PAGE,
+        )
+
     async def _incremental(self, state: Cursor, window: Window) -> Listing:
         low = shift(state.since, -self._overlap)
         unread = Unread()
         listed = await self._listed(state, window, unread)
-        start, end = self._bounds(window)
+        start, end = window_bounds(window)
         present_ids = {
             int(row["id"]): mapping.many2one(row.get("recurrence_id"))
             for row in listed
@@ -751,18 +806,7 @@ class OdooCalendar:
         fresh = Snapshot()
         fresh.add_rows(entering)
         await self._read_rows(fresh, wanted, unread)
-        attendees = await self._search_read(
-            "calendar.attendee",
-            [
-                ("write_date", ">", low),
-                "|",
-                ("event_id.user_id", "=", self._uid),
-                ("event_id.partner_ids", "in", [self._partner]),
-            ],
-            ("event_id", "state", "write_date"),
-            order="write_date asc, id asc",
-            page=SMALL_ROWS_PAGE,
-        )
+        attendees = await self._answers_since(low, window)
         self._window = window
         answered_before = {**state.attendees, **self._echo_attendees}
         digests = series_digests(present_ids.items())
@@ -978,6 +1022,8 @@ class OdooCalendar:
             for job in jobs:
                 if not job.done and job.error is None:
                     job.error = error
+        finally:
+            self._settled = time.monotonic()
         return [self._result(job) for job in jobs]
 
     def _result(self, job: Job) -> WriteResult:

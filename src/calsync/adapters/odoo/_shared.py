@@ -1,0 +1,539 @@
+"""One change query per round for every calendar of a database: :class:`OdooDatabase`.
+
+An incremental pull of one calendar lists its rows in the window or written
+behind its cursor (``id``, ``write_date`` and a few public fields) and polls
+the attendee rows changed since: two calls per user and round, whatever
+changed. Where one account may read every synced user's calendar (a service
+login; an administrator, on 18.0+, also reads each user's default privacy),
+:class:`OdooDatabase` makes both queries once for all the calendars that
+share it, and gives each calendar exactly the rows its own queries would
+have returned:
+
+* **One listing for all.** The union of the users' domains, rows in the
+  window or written after the lowest cursor among them, with ``user_id`` and
+  ``partner_ids`` to route each row to the calendars it belongs to; each
+  calendar then keeps the rows after its own cursor, in Odoo's order.
+* **One attendee poll for all**, routed through the listing.
+* **Masking as Odoo applies it for each user.** Odoo masks a private event
+  for the *reader* (``write_date`` and ``partner_ids`` read empty): such rows
+  are routed by their attendees (``calendar.attendee`` is not masked), and
+  the reader learns which of them were written after the lowest cursor with
+  a search (searches run on the real values). A calendar that reads as its
+  own user reads those few rows itself, as its user sees them (unmasked: it
+  attends); a calendar read by the shared account on its user's behalf gets
+  them masked, as its own query would have. No row is hidden from its own
+  user (the user organises or attends every row of the domain), and content
+  is never taken from the shared account: changed rows are read by each
+  calendar (:mod:`._privacy` masks what another login reads for its user).
+
+Freshness: a calendar's pull may use a listing that started after the
+calendar's own last pull or write ended (its own writes are then in it) and
+less than ``max_age`` seconds ago; pulls that come while a listing is being
+made wait for it when it qualifies. So the calendars of one ``sync_many``
+round share one listing, and a scheduler running pairs at different times
+shares one among the pairs of the same few seconds.
+
+Costs, no matter how many users: two calls per listing (four when private
+events of others are among the rows), plus each calendar's reads of its own
+changed rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+import attrs
+
+from calsync._errors import MalformedAnswerError
+from calsync._model._window import Window
+from calsync.adapters.odoo import _mapping as mapping
+from calsync.adapters.odoo._answers import checked, is_id
+from calsync.adapters.odoo._privacy import as_seen_by, needs_default_privacy
+from calsync.adapters.odoo._snapshot import ALL_CONTEXT, LISTED_FIELDS, window_bounds, write_date_of
+from calsync.adapters.odoo._transport import (
+    AutoTransport,
+    OdooTransport,
+    TransportChoice,
+    major_version,
+)
+
+__all__ = ["Member", "OdooDatabase"]
+
+logger = logging.getLogger("calsync.odoo")
+
+#: What the shared listing adds to route a row to its calendars.
+ROUTING_FIELDS = ("user_id", "partner_ids")
+ANSWER_FIELDS = ("event_id", "state", "write_date")
+#: Rows and attendee rows a call.
+PAGE = 50_000
+
+
+class Member(Protocol):
+    """What the shared listing needs of a calendar (an :class:`OdooCalendar`)."""
+
+    @property
+    def uid(self) -> int:
+        """The calendar's user."""
+
+    @property
+    def partner(self) -> int:
+        """The user's partner."""
+
+    @property
+    def reads_as_user(self) -> bool:
+        """Whether the calendar reads with its user's own credentials."""
+
+    @property
+    def settled(self) -> float:
+        """``time.monotonic()`` when the calendar's last pull or write ended."""
+
+    async def read_own(
+        self, model: str, ids: Sequence[int], fields: Sequence[str], context: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        """``model.read`` as the calendar reads (its own credentials)."""
+
+
+@attrs.frozen
+class _Listing:
+    """One shared listing: the rows of every member's domain, and the attendee changes."""
+
+    started: float
+    low: str
+    bounds: tuple[str, str]
+    uids: frozenset[int]
+    rows: tuple[dict[str, Any], ...]
+    answers: tuple[dict[str, Any], ...]
+    #: rows masked to the shared account: their attendees' partners, and those written after low
+    masked_partners: Mapping[int, frozenset[int]]
+    masked_recent: frozenset[int]
+
+    def serves(self, member: Member, low: str, window_bounds: tuple[str, str]) -> bool:
+        return (
+            self.started >= member.settled
+            and member.uid in self.uids
+            and self.low <= low
+            and self.bounds == window_bounds
+        )
+
+    def belongs(self, row: Mapping[str, Any], member: Member) -> bool:
+        """Whether the row is in the member's domain (organiser, or its partner invited)."""
+        if mapping.masked(row) and _id(row):
+            partners = self.masked_partners.get(_id(row), frozenset())
+            return _organiser(row) == member.uid or member.partner in partners
+        partners_read = row.get("partner_ids")
+        if not isinstance(partners_read, list) or not _id(row):
+            return True  # cannot be routed: every calendar sees it and reports it unreadable
+        return _organiser(row) == member.uid or member.partner in partners_read
+
+
+def _organiser(row: Mapping[str, Any]) -> int | None:
+    try:
+        return mapping.many2one(row.get("user_id"))
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+class OdooDatabase:
+    """The change query of one Odoo database, shared by the calendars synced in it.
+
+    :param url: the server.
+    :param db: the database.
+    :param login: an account that may read every synced user's calendar (on
+        18.0 and later, an administrator: it also reads the users' default
+        calendar privacy).
+    :param password: its password (``/jsonrpc``), or
+    :param api_key: its API key.
+    :param transport: ``"auto"``, ``"jsonrpc"``, ``"json2"`` or a ready
+        :class:`~calsync.adapters.odoo.OdooTransport` (for instance the one the
+        calendars of a service login share: one login for all).
+    :param max_age: seconds a listing may serve pulls after it started.
+
+    Give each :class:`OdooCalendar` of the database ``database=`` this object::
+
+        db = OdooDatabase(URL, "prod", "calsync", api_key=KEY)
+        calendars = [
+            OdooCalendar(URL, "prod", "calsync", transport=db.transport, user_login=user,
+                         database=db)
+            for user in users
+        ]
+
+    Close it with :meth:`aclose` (its transport, if it made it).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        db: str,
+        login: str,
+        *,
+        password: str | None = None,
+        api_key: str | None = None,
+        transport: TransportChoice | OdooTransport = "auto",
+        timeout: float = 600.0,
+        max_age: float = 5.0,
+    ) -> None:
+        self._owns = isinstance(transport, str)
+        self.transport: OdooTransport = (
+            AutoTransport(
+                url,
+                db,
+                login,
+                password=password,
+                api_key=api_key,
+                choice=transport,
+                timeout=timeout,
+                side="odoo",
+            )
+            if isinstance(transport, str)
+            else transport
+        )
+        self._url = url.rstrip("/")
+        self._db = db
+        self._login = login
+        self.max_age = max_age
+        self._members: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._lows: dict[int, str] = {}
+        self._latest: _Listing | None = None
+        # the listing each member's current pull took its rows from (its answers come from it)
+        self._used: weakref.WeakKeyDictionary[Any, _Listing] = weakref.WeakKeyDictionary()
+        self._making: list[tuple[_Listing | None, asyncio.Future[_Listing]]] = []
+        self._reads = _Reads(self._call)
+        self._default_privacy: dict[int, object] = {}
+        self._privacy_read = 0.0
+        #: Shared listings made so far (each is two to four calls).
+        self.listings = 0
+
+    def __repr__(self) -> str:
+        return f"OdooDatabase(url={self._url!r}, db={self._db!r}, login={self._login!r})"
+
+    # -- what calendars ask -----------------------------------------------------------------
+
+    def join(self, member: Member) -> None:
+        """Count the calendar among those the next listings cover (once it knows its user)."""
+        self._members.add(member)
+
+    async def listed(self, member: Member, low: str, window: Window) -> list[dict[str, Any]]:
+        """The member's rows in the window or written after ``low``, in ``write_date`` order,
+        as its own query would list them."""
+        listing = await self._listing(member, low, window_bounds(window))
+        self._used[member] = listing
+        start, end = listing.bounds
+
+        def wanted(row: Mapping[str, Any]) -> bool:
+            in_window = str(row.get("start")) < end and str(row.get("stop")) > start
+            return write_date_of(row) > low or bool(row.get("active") and in_window)
+
+        mine = [row for row in listing.rows if listing.belongs(row, member)]
+        recent = [_id(row) for row in mine if _id(row) in listing.masked_recent]
+        if recent and member.reads_as_user:  # its user reads them unmasked: as its query would
+            read = await member.read_own("calendar.event", recent, LISTED_FIELDS, ALL_CONTEXT)
+            own = {_id(row): row for row in read}
+            mine = [own.get(_id(row), row) for row in mine]
+        return [row for row in mine if wanted(row)]
+
+    async def answers(self, member: Member, low: str, window: Window) -> list[dict[str, Any]]:
+        """The member's attendee rows changed after ``low`` (``event_id``, ``state``,
+        ``write_date``), for the events of its listing (the one :meth:`listed` used)."""
+        listing = self._used.pop(member, None) or await self._listing(
+            member, low, window_bounds(window)
+        )
+        events = {_id(row) for row in listing.rows if listing.belongs(row, member)}
+        return [
+            row
+            for row in listing.answers
+            if write_date_of(row) > low and mapping.many2one(row.get("event_id")) in events
+        ]
+
+    async def read(
+        self,
+        member: Member,
+        model: str,
+        ids: Sequence[int],
+        fields: Sequence[str],
+        context: Mapping[str, Any],
+    ) -> list[dict[str, Any]]:
+        """``model.read(ids, fields)`` for the member, in one call with the other members'
+        reads of the same model and fields made at the same time.
+
+        ``calendar.event`` rows come as the member's user would read them: masked for
+        them as Odoo would (:mod:`._privacy`), and those masked to the shared account
+        (a private event of someone else it does not attend) read by the member itself.
+        """
+        key = (model, tuple(fields), tuple(sorted(context.items())))
+        rows = await self._reads.get(key, model, fields, context, ids)
+        if model != "calendar.event":
+            return rows
+        hidden = [_id(row) for row in rows if mapping.masked(row)]
+        private = await self._private_calendars(
+            organizer
+            for row in rows
+            if (organizer := needs_default_privacy(row, member.uid, member.partner)) is not None
+        )
+        seen = [
+            as_seen_by(row, member.uid, member.partner, private)
+            for row in rows
+            if not mapping.masked(row)
+        ]
+        if hidden:
+            seen += await member.read_own(model, hidden, fields, context)
+        return seen
+
+    async def _private_calendars(self, organizers: Iterable[int]) -> set[int]:
+        """Which of these users' calendars are private by default (read as the shared
+        account: an administrator reads the real value; kept for ``max_age``)."""
+        wanted = set(organizers)
+        if time.monotonic() - self._privacy_read > self.max_age:
+            self._default_privacy.clear()
+            self._privacy_read = time.monotonic()
+        unknown = sorted(wanted - set(self._default_privacy))
+        if unknown and major_version(getattr(self.transport, "version", None) or "18.0") >= 18:
+            key = ("res.users", ("calendar_default_privacy",), ())
+            for row in await self._reads.get(
+                key, "res.users", ("calendar_default_privacy",), {}, unknown
+            ):
+                self._default_privacy[_id(row)] = row.get("calendar_default_privacy")
+        return {uid for uid in wanted if self._default_privacy.get(uid) == "private"}
+
+    # -- making listings --------------------------------------------------------------------
+
+    async def _listing(self, member: Member, low: str, window_bounds: tuple[str, str]) -> _Listing:
+        self._lows[member.uid] = low
+        now = time.monotonic()
+        latest = self._latest
+        if (
+            latest is not None
+            and now - latest.started <= self.max_age
+            and latest.serves(member, low, window_bounds)
+        ):
+            return latest
+        for planned, future in self._making:
+            if planned is not None and planned.serves(member, low, window_bounds):
+                return await asyncio.shield(future)
+        return await self._make(member, low, window_bounds)
+
+    async def _make(self, member: Member, low: str, window_bounds: tuple[str, str]) -> _Listing:
+        members = [m for m in list(self._members) if _known(m)]
+        if member not in members:
+            members.append(member)
+        uids = frozenset(m.uid for m in members)
+        lowest = min([low, *(self._lows[uid] for uid in uids if uid in self._lows)])
+        plan = _Listing(time.monotonic(), lowest, window_bounds, uids, (), (), {}, frozenset())
+        future: asyncio.Future[_Listing] = asyncio.get_running_loop().create_future()
+        entry = (plan, future)
+        self._making.append(entry)
+        try:
+            made = await self._query(plan, [(m.uid, m.partner) for m in members])
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # retrieved: waiters re-raise it, nobody else must
+            raise
+        finally:
+            self._making.remove(entry)
+        future.set_result(made)
+        if self._latest is None or made.started >= self._latest.started:
+            self._latest = made
+        return made
+
+    async def _query(self, plan: _Listing, users: Sequence[tuple[int, int]]) -> _Listing:
+        """The shared calls: the listing, the attendee poll, and for rows masked to the
+        shared account, their attendees and which of them were written after ``low``."""
+        self.listings += 1
+        uids = sorted({uid for uid, _ in users})
+        partners = sorted({partner for _, partner in users})
+        start, end = plan.bounds
+        mine = ["|", ("user_id", "in", uids), ("partner_ids", "in", partners)]
+        rows, answers = await asyncio.gather(
+            self._pages(
+                "calendar.event",
+                [
+                    *mine,
+                    "|",
+                    "&",
+                    "&",
+                    ("active", "=", True),
+                    ("start", "<", end),
+                    ("stop", ">", start),
+                    ("write_date", ">", plan.low),
+                ],
+                (*LISTED_FIELDS, *ROUTING_FIELDS),
+                context=ALL_CONTEXT,
+            ),
+            self._pages(
+                "calendar.attendee",
+                [
+                    ("write_date", ">", plan.low),
+                    "|",
+                    ("event_id.user_id", "in", uids),
+                    ("event_id.partner_ids", "in", partners),
+                ],
+                ANSWER_FIELDS,
+            ),
+        )
+        masked = sorted(_id(row) for row in rows if mapping.masked(row) and _id(row))
+        partners_of: dict[int, set[int]] = defaultdict(set)
+        recent: Iterable[int] = ()
+        if masked:
+            attendees, recent = await asyncio.gather(
+                self._pages(
+                    "calendar.attendee", [("event_id", "in", masked)], ("event_id", "partner_id")
+                ),
+                self._call(
+                    "calendar.event",
+                    "search",
+                    [("id", "in", masked), ("write_date", ">", plan.low)],
+                    context=dict(ALL_CONTEXT),
+                ),
+            )
+            for row in attendees:
+                event = mapping.many2one(row.get("event_id"))
+                partner = mapping.many2one(row.get("partner_id"))
+                if event is not None and partner is not None:
+                    partners_of[event].add(partner)
+        logger.debug(
+            "shared Odoo listing: %d rows (%d masked), %d attendee changes, %d calendars",
+            len(rows),
+            len(masked),
+            len(answers),
+            len(uids),
+            extra={"calsync_side": "odoo"},
+        )
+        return attrs.evolve(
+            plan,
+            rows=tuple(rows),
+            answers=tuple(answers),
+            masked_partners={event: frozenset(found) for event, found in partners_of.items()},
+            masked_recent=frozenset(int(i) for i in recent if is_id(i)),
+        )
+
+    async def _pages(
+        self,
+        model: str,
+        domain: list[Any],
+        fields: Sequence[str],
+        *,
+        context: Mapping[str, Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        offset = 0
+        while True:
+            batch = await self._call(
+                model,
+                "search_read",
+                domain,
+                fields=list(fields),
+                offset=offset,
+                limit=PAGE,
+                order="write_date asc, id asc",
+                context=dict(context or {}),
+            )
+            rows.extend(batch)
+            if len(batch) < PAGE:
+                return rows
+            offset += PAGE
+
+    async def _call(self, model: str, method: str, *args: Any, **options: Any) -> Any:
+        result = await self.transport.call(model, method, *args, **options)
+        return checked(result, model, method, side="odoo")
+
+    async def aclose(self) -> None:
+        """Close the transport's connections if this object made it (its login is kept)."""
+        if self._owns:
+            await self.transport.aclose()
+
+
+_ReadKey = tuple[str, tuple[str, ...], tuple[tuple[str, Any], ...]]
+
+
+class _Reads:
+    """Reads of one model and fields asked by many calendars, sent as one call.
+
+    The reads asked in the same turn of the event loop go together; while one call
+    of a key is on its way, the next reads of that key wait and go together after it.
+    """
+
+    def __init__(self, call: Callable[..., Awaitable[Any]]) -> None:
+        self._call = call
+        self._waiting: dict[_ReadKey, list[tuple[set[int], asyncio.Future[dict[int, Any]]]]] = {}
+        self._busy: set[_ReadKey] = set()
+
+    async def get(
+        self,
+        key: _ReadKey,
+        model: str,
+        fields: Sequence[str],
+        context: Mapping[str, Any],
+        ids: Sequence[int],
+    ) -> list[dict[str, Any]]:
+        future: asyncio.Future[dict[int, Any]] = asyncio.get_running_loop().create_future()
+        first = key not in self._waiting
+        self._waiting.setdefault(key, []).append((set(ids), future))
+        if first and key not in self._busy:
+            asyncio.get_running_loop().call_soon(self._start, key, model, fields, context)
+        found = await future
+        return [found[i] for i in ids if i in found]
+
+    def _start(
+        self, key: _ReadKey, model: str, fields: Sequence[str], context: Mapping[str, Any]
+    ) -> None:
+        waiting = self._waiting.pop(key, [])
+        if not waiting:
+            return
+        self._busy.add(key)
+        task = asyncio.ensure_future(self._send(key, model, fields, context, waiting))
+        task.add_done_callback(lambda _: self._done(key, model, fields, context))
+
+    async def _send(
+        self,
+        key: _ReadKey,
+        model: str,
+        fields: Sequence[str],
+        context: Mapping[str, Any],
+        waiting: list[tuple[set[int], asyncio.Future[dict[int, Any]]]],
+    ) -> None:
+        wanted = sorted(set().union(*(ids for ids, _ in waiting)))
+        try:
+            rows = await self._call(model, "read", wanted, list(fields), context=dict(context))
+        except BaseException as error:
+            for _, future in waiting:
+                if not future.done():
+                    future.set_exception(error)
+            return
+        found = {_id(row): row for row in rows if _id(row)}
+        garbled = len(found) < len(rows)  # a row without an id belongs to no one: none is read
+        for _, future in waiting:
+            if future.done():
+                continue
+            if garbled:
+                future.set_exception(
+                    MalformedAnswerError(
+                        f"Odoo answered {model}.read with a row without an id", side="odoo"
+                    )
+                )
+            else:
+                future.set_result(found)
+
+    def _done(
+        self, key: _ReadKey, model: str, fields: Sequence[str], context: Mapping[str, Any]
+    ) -> None:
+        self._busy.discard(key)
+        if key in self._waiting:
+            self._start(key, model, fields, context)
+
+
+def _id(row: Mapping[str, Any]) -> int:
+    """A row's id (0 for a row without one)."""
+    value = row.get("id")
+    return value if isinstance(value, int) and is_id(value) else 0
+
+
+def _known(member: Any) -> bool:
+    try:
+        return bool(member.uid)
+    except AttributeError:
+        return False
