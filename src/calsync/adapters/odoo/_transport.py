@@ -180,6 +180,11 @@ class OdooRPCTransport(_Counting):
     def __repr__(self) -> str:
         return f"OdooRPCTransport(url={self._url!r}, db={self._db!r}, login={self._login!r})"
 
+    @property
+    def major(self) -> int:
+        """The server's major version (0 before it is known: odoorpc learns it at login)."""
+        return major_version(self._version or "")
+
     async def connect(self) -> int:
         """Log in (odoorpc: ``common.login`` then ``res.users.context_get``).
 
@@ -354,6 +359,11 @@ class Json2Transport(_Counting):
 
     def __repr__(self) -> str:
         return f"Json2Transport(url={self._url!r}, db={self._db!r})"
+
+    @property
+    def major(self) -> int:
+        """The server's major version (19 or later: JSON-2 came with 19.0)."""
+        return self._major
 
     def _http(self) -> httpx.AsyncClient:
         loop = asyncio.get_running_loop()
