@@ -568,7 +568,7 @@ def test_the_cursor_round_trips_and_refuses_foreign_text() -> None:
         seen={5: Seen("2027-01-02 03:04:05", "abc")},
         attendees={9: "2027-01-02 03:04:05|accepted"},
         series={3: (12, MONDAYS[0]), 4: (20, date(2027, 1, 1))},
-        open=("2027-01-02 03:04:05",),
+        open={"2027-01-02 03:04:05": 1790000000.5},
     )
     assert Cursor.parse(cursor.dump()) == cursor
     assert cursor.made_for(WINDOW)
@@ -589,7 +589,7 @@ def test_a_version_1_cursor_is_read_with_its_rows_to_read_again() -> None:
     cursor = Cursor.parse(text)
     assert cursor is not None
     assert cursor.seen == {5: Seen("", "abc")}  # no write_date: read in full once more
-    assert cursor.open == ("2027-01-02 03:04:05",)
+    assert cursor.open == {"2027-01-02 03:04:05": 0.0}  # read long ago: checked once more
 
 
 def test_the_row_to_read_again_is_the_last_seen_of_its_second() -> None:

@@ -2,7 +2,8 @@
 
 Each scenario edits one side as its user would, runs a sync, checks both sides
 hold the same thing, then runs again: the second run must write nothing, and
-an incremental Odoo pull with nothing new makes three calls.
+an incremental Odoo pull with nothing new makes three calls (four within seconds
+of a write, to read the newest event again).
 """
 
 from __future__ import annotations
@@ -82,7 +83,9 @@ class Pair:
             before = self.calendar.requests
             third = self.run()
             assert not [o for o in third.outcomes if o.operation.write is not None]
-            assert self.calendar.requests - before <= 3  # a quiet incremental pull
+            # a quiet incremental pull: three calls, and within seconds of a write one
+            # more, to read the newest event again (a second write in its second hides)
+            assert self.calendar.requests - before <= 4
 
     def odoo_events(self) -> list[RemoteEvent]:
         listing = self.sync._block(self.calendar.pull(None, WINDOW))
@@ -412,4 +415,4 @@ def test_a_new_window_keeps_the_odoo_cursor(pair: Pair) -> None:
     ]
     # the listing (the shared database's, if any), what the window adds
     assert spent["calendar.event.search_read"] == (1 if pair.database else 2)
-    assert sum(spent.values()) <= 4
+    assert sum(spent.values()) <= 5

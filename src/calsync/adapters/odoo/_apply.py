@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -981,7 +982,8 @@ class Apply:
         # a second write within the second of this read-back may come after it (odoo.md §5.17)
         stamps = [write_date_of(row) for row in snapshot.rows.values() if write_date_of(row)]
         if stamps:
-            self.a._echo_open.add(max(stamps))
+            second = max(stamps)
+            self.a._echo_open[second] = min(time.time(), self.a._echo_open.get(second, time.time()))
         window = self.a._window
         if window is not None:
             low, high = window_bounds(window)

@@ -1,7 +1,7 @@
 """The incremental pull's cursor: an opaque JSON string only this adapter reads.
 
 ``{"v": 2, "w": [window start, window end], "since": "YYYY-MM-DD HH:MM:SS",
-"seen": {row id: "write_date|row hash"}, "open": [second, ...],
+"seen": {row id: "write_date|row hash"}, "open": {second: read at}, "closed": second,
 "att": {attendee id: "write_date|state"}, "series": {recurrence id: [series id, anchor]},
 "rows": {recurrence id: digest}}``
 
@@ -13,12 +13,15 @@
 * ``seen`` holds, for the rows written in that overlap, the ``write_date`` and
   a hash of the row as last read in full. A row listed with the same
   ``write_date`` is not read again: only new or moved ``write_date`` s are.
-* ``open`` names the seconds in which calsync's last reads may have happened:
-  Odoo's ``write_date`` has second precision, so a second write in the same
-  second, after calsync read the first, looks unchanged (§5.17). Such a write
-  starts after that read, so its row sorts after every row calsync saw of that
-  second (rows sort by their exact stamp): the last of them, in Odoo's order,
-  is read in full once more (see :func:`last_seen_of`).
+* ``open`` names the seconds in which calsync's last reads may have happened,
+  with when calsync first read in them (its own clock, Unix time): Odoo's
+  ``write_date`` has second precision, so a second write in the same second,
+  after calsync read the first, looks unchanged (§5.17). Such a write starts
+  after that read, so its row sorts after every row calsync saw of that second
+  (rows sort by their exact stamp): the last of them, in Odoo's order, is read
+  in full again at each poll until a poll is known to read after that second
+  has passed (it saw a later ``write_date``, or :data:`SETTLE` seconds went
+  by since the first read in it); ``closed`` is then the newest such second.
 * ``att`` does the same for attendee rows (RSVPs do not move the event's
   ``write_date``: §5.3); the state is in the listing itself.
 * ``series`` remembers, per recurrence, the id calsync reports the series
@@ -45,10 +48,13 @@ import attrs
 from calsync._model._recurrence import OccurrenceKey
 from calsync._model._window import Window
 
-__all__ = ["EPOCH", "Cursor", "Seen", "ids_digest", "last_seen_of", "row_hash", "shift"]
+__all__ = ["EPOCH", "SETTLE", "Cursor", "Seen", "ids_digest", "last_seen_of", "row_hash", "shift"]
 
 UTC = timezone.utc
 EPOCH = "1970-01-01 00:00:00"
+#: Seconds after calsync first read in a second when no write can start in it any
+#: more (one second, and room for calsync's clock and Odoo's to drift apart).
+SETTLE = 10.0
 _VERSION = 2
 _VERSIONS = (1, 2)
 
@@ -127,7 +133,9 @@ class Cursor:
     attendees: dict[int, str] = attrs.Factory(dict)
     series: dict[int, tuple[int, OccurrenceKey | None]] = attrs.Factory(dict)
     rows: dict[int, str] = attrs.Factory(dict)
-    open: tuple[str, ...] = ()
+    open: dict[str, float] = attrs.Factory(dict)
+    #: the newest second known to be over when calsync last read in it (none is open)
+    closed: str = EPOCH
 
     @staticmethod
     def window_key(window: Window) -> tuple[str, str]:
@@ -164,7 +172,8 @@ class Cursor:
                 attendees={int(k): str(v) for k, v in data.get("att", {}).items()},
                 series=series,
                 rows={int(k): str(v) for k, v in data.get("rows", {}).items()},
-                open=tuple(_stamp(s) for s in data.get("open", [data["since"]])),
+                open={_stamp(k): float(v) for k, v in data.get("open", {data["since"]: 0}).items()},
+                closed=_stamp(data.get("closed", EPOCH)),
             )
         except (ValueError, KeyError, TypeError):
             return None
@@ -176,7 +185,8 @@ class Cursor:
             "w": list(self.window),
             "since": self.since,
             "seen": {str(k): v.dump() for k, v in sorted(self.seen.items())},
-            "open": sorted(set(self.open)),
+            "open": dict(sorted(self.open.items())),
+            "closed": self.closed,
             "att": {str(k): v for k, v in sorted(self.attendees.items())},
             "series": {
                 str(rid): [sid, _key_text(anchor) if anchor is not None else None]

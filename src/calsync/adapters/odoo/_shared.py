@@ -45,7 +45,7 @@ import logging
 import time
 import weakref
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import attrs
@@ -63,7 +63,7 @@ from calsync.adapters.odoo._transport import (
     major_version,
 )
 
-__all__ = ["Member", "OdooDatabase"]
+__all__ = ["Changes", "Member", "OdooDatabase"]
 
 logger = logging.getLogger("calsync.odoo")
 
@@ -100,15 +100,29 @@ class Member(Protocol):
 
 
 @attrs.frozen
+class Changes:
+    """One calendar's share of a listing: what its own queries would have answered."""
+
+    #: its live rows in the window: row id -> recurrence id (None: a single event)
+    present: Mapping[int, int | None]
+    #: ``(id, write_date)`` of its rows written after its cursor's overlap, in Odoo's order
+    pairs: Sequence[tuple[int, str]]
+    #: its attendee rows written after the overlap: id -> (event id, ``write_date|state``)
+    answers: Mapping[int, tuple[int | None, str]]
+
+
+@attrs.frozen
 class _Listing:
     """One shared listing: the rows of every member's domain, and the attendee changes."""
 
     started: float
-    low: str
+    #: the calendars' users it lists for, and after which ``write_date`` for each
+    lows: Mapping[int, str]
     bounds: tuple[str, str]
-    uids: frozenset[int]
     rows: tuple[dict[str, Any], ...]
     answers: tuple[dict[str, Any], ...]
+    #: the events of answers that are not among ``rows``: their organiser and attendees
+    routes: tuple[dict[str, Any], ...]
     #: rows masked to the shared account: their attendees' partners, and those written after low
     masked_partners: Mapping[int, frozenset[int]]
     masked_recent: frozenset[int]
@@ -116,20 +130,28 @@ class _Listing:
     def serves(self, member: Member, low: str, window_bounds: tuple[str, str]) -> bool:
         return (
             self.started >= member.settled
-            and member.uid in self.uids
-            and self.low <= low
+            and self.lows.get(member.uid, "~") <= low
             and self.bounds == window_bounds
         )
 
     def belongs(self, row: Mapping[str, Any], member: Member) -> bool:
-        """Whether the row is in the member's domain (organiser, or its partner invited)."""
-        if mapping.masked(row) and _id(row):
-            partners = self.masked_partners.get(_id(row), frozenset())
-            return _organiser(row) == member.uid or member.partner in partners
-        partners_read = row.get("partner_ids")
-        if not isinstance(partners_read, list) or not _id(row):
-            return True  # cannot be routed: every calendar sees it and reports it unreadable
-        return _organiser(row) == member.uid or member.partner in partners_read
+        """Whether the row is in the member's domain (organiser, or its partner invited);
+        a row masked to the shared account is routed by its attendees' partners."""
+        partners: Collection[int] = (
+            self.masked_partners.get(_id(row), frozenset())
+            if mapping.masked(row)
+            else row.get("partner_ids") or ()
+        )
+        return _organiser(row) == member.uid or member.partner in partners
+
+
+@attrs.define
+class _Gathering:
+    """The calendars that join a listing about to be made (their pulls started together)."""
+
+    bounds: tuple[str, str]
+    members: dict[int, Member]
+    future: asyncio.Future[_Listing]
 
 
 def _organiser(row: Mapping[str, Any]) -> int | None:
@@ -200,14 +222,15 @@ class OdooDatabase:
         self._members: weakref.WeakSet[Any] = weakref.WeakSet()
         self._lows: dict[int, str] = {}
         self._latest: _Listing | None = None
-        # the listing each member's current pull took its rows from (its answers come from it)
-        self._used: weakref.WeakKeyDictionary[Any, _Listing] = weakref.WeakKeyDictionary()
-        self._making: list[tuple[_Listing | None, asyncio.Future[_Listing]]] = []
+        self._making: list[tuple[_Listing, asyncio.Future[_Listing]]] = []
+        self._gathering: _Gathering | None = None
         self._reads = _Reads(self._call)
         self._default_privacy: dict[int, object] = {}
         self._privacy_read = 0.0
         #: Shared listings made so far (each is two to four calls).
         self.listings = 0
+        #: ``calendar.event`` rows those listings held, all together.
+        self.rows_listed = 0
 
     def __repr__(self) -> str:
         return f"OdooDatabase(url={self._url!r}, db={self._db!r}, login={self._login!r})"
@@ -218,37 +241,37 @@ class OdooDatabase:
         """Count the calendar among those the next listings cover (once it knows its user)."""
         self._members.add(member)
 
-    async def listed(self, member: Member, low: str, window: Window) -> list[dict[str, Any]]:
-        """The member's rows in the window or written after ``low``, in ``write_date`` order,
-        as its own query would list them."""
+    async def changes(self, member: Member, low: str, window: Window) -> Changes:
+        """What the member's own three queries of an incremental pull would answer: its
+        live rows in the window, ``(id, write_date)`` of its rows written after ``low``
+        in Odoo's order, and its attendee rows written after ``low``."""
         listing = await self._listing(member, low, window_bounds(window))
-        self._used[member] = listing
         start, end = listing.bounds
-
-        def wanted(row: Mapping[str, Any]) -> bool:
-            in_window = str(row.get("start")) < end and str(row.get("stop")) > start
-            return write_date_of(row) > low or bool(row.get("active") and in_window)
-
         mine = [row for row in listing.rows if listing.belongs(row, member)]
         recent = [_id(row) for row in mine if _id(row) in listing.masked_recent]
+        stamps: dict[int, str] = {}
         if recent and member.reads_as_user:  # its user reads them unmasked: as its query would
-            read = await member.read_own("calendar.event", recent, LISTED_FIELDS, ALL_CONTEXT)
-            own = {_id(row): row for row in read}
-            mine = [own.get(_id(row), row) for row in mine]
-        return [row for row in mine if wanted(row)]
-
-    async def answers(self, member: Member, low: str, window: Window) -> list[dict[str, Any]]:
-        """The member's attendee rows changed after ``low`` (``event_id``, ``state``,
-        ``write_date``), for the events of its listing (the one :meth:`listed` used)."""
-        listing = self._used.pop(member, None) or await self._listing(
-            member, low, window_bounds(window)
-        )
-        events = {_id(row) for row in listing.rows if listing.belongs(row, member)}
-        return [
-            row
-            for row in listing.answers
-            if write_date_of(row) > low and mapping.many2one(row.get("event_id")) in events
+            read = await member.read_own("calendar.event", recent, ("write_date",), ALL_CONTEXT)
+            stamps = {_id(row): write_date_of(row) for row in read}
+        present = {
+            _id(row): mapping.many2one(row.get("recurrence_id"))
+            for row in mine
+            if row.get("active") and str(row.get("start")) < end and str(row.get("stop")) > start
+        }
+        pairs = [
+            (_id(row), stamp)
+            for row in mine
+            if (stamp := stamps.get(_id(row)) or write_date_of(row)) > low
         ]
+        routes = {_id(row): row for row in (*listing.rows, *listing.routes)}
+        answers = {
+            _id(row): (event, f"{write_date_of(row)}|{row.get('state')}")
+            for row in listing.answers
+            if write_date_of(row) > low
+            and (event := _event_of(row)) in routes
+            and listing.belongs(routes[event], member)
+        }
+        return Changes(present, pairs, answers)
 
     async def read(
         self,
@@ -313,22 +336,31 @@ class OdooDatabase:
         ):
             return latest
         for planned, future in self._making:
-            if planned is not None and planned.serves(member, low, window_bounds):
+            if planned.serves(member, low, window_bounds):
                 return await asyncio.shield(future)
+        gathering = self._gathering
+        if gathering is not None and gathering.bounds == window_bounds:
+            gathering.members[member.uid] = member
+            return await asyncio.shield(gathering.future)
         return await self._make(member, low, window_bounds)
 
     async def _make(self, member: Member, low: str, window_bounds: tuple[str, str]) -> _Listing:
-        members = [m for m in list(self._members) if _known(m)]
-        if member not in members:
-            members.append(member)
-        uids = frozenset(m.uid for m in members)
-        lowest = min([low, *(self._lows[uid] for uid in uids if uid in self._lows)])
-        plan = _Listing(time.monotonic(), lowest, window_bounds, uids, (), (), {}, frozenset())
         future: asyncio.Future[_Listing] = asyncio.get_running_loop().create_future()
+        gathering = _Gathering(window_bounds, {member.uid: member}, future)
+        self._gathering = gathering
+        try:
+            await asyncio.sleep(0)  # the pulls started with this one join it
+        finally:
+            self._gathering = None
+        # the others as of their last pull (a cursor only moves forward), and those joining
+        members = {m.uid: m for m in list(self._members) if _known(m) and m.uid in self._lows}
+        members.update(gathering.members)
+        lows = {uid: self._lows[uid] for uid in members}
+        plan = _Listing(time.monotonic(), lows, window_bounds, (), (), (), {}, frozenset())
         entry = (plan, future)
         self._making.append(entry)
         try:
-            made = await self._query(plan, [(m.uid, m.partner) for m in members])
+            made = await self._query(plan, {uid: m.partner for uid, m in members.items()})
         except BaseException as error:
             future.set_exception(error)
             future.exception()  # retrieved: waiters re-raise it, nobody else must
@@ -340,42 +372,66 @@ class OdooDatabase:
             self._latest = made
         return made
 
-    async def _query(self, plan: _Listing, users: Sequence[tuple[int, int]]) -> _Listing:
+    async def _query(self, plan: _Listing, partners: Mapping[int, int]) -> _Listing:
         """The shared calls: the listing, the attendee poll, and for rows masked to the
-        shared account, their attendees and which of them were written after ``low``."""
+        shared account, their attendees and which of them were written after the lows."""
         self.listings += 1
-        uids = sorted({uid for uid, _ in users})
-        partners = sorted({partner for _, partner in users})
         start, end = plan.bounds
-        mine = ["|", ("user_id", "in", uids), ("partner_ids", "in", partners)]
+        by_low: dict[str, list[int]] = defaultdict(list)
+        for uid, low in plan.lows.items():
+            by_low[low].append(uid)
+
+        def written(path: str) -> list[Any]:
+            """Rows written after the low of a user whose calendar they are in."""
+            clauses = [
+                [
+                    "&",
+                    ("write_date", ">", low),
+                    "|",
+                    (f"{path}user_id", "in", sorted(uids)),
+                    (f"{path}partner_ids", "in", sorted({partners[uid] for uid in uids})),
+                ]
+                for low, uids in sorted(by_low.items())
+            ]
+            return ["|"] * (len(clauses) - 1) + [leaf for clause in clauses for leaf in clause]
+
         rows, answers = await asyncio.gather(
             self._pages(
                 "calendar.event",
                 [
-                    *mine,
                     "|",
+                    "&",
                     "&",
                     "&",
                     ("active", "=", True),
                     ("start", "<", end),
                     ("stop", ">", start),
-                    ("write_date", ">", plan.low),
+                    "|",
+                    ("user_id", "in", sorted(partners)),
+                    ("partner_ids", "in", sorted(set(partners.values()))),
+                    *written(""),
                 ],
                 (*LISTED_FIELDS, *ROUTING_FIELDS),
                 context=ALL_CONTEXT,
             ),
-            self._pages(
-                "calendar.attendee",
-                [
-                    ("write_date", ">", plan.low),
-                    "|",
-                    ("event_id.user_id", "in", uids),
-                    ("event_id.partner_ids", "in", partners),
-                ],
-                ANSWER_FIELDS,
-            ),
+            self._pages("calendar.attendee", written("event_id."), ANSWER_FIELDS),
         )
-        masked = sorted(_id(row) for row in rows if mapping.masked(row) and _id(row))
+        self.rows_listed += len(rows)
+        _routable(rows, "calendar.event")
+        _routable(answers, "calendar.attendee", "event_id")
+        listed = {_id(row) for row in rows}
+        unknown = sorted(
+            {_event_of(row) for row in answers} - listed
+        )  # answers to events neither in the window nor written lately: who they belong to
+        routes = (
+            await self._call(
+                "calendar.event", "read", unknown, list(ROUTING_FIELDS), context=ALL_CONTEXT
+            )
+            if unknown
+            else []
+        )
+        _routable(routes, "calendar.event")
+        masked = sorted(_id(row) for row in (*rows, *routes) if mapping.masked(row))
         partners_of: dict[int, set[int]] = defaultdict(set)
         recent: Iterable[int] = ()
         if masked:
@@ -386,7 +442,10 @@ class OdooDatabase:
                 self._call(
                     "calendar.event",
                     "search",
-                    [("id", "in", masked), ("write_date", ">", plan.low)],
+                    [
+                        ("id", "in", sorted(set(masked) & listed)),
+                        ("write_date", ">", min(plan.lows.values())),
+                    ],
                     context=dict(ALL_CONTEXT),
                 ),
             )
@@ -400,13 +459,14 @@ class OdooDatabase:
             len(rows),
             len(masked),
             len(answers),
-            len(uids),
+            len(partners),
             extra={"calsync_side": "odoo"},
         )
         return attrs.evolve(
             plan,
             rows=tuple(rows),
             answers=tuple(answers),
+            routes=tuple(routes),
             masked_partners={event: frozenset(found) for event, found in partners_of.items()},
             masked_recent=frozenset(int(i) for i in recent if is_id(i)),
         )
@@ -530,6 +590,31 @@ def _id(row: Mapping[str, Any]) -> int:
     """A row's id (0 for a row without one)."""
     value = row.get("id")
     return value if isinstance(value, int) and is_id(value) else 0
+
+
+def _event_of(answer: Mapping[str, Any]) -> int:
+    """The event of an attendee row (checked by :func:`_routable`)."""
+    return mapping.many2one(answer.get("event_id")) or 0
+
+
+def _routable(rows: Sequence[Mapping[str, Any]], model: str, *many2ones: str) -> None:
+    """Check that every row can be routed to its calendars (an id, its organiser, its
+    attendees or its event): else the listing serves no one (each calendar lists alone)."""
+    for row in rows:
+        try:
+            valid = bool(_id(row)) and all(
+                mapping.many2one(row.get(field)) is not None for field in many2ones
+            )
+            if model == "calendar.event":
+                mapping.many2one(row.get("user_id"))
+                valid = valid and isinstance(row.get("partner_ids"), list)
+        except (TypeError, ValueError, IndexError):
+            valid = False
+        if not valid:
+            raise MalformedAnswerError(
+                f"Odoo answered the shared {model} listing with a row calsync cannot route",
+                side="odoo",
+            )
 
 
 def _known(member: Any) -> bool:
