@@ -10,6 +10,12 @@ round to round:
 2. **push**: 5 new Odoo events per user, created in Outlook;
 3. **no-op**: nothing changed.
 
+Each size runs twice: **alone**, each calendar listing its own changes (its
+own login, kept from round to round), and **shared**, the calendars of the
+database listing theirs through one :class:`~calsync.adapters.odoo.OdooDatabase`
+made by the administrator (one listing and one attendee poll per round for
+all of them; each calendar still reads and writes with its own login).
+
 Per round: calsync's wall time, the requests per side (Graph's top-level ones
 and those inside ``$batch``, Odoo's calls), Odoo logins, and the peak of
 requests in flight per mailbox and overall as Graph's emulator saw them
@@ -45,7 +51,7 @@ import attrs
 import httpx
 
 import calsync
-from calsync.adapters.odoo import JsonRpcTransport, OdooCalendar
+from calsync.adapters.odoo import JsonRpcTransport, OdooCalendar, OdooDatabase
 from calsync.adapters.outlook import OutlookCalendar, StaticToken
 from calsync.stores import SQLiteStore
 
@@ -59,6 +65,7 @@ PULLED, PUSHED = 10, 5
 #: on a real 18.0 server against the same Graph emulator), seconds per round.
 MODULE_50 = {"pull": 8.7, "push": 35.3, "no-op": 5.7}
 ROUNDS = ("first sync", "pull", "push", "no-op")
+MODES = ("alone", "shared")
 
 
 @attrs.frozen
@@ -85,6 +92,7 @@ class Round:
     """One measured round."""
 
     users: int
+    mode: str
     name: str
     wall: float
     graph: int
@@ -143,6 +151,7 @@ class RealOdoo:
     def __init__(self, url: str, db: str, login: str, password: str, log: Path) -> None:
         self.url, self.db, self.log = url.rstrip("/"), db, log
         self._admin = (login, password)
+        self.admin = self._admin
         self._http = httpx.Client(base_url=self.url, timeout=600)
         self._uid = self._rpc("common", "login", [db, login, password])
         if not self._uid:
@@ -251,15 +260,20 @@ def world(users: int, real: RealOdoo | None) -> Iterator[tuple[Host, list[dict[s
 
 
 def synchronizers(
-    host: Host, users: Sequence[dict[str, Any]], real: RealOdoo | None, state: Path
-) -> list[calsync.Synchronizer]:
+    host: Host, users: Sequence[dict[str, Any]], real: RealOdoo | None, state: Path, mode: str
+) -> tuple[list[calsync.Synchronizer], OdooDatabase | None]:
     store = SQLiteStore(state)
     url = real.url if real else host.hello["odoo"]
     db = real.db if real else host.hello["db"]
+    database = None
+    if mode == "shared":
+        login, password = real.admin if real else ("admin", "admin")
+        transport = Tagged(url, db, login, password, version="18.0", side="odoo")
+        database = OdooDatabase(url, db, login, transport=transport)
     made = []
     for user in users:
         transport = Tagged(url, db, user["login"], user["password"], version="18.0", side="odoo")
-        odoo = OdooCalendar(url, db, user["login"], transport=transport)
+        odoo = OdooCalendar(url, db, user["login"], transport=transport, database=database)
         outlook = OutlookCalendar(
             StaticToken(user["token"]), base_url=host.hello["graph"], account=user["email"]
         )
@@ -273,20 +287,34 @@ def synchronizers(
                 first_sync_max_notifications=None,
             )
         )
-    return made
+    return made, database
 
 
-def logins_of(syncs: Sequence[calsync.Synchronizer]) -> int:
+def transports_of(
+    syncs: Sequence[calsync.Synchronizer], database: OdooDatabase | None
+) -> list[Any]:
+    """The Odoo transports: each calendar's, and the shared listing's."""
+    found = [getattr(sync.left, "transport", None) for sync in syncs]
+    return [t for t in [*found, database and database.transport] if t is not None]
+
+
+def logins_of(syncs: Sequence[calsync.Synchronizer], database: OdooDatabase | None) -> int:
     return sum(
         transport.calls["common.login"]
-        for sync in syncs
-        if isinstance(transport := getattr(sync.left, "transport", None), JsonRpcTransport)
+        for transport in transports_of(syncs, database)
+        if isinstance(transport, JsonRpcTransport)
     )
+
+
+def requests_of(syncs: Sequence[calsync.Synchronizer], database: OdooDatabase | None) -> int:
+    return sum(transport.requests for transport in transports_of(syncs, database))
 
 
 def measure(
     name: str,
+    mode: str,
     syncs: Sequence[calsync.Synchronizer],
+    database: OdooDatabase | None,
     host: Host,
     real: RealOdoo | None,
     tag: str,
@@ -295,22 +323,23 @@ def measure(
     prepare()
     host.ask("reset")
     Tagged.ENDPOINT = f"/jsonrpc?calsync-bench={tag}"
-    odoo_before = sum(sync.left.requests for sync in syncs)  # type: ignore[attr-defined]
-    logins_before = logins_of(syncs)
+    odoo_before = requests_of(syncs, database)
+    logins_before = logins_of(syncs, database)
     started = time.perf_counter()
     outcomes = calsync.sync_many(syncs)
     wall = time.perf_counter() - started
     counts = host.ask("counts")
     made, failed = writes_of(outcomes)
-    odoo_requests = sum(sync.left.requests for sync in syncs) - odoo_before  # type: ignore[attr-defined]
+    odoo_requests = requests_of(syncs, database) - odoo_before
     measured = Round(
         users=len(syncs),
+        mode=mode,
         name=name,
         wall=wall,
         graph=counts["graph"],
         graph_inner=counts["graph_inner"],
         odoo=odoo_requests,
-        logins=logins_of(syncs) - logins_before,
+        logins=logins_of(syncs, database) - logins_before,
         peak_mailbox=counts["peak_mailbox"],
         peak_all=counts["peak_all"],
         writes=made,
@@ -321,37 +350,51 @@ def measure(
     return measured
 
 
-def run(sizes: Sequence[int], real: RealOdoo | None = None) -> list[Round]:
+def run(
+    sizes: Sequence[int], real: RealOdoo | None = None, modes: Sequence[str] = MODES
+) -> list[Round]:
     rounds: list[Round] = []
     for size in sizes:
-        with tempfile.TemporaryDirectory() as folder, world(size, real) as (host, users, tag):
-            syncs = synchronizers(host, users, real, Path(folder) / "state.sqlite3")
+        for mode in modes:
+            rounds += run_one(size, mode, real)
+    return rounds
 
-            def seed_odoo() -> object:
-                if real is not None:
-                    return real.seed(users, PUSHED, 100)
-                return host.ask("odoo", count=PUSHED, first=100)
 
-            steps: list[tuple[str, Callable[[], object]]] = [
-                ("first sync", lambda: None),
-                ("pull", lambda: host.ask("outlook", count=PULLED, first=0)),
-                ("push", seed_odoo),
-                ("no-op", lambda: None),
-            ]
-            for index, (name, prepare) in enumerate(steps):
-                rounds.append(measure(name, syncs, host, real, f"{tag}-{index}", prepare))
-            for sync in syncs:
-                sync.close()
+def run_one(size: int, mode: str, real: RealOdoo | None) -> list[Round]:
+    rounds: list[Round] = []
+    with tempfile.TemporaryDirectory() as folder, world(size, real) as (host, users, tag):
+        syncs, database = synchronizers(host, users, real, Path(folder) / "state.sqlite3", mode)
+
+        def seed_odoo() -> object:
+            if real is not None:
+                return real.seed(users, PUSHED, 100)
+            return host.ask("odoo", count=PUSHED, first=100)
+
+        steps: list[tuple[str, Callable[[], object]]] = [
+            ("first sync", lambda: None),
+            ("pull", lambda: host.ask("outlook", count=PULLED, first=0)),
+            ("push", seed_odoo),
+            ("no-op", lambda: None),
+        ]
+        for index, (name, prepare) in enumerate(steps):
+            rounds.append(
+                measure(name, mode, syncs, database, host, real, f"{tag}-{index}", prepare)
+            )
+        for sync in syncs:
+            sync.close()
+        if database is not None:
+            database.close()
     return rounds
 
 
 def markdown(rounds: Sequence[Round]) -> str:
     real = any(r.server is not None for r in rounds)
     head = (
-        "| users | round | wall time | Odoo's module (50 users) | Graph requests (in $batch) "
-        "| Odoo requests | Odoo logins | peak in flight: per mailbox / overall | writes |"
+        "| users | Odoo listing | round | wall time | Odoo's module (50 users) "
+        "| Graph requests (in $batch) | Odoo requests | Odoo logins "
+        "| peak in flight: per mailbox / overall | writes |"
     )
-    rule = "|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+    rule = "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"
     if real:
         head += " Odoo server: busy (share of the wall time) / summed request time (requests) |"
         rule += "---:|"
@@ -360,7 +403,7 @@ def markdown(rounds: Sequence[Round]) -> str:
         module = MODULE_50.get(r.name) if r.users == 50 else None
         versus = f"{module:.1f} s ({module / r.wall:.1f}x)" if module else ""
         line = (
-            f"| {r.users} | {r.name} | {r.wall:.2f} s | {versus} "
+            f"| {r.users} | {r.mode} | {r.name} | {r.wall:.2f} s | {versus} "
             f"| {r.graph} ({r.graph_inner}) | {r.odoo} | {r.logins} "
             f"| {r.peak_mailbox} / {r.peak_all} | {r.writes}"
             + (f", {r.failures} failed" if r.failures else "")
@@ -390,10 +433,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--users", default="20,50", help="comma-separated numbers of users")
     parser.add_argument("--real", action="store_true", help="a real Odoo (CALSYNC_ODOO_*)")
+    parser.add_argument("--modes", default=",".join(MODES), help="alone, shared or both")
     parser.add_argument("--odoo-log", type=Path, default=Path("/work/odoo/server18.log"))
     args = parser.parse_args()
     real = real_odoo(args.odoo_log) if args.real else None
-    rounds = run([int(n) for n in args.users.split(",")], real)
+    rounds = run([int(n) for n in args.users.split(",")], real, args.modes.split(","))
     print(markdown(rounds))
 
 

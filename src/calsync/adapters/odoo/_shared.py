@@ -50,6 +50,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from calsync._blocking import in_running_loop, run_blocking
 from calsync._errors import MalformedAnswerError
 from calsync._model._window import Window
 from calsync.adapters.odoo import _mapping as mapping
@@ -146,6 +147,16 @@ class _Listing:
 
 
 @attrs.define
+class _InFlight:
+    """One event loop's listings and reads on their way (a thread with its own loop, such
+    as a blocking caller's, shares the listings made but not the waiting)."""
+
+    reads: _Reads
+    making: list[tuple[_Listing, asyncio.Future[_Listing]]] = attrs.Factory(list)
+    gathering: _Gathering | None = None
+
+
+@attrs.define
 class _Gathering:
     """The calendars that join a listing about to be made (their pulls started together)."""
 
@@ -222,9 +233,10 @@ class OdooDatabase:
         self._members: weakref.WeakSet[Any] = weakref.WeakSet()
         self._lows: dict[int, str] = {}
         self._latest: _Listing | None = None
-        self._making: list[tuple[_Listing, asyncio.Future[_Listing]]] = []
-        self._gathering: _Gathering | None = None
-        self._reads = _Reads(self._call)
+        # what is on its way, per event loop (futures belong to the loop that made them)
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _InFlight] = (
+            weakref.WeakKeyDictionary()
+        )
         self._default_privacy: dict[int, object] = {}
         self._privacy_read = 0.0
         #: Shared listings made so far (each is two to four calls).
@@ -289,7 +301,7 @@ class OdooDatabase:
         (a private event of someone else it does not attend) read by the member itself.
         """
         key = (model, tuple(fields), tuple(sorted(context.items())))
-        rows = await self._reads.get(key, model, fields, context, ids)
+        rows = await self._in_flight().reads.get(key, model, fields, context, ids)
         if model != "calendar.event":
             return rows
         hidden = [_id(row) for row in rows if mapping.masked(row)]
@@ -317,11 +329,18 @@ class OdooDatabase:
         unknown = sorted(wanted - set(self._default_privacy))
         if unknown and major_version(getattr(self.transport, "version", None) or "18.0") >= 18:
             key = ("res.users", ("calendar_default_privacy",), ())
-            for row in await self._reads.get(
+            for row in await self._in_flight().reads.get(
                 key, "res.users", ("calendar_default_privacy",), {}, unknown
             ):
                 self._default_privacy[_id(row)] = row.get("calendar_default_privacy")
         return {uid for uid in wanted if self._default_privacy.get(uid) == "private"}
+
+    def _in_flight(self) -> _InFlight:
+        loop = asyncio.get_running_loop()
+        found = self._loops.get(loop)
+        if found is None:
+            found = self._loops[loop] = _InFlight(_Reads(self._call))
+        return found
 
     # -- making listings --------------------------------------------------------------------
 
@@ -335,10 +354,11 @@ class OdooDatabase:
             and latest.serves(member, low, window_bounds)
         ):
             return latest
-        for planned, future in self._making:
+        flight = self._in_flight()
+        for planned, future in flight.making:
             if planned.serves(member, low, window_bounds):
                 return await asyncio.shield(future)
-        gathering = self._gathering
+        gathering = flight.gathering
         if gathering is not None and gathering.bounds == window_bounds:
             gathering.members[member.uid] = member
             return await asyncio.shield(gathering.future)
@@ -347,18 +367,19 @@ class OdooDatabase:
     async def _make(self, member: Member, low: str, window_bounds: tuple[str, str]) -> _Listing:
         future: asyncio.Future[_Listing] = asyncio.get_running_loop().create_future()
         gathering = _Gathering(window_bounds, {member.uid: member}, future)
-        self._gathering = gathering
+        flight = self._in_flight()
+        flight.gathering = gathering
         try:
             await asyncio.sleep(0)  # the pulls started with this one join it
         finally:
-            self._gathering = None
+            flight.gathering = None
         # the others as of their last pull (a cursor only moves forward), and those joining
         members = {m.uid: m for m in list(self._members) if _known(m) and m.uid in self._lows}
         members.update(gathering.members)
         lows = {uid: self._lows[uid] for uid in members}
         plan = _Listing(time.monotonic(), lows, window_bounds, (), (), (), {}, frozenset())
         entry = (plan, future)
-        self._making.append(entry)
+        flight.making.append(entry)
         try:
             made = await self._query(plan, {uid: m.partner for uid, m in members.items()})
         except BaseException as error:
@@ -366,7 +387,7 @@ class OdooDatabase:
             future.exception()  # retrieved: waiters re-raise it, nobody else must
             raise
         finally:
-            self._making.remove(entry)
+            flight.making.remove(entry)
         future.set_result(made)
         if self._latest is None or made.started >= self._latest.started:
             self._latest = made
@@ -500,6 +521,12 @@ class OdooDatabase:
     async def _call(self, model: str, method: str, *args: Any, **options: Any) -> Any:
         result = await self.transport.call(model, method, *args, **options)
         return checked(result, model, method, side="odoo")
+
+    def close(self) -> None:
+        """Close the transport's connections if this object made it (blocking; in a
+        running event loop, await :meth:`aclose`: this does nothing there)."""
+        if not in_running_loop():
+            run_blocking(self.aclose(), "aclose()")
 
     async def aclose(self) -> None:
         """Close the transport's connections if this object made it (its login is kept)."""
