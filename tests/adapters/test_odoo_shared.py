@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -308,19 +308,41 @@ def test_a_service_login_reads_for_its_users_with_one_login_and_one_listing() ->
         odoo.stop()
 
 
-def test_a_listing_serves_only_pulls_that_come_after_the_calendars_own_writes(
-    world: World,
-) -> None:
+def test_a_pull_is_served_by_a_listing_that_started_after_it(world: World) -> None:
+    """Ann's pull starts a slow listing; bob's event is created, then bob's pull starts
+    while that listing is on its way: bob waits for the next listing, which holds his
+    event (the first one cannot); cid and dee, who start with bob, share that one."""
     world.round()
     world.round()
-    assert world.database.listings == 1
-    world.round("ann")  # ann's pull ended after that listing began: a new one
-    assert world.database.listings == 2
-    world.round("bob")  # bob has not written nor pulled since the listing: it serves him
-    assert world.database.listings == 2
-    world.database.max_age = 0.0
-    world.round("cid")
-    assert world.database.listings == 3
+    made = world.database.listings
+    world.odoo.slow(0.5, model="calendar.event", method="search_read", times=1)
+    bob = world.hands("bob")
+
+    async def pulls() -> dict[str, Listing]:
+        def pull(user: str) -> Awaitable[Listing]:
+            return world.calendars[user].pull(world.cursors[user], WINDOW)
+
+        first = asyncio.ensure_future(pull("ann"))
+        await asyncio.sleep(0.2)  # ann's listing is on its way
+        await asyncio.to_thread(bob.create, Event("Late", at(7), at(7, 10)))
+        later = await asyncio.gather(pull("bob"), pull("cid"), pull("dee"))
+        return dict(zip(USERS, [await first, *later], strict=True))
+
+    listings = world.loop.run_until_complete(pulls())
+    assert world.titles(listings["bob"]) == ["Late"]
+    assert world.database.listings == made + 2
+
+
+def test_a_calendar_sees_its_own_writes_in_its_next_listing(world: World) -> None:
+    world.round()
+    world.round()
+    (written,) = world.loop.run_until_complete(
+        world.calendars["bob"].apply([Create("k1", Event("By calsync", at(6), at(6, 10)))])
+    )
+    assert written.error is None
+    by_hand = world.hands("bob").create(Event("By hand", at(5), at(5, 10)))
+    listing = world.round("bob")["bob"]
+    assert [item.id for item in listing.items] == [str(by_hand)]  # its own write: an echo
 
 
 def test_the_database_cannot_stand_for_a_calendar_it_cannot_read_as(world: World) -> None:
@@ -367,24 +389,6 @@ def test_a_garbled_shared_listing_serves_no_one(world: World) -> None:
     assert all(not listing.items for listing in listings.values())
     for user, calendar in world.calendars.items():
         assert (calendar.calls - own[user])["calendar.event.search_read"] == 1, user
-
-
-def test_a_calendar_that_wrote_after_a_listing_began_gets_a_newer_one(world: World) -> None:
-    """A listing made before a calendar's write cannot hold what was written before that
-    write ended: the calendar's next pull waits for a new listing."""
-    world.round()
-    world.round()
-    world.round("ann")  # a listing that would serve bob (nothing of his since it began)
-    made = world.database.listings
-    bob = world.hands("bob")
-    by_hand = bob.create(Event("By hand", at(5), at(5, 10)))
-    (written,) = world.loop.run_until_complete(
-        world.calendars["bob"].apply([Create("k1", Event("By calsync", at(6), at(6, 10)))])
-    )
-    assert written.error is None
-    listing = world.round("bob")["bob"]
-    assert world.database.listings == made + 1
-    assert [item.id for item in listing.items if item.event.title == "By hand"] == [str(by_hand)]
 
 
 def test_each_calendar_is_listed_after_its_own_cursor(world: World) -> None:

@@ -163,8 +163,6 @@ class OdooCalendar:
         self._on_delete = on_delete
         self._overlap = overlap
         self._database = database
-        #: time.monotonic() when the last pull or write ended (see OdooDatabase)
-        self._settled = 0.0
         self._owns_transport = isinstance(transport, str)
         self._transport: OdooTransport = (
             AutoTransport(
@@ -251,11 +249,6 @@ class OdooCalendar:
         return self._login == self._user_login
 
     @property
-    def settled(self) -> float:
-        """``time.monotonic()`` when the last pull or write of this calendar ended."""
-        return self._settled
-
-    @property
     def uid(self) -> int:
         """The calendar user's id (0 before connecting)."""
         return self._uid
@@ -314,8 +307,6 @@ class OdooCalendar:
         self._users.remember(self._uid, owner)
         self._partners.remember(self._owner_email, self._partner)
         self._connected = True
-        if self._database is not None:
-            self._database.join(self)
 
     async def _call(self, model: str, method: str, *args: Any, **kwargs: Any) -> Any:
         """One call; an answer without the shape the method gives is a MalformedAnswerError."""
@@ -635,15 +626,12 @@ class OdooCalendar:
         await self.connect()
         self._default_privacy.clear()
         state = Cursor.parse(cursor)
-        try:
-            if state is not None:
-                self._series.update(
-                    {rid: value for rid, value in state.series.items() if rid not in self._series}
-                )
-                return await self._incremental(state, window)
-            return await self._full(window)
-        finally:
-            self._settled = time.monotonic()
+        if state is not None:
+            self._series.update(
+                {rid: value for rid, value in state.series.items() if rid not in self._series}
+            )
+            return await self._incremental(state, window)
+        return await self._full(window)
 
     @property
     def keeps_cursor_across_windows(self) -> bool:
@@ -1111,8 +1099,6 @@ class OdooCalendar:
             for job in jobs:
                 if not job.done and job.error is None:
                     job.error = error
-        finally:
-            self._settled = time.monotonic()
         return [self._result(job) for job in jobs]
 
     def _result(self, job: Job) -> WriteResult:

@@ -26,12 +26,12 @@ have returned:
   is never taken from the shared account: changed rows are read by each
   calendar (:mod:`._privacy` masks what another login reads for its user).
 
-Freshness: a calendar's pull may use a listing that started after the
-calendar's own last pull or write ended (its own writes are then in it) and
-less than ``max_age`` seconds ago; pulls that come while a listing is being
-made wait for it when it qualifies. So the calendars of one ``sync_many``
-round share one listing, and a scheduler running pairs at different times
-shares one among the pairs of the same few seconds.
+Freshness: a pull is served only by a listing that starts after the pull
+did, so it sees every change made before it began, as its own query would.
+Pulls that start together share one listing; those that come while a listing
+is on its way wait for the next one, which starts as soon as that one is
+done and serves them all. So the calendars of one ``sync_many`` round share
+a few listings (one when they start together), whatever their number.
 
 Costs, no matter how many users: two calls per listing (four when private
 events of others are among the rows), plus each calendar's reads of its own
@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import weakref
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
@@ -90,10 +89,6 @@ class Member(Protocol):
     def reads_as_user(self) -> bool:
         """Whether the calendar reads with its user's own credentials."""
 
-    @property
-    def settled(self) -> float:
-        """``time.monotonic()`` when the calendar's last pull or write ended."""
-
     async def read_own(
         self, model: str, ids: Sequence[int], fields: Sequence[str], context: Mapping[str, Any]
     ) -> list[dict[str, Any]]:
@@ -116,7 +111,6 @@ class Changes:
 class _Listing:
     """One shared listing: the rows of every member's domain, and the attendee changes."""
 
-    started: float
     #: the calendars' users it lists for, and after which ``write_date`` for each
     lows: Mapping[int, str]
     bounds: tuple[str, str]
@@ -127,13 +121,6 @@ class _Listing:
     #: rows masked to the shared account: their attendees' partners, and those written after low
     masked_partners: Mapping[int, frozenset[int]]
     masked_recent: frozenset[int]
-
-    def serves(self, member: Member, low: str, window_bounds: tuple[str, str]) -> bool:
-        return (
-            self.started >= member.settled
-            and self.lows.get(member.uid, "~") <= low
-            and self.bounds == window_bounds
-        )
 
     def belongs(self, row: Mapping[str, Any], member: Member) -> bool:
         """Whether the row is in the member's domain (organiser, or its partner invited);
@@ -152,16 +139,20 @@ class _InFlight:
     as a blocking caller's, shares the listings made but not the waiting)."""
 
     reads: _Reads
-    making: list[tuple[_Listing, asyncio.Future[_Listing]]] = attrs.Factory(list)
-    gathering: _Gathering | None = None
+    #: the pulls waiting for the next listing, by window
+    next: dict[tuple[str, str], _Gathering] = attrs.Factory(dict)
+    #: the windows with a listing on its way
+    busy: set[tuple[str, str]] = attrs.Factory(set)
+    tasks: set[asyncio.Task[None]] = attrs.Factory(set)
 
 
 @attrs.define
 class _Gathering:
-    """The calendars that join a listing about to be made (their pulls started together)."""
+    """The pulls that wait for the next listing of a window (it starts after they did)."""
 
     bounds: tuple[str, str]
-    members: dict[int, Member]
+    #: user id -> the calendar and its low
+    members: dict[int, tuple[Member, str]]
     future: asyncio.Future[_Listing]
 
 
@@ -185,7 +176,6 @@ class OdooDatabase:
     :param transport: ``"auto"``, ``"jsonrpc"``, ``"json2"`` or a ready
         :class:`~calsync.adapters.odoo.OdooTransport` (for instance the one the
         calendars of a service login share: one login for all).
-    :param max_age: seconds a listing may serve pulls after it started.
 
     Give each :class:`OdooCalendar` of the database ``database=`` this object::
 
@@ -209,7 +199,6 @@ class OdooDatabase:
         api_key: str | None = None,
         transport: TransportChoice | OdooTransport = "auto",
         timeout: float = 600.0,
-        max_age: float = 5.0,
     ) -> None:
         self._owns = isinstance(transport, str)
         self.transport: OdooTransport = (
@@ -229,16 +218,11 @@ class OdooDatabase:
         self._url = url.rstrip("/")
         self._db = db
         self._login = login
-        self.max_age = max_age
-        self._members: weakref.WeakSet[Any] = weakref.WeakSet()
-        self._lows: dict[int, str] = {}
-        self._latest: _Listing | None = None
         # what is on its way, per event loop (futures belong to the loop that made them)
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _InFlight] = (
             weakref.WeakKeyDictionary()
         )
         self._default_privacy: dict[int, object] = {}
-        self._privacy_read = 0.0
         #: Shared listings made so far (each is two to four calls).
         self.listings = 0
         #: ``calendar.event`` rows those listings held, all together.
@@ -248,10 +232,6 @@ class OdooDatabase:
         return f"OdooDatabase(url={self._url!r}, db={self._db!r}, login={self._login!r})"
 
     # -- what calendars ask -----------------------------------------------------------------
-
-    def join(self, member: Member) -> None:
-        """Count the calendar among those the next listings cover (once it knows its user)."""
-        self._members.add(member)
 
     async def changes(self, member: Member, low: str, window: Window) -> Changes:
         """What the member's own three queries of an incremental pull would answer: its
@@ -321,11 +301,8 @@ class OdooDatabase:
 
     async def _private_calendars(self, organizers: Iterable[int]) -> set[int]:
         """Which of these users' calendars are private by default (read as the shared
-        account: an administrator reads the real value; kept for ``max_age``)."""
+        account: an administrator reads the real value; read again for each listing)."""
         wanted = set(organizers)
-        if time.monotonic() - self._privacy_read > self.max_age:
-            self._default_privacy.clear()
-            self._privacy_read = time.monotonic()
         unknown = sorted(wanted - set(self._default_privacy))
         if unknown and major_version(getattr(self.transport, "version", None) or "18.0") >= 18:
             key = ("res.users", ("calendar_default_privacy",), ())
@@ -345,53 +322,49 @@ class OdooDatabase:
     # -- making listings --------------------------------------------------------------------
 
     async def _listing(self, member: Member, low: str, window_bounds: tuple[str, str]) -> _Listing:
-        self._lows[member.uid] = low
-        now = time.monotonic()
-        latest = self._latest
-        if (
-            latest is not None
-            and now - latest.started <= self.max_age
-            and latest.serves(member, low, window_bounds)
-        ):
-            return latest
+        """The next listing to start (with the member's users after its low): the one the
+        pulls of this turn of the event loop join, or the one that starts after the listing
+        on its way."""
         flight = self._in_flight()
-        for planned, future in flight.making:
-            if planned.serves(member, low, window_bounds):
-                return await asyncio.shield(future)
-        gathering = flight.gathering
-        if gathering is not None and gathering.bounds == window_bounds:
-            gathering.members[member.uid] = member
-            return await asyncio.shield(gathering.future)
-        return await self._make(member, low, window_bounds)
+        gathering = flight.next.get(window_bounds)
+        if gathering is None:
+            future = asyncio.get_running_loop().create_future()
+            gathering = flight.next[window_bounds] = _Gathering(window_bounds, {}, future)
+            if window_bounds not in flight.busy:
+                asyncio.get_running_loop().call_soon(self._start, flight, window_bounds)
+        gathering.members[member.uid] = (member, low)
+        return await asyncio.shield(gathering.future)
 
-    async def _make(self, member: Member, low: str, window_bounds: tuple[str, str]) -> _Listing:
-        future: asyncio.Future[_Listing] = asyncio.get_running_loop().create_future()
-        gathering = _Gathering(window_bounds, {member.uid: member}, future)
-        flight = self._in_flight()
-        flight.gathering = gathering
+    def _start(self, flight: _InFlight, window_bounds: tuple[str, str]) -> None:
+        gathering = flight.next.pop(window_bounds, None)
+        if gathering is None:
+            return
+        flight.busy.add(window_bounds)
+        task = asyncio.ensure_future(self._make(gathering))
+        flight.tasks.add(task)
+
+        def done(task: asyncio.Task[None]) -> None:
+            flight.tasks.discard(task)
+            flight.busy.discard(window_bounds)
+            if window_bounds in flight.next:
+                self._start(flight, window_bounds)
+
+        task.add_done_callback(done)
+
+    async def _make(self, gathering: _Gathering) -> None:
+        members = gathering.members
+        lows = {uid: low for uid, (_member, low) in members.items()}
+        plan = _Listing(lows, gathering.bounds, (), (), (), {}, frozenset())
+        self._default_privacy.clear()
         try:
-            await asyncio.sleep(0)  # the pulls started with this one join it
-        finally:
-            flight.gathering = None
-        # the others as of their last pull (a cursor only moves forward), and those joining
-        members = {m.uid: m for m in list(self._members) if _known(m) and m.uid in self._lows}
-        members.update(gathering.members)
-        lows = {uid: self._lows[uid] for uid in members}
-        plan = _Listing(time.monotonic(), lows, window_bounds, (), (), (), {}, frozenset())
-        entry = (plan, future)
-        flight.making.append(entry)
-        try:
-            made = await self._query(plan, {uid: m.partner for uid, m in members.items()})
+            made = await self._query(plan, {uid: m.partner for uid, (m, _low) in members.items()})
         except BaseException as error:
-            future.set_exception(error)
-            future.exception()  # retrieved: waiters re-raise it, nobody else must
-            raise
-        finally:
-            flight.making.remove(entry)
-        future.set_result(made)
-        if self._latest is None or made.started >= self._latest.started:
-            self._latest = made
-        return made
+            gathering.future.set_exception(error)
+            gathering.future.exception()  # retrieved: the pulls re-raise it, nobody else must
+            if not isinstance(error, Exception):
+                raise
+            return
+        gathering.future.set_result(made)
 
     async def _query(self, plan: _Listing, partners: Mapping[int, int]) -> _Listing:
         """The shared calls: the listing, the attendee poll, and for rows masked to the
@@ -642,10 +615,3 @@ def _routable(rows: Sequence[Mapping[str, Any]], model: str, *many2ones: str) ->
                 f"Odoo answered the shared {model} listing with a row calsync cannot route",
                 side="odoo",
             )
-
-
-def _known(member: Any) -> bool:
-    try:
-        return bool(member.uid)
-    except AttributeError:
-        return False
