@@ -34,7 +34,7 @@ from calsync._sync._synchronizer import Synchronizer
 
 if TYPE_CHECKING:
     from calsync._app._config import Config, PairConfig
-    from calsync.adapters.odoo import AutoTransport, OdooCalendar
+    from calsync.adapters.odoo import AutoTransport, OdooCalendar, OdooDatabase
     from calsync.adapters.outlook import OutlookCalendar
     from calsync.auth import ApplicationCredential, MicrosoftAuth
     from calsync.stores import MappingStore, SubscriptionStore, TokenStore
@@ -101,6 +101,7 @@ class Deployment(ClosesOnExit):
         self._lock = threading.Lock()
         self._transports: dict[tuple[str, str | None, str | None], AutoTransport] = {}
         self._sides: dict[str, tuple[OdooCalendar, OutlookCalendar]] = {}
+        self._database: OdooDatabase | None = None
 
     def __repr__(self) -> str:
         return f"Deployment({str(self.config.path)!r})"
@@ -235,7 +236,26 @@ class Deployment(ClosesOnExit):
             login,
             transport=self.odoo_transport(login, api_key=api_key, password=password),
             user_login=user,
+            database=self.odoo_database(),
         )
+
+    def odoo_database(self) -> OdooDatabase | None:
+        """With ``odoo.shared_listing``, the one change query of the pairs (the service
+        login's, on its transport: made once, logged in once)."""
+        from calsync.adapters.odoo import OdooDatabase
+
+        odoo = self.config.odoo
+        if not odoo.shared_listing or odoo.login is None:
+            return None
+        api_key = odoo.api_key.value(self.environ) if odoo.api_key else None
+        password = odoo.password.value(self.environ) if odoo.password else None
+        transport = self.odoo_transport(odoo.login, api_key=api_key, password=password)
+        with self._lock:
+            if self._database is None:
+                self._database = OdooDatabase(
+                    odoo.url, odoo.database, odoo.login, transport=transport
+                )
+            return self._database
 
     def odoo_transport(
         self, login: str, *, api_key: str | None = None, password: str | None = None
@@ -348,6 +368,7 @@ class Deployment(ClosesOnExit):
             transports = list(self._transports.values())
             self._sides.clear()
             self._transports.clear()
+            self._database = None  # on those transports: nothing of its own to close
         for held in (*sides, *transports):
             try:
                 await held.aclose()
