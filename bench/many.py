@@ -60,6 +60,8 @@ WINDOW = calsync.Window(
     datetime(2026, 12, 1, tzinfo=timezone.utc), datetime(2028, 12, 1, tzinfo=timezone.utc)
 )
 LATENCY = 0.1
+#: The real server's log (its access lines give its own time per request).
+ODOO_LOG = Path("/work/odoo/server18.log")
 PULLED, PUSHED = 10, 5
 #: Odoo 18's own Outlook module for 50 users (issue 16: its cron, one user after another,
 #: on a real 18.0 server against the same Graph emulator), seconds per round.
@@ -434,7 +436,7 @@ def main() -> None:
     parser.add_argument("--users", default="20,50", help="comma-separated numbers of users")
     parser.add_argument("--real", action="store_true", help="a real Odoo (CALSYNC_ODOO_*)")
     parser.add_argument("--modes", default=",".join(MODES), help="alone, shared or both")
-    parser.add_argument("--odoo-log", type=Path, default=Path("/work/odoo/server18.log"))
+    parser.add_argument("--odoo-log", type=Path, default=ODOO_LOG)
     args = parser.parse_args()
     real = real_odoo(args.odoo_log) if args.real else None
     rounds = run([int(n) for n in args.users.split(",")], real, args.modes.split(","))
