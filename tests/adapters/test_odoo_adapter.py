@@ -455,34 +455,70 @@ def test_updates_write_only_the_changed_fields(bob: Setup) -> None:
     assert (row["location"], row["description"]) == ("Room 2", "<p>edited in Odoo meanwhile</p>")
 
 
-def test_an_organiser_without_an_odoo_user_stays_among_the_partners_on_update(
-    bob: Setup,
-) -> None:
-    """An invitation from someone Odoo has no user for is Bob's event, Olga among its partners.
+def test_an_organiser_without_an_odoo_user_stays_the_organiser(bob: Setup) -> None:
+    """An invitation from someone Odoo has no user for is nobody's in Odoo, and reads back so.
 
-    A create puts her there; an update (the meeting moved, or the copy an
-    interrupted run made being settled) must keep her, not drop the organiser.
+    As Odoo's own Outlook module stores it: ``user_id`` empty, the organiser's
+    partner among the partners (answer "accepted"). Bob's pull reads the
+    organiser back, so the meeting is someone else's; an update keeps her.
     """
     olga = Person("olga@partner.example", "Olga")
     people = [Attendee("bob@example.com"), Attendee("eve@partner.example")]
     invitation = meeting("Partner review", organizer=olga, attendees=people)
     (created,) = bob.apply(Create("k", invitation))
     assert created.ok, created.error
+    event_id = int(created.stored.id)
 
-    def partners() -> list[str]:
-        [row] = bob.hands.read([int(created.stored.id)], "partner_ids")
-        rows = bob.hands.call("res.partner", "read", row["partner_ids"], ["email"])
-        return sorted(r["email"] for r in rows)
+    def partners() -> dict[str, str]:
+        [row] = bob.hands.read([event_id], "user_id", "partner_id", "attendee_ids")
+        assert (row["user_id"], row["partner_id"]) == (False, False), "no Odoo user organises it"
+        rows = bob.hands.call("calendar.attendee", "read", row["attendee_ids"], ["email", "state"])
+        return {r["email"]: r["state"] for r in rows}
 
-    everyone = ["bob@example.com", "eve@partner.example", "olga@partner.example"]
-    assert partners() == everyone
+    assert partners() == {
+        "bob@example.com": "needsAction",
+        "eve@partner.example": "needsAction",
+        "olga@partner.example": "accepted",
+    }
+    pulled = only(bob.pull())
+    assert pulled.event.organizer == olga
+    assert pulled.event.attendees == created.stored.event.attendees
+    assert [a.email for a in pulled.event.attendees] == ["bob@example.com", "eve@partner.example"]
+    assert not pulled.read_only, "it follows what its organiser changes"
     moved = attrs.evolve(invitation, start=at(10, 11), end=at(10, 12))
     (updated,) = bob.apply(Update("k", moved, created.stored))
     assert updated.ok, updated.error
-    assert partners() == everyone
-    assert updated.stored.event.attendees == created.stored.event.attendees
+    assert sorted(partners()) == ["bob@example.com", "eve@partner.example", "olga@partner.example"]
+    assert updated.stored.event.organizer == olga
     (again,) = bob.apply(Update("k", moved, updated.stored))
     assert again.stored.version == updated.stored.version, "settled: nothing more to write"
+
+
+def test_the_organiser_outside_odoo_is_told_apart_from_odoo_users_who_accepted(
+    bob: Setup,
+) -> None:
+    """Ann, an Odoo user, accepted the same invitation: Olga is still its organiser."""
+    bob.odoo.add_user("ann", "ann-pw", name="Ann", email="ann@example.com")
+    olga = Person("olga@partner.example", "Olga")
+    people = [Attendee("bob@example.com"), Attendee("ann@example.com", response="accepted")]
+    (created,) = bob.apply(Create("k", meeting("Partner review", organizer=olga, attendees=people)))
+    assert created.ok, created.error
+    fresh = bob.another()
+    pulled = bob.run(fresh.pull(None, WINDOW))
+    bob.run(fresh.aclose())
+    assert only(pulled).event.organizer == olga
+
+
+def test_a_row_whose_organiser_cannot_be_told_is_read_only(bob: Setup) -> None:
+    """No ``user_id`` and no accepted attendee besides Bob: nobody calsync knows organises it."""
+    guest = bob.hands.partner("eve@partner.example")
+    owner = bob.hands.partner("bob@example.com")
+    values = {"name": "Imported", "start": "2027-03-10 09:00:00", "stop": "2027-03-10 10:00:00"}
+    values |= {"user_id": False, "partner_ids": [(6, 0, [owner, guest])]}
+    bob.hands.call("calendar.event", "create", values, context=QUIET)
+    pulled = only(bob.pull())
+    assert pulled.event.organizer is None
+    assert pulled.read_only
 
 
 def test_read_only_events_change_only_the_users_own_answer(bob: Setup) -> None:

@@ -643,12 +643,31 @@ class _Planner:
         versions). The copy's key derives from it, not from the item's version,
         so that the copy a stopped run made is found again after an edit.
         """
-        source, target = position, 1 - position
         if copy_of is not None:
-            key = derive_key(self.pair, self.sides[source].name, item.id, "copy", copy_of)
+            key = derive_key(self.pair, self.sides[position].name, item.id, "copy", copy_of)
         else:
-            key = self._origin_key(source, item)
-        if item.read_only and not self.sides[target].holds_others_meetings:
+            key = self._origin_key(position, item)
+        self._create(key, position, item, reason, uid=item.uid)
+
+    def _organised_elsewhere(self, source: int, item: RemoteEvent) -> bool:
+        """This account does not organise the event: read-only, or someone else organises it."""
+        organizer = item.event.organizer
+        owner = self.sides[source].owner_email
+        return item.read_only or (
+            organizer is not None and owner is not None and organizer.email != owner.lower()
+        )
+
+    def _create(
+        self, key: str, source: int, item: RemoteEvent, reason: str, *, uid: str | None
+    ) -> None:
+        """Create ``item`` on the other side under ``key``, unless an interrupted run did.
+
+        Never on a side that cannot hold others' meetings when this account does
+        not organise it: there it would become this account's own meeting, and
+        its provider would invite every attendee, the organiser included.
+        """
+        target = 1 - source
+        if not self.sides[target].holds_others_meetings and self._organised_elsewhere(source, item):
             origin = SideRef(item.id, item.version, read_only=item.read_only)
             link = _link(key, item.event, origin, source, None, uid=item.uid)
             self.new_links[key] = link
@@ -659,13 +678,6 @@ class _Planner:
                 f"{self.sides[target].name} it would become this account's own meeting",
             )
             return
-        self._create(key, source, item, reason, uid=item.uid)
-
-    def _create(
-        self, key: str, source: int, item: RemoteEvent, reason: str, *, uid: str | None
-    ) -> None:
-        """Create ``item`` on the other side under ``key``, unless an interrupted run did."""
-        target = 1 - source
         orphan = self._adopt(target, key)
         if orphan is not None:
             self._settle_creation(

@@ -387,6 +387,7 @@ class OdooCalendar:
         await self._users.ensure(
             uid for row in rows if (uid := mapping.many2one(row.get("user_id"))) is not None
         )
+        await self._users.ensure_partners(self._organiser_candidates(snapshot))
         alarm_ids = {a for row in rows for a in row.get("alarm_ids") or ()}
         if alarm_ids:
             await self._alarms.ensure(alarm_ids)
@@ -414,7 +415,18 @@ class OdooCalendar:
             reminders=self._alarms.reminders,
             tags=self._tags.names,
             owner_partner=self._partner,
+            user_partners=self._users.partners,
         )
+
+    def _organiser_candidates(self, snapshot: Snapshot) -> set[int]:
+        """Partners to check for an Odoo user: where a row without organiser has several."""
+        lookups = self._lookups(snapshot)
+        found: set[int] = set()
+        for row in snapshot.rows.values():
+            candidates = mapping.outside_candidates(row, lookups)
+            if len(candidates) > 1:
+                found.update(a.partner_id for a in candidates)
+        return found
 
     def _version(
         self,
@@ -439,14 +451,22 @@ class OdooCalendar:
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
 
-    def _read_only(self, row: Mapping[str, Any]) -> bool:
+    def _read_only(self, row: Mapping[str, Any], event: Event) -> bool:
+        """Another Odoo user organises it, or it has no organiser calsync can tell.
+
+        A meeting organised outside Odoo (no ``user_id``, its organiser among the
+        attendees) is not read-only: it follows what its organiser changes, as the
+        user's mailbox receives it; the organiser check keeps it out of Outlook.
+        """
         organizer = mapping.many2one(row.get("user_id"))
-        return organizer is not None and organizer != self._uid
+        if organizer is None:
+            return event.organizer is None
+        return organizer != self._uid
 
     def _single(self, row: Mapping[str, Any], snapshot: Snapshot, key: str | None) -> RemoteEvent:
         event = mapping.row_event(row, self._lookups(snapshot))
         archived = not row.get("active")
-        read_only = self._read_only(row)
+        read_only = self._read_only(row, event)
         return RemoteEvent(
             id=str(row["id"]),
             event=event,
@@ -506,7 +526,7 @@ class OdooCalendar:
             members[0],
         )
         archived = not any(row.get("active") for row in members)
-        read_only = self._read_only(template)
+        read_only = self._read_only(template, mapping.row_event(template, lookups))
         return RemoteEvent(
             id=str(sid),
             event=event,

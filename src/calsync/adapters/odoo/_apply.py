@@ -215,17 +215,20 @@ class Apply:
             partners.add(self.a._partner)
         return sorted(partners)
 
-    def _organiser_uid(self, event: Event) -> int:
-        """Who organises the event in Odoo: its organiser's user when Odoo has one, else the owner.
+    def _organiser_uid(self, event: Event) -> int | bool:
+        """Who organises the event in Odoo (``user_id``): the organiser's user, or nobody.
 
         A meeting this account only attends, created in Odoo from the invitation
         in its Outlook, stays the organiser's meeting: its other attendees' own
-        syncs then find it rather than make another.
+        syncs then find it rather than make another. An organiser without an
+        Odoo user is no Odoo user's: ``user_id`` stays empty, as Odoo's own
+        Outlook module leaves it, and the organiser is kept among the partners
+        (see :func:`~calsync.adapters.odoo._mapping.organizer_of`).
         """
         organizer = event.organizer
-        if organizer is not None:
-            return self.organisers.get(organizer.email, self.a._uid)
-        return self.a._uid
+        if organizer is None or organizer.email == self.a.owner_email:
+            return self.a._uid
+        return self.organisers.get(organizer.email, False)
 
     def _partner_commands(self, event: Event, row: Mapping[str, Any] | None) -> list[Any]:
         """Commands that make the row's partners the event's, as :meth:`_partner_ids` makes them.
@@ -786,6 +789,9 @@ class Apply:
                 if row is None or not row.get("active"):
                     continue
                 answers = {a.email: a.response for a in target.attendees}
+                if target.organizer is not None and not row.get("user_id"):
+                    # an organiser outside Odoo is told apart by this answer
+                    answers.setdefault(target.organizer.email, Response.ACCEPTED)
                 for aid in row.get("attendee_ids") or ():
                     attendee = snapshot.attendees.get(aid)
                     if attendee is None or attendee.email not in answers:

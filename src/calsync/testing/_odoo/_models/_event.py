@@ -138,7 +138,7 @@ class CalendarEvent(Model):
             return
         for rid in ids:
             row = self.db.row(self._name, rid)
-            if row is not None and row.get("user_id") and self._masked(env, rid):
+            if row is not None and self._masked(env, rid):
                 raise record_rule_error(
                     env.user_name, env.uid, operation, self.spec.description, self._name
                 )
