@@ -29,7 +29,7 @@ def seed_both_sides(made: World, login: str) -> None:
 
 def test_a_first_sync_links_what_both_sides_already_hold(tmp_path: Path) -> None:
     """A user who skipped the guide's copy-delete-sync procedure gets no duplicate and no e-mail."""
-    with world(tmp_path, "alice", max_notifications=None) as made:
+    with world(tmp_path, "alice", first_sync_max_notifications=0) as made:
         seed_both_sides(made, "alice")
         made.graph.clear_mail_log()
         plan = made.preview("alice")
