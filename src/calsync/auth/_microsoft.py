@@ -492,7 +492,12 @@ class MicrosoftAuth(ClosesOnExit):
         return asked
 
     def access_token(
-        self, account: str, scopes: Sequence[str] = (), *, claims: str | None = None
+        self,
+        account: str,
+        scopes: Sequence[str] = (),
+        *,
+        claims: str | None = None,
+        rejected: str | None = None,
     ) -> tuple[str, int, int | None]:
         """(access token, expires_on, refresh_on) for ``account``, refreshed when needed.
 
@@ -501,7 +506,9 @@ class MicrosoftAuth(ClosesOnExit):
         refreshed), msal refreshes with the newest refresh token, and the
         rotated refresh token is saved. An ``invalid_grant`` right after
         another process rotated the refresh token is retried once with its
-        token.
+        token. ``rejected``: a token Graph refused (revoked, or expired before
+        msal thought): never returned again, a new one is fetched instead
+        (unless another caller replaced it already).
         """
         wanted = self._resolve(scopes)
         with self._locked(account):
@@ -514,10 +521,13 @@ class MicrosoftAuth(ClosesOnExit):
                     account=account,
                 )
             home = accounts[0].get("home_account_id")
-            if claims or not self._usable(session, home, wanted):
+            if claims or rejected or not self._usable(session, home, wanted):
                 self._reload(account, session)
                 accounts = session.app.get_accounts() or accounts
             result = self._silent(session, wanted, accounts[0], claims)
+            if rejected and result is not None and result.get("access_token") == rejected:
+                logger.info("account %r: Graph refused its access token; refreshing", account)
+                result = self._silent(session, wanted, accounts[0], claims, force=True)
             if (
                 result is not None
                 and result.get("error") == "invalid_grant"
@@ -543,11 +553,17 @@ class MicrosoftAuth(ClosesOnExit):
         return str(result["access_token"]), expires_on, refresh_on
 
     def _silent(
-        self, session: _Session, scopes: list[str], who: Mapping[str, Any], claims: str | None
+        self,
+        session: _Session,
+        scopes: list[str],
+        who: Mapping[str, Any],
+        claims: str | None,
+        *,
+        force: bool = False,
     ) -> dict[str, Any] | None:
         try:
             found: dict[str, Any] | None = session.app.acquire_token_silent_with_error(
-                scopes, who, claims_challenge=claims
+                scopes, who, claims_challenge=claims, force_refresh=force
             )
         except _TRANSPORT as error:
             raise _transient(error) from None
@@ -593,6 +609,25 @@ class MicrosoftCredential(ClosesOnExit):
     def __init__(self, auth: MicrosoftAuth, account: str) -> None:
         self._auth = auth
         self.account = account
+        self.__rejected: str | None = None
+
+    def reject(self, token: str) -> None:
+        """Graph refused ``token`` (revoked, or expired before msal thought).
+
+        The next :meth:`get_token` fetches a new one with the refresh token
+        instead of handing out the cached one again (calsync's Outlook adapter
+        calls this on a 401, then retries once).
+        """
+        self.__rejected = token
+
+    def _access_token(
+        self, scopes: Sequence[str], claims: str | None
+    ) -> tuple[str, int, int | None]:
+        rejected = self.__rejected
+        found = self._auth.access_token(self.account, scopes, claims=claims, rejected=rejected)
+        if rejected is not None and found[0] != rejected:
+            self.__rejected = None
+        return found
 
     def get_token(
         self,
@@ -603,15 +638,14 @@ class MicrosoftCredential(ClosesOnExit):
         **kwargs: Any,
     ) -> AccessToken:
         """An access token, refreshed (and the new refresh token stored) when needed."""
-        token, expires_on, _ = self._auth.access_token(self.account, scopes, claims=claims)
+        token, expires_on, _ = self._access_token(scopes, claims)
         return _AccessToken(token, expires_on)
 
     def get_token_info(
         self, *scopes: str, options: TokenRequestOptions | None = None
     ) -> AccessTokenInfo:
         """The same, in azure-core's newer ``SupportsTokenInfo`` form."""
-        claims = (options or {}).get("claims")
-        token, expires_on, refresh_on = self._auth.access_token(self.account, scopes, claims=claims)
+        token, expires_on, refresh_on = self._access_token(scopes, (options or {}).get("claims"))
         return _AccessTokenInfo(token, expires_on, refresh_on=refresh_on)
 
     def close(self) -> None:
