@@ -660,6 +660,29 @@ def test_auto_picks_json2_on_19_with_a_key_and_jsonrpc_otherwise() -> None:
         odoo.stop()
 
 
+@pytest.mark.parametrize("transport", ["json2", "jsonrpc"])
+def test_an_api_key_of_another_user_is_refused(transport: str) -> None:
+    """JSON-2 takes the user from the key alone: Ann's key given for bob never syncs Ann's
+    calendar under bob's pair (checked on a real Odoo 19.0: admin's key for bob is refused)."""
+    odoo = emulator("19.0")
+    loop = asyncio.new_event_loop()
+    try:
+        odoo.add_user("ann", "ann-pw", name="Ann", email="ann@example.com", api_key="a" * 40)
+        calendar = OdooCalendar(odoo.url, odoo.db, "bob", api_key="a" * 40, transport=transport)  # type: ignore[arg-type]
+        if transport == "json2":
+            with pytest.raises(AuthenticationError, match="are those of 'ann'") as caught:
+                loop.run_until_complete(calendar.pull(None, WINDOW))
+            assert caught.value.code == "wrong_user"
+        else:  # /jsonrpc checks login and key together
+            with pytest.raises(AuthenticationError):
+                loop.run_until_complete(calendar.pull(None, WINDOW))
+        assert not [c for c in odoo.calls if c.model == "calendar.event"], "nothing was read"
+        loop.run_until_complete(calendar.aclose())
+    finally:
+        loop.close()
+        odoo.stop()
+
+
 def test_a_restart_or_an_expired_session_means_one_new_login(bob: Setup) -> None:
     bob.hands.create(meeting())
     full = bob.pull()

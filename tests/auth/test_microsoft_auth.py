@@ -691,3 +691,49 @@ def test_a_token_refused_again_after_a_refresh_fails_clearly(
     with pytest.raises(AuthenticationError, match="again after a refresh"):
         pull_twice(graph, alice, credential, lambda: graph.revoke_token(token))
     assert credential.rejected == [token], "told once, retried once"
+
+
+# -- who signed in (issue 14) -------------------------------------------------------------------
+
+
+def test_a_sign_in_by_another_account_than_the_mailbox_is_refused(
+    graph: GraphEmulator, alice: GraphMailbox, bob: GraphMailbox, auth: MicrosoftAuth
+) -> None:
+    """The link was for Alice's mailbox; Bob signed in (a shared browser, select_account)."""
+    url = auth.authorization_url(alice.email, prompt="select_account")
+    graph.identity.sign_in(bob)
+    with pytest.raises(ReauthorizationRequiredError, match="sign in as alice") as caught:
+        auth.complete(alice.email, callback(url))
+    assert caught.value.code == "wrong_account"
+    assert "bob@example.com signed in, but this sign-in was for alice@example.com" in str(
+        caught.value
+    )
+    assert auth.accounts() == [], "nothing was stored"
+    graph.identity.sign_in(alice)
+    url = auth.authorization_url(alice.email)
+    assert auth.complete(alice.email, callback(url)).username == alice.email
+
+
+@pytest.mark.parametrize(
+    ("options", "refused"),
+    [
+        ({"login_hint": "alice@example.com"}, True),
+        ({"mailbox": "Alice@Example.com"}, True),
+        ({}, False),  # "user-1" names no mailbox
+        ({"login_hint": "alice@example.com", "mailbox": ""}, False),  # whoever signs in
+    ],
+)
+def test_the_expected_mailbox_comes_from_the_mailbox_the_hint_or_the_account(
+    graph: GraphEmulator,
+    bob: GraphMailbox,
+    auth: MicrosoftAuth,
+    options: dict[str, str],
+    refused: bool,
+) -> None:
+    url = auth.authorization_url("user-1", **options)
+    graph.identity.sign_in(bob)
+    if refused:
+        with pytest.raises(ReauthorizationRequiredError, match="sign in as alice"):
+            auth.complete("user-1", callback(url))
+    else:
+        assert auth.complete("user-1", callback(url)).username == bob.email

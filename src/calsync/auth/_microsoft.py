@@ -357,6 +357,7 @@ class MicrosoftAuth(ClosesOnExit):
         self,
         account: str,
         *,
+        mailbox: str | None = None,
         login_hint: str | None = None,
         prompt: str | None = None,
         domain_hint: str | None = None,
@@ -368,8 +369,15 @@ class MicrosoftAuth(ClosesOnExit):
         and at most a few at once per account, so the callback may reach any
         worker that shares the store. ``prompt="select_account"`` lets the
         user pick another Microsoft account.
+
+        ``mailbox``: the Microsoft account that must sign in (its sign-in
+        name or e-mail address); :meth:`complete` refuses anyone else, so one
+        user's tokens never end up under another's account. By default the
+        ``login_hint``, else ``account`` when it is an e-mail address; ``""``
+        accepts whoever signs in.
         """
         check_account(account)
+        expected = _expected_mailbox(account, mailbox, login_hint)
         app = self._app(msal.SerializableTokenCache())
         with _WARNINGS_LOCK, warnings.catch_warnings():
             # msal recommends form_post on every other call; query is a documented choice here.
@@ -384,7 +392,11 @@ class MicrosoftAuth(ClosesOnExit):
             )
         with self._locked(FLOW_PREFIX + account):
             flows = self._flows(account)
-            flows[flow["state"]] = {"flow": flow, "expires": time.time() + self.flow_ttl}
+            flows[flow["state"]] = {
+                "flow": flow,
+                "expires": time.time() + self.flow_ttl,
+                "mailbox": expected,
+            }
             newest = sorted(flows.items(), key=lambda item: item[1]["expires"])[-_MAX_FLOWS:]
             self.token_store.set(FLOW_PREFIX + account, json.dumps({"flows": dict(newest)}))
         return self._http.to_public(str(flow["auth_uri"]))
@@ -399,7 +411,8 @@ class MicrosoftAuth(ClosesOnExit):
         now = time.time()
         return {state: item for state, item in flows.items() if float(item["expires"]) > now}
 
-    def _take_flow(self, account: str, state: str) -> dict[str, Any] | None:
+    def _take_flow(self, account: str, state: str) -> tuple[dict[str, Any], str | None] | None:
+        """The pending flow of ``state`` (used up) and the mailbox it expects."""
         with self._locked(FLOW_PREFIX + account):
             flows = self._flows(account)
             item = flows.pop(state, None)
@@ -407,7 +420,7 @@ class MicrosoftAuth(ClosesOnExit):
                 self.token_store.set(FLOW_PREFIX + account, json.dumps({"flows": flows}))
             else:
                 self.token_store.delete(FLOW_PREFIX + account)
-        return None if item is None else dict(item["flow"])
+        return None if item is None else (dict(item["flow"]), item.get("mailbox"))
 
     def complete(
         self,
@@ -424,7 +437,10 @@ class MicrosoftAuth(ClosesOnExit):
         ``error_description``); or give ``code`` and ``state``. The tokens
         replace whatever the account had. :class:`~calsync.SignInStateError`
         when no pending sign-in of this account matches ``state`` (expired,
-        used, or started for another account).
+        used, or started for another account);
+        :class:`~calsync.ReauthorizationRequiredError` (code ``wrong_account``),
+        with nothing stored, when someone other than the expected mailbox
+        signed in (see :meth:`authorization_url`).
         """
         check_account(account)
         response: dict[str, str] = {}
@@ -437,14 +453,15 @@ class MicrosoftAuth(ClosesOnExit):
         if state is not None:
             response["state"] = state
         wanted = response.get("state")
-        flow = self._take_flow(account, wanted) if wanted else None
-        if flow is None:
+        taken = self._take_flow(account, wanted) if wanted else None
+        if taken is None:
             raise SignInStateError(
                 "this sign-in callback matches no pending sign-in of the account (the link "
                 "expired, was used already, or was started for another account): send the user "
                 "to MicrosoftAuth.authorization_url() again",
                 account=account,
             )
+        flow, expected = taken
         if "error" in response:
             raise self._error(response, account, signing_in=True)
         cache = msal.SerializableTokenCache()
@@ -462,6 +479,7 @@ class MicrosoftAuth(ClosesOnExit):
                 ) from None
             if "error" in result:
                 raise self._error(result, account, signing_in=True)
+            _check_signed_in(result.get("id_token_claims") or {}, expected, account)
             session = _Session(app, cache, None, dirty=True)
             self._sessions[account] = session
             self._save(account, session)
@@ -587,6 +605,37 @@ class MicrosoftAuth(ClosesOnExit):
         """Close the HTTP client calsync made (a caller's client is left open)."""
         if self._owns_http:
             self._httpx.close()
+
+
+def _expected_mailbox(account: str, mailbox: str | None, login_hint: str | None) -> str | None:
+    """Who must sign in for ``account``: ``mailbox``, else the hint, else an address account."""
+    if mailbox is not None:
+        return mailbox.strip().lower() or None
+    for candidate in (login_hint, account):
+        if candidate and "@" in candidate:
+            return candidate.strip().lower()
+    return None
+
+
+def _check_signed_in(claims: Mapping[str, Any], expected: str | None, account: str) -> None:
+    """Refuse a sign-in by another Microsoft account than the one expected."""
+    if expected is None:
+        return
+    names = {
+        str(claims[name]).strip().lower()
+        for name in ("preferred_username", "email", "upn")
+        if isinstance(claims.get(name), str)
+    }
+    if expected in names:
+        return
+    who = claims.get("preferred_username") or claims.get("email") or "an unnamed account"
+    raise ReauthorizationRequiredError(
+        f"{who} signed in, but this sign-in was for {expected}: nothing was stored. Send "
+        f"the user to MicrosoftAuth.authorization_url() again and have them sign in as {expected} "
+        "(or pass mailbox= the name they sign in with)",
+        account=account,
+        code="wrong_account",
+    )
 
 
 def _short(scope: str) -> str:

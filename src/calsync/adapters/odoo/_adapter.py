@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, Literal
 
 from calsync._errors import (
+    AuthenticationError,
     ConfigurationError,
     InvalidEventError,
     ProviderError,
@@ -247,7 +248,9 @@ class OdooCalendar:
         transport = self._transport or await self._make_transport()
         self._transport = transport
         uid = await transport.connect()
-        fields = ["partner_id", "email", "name", "lang", "tz"]
+        fields = ["partner_id", "email", "name", "lang", "tz", "login"]
+        rows = await self._call("res.users", "read", [uid], fields)
+        self._check_identity(rows)
         if self._user_login != self._login:
             rows = await self._call(
                 "res.users",
@@ -258,8 +261,6 @@ class OdooCalendar:
             )
             if not rows:
                 raise ConfigurationError(f"Odoo has no active user {self._user_login!r}")
-        else:
-            rows = await self._call("res.users", "read", [uid], fields)
         user = rows[0]
         self._uid = int(user["id"])
         self._partner = mapping.many2one(user.get("partner_id")) or 0
@@ -271,6 +272,17 @@ class OdooCalendar:
         self._users.remember(self._uid, owner)
         self._partners.remember(self._owner_email, self._partner)
         self._connected = True
+
+    def _check_identity(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """The credentials must be ``login``'s: JSON-2 takes the user from the API key alone."""
+        found = str(rows[0].get("login") or "") if rows else ""
+        if found.casefold() != self._login.casefold():
+            raise AuthenticationError(
+                f"the credentials given for Odoo login {self._login!r} are those of "
+                f"{found or 'another user'!r}: give the API key (or password) of {self._login!r}",
+                code="wrong_user",
+                side=self._name,
+            )
 
     async def _make_transport(self) -> OdooTransport:
         choice = self._choice
