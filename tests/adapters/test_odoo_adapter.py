@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Coroutine, Iterator
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, TypeVar
@@ -898,3 +899,54 @@ def test_reminders_keep_odoos_email_alarms(bob: Setup) -> None:
         "Notification - 1 Hours",
         "Notification - 20 Minutes",
     ]
+
+
+# -- configuration mistakes are said so, not retried (issue 14) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("odoo.example.com", "with its scheme, such as https://odoo.example.com"),
+        ("127.0.0.1:8069", "with its scheme"),
+        ("ftp://odoo.example.com", "with its scheme"),
+        ("https://odoo.example.com/odoo", "give 'https://odoo.example.com'"),
+        ("https://odoo.example.com/odoo/calendar", "Odoo's web client"),
+        ("https://odoo.example.com/web#action=calendar", "Odoo's web client"),
+        ("https://odoo.example.com:99999", "invalid port"),
+    ],
+)
+def test_a_url_that_cannot_be_the_server_is_refused_at_once(url: str, says: str) -> None:
+    from calsync import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=re.escape(says)):
+        OdooCalendar(url, "db", "bob", password="x")
+
+
+@pytest.mark.parametrize(
+    ("version", "credentials", "says"),
+    [
+        ("18.0", {"password": PASSWORD}, "Odoo has no database 'nosuchdb': check its name"),
+        ("19.0", {"api_key": API_KEY}, "Odoo serves no database 'nosuchdb' at"),
+    ],
+    ids=["jsonrpc", "json2"],
+)
+def test_a_wrong_database_is_a_configuration_error_not_a_retry_later(
+    tmp_path: Any, version: str, credentials: dict[str, str], says: str
+) -> None:
+    """Real Odoo answers /jsonrpc with psycopg2's OperationalError ('database "x" does not
+    exist', which looks transient) and JSON-2 with an HTML 404 (checked on 18.0 and 19.0)."""
+    from calsync import ConfigurationError, Synchronizer
+    from calsync.adapters.memory import MemoryCalendar
+    from calsync.stores import MemoryStore
+
+    odoo = emulator(version)
+    try:
+        calendar = OdooCalendar(odoo.url, "nosuchdb", "bob", **credentials)  # type: ignore[arg-type]
+        with (
+            Synchronizer(calendar, MemoryCalendar("outlook"), MemoryStore()) as sync,
+            pytest.raises(ConfigurationError, match=re.escape(says)),
+        ):
+            sync.run()
+    finally:
+        odoo.stop()

@@ -12,10 +12,12 @@ import copy
 import hashlib
 import json
 import logging
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from calsync._errors import (
     AuthenticationError,
@@ -92,6 +94,32 @@ def _check_credentials(transport: str, password: str | None, api_key: str | None
         raise ConfigurationError("JSON-2 needs an API key")
 
 
+#: What PostgreSQL says (through Odoo's /jsonrpc) about a database name it does not have.
+_MISSING_DATABASE = re.compile(r'database "[^"]*" does not exist')
+#: First path segments of Odoo's web client (a URL copied from the browser): not the server.
+_WEB_CLIENT = frozenset({"odoo", "web"})
+
+
+def _check_url(url: str) -> None:
+    """The server's root URL, or a :class:`ConfigurationError` that says what to give."""
+    parts = urlsplit(url if isinstance(url, str) else "")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(
+            f"the Odoo URL must be the server's address with its scheme, such as "
+            f"https://odoo.example.com, not {url!r}"
+        )
+    try:
+        parts.port  # noqa: B018 (a port out of range raises here)
+    except ValueError:
+        raise ConfigurationError(f"the Odoo URL has an invalid port: {url!r}") from None
+    first = parts.path.strip("/").split("/")[0]
+    if first in _WEB_CLIENT:
+        root = f"{parts.scheme}://{parts.netloc}"
+        raise ConfigurationError(
+            f"{url!r} is an address of Odoo's web client, not the server's: give {root!r}"
+        )
+
+
 def _in_window(event: Event, window: Window) -> bool:
     if event.recurrence is not None:
         return window.contains(event)
@@ -141,6 +169,7 @@ class OdooCalendar:
     ) -> None:
         if isinstance(transport, str):
             _check_credentials(transport, password, api_key)
+            _check_url(url)
         if on_delete not in ("archive", "unlink"):
             raise ConfigurationError(f"on_delete must be archive or unlink, not {on_delete!r}")
         if page_size < 1:
@@ -245,9 +274,15 @@ class OdooCalendar:
         """Pick the transport, log in, and read the calendar user (once)."""
         if self._connected:
             return
-        transport = self._transport or await self._make_transport()
-        self._transport = transport
-        uid = await transport.connect()
+        try:
+            transport = self._transport or await self._make_transport()
+            self._transport = transport
+            uid = await transport.connect()
+        except ProviderError as error:
+            fixed = self._misconfigured(error)
+            if fixed is None:
+                raise
+            raise fixed from error
         fields = ["partner_id", "email", "name", "lang", "tz", "login"]
         rows = await self._call("res.users", "read", [uid], fields)
         self._check_identity(rows)
@@ -272,6 +307,27 @@ class OdooCalendar:
         self._users.remember(self._uid, owner)
         self._partners.remember(self._owner_email, self._partner)
         self._connected = True
+
+    def _misconfigured(self, error: ProviderError) -> ConfigurationError | None:
+        """A first answer that means a wrong URL or database (no use retrying), said so."""
+        if isinstance(error, AuthenticationError):
+            return None
+        text = str(error.message)
+        databases = "the server's /web/database/selector lists its databases"
+        if _MISSING_DATABASE.search(text):
+            fix = f"Odoo has no database {self._db!r}: check its name ({databases})"
+        elif error.status == 404 and self._choice != "jsonrpc":
+            fix = (
+                f"Odoo serves no database {self._db!r} at {self._url} (JSON-2 answered 404): "
+                f"check the URL and the database name ({databases})"
+            )
+        elif error.status is not None and 300 <= error.status < 400:
+            fix = f"{self._url} has no JSON-2 API (Odoo has it from 19.0): use transport='jsonrpc'"
+        elif "does not look like an Odoo server" in text:
+            fix = f"{self._url} does not look like an Odoo server: give the Odoo server's root URL"
+        else:
+            return None
+        return ConfigurationError(fix, side=self._name)
 
     def _check_identity(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """The credentials must be ``login``'s: JSON-2 takes the user from the API key alone."""
