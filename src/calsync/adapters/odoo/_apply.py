@@ -780,6 +780,17 @@ class Apply:
         for attendee in snapshot.attendees.values():
             self.a._echo_attendees[attendee.id] = f"{attendee.write_date}|{attendee.state}"
 
+    def _answers_for(self, job: Job, aid: int, attendee: mapping.AttendeeRow) -> bool:
+        """Whether this write sets that attendee's answer."""
+        if job.only_owner and attendee.partner_id != self.a._partner:
+            return False
+        # an answer calsync does not change is Odoo's to keep
+        return (
+            job.answers is None
+            or aid not in self.existing_attendees
+            or (attendee.email in job.answers)
+        )
+
     async def _answers(self, snapshot: Snapshot, jobs: list[Job]) -> bool:
         """Set attendees' answers (``calendar.attendee.state``) to what the events say."""
         by_state: dict[str, list[int]] = defaultdict(list)
@@ -789,21 +800,16 @@ class Apply:
                 if row is None or not row.get("active"):
                     continue
                 answers = {a.email: a.response for a in target.attendees}
-                if target.organizer is not None and not row.get("user_id"):
-                    # an organiser outside Odoo is told apart by this answer
-                    answers.setdefault(target.organizer.email, Response.ACCEPTED)
+                organiser = _outside_organiser(target, row)
+                if organiser is not None:
+                    answers.setdefault(organiser, Response.ACCEPTED)
                 for aid in row.get("attendee_ids") or ():
                     attendee = snapshot.attendees.get(aid)
                     if attendee is None or attendee.email not in answers:
                         continue
-                    if job.only_owner and attendee.partner_id != self.a._partner:
+                    # calsync's mark of an organiser outside Odoo is always kept (organizer_of)
+                    if attendee.email != organiser and not self._answers_for(job, aid, attendee):
                         continue
-                    if (
-                        job.answers is not None
-                        and aid in self.existing_attendees
-                        and attendee.email not in job.answers
-                    ):
-                        continue  # an answer calsync does not change: keep Odoo's
                     state = mapping.response_state(answers[attendee.email])
                     if attendee.state != state:
                         by_state[state].append(aid)
@@ -816,6 +822,13 @@ class Apply:
                 context=WRITE_CONTEXT,
             )
         return bool(by_state)
+
+
+def _outside_organiser(target: Event, row: Mapping[str, Any]) -> str | None:
+    """The address of the organiser a row without ``user_id`` holds as an attendee."""
+    if target.organizer is None or row.get("user_id"):
+        return None
+    return target.organizer.email
 
 
 def _all_events(event: Event) -> list[Event]:
