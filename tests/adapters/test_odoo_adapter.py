@@ -907,13 +907,13 @@ def test_reminders_keep_odoos_email_alarms(bob: Setup) -> None:
 @pytest.mark.parametrize(
     ("url", "says"),
     [
-        ("odoo.example.com", "with its scheme, such as https://odoo.example.com"),
-        ("127.0.0.1:8069", "with its scheme"),
-        ("ftp://odoo.example.com", "with its scheme"),
+        ("odoo.example.com", "an http(s) URL with a host"),
+        ("127.0.0.1:8069", "such as https://odoo.example.com"),
+        ("ftp://odoo.example.com", "an http(s) URL"),
         ("https://odoo.example.com/odoo", "give 'https://odoo.example.com'"),
         ("https://odoo.example.com/odoo/calendar", "Odoo's web client"),
         ("https://odoo.example.com/web#action=calendar", "Odoo's web client"),
-        ("https://odoo.example.com:99999", "invalid port"),
+        ("https://odoo.example.com:99999", "a port from 1 to 65535"),
     ],
 )
 def test_a_url_that_cannot_be_the_server_is_refused_at_once(url: str, says: str) -> None:

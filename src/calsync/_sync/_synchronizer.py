@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from calsync import _arguments as checks
 from calsync._closing import ClosesOnExit
 from calsync._engine._links import Link, SideRef, derive_key
 from calsync._engine._plan import DeletionGuard, Operation, Plan, SideInput, plan
@@ -105,22 +106,38 @@ class Synchronizer(ClosesOnExit):
         progress: Callable[[Progress], None] | None = None,
         lock_timeout: float = 0.0,
     ) -> None:
+        for label, side in (("left", left), ("right", right)):
+            if not isinstance(side, CalendarAdapter):
+                raise TypeError(f"{label} must be a calendar adapter, not {type(side).__name__}")
+        if not isinstance(store, MappingStore):
+            raise TypeError(f"store must be a MappingStore, not {type(store).__name__}")
         if left.name == right.name:
             raise ConfigurationError(
                 f"both adapters are named {left.name!r}: give them distinct names"
             )
+        for label, given in (("rule", rule), ("progress", progress)):
+            if given is not None and not callable(given):
+                raise TypeError(f"{label} must be callable, not {type(given).__name__}")
         self.left, self.right, self.store = left, right, store
-        self.pair = pair or f"{left.name}:{left.account}|{right.name}:{right.account}"
-        self.window = window
-        self.window_refresh = window_refresh
+        self.pair = checks.optional_text("pair", pair) or (
+            f"{left.name}:{left.account}|{right.name}:{right.account}"
+        )
+        self.window = None if window is None else checks.instance("window", window, Window)
+        self.window_refresh = checks.instance("window_refresh", window_refresh, timedelta)
         self.rule = rule
-        self.deletion = deletion
-        self.max_deletions = max_deletions or DeletionGuard()
+        self.deletion = DeletionRule(deletion)
+        self.max_deletions = (
+            DeletionGuard()
+            if max_deletions is None
+            else checks.instance("max_deletions", max_deletions, DeletionGuard)
+        )
         self.allow_mass_deletion = allow_mass_deletion
-        self.max_notifications = max_notifications
-        self.first_sync_max_notifications = first_sync_max_notifications
+        self.max_notifications = _limit("max_notifications", max_notifications)
+        self.first_sync_max_notifications = _limit(
+            "first_sync_max_notifications", first_sync_max_notifications
+        )
         self.progress = progress
-        self.lock_timeout = lock_timeout
+        self.lock_timeout = checks.seconds("lock_timeout", lock_timeout, zero=True)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timings: dict[str, float] = {}
         self._stage_started: dict[str, float] = {}

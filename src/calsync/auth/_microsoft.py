@@ -18,13 +18,13 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import attrs
 import httpx
 import msal
 from azure.core.credentials import AccessToken, AccessTokenInfo
 
+from calsync import _arguments as checks
 from calsync._closing import ClosesOnExit
 from calsync._errors import (
     CalsyncError,
@@ -195,18 +195,25 @@ class MicrosoftAuth(ClosesOnExit):
             raise ConfigurationError("client_id is required (the app's Application ID)")
         if not client_secret or not isinstance(client_secret, str):
             raise ConfigurationError("client_secret is required (the secret's Value)")
-        split = urlsplit(redirect_uri or "")
-        if split.scheme not in ("http", "https") or not split.netloc:
-            raise ConfigurationError(
-                "redirect_uri must be an absolute URL: the app's base URL followed by "
-                "/microsoft_account/authentication"
-            )
+        checks.http_url(
+            "redirect_uri",
+            redirect_uri,
+            "https://odoo.example.com/microsoft_account/authentication (the app's base URL "
+            "followed by /microsoft_account/authentication)",
+        )
+        if not isinstance(token_store, TokenStore):
+            raise TypeError(f"token_store must be a TokenStore, not {type(token_store).__name__}")
+        checks.http_url("authority_host", authority_host, "https://login.microsoftonline.com")
+        checks.seconds("timeout", timeout)
+        checks.seconds("flow_ttl", flow_ttl, zero=True)
         if not tenant or "/" in tenant:
             raise ConfigurationError("tenant must be common, organizations, consumers or a tenant")
         if response_mode not in _RESPONSE_MODES:
             raise ConfigurationError("response_mode must be 'query' or 'form_post'")
         if isinstance(scopes, str):
             raise ConfigurationError("scopes must be a sequence of scope names, not one string")
+        if not all(isinstance(scope, str) for scope in scopes):
+            raise TypeError("scopes must be scope names (strings)")
         self._scopes = [_short(s) for s in scopes if s not in RESERVED_SCOPES]
         if not self._scopes:
             raise ConfigurationError("scopes must name at least one permission besides OpenID's")

@@ -43,7 +43,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.sql.elements import TextClause
 
 from calsync._errors import ConfigurationError, PairLockedError, StoreError
@@ -111,12 +111,13 @@ def open_engine(target: str | URL | Engine) -> tuple[Engine, bool]:
     else:
         try:
             url = make_url(target)
-        except ArgumentError:
+            base = create_engine(url, hide_parameters=True)
+        except (ArgumentError, NoSuchModuleError, ImportError) as error:
             raise ConfigurationError(
                 "a SQL store takes a SQLAlchemy URL such as "
-                "'postgresql+psycopg://user@host/dbname', or an Engine"
+                "'postgresql+psycopg://user@host/dbname' (its database driver installed), "
+                f"or an Engine; {type(error).__name__}"
             ) from None
-        base = create_engine(url, hide_parameters=True)
         if base.dialect.name == "sqlite":
             event.listen(base, "connect", _sqlite_connect)
     engine = base.execution_options()

@@ -17,8 +17,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
+from calsync import _arguments as checks
 from calsync._errors import (
     AuthenticationError,
     ConfigurationError,
@@ -102,16 +102,7 @@ _WEB_CLIENT = frozenset({"odoo", "web"})
 
 def _check_url(url: str) -> None:
     """The server's root URL, or a :class:`ConfigurationError` that says what to give."""
-    parts = urlsplit(url if isinstance(url, str) else "")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(
-            f"the Odoo URL must be the server's address with its scheme, such as "
-            f"https://odoo.example.com, not {url!r}"
-        )
-    try:
-        parts.port  # noqa: B018 (a port out of range raises here)
-    except ValueError:
-        raise ConfigurationError(f"the Odoo URL has an invalid port: {url!r}") from None
+    parts = checks.http_url("the Odoo URL", url, "https://odoo.example.com")
     first = parts.path.strip("/").split("/")[0]
     if first in _WEB_CLIENT:
         root = f"{parts.scheme}://{parts.netloc}"
@@ -170,22 +161,22 @@ class OdooCalendar:
         if isinstance(transport, str):
             _check_credentials(transport, password, api_key)
             _check_url(url)
+        elif not isinstance(transport, OdooTransport):
+            raise TypeError(f"transport must be a name or an OdooTransport, not {transport!r}")
         if on_delete not in ("archive", "unlink"):
             raise ConfigurationError(f"on_delete must be archive or unlink, not {on_delete!r}")
-        if page_size < 1:
-            raise ConfigurationError("page_size must be at least 1")
-        self._url = url.rstrip("/")
-        self._db = db
-        self._login = login
-        self.__password = password
-        self.__api_key = api_key
+        self._url = checks.text("url", url).rstrip("/")
+        self._db = checks.text("db", db)
+        self._login = checks.text("login", login)
+        self.__password = checks.optional_text("password", password)
+        self.__api_key = checks.optional_text("api_key", api_key)
         self._choice = transport
-        self._name = name
-        self._user_login = user_login or login
-        self._timeout = timeout
-        self._page_size = page_size
+        self._name = checks.text("name", name)
+        self._user_login = checks.optional_text("user_login", user_login) or login
+        self._timeout = checks.seconds("timeout", timeout)
+        self._page_size = checks.count("page_size", page_size)
         self._on_delete = on_delete
-        self._overlap = overlap
+        self._overlap = checks.instance("overlap", overlap, timedelta)
         self._transport: OdooTransport | None = (
             transport if not isinstance(transport, str) else None
         )
@@ -323,8 +314,6 @@ class OdooCalendar:
             )
         elif error.status is not None and 300 <= error.status < 400:
             fix = f"{self._url} has no JSON-2 API (Odoo has it from 19.0): use transport='jsonrpc'"
-        elif "does not look like an Odoo server" in text:
-            fix = f"{self._url} does not look like an Odoo server: give the Odoo server's root URL"
         else:
             return None
         return ConfigurationError(fix, side=self._name)
@@ -519,22 +508,25 @@ class OdooCalendar:
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
 
-    def _read_only(self, row: Mapping[str, Any], event: Event) -> bool:
+    def _read_only(self, row: Mapping[str, Any], event: Event, key: str | None) -> bool:
         """Another Odoo user organises it, or it has no organiser calsync can tell.
 
         A meeting organised outside Odoo (no ``user_id``, its organiser among the
         attendees) is not read-only: it follows what its organiser changes, as the
         user's mailbox receives it; the organiser check keeps it out of Outlook.
+        One calsync made (it carries a key) whose organiser cannot be told yet (a
+        run stopped between its create and its answers) is not read-only either:
+        the next write puts its organiser's answer back.
         """
         organizer = mapping.many2one(row.get("user_id"))
         if organizer is None:
-            return event.organizer is None
+            return event.organizer is None and key is None
         return organizer != self._uid
 
     def _single(self, row: Mapping[str, Any], snapshot: Snapshot, key: str | None) -> RemoteEvent:
         event = mapping.row_event(row, self._lookups(snapshot))
         archived = not row.get("active")
-        read_only = self._read_only(row, event)
+        read_only = self._read_only(row, event, key)
         return RemoteEvent(
             id=str(row["id"]),
             event=event,
@@ -594,7 +586,7 @@ class OdooCalendar:
             members[0],
         )
         archived = not any(row.get("active") for row in members)
-        read_only = self._read_only(template, mapping.row_event(template, lookups))
+        read_only = self._read_only(template, mapping.row_event(template, lookups), key)
         return RemoteEvent(
             id=str(sid),
             event=event,
