@@ -172,34 +172,22 @@ def use_event(event: Event) -> None:
     WINDOW.contains(event)
 
 
+def edited(event_id: str, title: str, day: int) -> RemoteEvent:
+    """An event of March 1st 2027 at 00:00 UTC, last modified on February ``day``."""
+    start = datetime(2027, 3, 1, tzinfo=UTC)
+    modified = datetime(2027, 2, day, tzinfo=UTC)
+    return RemoteEvent(event_id, Event(title, start, start + timedelta(hours=1), modified=modified))
+
+
 def use_rule(rule: Any) -> None:
-    conflict = [
-        RemoteEvent(
-            "L",
-            Event(
-                "A",
-                datetime(2027, 3, 1, tzinfo=UTC),
-                datetime(2027, 3, 1, 1, tzinfo=UTC),
-                modified=datetime(2027, 2, 1, tzinfo=UTC),
-            ),
-            "2",
-        )
-    ]
-    other = [
-        RemoteEvent(
-            "R",
-            Event(
-                "B",
-                datetime(2027, 3, 1, tzinfo=UTC),
-                datetime(2027, 3, 1, 1, tzinfo=UTC),
-                modified=datetime(2027, 2, 2, tzinfo=UTC),
-            ),
-            "2",
-        )
-    ]
-    base = Event("C", datetime(2027, 3, 1, tzinfo=UTC), datetime(2027, 3, 1, 1, tzinfo=UTC))
+    """Decide a conflict: the title changed on both sides since the link's base."""
+    left, right, base = edited("L", "A", 1), edited("R", "B", 2), edited("", "C", 1).event
     link = Link("k", base, SideRef("L", "1"), SideRef("R", "1"))
-    plan(SideInput("odoo", conflict), SideInput("outlook", other), [link], window=WINDOW, rule=rule)
+    plan(SideInput("odoo", [left]), SideInput("outlook", [right]), [link], window=WINDOW, rule=rule)
+
+
+def use_write(write: Any) -> None:
+    run(MemoryCalendar().apply([write]))
 
 
 def use_value(value: Any) -> None:
@@ -396,19 +384,15 @@ def cases(folder: Path, odoo: OdooEmulator, graph: GraphEmulator) -> list[Case]:
             use_recurrence,
             frozenset({"rule"}),
         ),
-        Case(
-            "ModifiedOccurrence",
-            calsync.model.ModifiedOccurrence,
-            {"original_start": datetimes, "event": good_event()},
-            use_value,
-            frozenset({"original_start", "event"}),
-        ),
-        Case(
-            "Occurrence",
-            calsync.model.Occurrence,
-            {"original_start": datetimes, "event": good_event()},
-            use_value,
-            frozenset({"original_start", "event"}),
+        *(
+            Case(
+                kind.__name__,
+                kind,
+                {"original_start": datetimes, "event": good_event()},
+                use_value,
+                frozenset({"original_start", "event"}),
+            )
+            for kind in (calsync.model.ModifiedOccurrence, calsync.model.Occurrence)
         ),
         Case(
             "WeekdayRule",
@@ -564,26 +548,13 @@ def cases(folder: Path, odoo: OdooEmulator, graph: GraphEmulator) -> list[Case]:
             },
             use_value,
         ),
-        Case(
-            "Create",
-            Create,
-            {"key": texts, "event": good_event()},
-            lambda w: run(MemoryCalendar().apply([w])),
-            frozenset({"key", "event"}),
-        ),
-        Case(
-            "Update",
-            Update,
-            {"key": texts, "event": good_event(), "current": remote_events()},
-            lambda w: run(MemoryCalendar().apply([w])),
-            frozenset({"key", "event", "current"}),
-        ),
-        Case(
-            "Delete",
-            Delete,
-            {"key": texts, "current": remote_events()},
-            lambda w: run(MemoryCalendar().apply([w])),
-            frozenset({"key", "current"}),
+        *(
+            Case(kind.__name__, kind, params, use_write, frozenset(params))
+            for kind, params in (
+                (Create, {"key": texts, "event": good_event()}),
+                (Update, {"key": texts, "event": good_event(), "current": remote_events()}),
+                (Delete, {"key": texts, "current": remote_events()}),
+            )
         ),
         # adapters and credentials
         Case(
