@@ -40,7 +40,7 @@ from calsync.adapters import Create, Delete, Listing, RemoteEvent, Update
 from calsync.adapters.memory import MemoryCalendar
 from calsync.adapters.odoo import Json2Transport, OdooCalendar, OdooRPCTransport
 from calsync.adapters.outlook import OutlookCalendar, StaticToken
-from calsync.auth import MicrosoftAuth
+from calsync.auth import ApplicationCredential, MicrosoftAuth
 from calsync.engine import Link, Links, SideInput, SideRef, plan
 from calsync.model import Event, Projection, Recurrence, RecurrenceRule, Window
 from calsync.stores import MemoryStore, MemorySubscriptionStore, MemoryTokenStore, SQLiteStore
@@ -777,6 +777,21 @@ def cases(folder: Path, odoo: OdooEmulator, graph: GraphEmulator) -> list[Case]:
             frozenset({"client_id", "client_secret", "redirect_uri", "token_store"}),
         ),
         Case(
+            "ApplicationCredential",
+            ApplicationCredential,
+            {
+                "tenant": st.sampled_from(["emulator.onmicrosoft.com", "common", "a/b", ""]),
+                "client_id": texts,
+                "client_secret": texts | st.none(),
+                "certificate_path": paths | st.none(),
+                "certificate_data": st.binary(max_size=64) | st.none(),
+                "certificate_password": texts | st.binary(max_size=8) | st.none(),
+                "authority_host": st.sampled_from([graph.url, "http://127.0.0.1:1", "ftp://x", ""]),
+            },
+            use_app_credential,
+            frozenset({"tenant", "client_id"}),
+        ),
+        Case(
             "SubscriptionManager",
             SubscriptionManager,
             {
@@ -790,6 +805,12 @@ def cases(folder: Path, odoo: OdooEmulator, graph: GraphEmulator) -> list[Case]:
             frozenset({"store", "notification_url"}),
         ),
     ]
+
+
+def use_app_credential(credential: ApplicationCredential) -> None:
+    """An app-only token, asked as msgraph-sdk asks it; then closed."""
+    with credential:
+        credential.get_token("https://graph.microsoft.com/.default")
 
 
 def use_store_with(held: Any) -> None:
@@ -844,7 +865,7 @@ NAMES = [
     "Json2Transport", "MemoryStore", "SQLiteStore", "SQLStore", "MemoryTokenStore",
     "SQLiteTokenStore", "SQLTokenStore", "MemorySubscriptionStore", "SQLiteSubscriptionStore",
     "SQLSubscriptionStore", "Held", "Intent", "Synchronizer", "reset", "sync_many",
-    "MicrosoftAuth", "SubscriptionManager",
+    "MicrosoftAuth", "ApplicationCredential", "SubscriptionManager",
 ]  # fmt: skip
 
 
@@ -886,6 +907,9 @@ def test_every_public_constructor_is_checked() -> None:
         "WriteResult": "adapter output", "PairState": "store output",
         "Subscription": "store record", "MicrosoftAccount": "sign-in output",
         "WebhookResult": "webhook output", "MicrosoftCredential": "MicrosoftAuth.credential",
+        "DeviceCode": "MicrosoftAuth.start_device_login",
+        "TokenStatus": "MicrosoftAuth.token_status",
+        "PairStatus": "store output", "RunRecord": "store output", "StatusStore": "Protocol",
         # the emulators and their records: test servers, not the library
         "GraphEmulator": "testing", "OdooEmulator": "testing", "GraphMailbox": "testing",
         "GraphRequest": "testing", "MailMessage": "testing", "OdooCall": "testing",
