@@ -109,4 +109,5 @@ def _checks_more(field: attrs.Attribute[Any]) -> bool:
     validator = field.validator
     if validator is None or isinstance(validator, _TYPE_CHECK):
         return False
-    return not (isinstance(validator, _OPTIONAL) and isinstance(validator.validator, _TYPE_CHECK))
+    inner = getattr(validator, "validator", None)  # optional(...) wraps the one it makes optional
+    return not (isinstance(validator, _OPTIONAL) and isinstance(inner, _TYPE_CHECK))
