@@ -1,0 +1,23 @@
+"""Run one scenario on one target and keep its checks (for pytest and for the recorder)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conformance.checks import Checks
+from tests.conformance.scenarios import Scenario
+from tests.conformance.scene import scene
+from tests.conformance.target import OdooTarget
+
+__all__ = ["play"]
+
+
+def play(target: OdooTarget, scenario: Scenario, role: str, folder: Path) -> Checks:
+    """The scenario's checks on ``target`` as ``role``; an exception ends it as a failed check."""
+    checks = Checks(f"{scenario.name} [{role}]", target.label)
+    try:
+        with scene(target, role, folder, checks) as made:
+            scenario.play(made)
+    except Exception as error:  # noqa: BLE001 (reported as a failed check, with its traceback)
+        checks.abort(error)
+    return checks
