@@ -19,6 +19,7 @@ from typing import Any
 
 import attrs
 
+from tests.conformance.rpc import OdooFault
 from tests.conformance.scene import Scene
 
 __all__ = ["SCENARIOS", "Scenario"]
@@ -839,6 +840,122 @@ def series_deletions(scene: Scene) -> None:
     scene.checks.equal("the archived series is gone from Outlook", _count(scene, "Series C"), (0, 0))
 
 
+# -- refusals ---------------------------------------------------------------------------------
+
+
+def refusals(scene: Scene) -> None:
+    """What Odoo refuses, and how it says so: keywords its methods do not take, access rights,
+    deleted records, bad values. The emulator must answer each exactly as the server does."""
+    user, admin = scene.user, scene.admin
+
+    def refused(label: str, call: Callable[[], Any], name: str, *fragments: str) -> None:
+        try:
+            answer = call()
+        except OdooFault as fault:
+            scene.checks.equal(
+                label,
+                (fault.name, [f for f in fragments if f not in fault.message]),
+                (name, []),
+            )
+        else:
+            scene.checks.check(label, False, f"\n    accepted, answered {answer!r}")
+
+    refused(
+        "create with a vals_list= keyword: Odoo reads the values from the first argument",
+        lambda: admin.call("res.partner", "create", vals_list={"name": "Nobody"}),
+        "builtins.IndexError",
+        "tuple index out of range",
+    )
+    event = user.create({"name": "Refusals", "start": scene.utc(12, 1, 9), "stop": scene.utc(12, 1, 10)})
+    refused(
+        "calendar.event.write with a vals= keyword: its parameter is named values",
+        lambda: user.call("calendar.event", "write", [event], vals={"name": "x"}),
+        "builtins.TypeError",
+        "got an unexpected keyword argument 'vals'",
+    )
+    refused(
+        "a datetime written with a T",
+        lambda: user.write([event], {"start": f"{scene.year}-12-01T08:00:00"}),
+        "builtins.ValueError",
+        "does not match format '%Y-%m-%d %H:%M:%S'",
+    )
+    refused(
+        "a field no model has, in a domain",
+        lambda: user.call("calendar.event", "search", [("no_such_field", "=", 1)]),
+        "builtins.ValueError",
+        "Invalid field calendar.event.no_such_field",
+    )
+    refused(
+        "recurrence fields written for one occurrence only",
+        lambda: user.write([event], {"interval": 2, "recurrence_update": "self_only"}),
+        "odoo.exceptions.UserError",
+        'Unable to save the recurrence with "This Event"',
+    )
+    user.call("calendar.event", "unlink", [event], context={})
+    scene.checks.equal(
+        "a deleted record reads as nothing", user.call("calendar.event", "read", [event], ["name"]), []
+    )
+    refused(
+        "a deleted record cannot be written",
+        lambda: user.write([event], {"name": "Gone"}),
+        "odoo.exceptions.MissingError",
+        "Record does not exist or has been deleted.",
+        f"(Record: calendar.event({event},), User: {user.uid})",
+    )
+    colleague = scene.colleague
+    secret = colleague.create(
+        {
+            "name": "Colleague's secret",
+            "start": scene.utc(12, 2, 9),
+            "stop": scene.utc(12, 2, 10),
+            "privacy": "private",
+        }
+    )
+    (masked,) = user.call("calendar.event", "read", [secret], ["name", "privacy", "write_date"])
+    scene.checks.equal(
+        "another user's private event reads as Busy",
+        (masked["name"], masked["privacy"], masked["write_date"]),
+        ("Busy", "private", False),
+    )
+    refused(
+        "another user's private event cannot be written",
+        lambda: user.write([secret], {"location": "Here"}),
+        "odoo.exceptions.AccessError",
+        f"doesn't have 'write' access to:",
+    )
+    refused(
+        "another user's private event cannot be deleted",
+        lambda: user.call("calendar.event", "unlink", [secret], context={}),
+        "odoo.exceptions.AccessError",
+        f"doesn't have 'unlink' access to:",
+    )
+    (current,) = admin.call("res.users", "read", [colleague.uid], ["calendar_default_privacy"])
+    refused(  # the value it already has: nothing changes even where it is accepted
+        "another user's default privacy cannot be changed, even by an administrator",
+        lambda: admin.call(
+            "res.users",
+            "write",
+            [colleague.uid],
+            {"calendar_default_privacy": current["calendar_default_privacy"]},
+        ),
+        "odoo.exceptions.AccessError",
+        "You are not allowed to change the calendar default privacy of another user",
+    )
+    frank = scene.new_user("frank", contact_creation=False)
+    refused(
+        'a user without "Contact Creation" cannot create a contact',
+        lambda: frank.call("res.partner", "create", {"name": "Zed", "email": scene.email("zed", known=False)}),
+        "odoo.exceptions.AccessError",
+        "You are not allowed to create 'Contact' (res.partner) records.",
+    )
+    refused(
+        "only Administration / Settings may create event tags",
+        lambda: frank.call("calendar.event.type", "create", {"name": f"Tag {scene.tag}"}),
+        "odoo.exceptions.AccessError",
+        "You are not allowed to create 'Event Meeting Type' (calendar.event.type) records.",
+    )
+
+
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("first sync", first_sync),
     Scenario("edits", edits),
@@ -853,6 +970,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("no contact creation", no_contact_creation, ("user",)),
     Scenario("100 Outlook events", push_100),
     Scenario("series deletions", series_deletions),
+    Scenario("refusals", refusals, ("user",)),
 )
 
 
