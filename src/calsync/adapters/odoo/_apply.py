@@ -319,7 +319,7 @@ class Apply:
                 "calendar.event",
                 "write",
                 sorted(doomed),
-                vals={"active": False},
+                {"active": False},
                 context=WRITE_CONTEXT,
             )
         elif doomed:
@@ -329,7 +329,7 @@ class Apply:
                 "calendar.event",
                 "action_mass_deletion",
                 [base],
-                recurrence_update_setting="all_events",
+                "all_events",
                 context=WRITE_CONTEXT,
             )
         for job in jobs:
@@ -387,8 +387,8 @@ class Apply:
         result = await self.a._call(
             "calendar.event",
             "load",
-            fields=columns,
-            data=[cells for _job, cells in rows],
+            columns,
+            [cells for _job, cells in rows],
             context=WRITE_CONTEXT,
         )
         ids = result.get("ids") if isinstance(result, dict) else None
@@ -437,7 +437,7 @@ class Apply:
             "calendar.event",
             "read",
             [sid],
-            fields=["name", "start", "create_date"],
+            ["name", "start", "create_date"],
             context=ALL_CONTEXT,
         )
         stamp = str(row.get("create_date") or "")
@@ -446,7 +446,7 @@ class Apply:
         siblings = await self.a._call(
             "calendar.event",
             "search_read",
-            domain=[
+            [
                 ("recurrence_id", "!=", False),
                 ("create_date", ">=", stamp),
                 ("create_date", "<", shift(stamp, SECOND)),
@@ -542,7 +542,7 @@ class Apply:
             "calendar.event",
             "write",
             sorted(ids),
-            vals={**values, "recurrence_update": "self_only"},
+            {**values, "recurrence_update": "self_only"},
             context=WRITE_CONTEXT,
         )
 
@@ -561,9 +561,7 @@ class Apply:
             "event_tz": wanted.timezone or False,
             "active": True,
         }
-        await self.a._call(
-            "calendar.event", "write", [job.unit.sid], vals=values, context=WRITE_CONTEXT
-        )
+        await self.a._call("calendar.event", "write", [job.unit.sid], values, context=WRITE_CONTEXT)
         await self._relocate(job, job.unit.sid)
 
     async def _relocate(self, job: Job, row_id: int) -> None:
@@ -573,7 +571,7 @@ class Apply:
         """
         assert job.unit is not None
         fresh = await self.a._call(
-            "calendar.event", "read", [row_id], fields=["recurrence_id"], context=ALL_CONTEXT
+            "calendar.event", "read", [row_id], ["recurrence_id"], context=ALL_CONTEXT
         )
         rid = mapping.many2one(fresh[0].get("recurrence_id")) if fresh else None
         if rid is None:
@@ -598,7 +596,7 @@ class Apply:
             "calendar.event",
             "write",
             [sid],
-            vals={"recurrency": False, "recurrence_update": "all_events"},
+            {"recurrency": False, "recurrence_update": "all_events"},
             context=WRITE_CONTEXT,
         )
         self.a._series.pop(job.unit.rid, None)
@@ -660,7 +658,7 @@ class Apply:
                     "calendar.recurrence",
                     "write",
                     [rid],
-                    vals={"base_event_id": sid},
+                    {"base_event_id": sid},
                     context=WRITE_CONTEXT,
                 )
         else:
@@ -676,7 +674,7 @@ class Apply:
             "event_tz": wanted.timezone or False,
             "recurrence_update": "all_events",
         }
-        await self.a._call("calendar.event", "write", [target], vals=values, context=WRITE_CONTEXT)
+        await self.a._call("calendar.event", "write", [target], values, context=WRITE_CONTEXT)
         self.a._series.pop(rid, None)
         await self._relocate(job, target)
 
@@ -808,7 +806,7 @@ class Apply:
                 "calendar.attendee",
                 "write",
                 sorted(set(ids)),
-                vals={"state": state},
+                {"state": state},
                 context=WRITE_CONTEXT,
             )
         return bool(by_state)

@@ -62,7 +62,7 @@ class Partners:
             rows = await self._call(
                 "res.partner",
                 "search_read",
-                domain=[("email_normalized", "in", missing)],
+                [("email_normalized", "in", missing)],
                 fields=["email_normalized"],
                 order="id asc",
             )
@@ -75,7 +75,7 @@ class Partners:
             created = await self._call(
                 "res.partner",
                 "create",
-                vals_list=[{"name": people[email] or email, "email": email} for email in new],
+                [{"name": people[email] or email, "email": email} for email in new],
                 context=QUIET,
             )
             ids = created if isinstance(created, list) else [created]
@@ -108,7 +108,7 @@ class Users:
         rows = await self._call(
             "res.users",
             "search_read",
-            domain=[("email", "in", wanted)],
+            [("email", "in", wanted)],
             fields=["name", "email"],
             order="id asc",
         )
@@ -125,7 +125,7 @@ class Users:
         missing = sorted({uid for uid in uids if uid not in self._people})
         if not missing:
             return
-        rows = await self._call("res.users", "read", missing, fields=["name", "email"])
+        rows = await self._call("res.users", "read", missing, ["name", "email"])
         found = {int(row["id"]): row for row in rows}
         for uid in missing:
             row = found.get(uid)
@@ -155,7 +155,7 @@ class Alarms:
         rows = await self._call(
             "calendar.alarm",
             "search_read",
-            domain=[],
+            [],
             fields=["alarm_type", "duration_minutes"],
             order="id asc",
         )
@@ -178,7 +178,7 @@ class Alarms:
             created = await self._call(
                 "calendar.alarm",
                 "create",
-                vals_list=[minutes_alarm(value) for value in new],
+                [minutes_alarm(value) for value in new],
                 context=QUIET,
             )
             ids = created if isinstance(created, list) else [created]
@@ -208,7 +208,7 @@ class Tags:
         if self._loaded and all(tag in self._names for tag in ids):
             return
         rows = await self._call(
-            "calendar.event.type", "search_read", domain=[], fields=["name"], order="id asc"
+            "calendar.event.type", "search_read", [], fields=["name"], order="id asc"
         )
         self._names = {int(row["id"]): str(row.get("name") or "") for row in rows}
         self._loaded = True
@@ -231,7 +231,7 @@ class Tags:
                 created = await self._call(
                     "calendar.event.type",
                     "create",
-                    vals_list=[{"name": name} for name in new],
+                    [{"name": name} for name in new],
                     context=QUIET,
                 )
             except AccessDeniedError:
