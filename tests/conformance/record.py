@@ -162,6 +162,7 @@ class RecordingProxy:
                 headers=_forwarded(request.headers),
             )
             elapsed = (time.monotonic() - started) * 1000
+            self._client.cookies.clear()  # each client keeps its own cookies, the proxy none
             exchange: dict[str, Any] = {
                 "at": at.strftime(STAMP),
                 "elapsed_ms": round(elapsed, 1),
@@ -299,6 +300,7 @@ def record(
         "scenario": scenario.name,
         "role": role,
         "server": target.server_version,
+        "db": db,
         "database": "a copy of a new database: db.create_database (no demo data, admin/admin), "
         "then ir.module.module.button_immediate_install of calendar",
         "checks": f"{checks.passed} / {checks.total}",
