@@ -18,6 +18,6 @@ def play(target: OdooTarget, scenario: Scenario, role: str, folder: Path) -> Che
     try:
         with scene(target, role, folder, checks) as made:
             scenario.play(made)
-    except Exception as error:  # noqa: BLE001 (reported as a failed check, with its traceback)
+    except Exception as error:
         checks.abort(error)
     return checks

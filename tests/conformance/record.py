@@ -309,7 +309,10 @@ def record(
     }
     path = folder / f"{name}.json"
     path.write_text(json.dumps(recording, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"{name}: {checks.passed} / {checks.total} checks, {len(proxy.exchanges)} exchanges", flush=True)
+    print(
+        f"{name}: {checks.passed} / {checks.total} checks, {len(proxy.exchanges)} exchanges",
+        flush=True,
+    )
     return path
 
 

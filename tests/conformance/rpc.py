@@ -15,12 +15,12 @@ from typing import Any
 import attrs
 import httpx
 
-__all__ = ["OdooFault", "OdooRPC"]
+__all__ = ["OdooRPC", "OdooRPCError"]
 
 _IDS = itertools.count(1)
 
 
-class OdooFault(Exception):
+class OdooRPCError(Exception):
     """An error Odoo answered: ``name`` is its exception class, ``message`` its text."""
 
     def __init__(self, name: str, message: str) -> None:
@@ -58,23 +58,32 @@ class OdooRPC:
         if "error" in payload:
             error = payload["error"]
             data = error.get("data") or {}
-            raise OdooFault(str(data.get("name", error.get("message"))), str(data.get("message")))
+            raise OdooRPCError(
+                str(data.get("name", error.get("message"))), str(data.get("message"))
+            )
         return payload.get("result")  # Odoo leaves "result" out when a method returns None
 
     @property
     def uid(self) -> int:
-        """The user id (``common.login``; refused credentials raise :class:`OdooFault`)."""
+        """The user id (``common.login``; refused credentials raise :class:`OdooRPCError`)."""
         if self._uid is None:
             uid = self.service("common", "login", self.db, self.login, self.password)
             if not uid:
-                raise OdooFault("odoo.exceptions.AccessDenied", f"login {self.login!r} refused")
+                raise OdooRPCError("odoo.exceptions.AccessDenied", f"login {self.login!r} refused")
             self._uid = int(uid)
         return self._uid
 
     def call(self, model: str, method: str, *args: Any, **kwargs: Any) -> Any:
         """``execute_kw(model, method, args, kwargs)`` as this user."""
         return self.service(
-            "object", "execute_kw", self.db, self.uid, self.password, model, method, list(args),
+            "object",
+            "execute_kw",
+            self.db,
+            self.uid,
+            self.password,
+            model,
+            method,
+            list(args),
             kwargs,
         )
 

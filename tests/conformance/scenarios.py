@@ -1,4 +1,4 @@
-"""The conformance scenarios: what users do in Odoo and in Outlook, and what calsync must make of it.
+"""The conformance scenarios: what users do in Odoo and in Outlook, and what calsync makes of it.
 
 Each scenario is a function of a :class:`~tests.conformance.scene.Scene`. It
 writes both sides as their users would (Odoo's web client calls over RPC,
@@ -19,7 +19,7 @@ from typing import Any
 
 import attrs
 
-from tests.conformance.rpc import OdooFault
+from tests.conformance.rpc import OdooRPCError
 from tests.conformance.scene import Scene
 
 __all__ = ["SCENARIOS", "Scenario"]
@@ -157,7 +157,12 @@ def first_sync(scene: Scene) -> None:
         }
     )
     user.create(
-        {"name": "Holiday", "allday": True, "start_date": scene.day(3, 20), "stop_date": scene.day(3, 20)}
+        {
+            "name": "Holiday",
+            "allday": True,
+            "start_date": scene.day(3, 20),
+            "stop_date": scene.day(3, 20),
+        }
     )
     scene.outlook_create(
         {
@@ -202,18 +207,36 @@ def first_sync(scene: Scene) -> None:
         second["id"],
         {
             "subject": "Outlook weekly (moved)",
-            "start": {"dateTime": f"{tuesday + timedelta(days=7)}T14:00:00", "timeZone": "Europe/Paris"},
-            "end": {"dateTime": f"{tuesday + timedelta(days=7)}T14:30:00", "timeZone": "Europe/Paris"},
+            "start": {
+                "dateTime": f"{tuesday + timedelta(days=7)}T14:00:00",
+                "timeZone": "Europe/Paris",
+            },
+            "end": {
+                "dateTime": f"{tuesday + timedelta(days=7)}T14:30:00",
+                "timeZone": "Europe/Paris",
+            },
         },
     )
     scene.outlook_delete(scene.occurrence("Outlook weekly", tuesday + timedelta(days=21))["id"])
 
     scene.settle("first sync")
     checks = scene.checks
-    checks.equal("the meeting entered on both sides is one event on each", _count(scene, "Kick-off"), (1, 1))
-    checks.equal("the holiday entered on both sides is one event on each", _count(scene, "Holiday"), (1, 1))
-    checks.equal("Odoo's series reaches Outlook with its moved occurrence", _count(scene, "Odoo weekly"), (3, 3))
-    checks.equal("Outlook's series reaches Odoo with its moved occurrence", _count(scene, "Outlook weekly"), (3, 3))
+    checks.equal(
+        "the meeting entered on both sides is one event on each", _count(scene, "Kick-off"), (1, 1)
+    )
+    checks.equal(
+        "the holiday entered on both sides is one event on each", _count(scene, "Holiday"), (1, 1)
+    )
+    checks.equal(
+        "Odoo's series reaches Outlook with its moved occurrence",
+        _count(scene, "Odoo weekly"),
+        (3, 3),
+    )
+    checks.equal(
+        "Outlook's series reaches Odoo with its moved occurrence",
+        _count(scene, "Outlook weekly"),
+        (3, 3),
+    )
     checks.equal(
         "the moved occurrences stay moved",
         (_count(scene, "Odoo weekly (moved)"), _count(scene, "Outlook weekly (moved)")),
@@ -277,7 +300,11 @@ def edits(scene: Scene) -> None:
     scene.settle("edits on each side")
     scene.checks.equal(
         "Odoo's edit reaches Outlook",
-        [(s.title, s.start, s.location, s.text) for s in scene.seen_outlook() if "Planning" in s.title],
+        [
+            (s.title, s.start, s.location, s.text)
+            for s in scene.seen_outlook()
+            if "Planning" in s.title
+        ],
         [("Planning (edited in Odoo)", f"{scene.year}-03-09 13:00", "Lab", "New agenda")],
     )
     odoo = [s for s, _ in scene.seen_odoo(scene.odoo_rows()) if "Review" in s.title]
@@ -301,7 +328,9 @@ def edits(scene: Scene) -> None:
 def conflict(scene: Scene) -> None:
     """Both sides edit one event between two runs: fields merge, the same field has one winner."""
     user = scene.user
-    budget = user.create({"name": "Budget", "start": scene.utc(3, 16, 9), "stop": scene.utc(3, 16, 10)})
+    budget = user.create(
+        {"name": "Budget", "start": scene.utc(3, 16, 9), "stop": scene.utc(3, 16, 10)}
+    )
     scene.settle("before the conflict")
     user.write([budget], {"name": "Budget (Odoo)", "location": "Odoo room"})
     scene.outlook_update(
@@ -431,7 +460,9 @@ def rsvp(scene: Scene) -> None:
         0,
     )
     scene.graph.rsvp(scene.mailbox(user), scene.outlook_find("Partner review")["id"], "accept")
-    scene.graph.respond(scene.mailbox(user), scene.outlook_find("Team lunch")["id"], ann, "accepted")
+    scene.graph.respond(
+        scene.mailbox(user), scene.outlook_find("Team lunch")["id"], ann, "accepted"
+    )
     user.method("change_attendee_status", theirs, "declined", False)
     scene.settle("answers")
     answers = {
@@ -445,7 +476,9 @@ def rsvp(scene: Scene) -> None:
         "accepted",
     )
     scene.checks.equal(
-        "a guest's answer in Outlook reaches Odoo", answers.get("Team lunch", {}).get(ann), "accepted"
+        "a guest's answer in Outlook reaches Odoo",
+        answers.get("Team lunch", {}).get(ann),
+        "accepted",
     )
     del lunch
 
@@ -530,7 +563,10 @@ def series_edits(zone: str) -> Callable[[Scene], None]:
         scene.settle("all occurrences edited in Odoo")
         scene.checks.equal(  # Odoo rebuilds a series whose time changes: the exception goes
             "the whole first part moves, on both sides",
-            (scene.wall_clocks("Odoo weekly", zone), scene.wall_clocks("Odoo weekly (moved)", zone)),
+            (
+                scene.wall_clocks("Odoo weekly", zone),
+                scene.wall_clocks("Odoo weekly (moved)", zone),
+            ),
             ((["08:45"] * 3, ["08:45"] * 3), ([], [])),
         )
 
@@ -578,7 +614,10 @@ def series_edits(zone: str) -> Callable[[Scene], None]:
         scene.settle("following occurrences edited in Outlook")
         scene.checks.equal(
             "Outlook's split reaches Odoo",
-            (scene.wall_clocks("Outlook weekly", zone), scene.wall_clocks("Outlook weekly v2", zone)),
+            (
+                scene.wall_clocks("Outlook weekly", zone),
+                scene.wall_clocks("Outlook weekly v2", zone),
+            ),
             ((["09:30"] * 4, ["09:30"] * 4), (["12:00"] * 2, ["12:00"] * 2)),
         )
 
@@ -658,9 +697,7 @@ def reset(existing: str, next_sync: str) -> Callable[[Scene], None]:
                 }
             )
             scene.run("new event after the reset")
-            scene.checks.check(
-                "a new event syncs", "After the reset" in scene.outlook_titles()
-            )
+            scene.checks.check("a new event syncs", "After the reset" in scene.outlook_titles())
 
     return play
 
@@ -717,7 +754,9 @@ def private_calendar(scene: Scene) -> None:
         private = row["privacy"] == "private" or (
             not row["privacy"] and scene.default_privacy(row["user_id"][0]) == "private"
         )
-        return private and signer.uid != row["user_id"][0] and signer.partner not in row["partner_ids"]
+        return (
+            private and signer.uid != row["user_id"][0] and signer.partner not in row["partner_ids"]
+        )
 
     scene.settle("Carol's calendar", hidden=masked)
     titles = scene.outlook_titles()
@@ -756,9 +795,7 @@ def no_contact_creation(scene: Scene) -> None:
     """A user without "Contact Creation" syncs three Outlook events, one with an address Odoo
     does not know: that one alone is held, until the contact exists."""
     frank = scene.new_user("frank", contact_creation=False)
-    scene.checks.equal(
-        "the user cannot create contacts", scene.can_create_contacts(frank), False
-    )
+    scene.checks.equal("the user cannot create contacts", scene.can_create_contacts(frank), False)
     scene.synchronizer(frank)
     stranger = scene.email("zed", known=False)
     for subject, day, guests in (
@@ -775,9 +812,7 @@ def no_contact_creation(scene: Scene) -> None:
             }
         )
     scene.settle("three events, one guest unknown", held=["Unknown guest"])
-    scene.checks.equal(
-        "the other two reach Odoo", scene.odoo_titles(), ["Known guest", "No guest"]
-    )
+    scene.checks.equal("the other two reach Odoo", scene.odoo_titles(), ["Known guest", "No guest"])
     scene.admin.partner_of(stranger, "Zed")
     scene.settle("once the contact exists")
     scene.checks.equal(
@@ -822,8 +857,12 @@ def series_deletions(scene: Scene) -> None:
     following" and "all" (``action_mass_deletion``), and the calendar's archive of all."""
     user = scene.user
     base = user.create(_weekly(scene, "Series A", scene.weekday(11, 1, 0), 9, 6, "Europe/Brussels"))
-    second = user.create(_weekly(scene, "Series B", scene.weekday(11, 1, 1), 9, 4, "Europe/Brussels"))
-    third = user.create(_weekly(scene, "Series C", scene.weekday(11, 1, 2), 9, 4, "Europe/Brussels"))
+    second = user.create(
+        _weekly(scene, "Series B", scene.weekday(11, 1, 1), 9, 4, "Europe/Brussels")
+    )
+    third = user.create(
+        _weekly(scene, "Series C", scene.weekday(11, 1, 2), 9, 4, "Europe/Brussels")
+    )
     scene.settle("three series")
     rows = user.series(base)
     user.call("calendar.event", "unlink", [rows[1]["id"]], context={})
@@ -837,7 +876,9 @@ def series_deletions(scene: Scene) -> None:
     scene.checks.equal("the series is gone from Outlook", _count(scene, "Series B"), (0, 0))
     user.method("action_mass_archive", third, "all_events")
     scene.settle("all occurrences archived")
-    scene.checks.equal("the archived series is gone from Outlook", _count(scene, "Series C"), (0, 0))
+    scene.checks.equal(
+        "the archived series is gone from Outlook", _count(scene, "Series C"), (0, 0)
+    )
 
 
 # -- refusals ---------------------------------------------------------------------------------
@@ -851,7 +892,7 @@ def refusals(scene: Scene) -> None:
     def refused(label: str, call: Callable[[], Any], name: str, *fragments: str) -> None:
         try:
             answer = call()
-        except OdooFault as fault:
+        except OdooRPCError as fault:
             scene.checks.equal(
                 label,
                 (fault.name, [f for f in fragments if f not in fault.message]),
@@ -866,7 +907,9 @@ def refusals(scene: Scene) -> None:
         "builtins.IndexError",
         "tuple index out of range",
     )
-    event = user.create({"name": "Refusals", "start": scene.utc(12, 1, 9), "stop": scene.utc(12, 1, 10)})
+    event = user.create(
+        {"name": "Refusals", "start": scene.utc(12, 1, 9), "stop": scene.utc(12, 1, 10)}
+    )
     refused(
         "calendar.event.write with a vals= keyword: its parameter is named values",
         lambda: user.call("calendar.event", "write", [event], vals={"name": "x"}),
@@ -893,7 +936,9 @@ def refusals(scene: Scene) -> None:
     )
     user.call("calendar.event", "unlink", [event], context={})
     scene.checks.equal(
-        "a deleted record reads as nothing", user.call("calendar.event", "read", [event], ["name"]), []
+        "a deleted record reads as nothing",
+        user.call("calendar.event", "read", [event], ["name"]),
+        [],
     )
     refused(
         "a deleted record cannot be written",
@@ -921,13 +966,13 @@ def refusals(scene: Scene) -> None:
         "another user's private event cannot be written",
         lambda: user.write([secret], {"location": "Here"}),
         "odoo.exceptions.AccessError",
-        f"doesn't have 'write' access to:",
+        "doesn't have 'write' access to:",
     )
     refused(
         "another user's private event cannot be deleted",
         lambda: user.call("calendar.event", "unlink", [secret], context={}),
         "odoo.exceptions.AccessError",
-        f"doesn't have 'unlink' access to:",
+        "doesn't have 'unlink' access to:",
     )
     (current,) = admin.call("res.users", "read", [colleague.uid], ["calendar_default_privacy"])
     refused(  # the value it already has: nothing changes even where it is accepted
@@ -944,7 +989,9 @@ def refusals(scene: Scene) -> None:
     frank = scene.new_user("frank", contact_creation=False)
     refused(
         'a user without "Contact Creation" cannot create a contact',
-        lambda: frank.call("res.partner", "create", {"name": "Zed", "email": scene.email("zed", known=False)}),
+        lambda: frank.call(
+            "res.partner", "create", {"name": "Zed", "email": scene.email("zed", known=False)}
+        ),
         "odoo.exceptions.AccessError",
         "You are not allowed to create 'Contact' (res.partner) records.",
     )

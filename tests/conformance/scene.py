@@ -44,7 +44,7 @@ from calsync.adapters.outlook import OutlookCalendar, StaticToken
 from calsync.stores import SQLiteStore
 from calsync.testing import GraphEmulator, GraphMailbox
 from tests.conformance.checks import Checks
-from tests.conformance.rpc import OdooFault, OdooRPC
+from tests.conformance.rpc import OdooRPC, OdooRPCError
 from tests.conformance.target import FRESH_USER, Credentials, OdooTarget
 
 __all__ = ["QUIET", "Person", "Scene", "Seen", "scene"]
@@ -104,7 +104,7 @@ class Person:
         self.call("calendar.event", "write", list(ids), values, context={**QUIET, **context})
 
     def method(self, name: str, event_id: int, *args: Any) -> Any:
-        """A button of the web client on one event (``action_archive``, ``action_mass_deletion``...)."""
+        """A web client button on one event (``action_archive``, ``action_mass_deletion``...)."""
         return self.call("calendar.event", name, [event_id], *args, context=QUIET)
 
     def partner_of(self, email: str, name: str = "") -> int:
@@ -197,7 +197,7 @@ class Scene:
     _colleague: Person | None = None
     _known: set[str] = attrs.Factory(set)
 
-    # -- people ----------------------------------------------------------------------------------
+    # -- people ------------------------------------------------------------------------------------
 
     @property
     def colleague(self) -> Person:
@@ -286,7 +286,7 @@ class Scene:
         self.involved.append(person)
         return person
 
-    # -- time -------------------------------------------------------------------------------------
+    # -- time --------------------------------------------------------------------------------------
 
     @property
     def window(self) -> calsync.Window:
@@ -303,7 +303,9 @@ class Scene:
         """Odoo's date string in the scene's year."""
         return f"{self.year}-{month:02d}-{day:02d}"
 
-    def local(self, month: int, day: int, hour: int, minute: int = 0, zone: str = "Europe/Paris"):  # noqa: ANN201
+    def local(
+        self, month: int, day: int, hour: int, minute: int = 0, zone: str = "Europe/Paris"
+    ) -> dict[str, str]:
         """A Graph ``dateTimeTimeZone`` body in the scene's year."""
         return {
             "dateTime": f"{self.year}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:00",
@@ -328,7 +330,7 @@ class Scene:
         return f"{moment.astimezone(ZoneInfo(zone)):%H:%M}"
 
     def wall_clocks(self, title: str, zone: str) -> tuple[list[str], list[str]]:
-        """The local start times of ``title``'s occurrences on each side (Odoo, Outlook), by date."""
+        """Local start times of ``title``'s occurrences on each side (Odoo, Outlook), by date."""
         odoo = [self.wall_clock(r["start"], zone) for r in self.odoo_rows() if r["name"] == title]
         outlook = sorted(
             (e["start"]["dateTime"], self.wall_clock(e["start"]["dateTime"], zone))
@@ -375,7 +377,7 @@ class Scene:
             )
         )
 
-    # -- Outlook ------------------------------------------------------------------------------------
+    # -- Outlook -----------------------------------------------------------------------------------
 
     def mailbox(self, person: Person) -> GraphMailbox:
         """The person's mailbox (made on first use, under their Odoo address)."""
@@ -426,11 +428,11 @@ class Scene:
                 return item
         raise LookupError(f"{subject!r} has no occurrence on {day}")
 
-    # -- calsync ----------------------------------------------------------------------------------------
+    # -- calsync -----------------------------------------------------------------------------------
 
     @property
     def calendar(self) -> Person:
-        """Whose calendar is synced (the scene's user unless :meth:`synchronizer` said otherwise)."""
+        """Whose calendar is synced (the scene's user unless :meth:`synchronizer` chose another)."""
         return self._calendar or self.user
 
     def synchronizer(
@@ -536,9 +538,11 @@ class Scene:
             )
         return report
 
-    # -- reading both sides back --------------------------------------------------------------------
+    # -- reading both sides back -------------------------------------------------------------------
 
-    def odoo_rows(self, person: Person | None = None, *, archived: bool = False) -> list[dict[str, Any]]:
+    def odoo_rows(
+        self, person: Person | None = None, *, archived: bool = False
+    ) -> list[dict[str, Any]]:
         """The calendar's events in the scene's year, read over RPC as ``person`` (its user)."""
         person = person or self.calendar
         domain: list[Any] = [
@@ -678,7 +682,7 @@ class Scene:
             f"{label}: no event is held twice", not twice, _listing("twice", twice, "", [])
         )
 
-    # -- assertions in the scenarios' words -------------------------------------------------------
+    # -- assertions in the scenarios' words --------------------------------------------------------
 
     def odoo_titles(self, *, archived: bool = False) -> list[str]:
         """Titles of the calendar's Odoo events (one per occurrence), sorted."""
@@ -688,7 +692,7 @@ class Scene:
         """Titles of the mailbox's occurrences, sorted."""
         return sorted(e.get("subject") or "" for e in self.outlook())
 
-    # -- ending -----------------------------------------------------------------------------------------
+    # -- ending ------------------------------------------------------------------------------------
 
     def close(self) -> None:
         """Close calsync, remove the scene's events and users, stop the mailbox server."""
@@ -717,12 +721,12 @@ class Scene:
                 try:
                     person.call("calendar.event", "unlink", [event_id], context=QUIET)
                     left.discard(event_id)
-                except OdooFault:
+                except OdooRPCError:
                     continue  # another organiser's private event: theirs to remove
         for person in self.created:
             try:
                 self.admin.call("res.users", "unlink", [person.uid])
-            except OdooFault:
+            except OdooRPCError:
                 self.admin.call("res.users", "write", [person.uid], {"active": False})
 
 

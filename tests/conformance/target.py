@@ -143,7 +143,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> OdooTarget:
     )
 
 
-def fresh(url: str, db: str, admin_password: str = "admin") -> OdooTarget:  # noqa: S107
+def fresh(url: str, db: str, admin_password: str = "admin") -> OdooTarget:
     """A throwaway database on a real server (the recorder's), administered by ``admin``."""
     series, line = version_line(url)
     return OdooTarget(url, db, Credentials("admin", admin_password), None, series, line)

@@ -467,24 +467,24 @@ def replay_recording(path: Path) -> tuple[Tally, list[str]]:
     order = RecordedOrder()
     version = recording["server"].split()[1]
     tally, problems = Tally(), []
-    with OdooEmulator(version, db=recording["db"], clock=clock, series_order=order) as odoo:
-        with httpx.Client(base_url=odoo.url, timeout=60) as client:
-            for index, exchange in enumerate(exchanges):
-                clock.now = datetime.fromisoformat(exchange["at"])
-                order.created = exchange.get("new_events", [])
-                client.cookies.clear()  # the recorded headers carry the client's cookie, if any
-                body = exchange["request"]
-                response = client.request(
-                    exchange["method"],
-                    exchange["path"],
-                    content=body if isinstance(body, str) else json.dumps(body),
-                    headers=exchange["headers"],
-                )
-                tally.compared += 1
-                where = f"[{path.stem}/{index}]"
-                problems += check_exchange(0, index, exchange, response, tally, where)
-                problems += [f"{where} {problem}" for problem in order.problems]
-                order.problems.clear()
+    odoo = OdooEmulator(version, db=recording["db"], clock=clock, series_order=order)
+    with odoo, httpx.Client(base_url=odoo.url, timeout=60) as client:
+        for index, exchange in enumerate(exchanges):
+            clock.now = datetime.fromisoformat(exchange["at"])
+            order.created = exchange.get("new_events", [])
+            client.cookies.clear()  # the recorded headers carry the client's cookie, if any
+            body = exchange["request"]
+            response = client.request(
+                exchange["method"],
+                exchange["path"],
+                content=body if isinstance(body, str) else json.dumps(body),
+                headers=exchange["headers"],
+            )
+            tally.compared += 1
+            where = f"[{path.stem}/{index}]"
+            problems += check_exchange(0, index, exchange, response, tally, where)
+            problems += [f"{where} {problem}" for problem in order.problems]
+            order.problems.clear()
     return tally, problems
 
 
