@@ -286,6 +286,64 @@ def test_private_events_read_by_someone_else_are_never_taken_for_data(bob: Setup
     assert only(bob.pull()).event.title == "Secret board"
 
 
+def test_events_of_a_private_by_default_calendar_are_masked_too(bob: Setup) -> None:
+    """Odoo 18 also masks an event without privacy whose organiser's calendar is private by
+    default (``_check_private_event_conditions``); an ordinary user cannot even read that
+    default (another user's ``calendar_default_privacy`` reads "public"): the row tells."""
+    bob.odoo.add_user(
+        "dora", "dora-pw", email="dora@example.com", calendar_default_privacy="private"
+    )
+    dora = Hands(bob.odoo, "dora")
+    hidden = dora.create(meeting("Dora's board", location="Room 9"))
+    as_admin = OdooCalendar(bob.odoo.url, bob.odoo.db, "admin", password="admin", user_login="dora")
+    listing = bob.run(as_admin.pull(None, WINDOW))
+    assert not listing.items
+    assert bob.run(as_admin.fetch([str(hidden)])) == {}, "unknown: neither alive nor gone"
+    (update,) = bob.run(
+        as_admin.apply(
+            [Update("k", meeting("Overwritten"), RemoteEvent(str(hidden), meeting("Busy"), "v"))]
+        )
+    )
+    (delete,) = bob.run(
+        as_admin.apply([Delete("k", RemoteEvent(str(hidden), meeting("Busy"), "v"))])
+    )
+    bob.run(as_admin.aclose())
+    assert isinstance(update.error, AccessDeniedError)
+    assert isinstance(delete.error, AccessDeniedError)
+    (row,) = dora.read([hidden], "name", "location", "active")
+    assert row == {"id": hidden, "name": "Dora's board", "location": "Room 9", "active": True}
+
+
+def test_an_occurrence_the_user_left_in_a_private_calendar_is_cancelled_not_busy(
+    bob: Setup,
+) -> None:
+    bob.odoo.add_user(
+        "dora", "dora-pw", email="dora@example.com", calendar_default_privacy="private"
+    )
+    dora = Hands(bob.odoo, "dora")
+    partners = [dora.partner("dora@example.com"), dora.partner("bob@example.com")]
+    base = int(
+        dora.call(
+            "calendar.event",
+            "create",
+            weekly(count=4, partner_ids=[(6, 0, partners)]),
+            context=QUIET,
+        )
+    )
+    rows = dora.rows(dora.recurrence_of(base))
+    dora.write(rows[1]["id"], {"partner_ids": [(6, 0, partners[:1])]})  # bob leaves one
+    item = only(bob.pull())
+    assert item.read_only
+    recurrence = item.event.recurrence
+    assert recurrence is not None
+    assert [e.event.title for e in recurrence.exceptions] == []
+    assert len(recurrence.cancelled) == 1
+    (result,) = bob.apply(Update("k", attrs.evolve(item.event, title="Mine now"), item))
+    assert result.ok  # read-only: only bob's answers are written, never the hidden row
+    (hidden,) = bob.hands.read([rows[1]["id"]], "name")
+    assert hidden["name"] == "Busy"
+
+
 # -- series read from Odoo ---------------------------------------------------------------------
 
 

@@ -408,6 +408,48 @@ def test_a_private_calendar_makes_events_without_privacy_private(with_bob: OdooE
     )
 
 
+def test_a_private_calendar_refuses_writes_but_not_unlinks(with_bob: OdooEmulator) -> None:
+    """Real 18.0 (2026-12-05): an ordinary user's write of another user's event in a calendar
+    private by default raised the AccessError of ``Meeting.write``; his unlink went through
+    (the ir.rule covers privacy 'private' only), and so did his answer on its attendee row."""
+    with_bob.add_user("dora", "dora", email="dora@example.com", calendar_default_privacy="private")
+    event_id = private_event(with_bob, user="dora", privacy=False)
+    for method, args in (("write", ({"location": "x"},)), ("action_archive", ())):
+        with pytest.raises(OdooError, match="'write' access") as caught:
+            with_bob.execute("bob", "calendar.event", method, [event_id], *args)
+        assert caught.value.name == "odoo.exceptions.AccessError"
+    (attendee,) = with_bob.execute(
+        "bob", "calendar.attendee", "search", [["event_id", "=", event_id]]
+    )
+    assert with_bob.execute("bob", "calendar.attendee", "write", [attendee], {"state": "tentative"})
+    assert with_bob.execute("bob", "calendar.event", "unlink", [event_id]) is True
+
+
+@pytest.mark.parametrize(("version", "seen"), [("18.0", "public"), ("19.0", "private")])
+def test_another_users_default_privacy_reads_public_on_18(version: str, seen: str) -> None:
+    """18.0 computes it from res.users.settings, hidden from others but Settings admins;
+    19.0 reads it with sudo. (17.0 has no such field.)"""
+    with OdooEmulator(version) as odoo:
+        odoo.add_user("bob", "bob", email="bob@example.com")
+        dora = odoo.add_user("dora", "dora", calendar_default_privacy="private")
+        read = ["calendar_default_privacy"]
+        assert odoo.execute("bob", "res.users", "read", [dora], read)[0][read[0]] == seen
+        assert odoo.execute("dora", "res.users", "read", [dora], read)[0][read[0]] == "private"
+        assert odoo.execute("admin", "res.users", "read", [dora], read)[0][read[0]] == "private"
+        event_id = private_event(odoo, user="dora", privacy=False)
+        name = odoo.execute("bob", "calendar.event", "read", [event_id], ["name"])[0]["name"]
+        assert name == "Busy"  # masked all the same: Odoo reads the setting with sudo
+
+
+def test_17_masks_only_events_marked_private() -> None:
+    with OdooEmulator("17.0") as odoo:
+        odoo.add_user("bob", "bob", email="bob@example.com")
+        odoo.add_user("dora", "dora", calendar_default_privacy="private")
+        event_id = private_event(odoo, user="dora", privacy=False)
+        name = odoo.execute("bob", "calendar.event", "read", [event_id], ["name"])[0]["name"]
+        assert name == "Secret board"
+
+
 def test_others_private_events_refuse_write_and_unlink(with_bob: OdooEmulator) -> None:
     event_id = private_event(with_bob)
     with pytest.raises(OdooError) as caught:

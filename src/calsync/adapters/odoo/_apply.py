@@ -286,34 +286,50 @@ class Apply:
     # -- deletes ---------------------------------------------------------------------------
 
     async def _deletes(self, jobs: list[Job]) -> None:
-        numbers = [n for job in jobs if (n := _current_id(job)) is not None]
+        """Archive (or unlink) each job's rows; rows Odoo hides from the login are never touched.
+
+        A series is archived row by row, or unlinked with ``action_mass_deletion``
+        (which also drops the recurrence) when every row of it is visible; rows of it
+        that Odoo masks (occurrences the user left, in a private calendar) stay.
+        """
+        numbers = {job.index: n for job in jobs if (n := _current_id(job)) is not None}
         snapshot = Snapshot()
-        await self.a._read_rows(snapshot, numbers)
-        units = {n: unit for n in numbers if (unit := self.a.unit_of(n, snapshot)) is not None}
+        await self.a._read_rows(snapshot, numbers.values())
+        units = {
+            index: unit
+            for index, number in numbers.items()
+            if (unit := self.a.unit_of(number, snapshot)) is not None
+        }
         recurrences = {unit.rid for unit in units.values() if unit.rid is not None}
         if recurrences:
             rows = await self.a._search_read(
                 "calendar.event",
                 [("recurrence_id", "in", sorted(recurrences))],
-                ("active", "recurrence_id"),
+                ("active", "recurrence_id", "write_date"),
                 order="id asc",
                 context=ALL_CONTEXT,
             )
             snapshot.add_rows(rows)
         doomed: set[int] = set()
         series_bases: dict[int, None] = {}
-        for number, unit in units.items():
-            row = snapshot.rows.get(number)
-            rid = unit.rid
-            members = [int(r["id"]) for r in snapshot.members(rid)] if rid else []
+        for job in jobs:
+            unit = units.get(job.index)
+            if unit is None:
+                continue  # gone already
+            row = snapshot.rows.get(unit.sid)
+            members = snapshot.members(unit.rid) if unit.rid is not None else []
+            own = [*members, *([row] if row is not None else [])]
+            visible = [r for r in own if not mapping.masked(r)]
+            if own and not visible:
+                job.error = self._hidden()
+                continue
+            ids = sorted({int(r["id"]) for r in visible})
             if self.a._on_delete == "archive":
-                doomed.update(m for m in members if snapshot.rows[m].get("active"))
-                if row is not None and row.get("active"):
-                    doomed.add(number)
-            elif rid is not None and members:
-                series_bases[members[0]] = None
-            elif row is not None:
-                doomed.add(number)
+                doomed.update(i for i in ids if snapshot.rows[i].get("active"))
+            elif members and len(visible) == len(own):
+                series_bases[int(members[0]["id"])] = None
+            else:
+                doomed.update(ids)
         if self.a._on_delete == "archive" and doomed:
             await self.a._call(
                 "calendar.event",
@@ -333,7 +349,21 @@ class Apply:
                 context=WRITE_CONTEXT,
             )
         for job in jobs:
-            job.done = True
+            job.done = job.error is None
+
+    @staticmethod
+    def _visible(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The rows Odoo shows the login (masked ones are neither content nor written)."""
+        return [row for row in rows if not mapping.masked(row)]
+
+    def _hidden(self) -> AccessDeniedError:
+        """The error of a write to an event Odoo masks for the login (nothing is sent)."""
+        return AccessDeniedError(
+            f"Odoo hides this event from {self.a._login!r} (private, or in a calendar private "
+            "by default, and neither organised nor attended by that login): calsync does not "
+            "write to it; sign in as its calendar's user to sync it",
+            code="odoo.exceptions.AccessError",
+        )
 
     # -- creates ---------------------------------------------------------------------------
 
@@ -509,13 +539,16 @@ class Apply:
         assert unit is not None
         wanted = job.event
         assert wanted is not None
+        rows = self._visible(
+            self.snapshot.members(unit.rid)
+            if unit.rid is not None
+            else [self.snapshot.rows[unit.sid]]
+        )
+        if not rows:
+            job.error = self._hidden()
+            return
         if write.current.read_only:
             job.only_owner = True
-            rows = (
-                self.snapshot.members(unit.rid)
-                if unit.rid is not None
-                else [self.snapshot.rows[unit.sid]]
-            )
             job.targets = {int(row["id"]): wanted for row in rows if row.get("active")}
             return
         row = self.snapshot.rows.get(unit.sid)
@@ -587,8 +620,12 @@ class Apply:
         wanted = job.event
         assert wanted is not None
         row = self.snapshot.rows.get(sid)
-        if row is None or mapping.many2one(row.get("recurrence_id")) != job.unit.rid:
-            members = self.snapshot.members(job.unit.rid)
+        if (
+            row is None
+            or mapping.masked(row)
+            or mapping.many2one(row.get("recurrence_id")) != job.unit.rid
+        ):
+            members = self._visible(self.snapshot.members(job.unit.rid))
             sid = int(members[0]["id"])
         if not self.snapshot.rows[sid].get("active"):
             await self._write([sid], {"active": True})
@@ -662,7 +699,9 @@ class Apply:
                     context=WRITE_CONTEXT,
                 )
         else:
-            active = [int(r["id"]) for r in self.snapshot.members(rid) if r.get("active")]
+            active = [
+                int(r["id"]) for r in self._visible(self.snapshot.members(rid)) if r.get("active")
+            ]
             if not active:
                 job.error = RejectedError("the series has no occurrence left to edit")
                 return
@@ -708,8 +747,8 @@ class Apply:
         """The row writes that make one series hold its wanted occurrences."""
         assert job.event is not None
         assert job.unit is not None
-        members = snapshot.members(rid)
-        linked = {int(row["id"]) for row in members}
+        members = self._visible(snapshot.members(rid))
+        linked = {int(row["id"]) for row in snapshot.members(rid)}
         candidates = list(members)
         own = snapshot.rows.get(job.unit.sid)
         if own is not None and job.unit.sid not in linked:

@@ -114,7 +114,7 @@ def json2_error(error: OdooError) -> tuple[int, dict[str, Any]]:
 
 
 def _major(registry: Registry) -> int:
-    return int(registry.settings.version.split(".")[0])
+    return registry.settings.major
 
 
 def _private_error(model: str, method: str, major: int) -> OdooError:

@@ -96,6 +96,11 @@ class Settings:
     ) = None
     rng: random.Random = attrs.field(factory=lambda: random.Random(0))  # noqa: S311
 
+    @property
+    def major(self) -> int:
+        """The major version (17, 18, 19)."""
+        return int(self.version.split(".")[0])
+
 
 class Registry:
     """The models of one database, sharing its tables and settings."""

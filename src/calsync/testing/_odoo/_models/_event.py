@@ -114,18 +114,31 @@ class CalendarEvent(Model):
     # -- privacy -----------------------------------------------------------------------------
 
     def _masked(self, env: Env, rid: int) -> bool:
-        """Odoo's ``_check_private_event_conditions`` for the current user."""
+        """Odoo's ``_check_private_event_conditions`` for the current user.
+
+        addons/calendar/models/calendar_event.py: privacy ``private``, or (18.0 and
+        19.0, which read the organiser's ``calendar_default_privacy`` with sudo) no
+        privacy and an organiser whose calendar is private by default; and the user
+        neither organises nor attends. 17.0 has no default privacy.
+        """
         row = self.db.row(self._name, rid)
         if row is None:
             return False
-        private = row.get("privacy") == "private"
-        if not row.get("privacy") and row.get("user_id"):
-            owner = self.db.row("res.users", row["user_id"])
-            private = bool(owner and owner.get("calendar_default_privacy") == "private")
-        stranger = row.get("user_id") != env.uid and env.partner_id not in (
+        return self._stranger(env, row) and (
+            row.get("privacy") == "private" or self._private_by_default(row)
+        )
+
+    @staticmethod
+    def _stranger(env: Env, row: Mapping[str, Any]) -> bool:
+        return row.get("user_id") != env.uid and env.partner_id not in (
             row.get("partner_ids") or ()
         )
-        return private and stranger
+
+    def _private_by_default(self, row: Mapping[str, Any]) -> bool:
+        if row.get("privacy") or not row.get("user_id") or self.registry.settings.major < 18:
+            return False
+        owner = self.db.row("res.users", row["user_id"])
+        return bool(owner and owner.get("calendar_default_privacy") == "private")
 
     def _masked_value(self, env: Env, rid: int, fname: str) -> Any:
         if fname == "name":
@@ -133,12 +146,23 @@ class CalendarEvent(Model):
         return super()._masked_value(env, rid, fname)
 
     def check_rules(self, env: Env, operation: str, ids: Sequence[int]) -> None:
-        """The private-event rule: no write/unlink (or create) on others' private events [39]."""
+        """No write/unlink (or create) on others' private events [39]; no write on others'
+        events of a calendar private by default.
+
+        The ir.rule ``calendar_event_rule_private`` (addons/calendar/security) covers
+        privacy ``private`` only; ``Meeting.write`` adds ``_check_private_event_conditions``
+        (default privacy included). So an ordinary user may *unlink* an event of a
+        private-by-default calendar it cannot read: the real 18.0 server let him.
+        """
         if env.su:
             return
         for rid in ids:
             row = self.db.row(self._name, rid)
-            if row is not None and row.get("user_id") and self._masked(env, rid):
+            if row is None or not row.get("user_id") or not self._stranger(env, row):
+                continue
+            if row.get("privacy") == "private" or (
+                operation == "write" and self._private_by_default(row)
+            ):
                 raise record_rule_error(
                     env.user_name, env.uid, operation, self.spec.description, self._name
                 )
