@@ -657,7 +657,8 @@ class Scene:
         not: calsync never makes them the user's own meetings in Outlook).
         """
         rows = [r for r in self.odoo_rows() if r["name"] not in ignore]
-        odoo = self.seen_odoo([r for r in rows if not (hidden and hidden(r))])
+        seen = zip(self.seen_odoo(rows), rows, strict=True)
+        odoo = [(item, mine and not (hidden and hidden(row))) for (item, mine), row in seen]
         outlook = Counter(
             s for s in self.seen_outlook() if s.title not in held and s.title not in ignore
         )
