@@ -239,8 +239,13 @@ class CalendarEvent(Model):
         stop = out.get("stop", state.get("stop"))
         if start is not None and stop is not None:
             out["duration"] = round((stop - start).total_seconds() / 3600, 2)
-            out["start_date"] = start.date() if allday else None
-            out["stop_date"] = stop.date() if allday else None
+            # _compute_dates runs when allday, start or stop change; a date written
+            # alongside them is kept as written, even on a timed event (the
+            # "following"/"all events" paths write the shifted dates: [series edits]).
+            if creating or {"allday", "start", "stop"} & (set(vals) | set(out)):
+                for name, moment in (("start_date", start), ("stop_date", stop)):
+                    kept = name in vals and not allday
+                    out[name] = row.get(name) if kept else (moment.date() if allday else None)
         return out
 
     def after_write(self, env: Env, ids: list[int], fnames: set[str]) -> None:
