@@ -1,6 +1,7 @@
 """Record the conformance scenarios on a real Odoo, for the emulator's replay test.
 
-    CALSYNC_ODOO_MASTER_PASSWORD=... python -m tests.conformance.record http://127.0.0.1:8069
+    export CALSYNC_ODOO_MASTER_PASSWORD=... CALSYNC_ODOO_PG_DSN="host=127.0.0.1 port=5432 user=odoo"
+    python -m tests.conformance.record http://127.0.0.1:8069
     python -m tests.conformance.record http://127.0.0.1:8069 --only "first sync" --role user
 
 For each scenario and role, on the server at the given URL:
@@ -28,10 +29,19 @@ For each scenario and role, on the server at the given URL:
      process's hash seed; the replay hands this order to the emulator's
      ``series_order`` hook. The proxy reads it, as the administrator and
      outside the recording, after each call that may create events.
+   * ``heap``: after a call that may write, the physical order (``ctid``) of
+     the ``calendar_event`` and ``calendar_attendee`` rows, when it changed.
+     Odoo orders attendees by ``create_date`` alone and events by ``start``,
+     so rows that tie come back as PostgreSQL's sort leaves them, and that
+     depends on where the rows lie in the table: on when Odoo flushed its
+     writes, on HOT updates, on pruning. The proxy reads it from PostgreSQL
+     itself (``CALSYNC_ODOO_PG_DSN``, without ``dbname``), read-only; the
+     replay gives it to the emulator (``OdooEmulator.set_physical_order``).
 
-3. **A file per scenario and role**, ``tests/data/odoo-recordings/<name>.json``:
-   the server's version line, the scenario's figure (checks passed / total)
-   and the exchanges. The master password never goes through the proxy.
+3. **A file per scenario and role**, ``tests/data/odoo-recordings/<name>.json.gz``
+   (gzipped JSON: the answers repeat a lot): the server's version line, the
+   scenario's figure (checks passed / total) and the exchanges. The master
+   password never goes through the proxy.
 
 ``tests/emulators/test_odoo_replay.py`` replays every file against the emulator.
 """
@@ -39,7 +49,9 @@ For each scenario and role, on the server at the given URL:
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -120,8 +132,11 @@ class RecordingProxy:
 
     upstream: str
     probe: OdooRPC | None = None
+    #: libpq connection string of the recorded database (for ``heap``)
+    dsn: str | None = attrs.field(default=None, repr=False)
     exchanges: list[dict[str, Any]] = attrs.Factory(list)
     last_event: int = 0
+    last_heap: dict[str, list[int]] = attrs.Factory(dict)
     _lock: threading.Lock = attrs.Factory(threading.Lock)
     _client: httpx.Client = attrs.Factory(lambda: httpx.Client(timeout=600))
     _server: LoopbackServer | None = None
@@ -150,8 +165,10 @@ class RecordingProxy:
             body = request.body.decode("utf-8", "replace")
         model, method = describe(request.path, body)
         writes = bool(method) and method not in READS
+        # web routes answer a session cookie whose expiry is the server's clock
+        timed = writes or request.path != "/jsonrpc"
         with self._lock:
-            if writes:
+            if timed:
                 _wait_for_an_early_moment()
             at = _utcnow()
             started = time.monotonic()
@@ -179,6 +196,10 @@ class RecordingProxy:
                 created = self._new_events()
                 if created:
                     exchange["new_events"] = created
+            if writes and self.dsn is not None:
+                heap = self._heap()
+                if heap:
+                    exchange["heap"] = heap
             self.exchanges.append(exchange)
             headers = tuple(
                 (name, value)
@@ -186,6 +207,21 @@ class RecordingProxy:
                 if name.lower() in ("content-type", "set-cookie")
             )
             return Response(answer.status_code, answer.content, headers)
+
+    def _heap(self) -> dict[str, list[int]]:
+        """The tables' physical row order where it changed since the last look."""
+        import psycopg
+
+        assert self.dsn is not None
+        changed = {}
+        with psycopg.connect(self.dsn, autocommit=True) as connection:
+            for model in ("calendar.event", "calendar.attendee"):
+                table = model.replace(".", "_")
+                rows = connection.execute(f"SELECT id FROM {table} ORDER BY ctid").fetchall()
+                order = [int(row[0]) for row in rows]
+                if order != self.last_heap.get(model, []):
+                    changed[model] = self.last_heap[model] = order
+        return changed
 
     def _new_events(self) -> list[list[Any]]:
         """The calendar.event rows made since the last look: [id, start, stop], by id."""
@@ -236,6 +272,7 @@ class Databases:
 
     url: str
     master: str = attrs.field(repr=False)
+    dsn: str = attrs.field(repr=False)
     client: httpx.Client = attrs.Factory(lambda: httpx.Client(timeout=1200))
     made: list[str] = attrs.Factory(list)
 
@@ -287,7 +324,9 @@ def record(
     name = recording_name(scenario, role)
     db = databases.copy(template, f"{len(databases.made)}")
     proxy = RecordingProxy(
-        databases.url, OdooRPC(databases.url, db, "admin", "admin", databases.client)
+        databases.url,
+        OdooRPC(databases.url, db, "admin", "admin", databases.client),
+        f"{databases.dsn} dbname={db}",
     ).start()
     try:
         target = fresh(proxy.url, db)
@@ -307,8 +346,9 @@ def record(
         "failed_checks": [label for label, ok, _ in checks.results if not ok],
         "exchanges": proxy.exchanges,
     }
-    path = folder / f"{name}.json"
-    path.write_text(json.dumps(recording, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    path = folder / f"{name}.json.gz"
+    text = json.dumps(recording, indent=1, ensure_ascii=False) + "\n"
+    path.write_bytes(gzip.compress(text.encode("utf-8"), mtime=0))
     print(
         f"{name}: {checks.passed} / {checks.total} checks, {len(proxy.exchanges)} exchanges",
         flush=True,
@@ -324,10 +364,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RECORDINGS)
     options = parser.parse_args(argv)
     master = os.environ.get("CALSYNC_ODOO_MASTER_PASSWORD")
-    if not master:
-        parser.error("set CALSYNC_ODOO_MASTER_PASSWORD (the server's admin_passwd)")
+    dsn = os.environ.get("CALSYNC_ODOO_PG_DSN")
+    if not master or not dsn:
+        parser.error(
+            "set CALSYNC_ODOO_MASTER_PASSWORD (the server's admin_passwd) and "
+            "CALSYNC_ODOO_PG_DSN (its PostgreSQL, e.g. 'host=127.0.0.1 port=5432 user=odoo')"
+        )
+    logging.getLogger("calsync").setLevel(logging.ERROR)  # held events are the recording's data
     options.out.mkdir(parents=True, exist_ok=True)
-    databases = Databases(options.url.rstrip("/"), master)
+    databases = Databases(options.url.rstrip("/"), master, dsn)
     chosen = [s for s in SCENARIOS if not options.only or s.name in options.only]
     try:
         template = databases.template()

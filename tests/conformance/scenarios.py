@@ -974,13 +974,13 @@ def refusals(scene: Scene) -> None:
         "odoo.exceptions.AccessError",
         "doesn't have 'unlink' access to:",
     )
-    (current,) = admin.call("res.users", "read", [colleague.uid], ["calendar_default_privacy"])
+    (current,) = admin.call("res.users", "read", [user.uid], ["calendar_default_privacy"])
     refused(  # the value it already has: nothing changes even where it is accepted
         "another user's default privacy cannot be changed, even by an administrator",
         lambda: admin.call(
             "res.users",
             "write",
-            [colleague.uid],
+            [user.uid],
             {"calendar_default_privacy": current["calendar_default_privacy"]},
         ),
         "odoo.exceptions.AccessError",
