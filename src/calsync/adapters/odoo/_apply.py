@@ -15,10 +15,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -35,7 +36,9 @@ from calsync._model._values import Response
 from calsync._protocol import Create, Delete, RemoteEvent, Update, Write
 from calsync.adapters.odoo import _mapping as mapping
 from calsync.adapters.odoo._cursor import row_hash, shift
+from calsync.adapters.odoo._errors import EVENT_ERRORS
 from calsync.adapters.odoo._mapping import ODOO_PROJECTION, Lookups
+from calsync.adapters.odoo._partners import Refused
 from calsync.adapters.odoo._recurrence import rule_key, rule_to_odoo
 from calsync.adapters.odoo._series import local_date, plan_rows
 from calsync.adapters.odoo._snapshot import (
@@ -101,11 +104,6 @@ def load_columns(series: bool) -> list[str]:
     return columns
 
 
-#: Errors that concern one event (its content, its record), not the connection: they
-#: fail that event's write and let the others go on.
-EVENT_ERRORS = (RejectedError, NotFoundError, AccessDeniedError)
-
-
 class Apply:
     """One ``apply``: references, deletes, creates, updates, series rows, answers, read-back."""
 
@@ -156,34 +154,36 @@ class Apply:
     # -- references ------------------------------------------------------------------------
 
     async def _references(self, jobs: list[Job]) -> None:
+        """Partners, organisers' users, alarms and tags of every job, found or made in bulk.
+
+        An event that needs a record Odoo refused to make (a contact, for a user
+        without "Contact Creation"; an alarm) is held with that refusal; the others go on.
+        """
+        needs = {
+            job.index: _needs(job, self.a.owner_email)
+            for job in jobs
+            if not (isinstance(job.write, Update) and job.write.current.read_only)
+        }
         people: dict[str, str] = {}
-        minutes: set[int] = set()
-        names: set[str] = set()
-        organisers: set[str] = set()
-        for job in jobs:
-            if isinstance(job.write, Update) and job.write.current.read_only:
-                continue
-            assert job.event is not None
-            organizer = job.event.organizer
-            if organizer and organizer.email != self.a.owner_email:
-                # creates and updates alike list the organiser among the partners
-                people.setdefault(organizer.email, organizer.name)
-                if isinstance(job.write, Create):
-                    organisers.add(organizer.email)
-            for event in _all_events(job.event):
-                for attendee in event.attendees:
-                    if people.get(attendee.email) in (None, ""):
-                        people[attendee.email] = attendee.name
-                minutes.update(event.reminders)
-                names.update(event.categories)
+        for need in needs.values():
+            for email, name in need.people.items():
+                if people.get(email) in (None, ""):
+                    people[email] = name
+        minutes = {m for need in needs.values() for m in need.minutes}
+        names = {n for need in needs.values() for n in need.names}
+        organisers = {o for need in needs.values() for o in need.organisers}
+        refused: dict[str, Refused] = {}
         if people:
-            self.people = await self.a._partners.resolve(people)
+            self.people, refused["a contact for"] = await self.a._partners.resolve(people)
         if organisers:
             self.organisers = await self.a._users.uids_for(organisers)
         if minutes:
-            self.alarms = await self.a._alarms.ids_for(minutes)
+            self.alarms, refused["an alarm of minutes"] = await self.a._alarms.ids_for(minutes)
         if names:
-            self.tags = await self.a._tags.ids_for(names)
+            self.tags, refused["the tag"] = await self.a._tags.ids_for(names)
+        for job in jobs:
+            if job.index in needs and job.error is None:
+                job.error = needs[job.index].refusal(refused)
 
     # -- values ----------------------------------------------------------------------------
 
@@ -310,8 +310,9 @@ class Apply:
                 context=ALL_CONTEXT,
             )
             snapshot.add_rows(rows)
-        doomed: set[int] = set()
-        series_bases: dict[int, None] = {}
+        archive: list[tuple[Job, list[int]]] = []
+        unlink: list[tuple[Job, list[int]]] = []
+        series: list[tuple[Job, list[int]]] = []
         for job in jobs:
             unit = units.get(job.index)
             if unit is None:
@@ -325,31 +326,59 @@ class Apply:
                 continue
             ids = sorted({int(r["id"]) for r in visible})
             if self.a._on_delete == "archive":
-                doomed.update(i for i in ids if snapshot.rows[i].get("active"))
+                archive.append((job, [i for i in ids if snapshot.rows[i].get("active")]))
             elif members and len(visible) == len(own):
-                series_bases[int(members[0]["id"])] = None
+                series.append((job, [int(members[0]["id"])]))
             else:
-                doomed.update(ids)
-        if self.a._on_delete == "archive" and doomed:
-            await self.a._call(
-                "calendar.event",
-                "write",
-                sorted(doomed),
-                {"active": False},
-                context=WRITE_CONTEXT,
-            )
-        elif doomed:
-            await self.a._call("calendar.event", "unlink", sorted(doomed), context=WRITE_CONTEXT)
-        for base in series_bases:
-            await self.a._call(
-                "calendar.event",
-                "action_mass_deletion",
-                [base],
-                "all_events",
-                context=WRITE_CONTEXT,
-            )
+                unlink.append((job, ids))
+        await self._isolated(archive, self._archive)
+        await self._isolated(unlink, self._unlink, gone_is_done=True)
+        for part in series:  # action_mass_deletion takes one record (ensure_one)
+            await self._isolated([part], self._mass_delete, gone_is_done=True)
         for job in jobs:
             job.done = job.error is None
+
+    async def _archive(self, ids: list[int]) -> None:
+        await self.a._call("calendar.event", "write", ids, {"active": False}, context=WRITE_CONTEXT)
+
+    async def _unlink(self, ids: list[int]) -> None:
+        await self.a._call("calendar.event", "unlink", ids, context=WRITE_CONTEXT)
+
+    async def _mass_delete(self, ids: list[int]) -> None:
+        await self.a._call(
+            "calendar.event", "action_mass_deletion", ids, "all_events", context=WRITE_CONTEXT
+        )
+
+    async def _isolated(
+        self,
+        parts: Sequence[tuple[Job, Sequence[int]]],
+        send: Callable[[list[int]], Awaitable[object]],
+        *,
+        gone_is_done: bool = False,
+    ) -> None:
+        """One call for every part's record ids; the events at fault alone are held.
+
+        When Odoo refuses the call for a record's sake (access rights, validation, a
+        missing record), it keeps nothing of it, so the parts are sent again in halves
+        until the jobs at fault are found; each gets the error. A happy batch costs one
+        call. ``gone_is_done``: a record already deleted is what a delete wanted.
+        """
+        live = [(job, list(ids)) for job, ids in parts if job.error is None and ids]
+        if not live:
+            return
+        try:
+            await send(sorted({i for _job, ids in live for i in ids}))
+        except EVENT_ERRORS as error:
+            gone = gone_is_done and isinstance(error, NotFoundError)
+            if len(live) > 1:
+                middle = len(live) // 2
+                await self._isolated(live[:middle], send, gone_is_done=gone_is_done)
+                await self._isolated(live[middle:], send, gone_is_done=gone_is_done)
+            elif gone and len(live[0][1]) > 1:
+                job, ids = live[0]
+                await self._isolated([(job, [i]) for i in ids], send, gone_is_done=True)
+            elif not gone:
+                live[0][0].error = error
 
     @staticmethod
     def _visible(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -730,16 +759,18 @@ class Apply:
         await self.a._complete(snapshot, live)
         self.snapshot.attendees.update(snapshot.attendees)
         lookups = self.a._lookups(snapshot)
-        groups: dict[str, tuple[dict[str, Any], list[int]]] = {}
-        cancel: list[int] = []
+        # rows of all series that take the same values go in one write
+        groups: dict[str, tuple[dict[str, Any], list[tuple[Job, list[int]]]]] = {}
+        cancels: list[tuple[Job, list[int]]] = []
         for rid, job in live.items():
+            cancel: list[int] = []
             for row_id, values in self._series_writes(rid, job, snapshot, lookups, cancel):
                 text = json.dumps(values, sort_keys=True, default=str)
-                groups.setdefault(text, (values, []))[1].append(row_id)
-        for values, ids in groups.values():
-            await self._write(ids, values)
-        if cancel:
-            await self._write(cancel, {"active": False})
+                groups.setdefault(text, (values, []))[1].append((job, [row_id]))
+            cancels.append((job, cancel))
+        for values, parts in groups.values():
+            await self._isolated(parts, functools.partial(self._write, values=values))
+        await self._isolated(cancels, functools.partial(self._write, values={"active": False}))
 
     def _series_writes(
         self, rid: int, job: Job, snapshot: Snapshot, lookups: Lookups, cancel: list[int]
@@ -785,6 +816,8 @@ class Apply:
             await self.a._read_attendees(snapshot, again=True)
         for job in done:
             assert job.unit is not None
+            if job.error is not None:  # an answer Odoo refused
+                continue
             key = job.write.key
             stored = self.a._build(snapshot, job.unit, key)
             if stored is None:
@@ -818,7 +851,7 @@ class Apply:
 
     async def _answers(self, snapshot: Snapshot, jobs: list[Job]) -> bool:
         """Set attendees' answers (``calendar.attendee.state``) to what the events say."""
-        by_state: dict[str, list[int]] = defaultdict(list)
+        by_state: dict[str, list[tuple[Job, list[int]]]] = defaultdict(list)
         for job in jobs:
             for row_id, target in job.targets.items():
                 row = snapshot.rows.get(row_id)
@@ -839,16 +872,63 @@ class Apply:
                         continue  # an answer calsync does not change: keep Odoo's
                     state = mapping.response_state(answers[attendee.email])
                     if attendee.state != state:
-                        by_state[state].append(aid)
-        for state, ids in sorted(by_state.items()):
-            await self.a._call(
-                "calendar.attendee",
-                "write",
-                sorted(set(ids)),
-                {"state": state},
-                context=WRITE_CONTEXT,
-            )
+                        by_state[state].append((job, [aid]))
+        for state, parts in sorted(by_state.items()):
+            await self._isolated(parts, functools.partial(self._answer, state=state))
         return bool(by_state)
+
+    async def _answer(self, ids: list[int], *, state: str) -> None:
+        await self.a._call(
+            "calendar.attendee", "write", ids, {"state": state}, context=WRITE_CONTEXT
+        )
+
+
+@attrs.define
+class _Needs:
+    """The records one event points to: partners by address, alarms by minutes, tags."""
+
+    people: dict[str, str] = attrs.Factory(dict)
+    minutes: set[int] = attrs.Factory(set)
+    names: set[str] = attrs.Factory(set)
+    #: organisers whose Odoo user a create looks up
+    organisers: set[str] = attrs.Factory(set)
+
+    def refusal(self, refused: Mapping[str, Refused]) -> ProviderError | None:
+        """The error of the first record this event needs that Odoo refused to make."""
+        wanted: dict[str, set[Any]] = {
+            "a contact for": set(self.people),
+            "an alarm of minutes": self.minutes,
+            "the tag": self.names,
+        }
+        for what, lost in refused.items():
+            found = sorted((value for value in wanted[what] if value in lost), key=str)
+            if found:
+                error = lost[found[0]]
+                return type(error)(
+                    f"Odoo refused to make {what} {found[0]!r}, which this event needs: "
+                    f"{error.message}",
+                    code=error.code,
+                    status=error.status,
+                )
+        return None
+
+
+def _needs(job: Job, owner_email: str | None) -> _Needs:
+    assert job.event is not None
+    need = _Needs()
+    organizer = job.event.organizer
+    if organizer and organizer.email != owner_email:
+        # creates and updates alike list the organiser among the partners
+        need.people[organizer.email] = organizer.name
+        if isinstance(job.write, Create):
+            need.organisers.add(organizer.email)
+    for event in _all_events(job.event):
+        for attendee in event.attendees:
+            if need.people.get(attendee.email) in (None, ""):
+                need.people[attendee.email] = attendee.name
+        need.minutes.update(event.reminders)
+        need.names.update(event.categories)
+    return need
 
 
 def _all_events(event: Event) -> list[Event]:

@@ -12,6 +12,7 @@ from calsync.testing._odoo._models._simple import (
     CalendarAlarm,
     CalendarEventType,
     MailTemplate,
+    ResCompany,
     ResGroups,
 )
 from calsync.testing._odoo._models._users import ResUsers
@@ -21,6 +22,7 @@ __all__ = ["MODELS", "Env", "Model", "Registry", "Settings"]
 #: every emulated model class
 MODELS: tuple[type[Model], ...] = (
     ResPartner,
+    ResCompany,
     ResUsers,
     ResGroups,
     MailTemplate,

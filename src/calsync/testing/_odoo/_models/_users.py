@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 __all__ = ["INTERNAL_GROUPS", "ResUsers"]
 
 _RIGHTS = "Administration/Access Rights"
+#: the company of a fresh database (base.main_company)
+MAIN_COMPANY = 1
 #: groups of a new internal user, as recorded for bob [39]
 INTERNAL_GROUPS = (8, 9, 1, 7)
 
@@ -44,6 +46,8 @@ class ResUsers(Model):
             "lang": "en_US",
             "calendar_default_privacy": "public",
             "groups_id": [(6, 0, list(INTERNAL_GROUPS))],
+            "company_id": MAIN_COMPANY,
+            "company_ids": [(6, 0, [MAIN_COMPANY])],
         }
 
     def _compute_name(self, env: Env, rid: int, real: bool) -> Any:
