@@ -157,7 +157,14 @@ class Seen:
     free: bool = False
 
     def __str__(self) -> str:
-        return f"{self.title!r} {self.start}..{self.end}"
+        extra = [
+            f"{name}={value!r}"
+            for name, value in attrs.asdict(self).items()
+            if name not in ("start", "end", "title") and value
+        ]
+        return f"{self.title!r} {self.start}..{self.end}" + (
+            f" ({', '.join(extra)})" if extra else ""
+        )
 
 
 def text_of(markup: str | None) -> str:
