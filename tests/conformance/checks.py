@@ -23,6 +23,8 @@ class Checks:
     backend: str
     results: list[tuple[str, bool, str]] = attrs.Factory(list)
     aborted: str | None = None
+    #: why the target could not play the scenario at all
+    skipped: str | None = None
 
     def check(self, label: str, passed: bool, detail: str = "") -> bool:
         """Record one check; returns whether it passed."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tests.conformance.checks import Checks
 from tests.conformance.scenarios import Scenario
-from tests.conformance.scene import scene
+from tests.conformance.scene import Unsuitable, scene
 from tests.conformance.target import OdooTarget
 
 __all__ = ["play"]
@@ -18,6 +18,8 @@ def play(target: OdooTarget, scenario: Scenario, role: str, folder: Path) -> Che
     try:
         with scene(target, role, folder, checks) as made:
             scenario.play(made)
+    except Unsuitable as why:
+        checks.skipped = str(why)
     except Exception as error:
         checks.abort(error)
     return checks

@@ -48,7 +48,7 @@ from tests.conformance.checks import Checks
 from tests.conformance.rpc import OdooRPC, OdooRPCError
 from tests.conformance.target import FRESH_USER, Credentials, OdooTarget
 
-__all__ = ["QUIET", "Person", "Scene", "Seen", "scene"]
+__all__ = ["QUIET", "Person", "Scene", "Seen", "Unsuitable", "scene"]
 
 UTC = timezone.utc
 #: Odoo mails nobody (the web client would try to: invitations the servers here cannot send)
@@ -711,7 +711,8 @@ class Scene:
             for made in self.syncs:
                 self.loop.run_until_complete(made.aclose())
             self.loop.close()
-            self.cleanup()
+            if self.user is not None:  # cast: the cleanup knows whom to look at
+                self.cleanup()
         finally:
             self.graph.stop()
 
@@ -741,6 +742,10 @@ class Scene:
                 self.admin.call("res.users", "write", [person.uid], {"active": False})
 
 
+class Unsuitable(Exception):  # noqa: N818 (a reason to skip, not an error)
+    """The target cannot play this scene (the reason says why)."""
+
+
 def _only_held(report: calsync.SyncReport, held: list[str]) -> bool:
     """Whether the run failed nothing but the events it was expected to hold."""
     return sorted(h.title for h in report.held) == held and {
@@ -761,25 +766,34 @@ def scene(target: OdooTarget, role: str, folder: Path, checks: Checks) -> Iterat
     user (``"user"``: the target's, or one the scene creates on a fresh database)."""
     http = httpx.Client(timeout=300)
     graph = GraphEmulator().start()
+    tag = "" if target.fresh else secrets.token_hex(3)
+    made = Scene(target, role, checks, folder, http, None, None, graph, tag)  # type: ignore[arg-type]
     try:
-        tag = "" if target.fresh else secrets.token_hex(3)
-        made = Scene(target, role, checks, folder, http, None, None, graph, tag)  # type: ignore[arg-type]
-        made.admin = made.person(target.admin)
-        if role == "admin":
-            made.user = made.admin
-        elif target.user is not None:
-            made.user = made.person(target.user)
-        else:
-            made.user = _fresh_user(made)
+        _cast(made, role)
         if target.live:
             made._pick_year()
-        try:
-            yield made
-        finally:
-            made.close()
+        yield made
     finally:
-        graph.stop()
-        http.close()
+        try:
+            made.close()
+        finally:
+            http.close()
+
+
+def _cast(made: Scene, role: str) -> None:
+    """The scene's administrator and user (who must have an e-mail address)."""
+    made.admin = made.person(made.target.admin)
+    if role == "admin":
+        made.user = made.admin
+    elif made.target.user is not None:
+        made.user = made.person(made.target.user)
+    else:
+        made.user = _fresh_user(made)
+    if not made.user.email:
+        raise Unsuitable(
+            f"Odoo user {made.user.login!r} has no e-mail address: calsync pairs a calendar "
+            "with the mailbox of its user's address"
+        )
 
 
 def _fresh_user(made: Scene) -> Person:
