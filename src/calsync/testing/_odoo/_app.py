@@ -12,6 +12,8 @@ Routes (all versions unless noted):
 * ``/web/dataset/call_kw[/<model>/<method>]`` - needs the session cookie, else
   the recorded ``Odoo Session Expired`` error (code 100) [28].
 * ``/json/2/<model>/<method>`` (19.0 and later) - JSON-2 with a bearer API key.
+* ``/doc-bearer/<model>.json`` (19.0 and later) - a model's fields and method
+  signatures (:mod:`._docs`).
 * ``/xmlrpc/2/<service>`` and ``/xmlrpc/<service>`` - XML-RPC (POST only), the same
   services as ``/jsonrpc``, faults as :mod:`._xmlrpc` says.
 
@@ -40,6 +42,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
+from calsync.testing._odoo._docs import describe_model
 from calsync.testing._odoo._errors import (
     AccessDenied,
     BadRequest,
@@ -49,6 +52,7 @@ from calsync.testing._odoo._errors import (
     SessionExpired,
     Unauthorized,
 )
+from calsync.testing._odoo._models import Env
 from calsync.testing._odoo._rpc import (
     JSON2,
     JSONRPC,
@@ -83,6 +87,7 @@ _COOLDOWN_MESSAGE = "Too many login failures, please wait a bit before trying ag
 _SESSION_SECONDS = 604800
 _JSON2_PATH = re.compile(r"^/json/2/([^/]+)/([^/]+)/?$")
 _XMLRPC_PATH = re.compile(r"^/xmlrpc/(2/)?[^/]+$")
+_DOC_PATH = re.compile(r"^/doc-bearer/(.+)\.json$")
 _NOT_ALLOWED = Response(
     405,
     b"<!doctype html>\n<title>405 Method Not Allowed</title>\n<h1>Method Not Allowed</h1>\n"
@@ -233,6 +238,8 @@ class OdooApp:
             handler = self._json2
         if handler is None and _XMLRPC_PATH.match(path):
             handler = self._xmlrpc
+        if handler is None and _DOC_PATH.match(path) and self._has_json2:
+            handler = self._doc_bearer
         return handler(request) if handler is not None else _NOT_FOUND
 
     def _version_info(self, request: Request) -> Response:
@@ -620,6 +627,29 @@ class OdooApp:
             extra = (("WWW-Authenticate", "bearer"),) if status == 401 else ()
             return _json_response(status, payload, extra)
         return _json_response(200, result)
+
+    def _doc_bearer(self, request: Request) -> Response:
+        """``/doc-bearer/<model>.json`` (19.0): see :mod:`._docs`."""
+        match = _DOC_PATH.match(request.path.rstrip("/"))
+        assert match is not None
+        try:
+            uid = self._bearer(request)
+            self._log(JSON2, match.group(1), "doc-bearer", uid)
+            with self.registry.db.transaction():
+                env = Env(self.registry, uid, {}, self.clock())
+                document = describe_model(env, match.group(1))
+        except OdooError as error:
+            status, payload = json2_error(error)
+            extra = (("WWW-Authenticate", "bearer"),) if status == 401 else ()
+            return _json_response(status, payload, extra)
+        body = json.dumps(document, ensure_ascii=False).encode("utf-8")
+        headers = (
+            ("Content-Type", _JSON),
+            ("ETag", hashlib.sha256(body).hexdigest()),
+            ("Cache-Control", "no-cache, private"),
+            ("Content-Language", "en-US"),
+        )
+        return Response(200, body, headers)
 
     def _bearer(self, request: Request) -> int:
         header = request.headers.get("authorization", "")

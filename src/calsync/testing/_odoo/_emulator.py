@@ -51,6 +51,16 @@ def _utc_now() -> datetime:
 class OdooEmulator(Serving):
     """An emulated Odoo server (HTTP on 127.0.0.1) with one database.
 
+    It answers ``/jsonrpc`` (odoorpc), ``/web/session/authenticate`` with
+    ``/web/dataset/call_kw``, XML-RPC at ``/xmlrpc/2/common``, ``/object`` and
+    ``/db`` (Python's :mod:`xmlrpc.client`), and on 19.0 JSON-2 and
+    ``/doc-bearer/<model>.json``. Calls bind to the method signatures of the
+    emulated version, as Odoo's ``call_kw`` binds them: ``calendar.event.write``
+    takes ``values`` on 17.0 and 18.0 and ``vals`` on 19.0, ``create`` reads its
+    values from the first positional argument; a call that does not fit gets
+    Odoo's own error (``TypeError: Meeting.write() got an unexpected keyword
+    argument 'vals'``, ``IndexError: tuple index out of range``, JSON-2's 422).
+
     :param version: ``"17.0"``, ``"18.0"`` (recorded) or ``"19.0"`` (adds JSON-2).
     :param db: the database name (``calsync_test`` as recorded).
     :param admin_password: the password of ``admin`` (uid 2, partner 3).
