@@ -202,7 +202,10 @@ class OdooCalendar:
 
     @property
     def projection(self) -> Projection:
-        """What Odoo stores of an event (see :data:`ODOO_PROJECTION`)."""
+        """What Odoo stores of an event: :data:`ODOO_PROJECTION`, or before 18.0, which has
+        no "default" privacy, ``ODOO_17_PROJECTION`` (known once connected)."""
+        if self.server_version and 0 < major_version(self.server_version) < 18:
+            return mapping.ODOO_17_PROJECTION
         return ODOO_PROJECTION
 
     @property
@@ -247,6 +250,7 @@ class OdooCalendar:
         transport = self._transport or await self._make_transport()
         self._transport = transport
         uid = await transport.connect()
+        self.server_version = self.server_version or getattr(transport, "version", None)
         fields = ["partner_id", "email", "name", "lang", "tz"]
         if self._user_login != self._login:
             rows = await self._call(

@@ -606,7 +606,7 @@ class Model:
         if comodel.has_active and env.active_test:
             lines = [cid for cid in lines if self.db.fetch(field.relation, cid).get("active")]
         for cid in sort_ids(env, comodel, lines, None):
-            owner = self.db.fetch(field.relation, cid).get(field.relation_field)
+            owner = int(self.db.fetch(field.relation, cid)[field.relation_field])
             found.setdefault(owner, []).append(cid)
         return found
 
