@@ -21,6 +21,8 @@ class Checks:
 
     scenario: str
     backend: str
+    #: the server's version line (``version_info``)
+    server: str = ""
     results: list[tuple[str, bool, str]] = attrs.Factory(list)
     aborted: str | None = None
     #: why the target could not play the scenario at all
@@ -63,6 +65,7 @@ class Checks:
         return {
             "scenario": self.scenario,
             "backend": self.backend,
+            "server": self.server,
             "passed": self.passed,
             "total": self.total,
             "failed": [label for label, ok, _ in self.results if not ok],

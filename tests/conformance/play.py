@@ -14,7 +14,7 @@ __all__ = ["play"]
 
 def play(target: OdooTarget, scenario: Scenario, role: str, folder: Path) -> Checks:
     """The scenario's checks on ``target`` as ``role``; an exception ends it as a failed check."""
-    checks = Checks(f"{scenario.name} [{role}]", target.label)
+    checks = Checks(f"{scenario.name} [{role}]", target.label, target.server_version)
     try:
         with scene(target, role, folder, checks) as made:
             scenario.play(made)

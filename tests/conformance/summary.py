@@ -30,6 +30,9 @@ def write_summary(terminalreporter: Any) -> None:
     write = terminalreporter.write_line
     terminalreporter.section("conformance scenarios (checks passed / total)")
     width = max(len(row["scenario"]) for row in rows)
+    for backend in sorted({row["backend"] for row in rows}):
+        servers = sorted({row.get("server", "") for row in rows if row["backend"] == backend})
+        write(f"{backend}: {', '.join(servers)}")
     for row in rows:
         mark = "ok" if row["passed"] == row["total"] else "FAILED"
         write(

@@ -22,6 +22,7 @@ themselves, with fixed logins, so that two recordings of a scenario match.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -117,9 +118,8 @@ def version_line(url: str) -> tuple[str, str]:
     answer = httpx.post(f"{url}/web/webclient/version_info", json=body, timeout=30)
     answer.raise_for_status()
     info = answer.json()["result"]
-    parts = info.get("server_version_info") or []
-    full = " ".join(str(part) for part in parts if part != "") or info["server_version"]
-    return str(info["server_serie"]), f"Odoo {info['server_version']} ({full})"
+    line = f"Odoo {info['server_version']} {json.dumps(info['server_version_info'])}"
+    return str(info["server_serie"]), line
 
 
 def from_env(environ: Mapping[str, str] | None = None) -> OdooTarget:
