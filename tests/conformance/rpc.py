@@ -87,6 +87,18 @@ class OdooRPC:
             kwargs,
         )
 
+    def create_user(self, name: str, login: str, password: str, **values: Any) -> int:
+        """A new internal user (e-mail ``<login>@example.com``), as an administrator makes
+        one over RPC: no invitation mail (``no_reset_password``)."""
+        record = {
+            "name": name,
+            "login": login,
+            "password": password,
+            "email": f"{login}@example.com",
+            **values,
+        }
+        return int(self.call("res.users", "create", record, context={"no_reset_password": 1}))
+
     def as_user(self, login: str, password: str) -> OdooRPC:
         """The same server and database, another login."""
         return OdooRPC(self.url, self.db, login, password, self.client)

@@ -252,16 +252,8 @@ class Scene:
         """An ordinary internal user, created by the administrator (removed at the end)."""
         login = f"{name}-{self.tag}" if self.tag else name
         password = f"{login}-pw-{secrets.token_hex(4)}" if self.tag else f"{login}-pw"
-        email = f"{login}@example.com"
-        values: dict[str, Any] = {
-            "name": name.title(),
-            "login": login,
-            "password": password,
-            "email": email,
-        }
-        if default_privacy:
-            values["calendar_default_privacy"] = default_privacy
-        uid = int(self.admin.call("res.users", "create", values, context={"no_reset_password": 1}))
+        values = {"calendar_default_privacy": default_privacy} if default_privacy else {}
+        uid = self.admin.hands.create_user(name.title(), login, password, **values)
         if not contact_creation:
             _, group = self.admin.call(
                 "ir.model.data", "check_object_reference", "base", "group_partner_manager"
@@ -799,10 +791,5 @@ def _cast(made: Scene, role: str) -> None:
 def _fresh_user(made: Scene) -> Person:
     """The ordinary user of a fresh database (``bob``), created by the administrator."""
     login, password = FRESH_USER
-    made.admin.call(
-        "res.users",
-        "create",
-        {"name": "Bob", "login": login, "password": password, "email": f"{login}@example.com"},
-        context={"no_reset_password": 1},
-    )
+    made.admin.hands.create_user("Bob", login, password)
     return made.person(Credentials(login, password))

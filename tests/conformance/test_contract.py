@@ -50,17 +50,7 @@ class TestOdooCalendarOnARealServer(AdapterContract):
             )  # fmt: skip
             login = f"contract-{secrets.token_hex(4)}"
             password = secrets.token_hex(12)
-            uid = admin.call(
-                "res.users",
-                "create",
-                {
-                    "name": login,
-                    "login": login,
-                    "password": password,
-                    "email": f"{login}@example.com",
-                },
-                context={"no_reset_password": 1},
-            )
+            uid = admin.create_user(login, login, password)
             if not admin.call(
                 "res.partner", "search", [("email_normalized", "=", "ann@example.com")]
             ):
