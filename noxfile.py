@@ -80,6 +80,7 @@ def conformance(session: nox.Session) -> None:
         "pytest",
         "tests/conformance",
         "tests/adapters/test_odoo_live.py",
+        "tests/adapters/test_odoo_live_safety.py",
         "-m",
         "live",
         "-p",
