@@ -23,6 +23,7 @@ from typing import Any
 
 import attrs
 
+from calsync import _arguments as checks
 from calsync._blocking import run_blocking
 from calsync._errors import ConfigurationError, PairLockedError
 from calsync._limits import ConcurrencyLimiter
@@ -66,6 +67,14 @@ class PairOutcome:
 
 
 Progress = Callable[[PairOutcome], None]
+
+
+def _synchronizers(given: Iterable[Synchronizer]) -> list[Synchronizer]:
+    """The synchronizers given, each checked to be one."""
+    items = list(given)
+    for item in items:
+        checks.instance("each of synchronizers", item, Synchronizer)
+    return items
 
 
 @contextmanager
@@ -114,14 +123,19 @@ async def sync_many_async(
     a cancellation) is that pair's outcome. Two synchronizers of the same
     pair in one call are refused (:class:`~calsync.ConfigurationError`).
     """
-    items = list(synchronizers)
-    if concurrency < 1:
-        raise ConfigurationError("concurrency must be at least 1")
+    items = _synchronizers(synchronizers)
+    checks.count("concurrency", concurrency)
+    if timeout is not None:
+        checks.seconds("timeout", timeout)
     names = [sync.pair for sync in items]
     if len(set(names)) != len(names):
         twice = sorted({name for name in names if names.count(name) > 1})
         raise ConfigurationError(f"pairs given more than once: {twice}")
-    shared = limiter or ConcurrencyLimiter(per_mailbox, total=app_concurrency)
+    shared = (
+        checks.instance("limiter", limiter, ConcurrencyLimiter)
+        if limiter is not None
+        else ConcurrencyLimiter(per_mailbox, total=app_concurrency)
+    )
     gate = asyncio.Semaphore(concurrency)
 
     async def one(sync: Synchronizer) -> PairOutcome:
@@ -166,9 +180,10 @@ def sync_many(
     (:meth:`Synchronizer.close`) when done. Inside a running event loop,
     await :func:`sync_many_async` instead.
     """
+    items = _synchronizers(synchronizers)
     return run_blocking(
         sync_many_async(
-            synchronizers,
+            items,
             concurrency=concurrency,
             per_mailbox=per_mailbox,
             app_concurrency=app_concurrency,

@@ -49,6 +49,7 @@ from typing import Any, Protocol
 
 import attrs
 
+from calsync import _arguments as checks
 from calsync._blocking import in_running_loop, run_blocking
 from calsync._errors import MalformedAnswerError
 from calsync._model._window import Window
@@ -60,6 +61,8 @@ from calsync.adapters.odoo._transport import (
     AutoTransport,
     OdooTransport,
     TransportChoice,
+    check_credentials,
+    check_url,
     major_version,
 )
 
@@ -200,24 +203,29 @@ class OdooDatabase:
         transport: TransportChoice | OdooTransport = "auto",
         timeout: float = 600.0,
     ) -> None:
+        if isinstance(transport, str):
+            check_credentials(transport, password, api_key)
+            check_url(url)
+        elif not isinstance(transport, OdooTransport):
+            raise TypeError(f"transport must be a name or an OdooTransport, not {transport!r}")
+        self._url = checks.text("url", url).rstrip("/")
+        self._db = checks.text("db", db)
+        self._login = checks.text("login", login)
         self._owns = isinstance(transport, str)
         self.transport: OdooTransport = (
             AutoTransport(
-                url,
-                db,
-                login,
-                password=password,
-                api_key=api_key,
+                self._url,
+                self._db,
+                self._login,
+                password=checks.optional_text("password", password),
+                api_key=checks.optional_text("api_key", api_key),
                 choice=transport,
-                timeout=timeout,
+                timeout=checks.seconds("timeout", timeout),
                 side="odoo",
             )
             if isinstance(transport, str)
             else transport
         )
-        self._url = url.rstrip("/")
-        self._db = db
-        self._login = login
         # what is on its way, per event loop (futures belong to the loop that made them)
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _InFlight] = (
             weakref.WeakKeyDictionary()

@@ -57,10 +57,11 @@ import itertools
 import logging
 from collections import Counter
 from typing import Any, Literal, Protocol, runtime_checkable
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult
 
 import httpx
 
+from calsync import _arguments as checks
 from calsync._errors import (
     AuthenticationError,
     ConfigurationError,
@@ -77,6 +78,7 @@ __all__ = [
     "OdooTransport",
     "TransportChoice",
     "check_credentials",
+    "check_url",
     "major_version",
     "probe_version",
 ]
@@ -235,6 +237,7 @@ class JsonRpcTransport(_Counting):
     ) -> None:
         super().__init__()
         _http_url(url)  # refuses anything but an http(s) URL
+        _credentials(db, login, secret, timeout)
         self._url = url.rstrip("/")
         self._db = db
         self._login = login
@@ -412,8 +415,8 @@ class Json2Transport(_Counting):
     ) -> None:
         super().__init__()
         _http_url(url)  # refuses anything but an http(s) URL
-        self._major = max(major_version(version), 19)
-        self.version = version
+        _credentials(db, "", api_key, timeout)
+        self._major = max(major_version(checks.text("version", version)), 19)
         self._url = url.rstrip("/")
         self._db = db
         self._side = side
@@ -437,6 +440,11 @@ class Json2Transport(_Counting):
     def uid(self) -> int | None:
         """The key's user once known."""
         return self._uid
+
+    @property
+    def version(self) -> str:
+        """The server's major version as this transport speaks to it (``"19.0"`` and later)."""
+        return f"{self._major}.0"
 
     async def connect(self) -> int:
         """The key's user: ``res.users.context_get`` names it (asked once)."""
@@ -505,6 +513,21 @@ def check_credentials(choice: str, password: str | None, api_key: str | None) ->
         raise ConfigurationError("give a password or an API key")
     if choice == "json2" and api_key is None:
         raise ConfigurationError("JSON-2 needs an API key")
+
+
+#: First path segments of Odoo's web client (a URL copied from the browser): not the server.
+_WEB_CLIENT = frozenset({"odoo", "web"})
+
+
+def check_url(url: str) -> None:
+    """The server's root URL, or a :class:`ConfigurationError` that says what to give."""
+    parts = checks.http_url("the Odoo URL", url, "https://odoo.example.com")
+    first = parts.path.strip("/").split("/")[0]
+    if first in _WEB_CLIENT:
+        root = f"{parts.scheme}://{parts.netloc}"
+        raise ConfigurationError(
+            f"{url!r} is an address of Odoo's web client, not the server's: give {root!r}"
+        )
 
 
 class AutoTransport(_Counting):
@@ -651,9 +674,13 @@ def major_version(version: str) -> int:
     return int(head) if head.isdigit() else 0
 
 
+def _credentials(db: object, login: object, secret: object, timeout: object) -> None:
+    """A transport's database, login and secret are strings, its timeout some seconds."""
+    for name, value in (("db", db), ("login", login), ("the password or API key", secret)):
+        checks.text(name, value)
+    checks.seconds("timeout", timeout)
+
+
 def _http_url(url: str) -> SplitResult:
     """The parts of an ``http(s)://host...`` URL; :class:`ConfigurationError` otherwise."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(f"not an http(s) URL: {url!r}")
-    return parts
+    return checks.http_url("the Odoo URL", url, "https://odoo.example.com")
