@@ -16,6 +16,7 @@ database.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import uuid
 from collections.abc import Coroutine, Iterator
@@ -27,7 +28,7 @@ import pytest
 
 from calsync import AccessDeniedError
 from calsync.adapters import Create, Delete, RemoteEvent, Update
-from calsync.adapters.odoo import JsonRpcTransport, OdooCalendar
+from calsync.adapters.odoo import JsonRpcTransport, OdooCalendar, OdooDatabase
 from calsync.model import Attendee, Event, Recurrence, RecurrenceRule, Window
 
 T = TypeVar("T")
@@ -301,3 +302,116 @@ def test_an_administrator_reads_a_users_calendar_as_the_user_would(live: Live) -
         for calendar in (mine, for_user):
             live.run(calendar.aclose())
         live.run(owner.aclose())
+
+
+def _comparable(listing: Any) -> Any:
+    """A listing as compared between calendars: items, what is present, the cursor but for
+    when (calsync's clock) each open second was first read in."""
+    cursor = json.loads(listing.cursor)
+    cursor["open"] = sorted(cursor.get("open") or {})
+    return (
+        sorted((item.id, item.event, item.version) for item in listing.items),
+        listing.present,
+        cursor,
+        listing.complete,
+    )
+
+
+def test_a_shared_listing_gives_each_calendar_what_its_own_queries_give(live: Live) -> None:
+    """Ann's and bob's calendars list through the administrator's OdooDatabase; after an
+    edit, an answer, a private meeting of carl's (never synced) that bob attends renamed,
+    and an unlinked meeting, each calendar's incremental pull equals the one a calendar
+    of the same user makes alone from the same cursor."""
+    users = {name: live.user() for name in ("ann", "bob", "carl")}
+    partner = {
+        name: live.call("res.users", "read", [uid], ["partner_id"])[0]["partner_id"][0]
+        for name, (_login, _password, uid) in users.items()
+    }
+
+    def event(title: str, day: int, organiser: str, *guests: str, **values: Any) -> int:
+        people = [partner[who] for who in (organiser, *guests)]
+        return int(
+            live.call(
+                "calendar.event",
+                "create",
+                {
+                    "name": f"{title} {live.tag}",
+                    "start": f"2027-09-{day:02d} 09:00:00",
+                    "stop": f"2027-09-{day:02d} 10:00:00",
+                    "user_id": users[organiser][2],
+                    "partner_ids": [(6, 0, people)],
+                    **values,
+                },
+                context=QUIET,
+            )
+        )
+
+    single = event("Single", 6, "ann")
+    both = event("Both", 7, "ann", "bob")
+    carl = JsonRpcTransport(env("URL"), env("DB"), *users["carl"][:2])
+    private = int(
+        live.run(
+            carl.call(
+                "calendar.event",
+                "create",
+                {
+                    "name": f"Board {live.tag}",
+                    "start": "2027-09-08 09:00:00",
+                    "stop": "2027-09-08 10:00:00",
+                    "privacy": "private",
+                    "partner_ids": [(6, 0, [partner["carl"], partner["bob"]])],
+                },
+                context=QUIET,
+            )
+        )
+    )
+    gone = event("Gone", 9, "bob", "ann")
+    database = OdooDatabase(
+        env("URL"), env("DB"), env("ADMIN_LOGIN"), password=env("ADMIN_PASSWORD")
+    )
+    shared = {name: live.calendar(*users[name][:2], database=database) for name in ("ann", "bob")}
+    try:
+        cursors = {name: live.run(c.pull(None, WINDOW)).cursor for name, c in shared.items()}
+        live.call("calendar.event", "write", [single], {"location": "Room 2"}, context=QUIET)
+        (answer,) = live.call(
+            "calendar.attendee",
+            "search",
+            [("event_id", "=", both), ("partner_id", "=", partner["bob"])],
+        )
+        live.call("calendar.attendee", "write", [answer], {"state": "declined"})
+        live.run(
+            carl.call(
+                "calendar.event",
+                "write",
+                [private],
+                {"name": f"Board moved {live.tag}"},
+                context=QUIET,
+            )
+        )
+        live.call("calendar.event", "unlink", [gone], context=QUIET)
+
+        async def round_() -> list[Any]:
+            return list(
+                await asyncio.gather(*(c.pull(cursors[n], WINDOW) for n, c in shared.items()))
+            )
+
+        listings = dict(zip(shared, live.run(round_()), strict=True))
+        assert database.listings == 1
+        for name, listing in listings.items():
+            alone = live.calendar(*users[name][:2])
+            try:
+                assert _comparable(listing) == _comparable(
+                    live.run(alone.pull(cursors[name], WINDOW))
+                ), name
+            finally:
+                live.run(alone.aclose())
+        titles = {n: sorted(i.event.title for i in found.items) for n, found in listings.items()}
+        assert f"Board moved {live.tag}" in titles["bob"]
+        assert not any("Board" in title for title in titles["ann"])
+    finally:
+        live.call("calendar.event", "unlink", [single, both], context=QUIET)
+        live.run(carl.call("calendar.event", "unlink", [private], context=QUIET))
+        live.run(carl.aclose())
+        for calendar in shared.values():
+            live.run(calendar.aclose())
+        live.run(database.aclose())
