@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
 import attrs
+from attrs.validators import instance_of, optional
 
+from calsync._frozen import builder
 from calsync._model._event import Event
 
 __all__ = ["Link", "LinkIndex", "Links", "SideRef", "derive_key"]
@@ -23,9 +25,9 @@ class SideRef:
     ``read_only``: the account does not organise the event on that side.
     """
 
-    id: str
-    version: str | None = None
-    seen: Event | None = None
+    id: str = attrs.field(validator=instance_of(str))
+    version: str | None = attrs.field(default=None, validator=optional(instance_of(str)))
+    seen: Event | None = attrs.field(default=None, validator=optional(instance_of(Event)))
     read_only: bool = False
 
     def content(self, base: Event) -> Event:
@@ -45,10 +47,10 @@ class Link:
     until that event is deleted.
     """
 
-    key: str
-    base: Event
-    left: SideRef | None
-    right: SideRef | None
+    key: str = attrs.field(validator=instance_of(str))
+    base: Event = attrs.field(validator=instance_of(Event))
+    left: SideRef | None = attrs.field(validator=optional(instance_of(SideRef)))
+    right: SideRef | None = attrs.field(validator=optional(instance_of(SideRef)))
     uid: str | None = None
     note: str = ""
 
@@ -63,13 +65,36 @@ class Link:
         return attrs.evolve(self, right=ref)
 
 
+#: ``SideRef(...)`` and ``Link(...)`` the engine's way: the same objects, built faster.
+new_ref = builder(SideRef)
+new_link = builder(Link)
+
+_SEPARATOR = "\x1f"
+
+
 def derive_key(*parts: str) -> str:
     """A stable link key from its origin (side name, id, ...): same origin, same key.
 
     Deterministic keys make a create planned again after a crash carry the key
     of the first attempt, so the provider's idempotency catches the repeat.
     """
-    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
+    return hashlib.blake2b(_SEPARATOR.join(parts).encode(), digest_size=16).hexdigest()
+
+
+def key_deriver(*prefix: str) -> Callable[[str], str]:
+    """``derive_key(*prefix, last)`` as a function of ``last``, for many keys of one origin.
+
+    The prefix is hashed once and the hash state copied for each key: a third
+    of the cost of hashing the whole origin again.
+    """
+    start = hashlib.blake2b((_SEPARATOR.join(prefix) + _SEPARATOR).encode(), digest_size=16)
+
+    def derive(last: str) -> str:
+        state = start.copy()
+        state.update(last.encode())
+        return state.hexdigest()
+
+    return derive
 
 
 class LinkIndex(Protocol):
@@ -102,6 +127,8 @@ class Links:
 
     def put(self, link: Link) -> None:
         """Add or replace a link."""
+        if not isinstance(link, Link):
+            raise TypeError(f"expected a Link, not {type(link).__name__}")
         self.remove(link.key)
         self._by_key[link.key] = link
         for position in (0, 1):

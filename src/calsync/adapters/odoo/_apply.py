@@ -266,7 +266,7 @@ class Apply:
     ) -> dict[str, Any]:
         """Odoo values of these groups; relational ones as commands relative to ``row``."""
         wanted = list(groups)
-        values = mapping.scalar_values(event, wanted)
+        values = mapping.scalar_values(event, wanted, self.a.projection)
         if "when" in wanted:
             values.update(mapping.time_values(event))
         if "attendees" in wanted:
@@ -289,17 +289,20 @@ class Apply:
             partners.add(self.a._partner)
         return sorted(partners)
 
-    def _organiser_uid(self, event: Event) -> int:
-        """Who organises the event in Odoo: its organiser's user when Odoo has one, else the owner.
+    def _organiser_uid(self, event: Event) -> int | bool:
+        """Who organises the event in Odoo (``user_id``): the organiser's user, or nobody.
 
         A meeting this account only attends, created in Odoo from the invitation
         in its Outlook, stays the organiser's meeting: its other attendees' own
-        syncs then find it rather than make another.
+        syncs then find it rather than make another. An organiser without an
+        Odoo user is no Odoo user's: ``user_id`` stays empty, as Odoo's own
+        Outlook module leaves it, and the organiser is kept among the partners
+        (see :func:`~calsync.adapters.odoo._mapping.organizer_of`).
         """
         organizer = event.organizer
-        if organizer is not None:
-            return self.organisers.get(organizer.email, self.a._uid)
-        return self.a._uid
+        if organizer is None or organizer.email == self.a.owner_email:
+            return self.a._uid
+        return self.organisers.get(organizer.email, False)
 
     def _partner_commands(self, event: Event, row: Mapping[str, Any] | None) -> list[Any]:
         """Commands that make the row's partners the event's, as :meth:`_partner_ids` makes them.
@@ -477,7 +480,7 @@ class Apply:
         assert event is not None
         values: dict[str, Any] = {
             "id": external_id(job.write.key),
-            **mapping.scalar_values(event),
+            **mapping.scalar_values(event, projection=self.a.projection),
             **mapping.time_values(event, for_load=True),
             "active": True,
             "user_id/.id": self._organiser_uid(event),
@@ -665,7 +668,7 @@ class Apply:
             if wanted.recurrence is not None:
                 await self._make_series(job, row)
                 return
-            groups = mapping.changed_groups(write.current.event, wanted)
+            groups = mapping.changed_groups(write.current.event, wanted, self.a.projection)
             values = self._values(wanted, groups, row)
             if not row.get("active"):
                 values["active"] = True
@@ -819,7 +822,9 @@ class Apply:
         self.snapshot.rows[sid] = fresh.rows[sid]
         self.snapshot.attendees.update(fresh.attendees)
         current = mapping.row_event(fresh.rows[sid], self.a._lookups(self.snapshot))
-        values = self._values(wanted, mapping.changed_groups(current, wanted), fresh.rows[sid])
+        values = self._values(
+            wanted, mapping.changed_groups(current, wanted, self.a.projection), fresh.rows[sid]
+        )
         if values:
             await self._write([sid], values)
         job.unit = Unit(sid)
@@ -936,7 +941,9 @@ class Apply:
         for row, target in plan.pairs:
             wire = snapshot.rows[row.id]
             self.snapshot.rows[row.id] = wire
-            values = self._values(target, mapping.changed_groups(row.event, target), wire)
+            values = self._values(
+                target, mapping.changed_groups(row.event, target, self.a.projection), wire
+            )
             if not row.active:
                 values["active"] = True
             if row.id not in linked:
@@ -1001,6 +1008,17 @@ class Apply:
         for attendee in snapshot.attendees.values():
             self.a._echo_attendees[attendee.id] = f"{attendee.write_date}|{attendee.state}"
 
+    def _answers_for(self, job: Job, aid: int, attendee: mapping.AttendeeRow) -> bool:
+        """Whether this write sets that attendee's answer."""
+        if job.only_owner and attendee.partner_id != self.a._partner:
+            return False
+        # an answer calsync does not change is Odoo's to keep
+        return (
+            job.answers is None
+            or aid not in self.existing_attendees
+            or (attendee.email in job.answers)
+        )
+
     async def _answers(self, snapshot: Snapshot, jobs: list[Job]) -> bool:
         """Set attendees' answers (``calendar.attendee.state``) to what the events say."""
         by_state: dict[str, list[tuple[Job, list[int]]]] = defaultdict(list)
@@ -1010,18 +1028,16 @@ class Apply:
                 if row is None or not row.get("active"):
                     continue
                 answers = {a.email: a.response for a in target.attendees}
+                organiser = _outside_organiser(target, row)
+                if organiser is not None:
+                    answers.setdefault(organiser, Response.ACCEPTED)
                 for aid in row.get("attendee_ids") or ():
                     attendee = snapshot.attendees.get(aid)
                     if attendee is None or attendee.email not in answers:
                         continue
-                    if job.only_owner and attendee.partner_id != self.a._partner:
+                    # calsync's mark of an organiser outside Odoo is always kept (organizer_of)
+                    if attendee.email != organiser and not self._answers_for(job, aid, attendee):
                         continue
-                    if (
-                        job.answers is not None
-                        and aid in self.existing_attendees
-                        and attendee.email not in job.answers
-                    ):
-                        continue  # an answer calsync does not change: keep Odoo's
                     state = mapping.response_state(answers[attendee.email])
                     if attendee.state != state:
                         by_state[state].append((job, [aid]))
@@ -1081,6 +1097,13 @@ def _needs(job: Job, owner_email: str | None) -> _Needs:
         need.minutes.update(event.reminders)
         need.names.update(event.categories)
     return need
+
+
+def _outside_organiser(target: Event, row: Mapping[str, Any]) -> str | None:
+    """The address of the organiser a row without ``user_id`` holds as an attendee."""
+    if target.organizer is None or row.get("user_id"):
+        return None
+    return target.organizer.email
 
 
 def _all_events(event: Event) -> list[Event]:

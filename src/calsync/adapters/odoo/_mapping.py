@@ -18,7 +18,10 @@ description                       ``description`` (HTML, sanitised by Odoo; read
                                   canonical form)
 location                          ``location``
 online_meeting_url                ``videocall_location``
-organizer                         ``user_id`` (the user's e-mail and name)
+organizer                         ``user_id`` (the user's e-mail and name); an organiser
+                                  without an Odoo user: ``user_id`` empty, their partner
+                                  among ``partner_ids``, answer ``accepted`` (see
+                                  :func:`organizer_of`)
 attendees                         ``partner_ids`` + ``calendar.attendee`` rows (e-mail,
                                   name, ``state``); no attendee kinds
 privacy                           ``privacy``: ``false`` ⇄ DEFAULT, public, private,
@@ -60,6 +63,7 @@ __all__ = [
     "EMPTY_TITLE",
     "EVENT_FIELDS",
     "GROUPS",
+    "ODOO_17_PROJECTION",
     "ODOO_PROJECTION",
     "PRIVACY",
     "RESPONSES",
@@ -78,6 +82,8 @@ __all__ = [
     "masked",
     "minutes_alarm",
     "normalize_address",
+    "organizer_of",
+    "outside_candidates",
     "parse_date",
     "parse_datetime",
     "response_state",
@@ -110,6 +116,10 @@ ODOO_PROJECTION = Projection(
     zones="recurring",
     empty_title=EMPTY_TITLE,
 )
+
+#: Odoo 17 has no "default" privacy: ``privacy`` is required there, ``public`` by
+#: default (``calendar_default_privacy`` came with 18.0), so the default is public.
+ODOO_17_PROJECTION = attrs.evolve(ODOO_PROJECTION, privacy={Privacy.DEFAULT: Privacy.PUBLIC})
 
 #: The ``calendar.event`` fields the adapter reads: named, never all (odoo.md §6).
 EVENT_FIELDS = (
@@ -305,16 +315,20 @@ def _group_value(event: Event, group: str) -> object:
     return getattr(event, group)
 
 
-def changed_groups(current: Event, wanted: Event) -> list[str]:
+def changed_groups(
+    current: Event, wanted: Event, projection: Projection = ODOO_PROJECTION
+) -> list[str]:
     """The groups in which two events (as Odoo holds them) differ, in :data:`GROUPS` order."""
-    old, new = ODOO_PROJECTION(current), ODOO_PROJECTION(wanted)
+    old, new = projection(current), projection(wanted)
     return [group for group in GROUPS if _group_value(old, group) != _group_value(new, group)]
 
 
-def scalar_values(event: Event, groups: Iterable[str] | None = None) -> dict[str, Any]:
-    """Odoo values of the scalar fields (those in ``groups``, or all)."""
+def scalar_values(
+    event: Event, groups: Iterable[str] | None = None, projection: Projection = ODOO_PROJECTION
+) -> dict[str, Any]:
+    """Odoo values of the scalar fields (those in ``groups``, or all), as ``projection`` keeps."""
     wanted = None if groups is None else set(groups)
-    projected = ODOO_PROJECTION(event)
+    projected = projection(event)
     return {
         scalar.field: scalar.write(getattr(projected, scalar.attribute))
         for scalar in SCALARS
@@ -395,6 +409,8 @@ class Lookups:
     tags: Mapping[int, str]
     #: the calendar owner's partner (preferred when two partners share an address)
     owner_partner: int | None = None
+    #: partners known to be Odoo users' (never the organiser of a row without ``user_id``)
+    user_partners: frozenset[int] = frozenset()
 
 
 def _many2one_id(value: object) -> int | None:
@@ -464,8 +480,7 @@ def row_event(row: Mapping[str, Any], lookups: Lookups) -> Event:
     values: dict[str, Any] = {
         scalar.attribute: scalar.read(row.get(scalar.field)) for scalar in SCALARS
     }
-    organizer_id = _many2one_id(row.get("user_id"))
-    organizer = lookups.users.get(organizer_id) if organizer_id else None
+    organizer = organizer_of(row, lookups)
     event = Event(
         start=start,
         end=end,
@@ -483,6 +498,41 @@ def row_event(row: Mapping[str, Any], lookups: Lookups) -> Event:
         **values,
     )
     return ODOO_PROJECTION(event)
+
+
+def organizer_of(row: Mapping[str, Any], lookups: Lookups) -> Person | None:
+    """Who organises the row: its ``user_id``, else the organiser it holds as an attendee.
+
+    A meeting whose organiser has no Odoo user has no ``user_id`` (Odoo's own
+    Outlook module stores such invitations so); its organiser is among the
+    partners, with the answer ``accepted`` (Graph's "organizer" answer, as Odoo
+    maps it). That attendee, other than the calendar's owner and Odoo's users,
+    is the organiser when there is exactly one; otherwise the row's organiser
+    is unknown (None).
+    """
+    organizer_id = _many2one_id(row.get("user_id"))
+    if organizer_id is not None:
+        return lookups.users.get(organizer_id)
+    found = [
+        a for a in outside_candidates(row, lookups) if a.partner_id not in lookups.user_partners
+    ]
+    if len(found) != 1 or found[0].email is None:
+        return None
+    return Person(found[0].email, found[0].name)
+
+
+def outside_candidates(row: Mapping[str, Any], lookups: Lookups) -> list[AttendeeRow]:
+    """The attendees that may organise a row without ``user_id``: accepted, not the owner."""
+    if _many2one_id(row.get("user_id")) is not None:
+        return []
+    return [
+        found
+        for aid in sorted(row.get("attendee_ids") or ())
+        if (found := lookups.attendees.get(aid)) is not None
+        and found.state == "accepted"
+        and found.email is not None
+        and found.partner_id != lookups.owner_partner
+    ]
 
 
 def organizer_partner(row: Mapping[str, Any]) -> int | None:

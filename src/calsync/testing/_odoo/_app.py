@@ -78,6 +78,16 @@ if TYPE_CHECKING:
 __all__ = ["OdooApp", "describe"]
 
 _JSON = "application/json; charset=utf-8"
+#: Odoo 19.0's answer to JSON-2 for a database it does not serve (X-Odoo-Database), as
+#: checked on the real server (2026-12-05).
+_NO_DATABASE = Response(
+    404,
+    b"<!DOCTYPE html>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>No database is "
+    b"selected and the requested URL was not found in the server-wide controllers.</p>\n<p>Please "
+    b"verify the hostname, <a href=/web/login>login</a> and try again.</p>\n\n<!-- Alternatively, "
+    b"use the X-Odoo-Database header. -->\n",
+    (("Content-Type", "text/html; charset=utf-8"),),
+)
 _NOT_FOUND = Response(
     404,
     b"<!doctype html>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n",
@@ -206,6 +216,8 @@ class OdooApp:
         self.cooldown_after = cooldown_after
         self.cooldown_duration = cooldown_duration
         self.sessions: dict[str, Session] = {}
+        #: sessions nobody logged in to (their cookie identifies them, and grants nothing)
+        self.anonymous: set[str] = set()
         self.verified: set[tuple[int, str]] = set()
         self.failures = 0
         self.last_failure: datetime | None = None
@@ -244,7 +256,28 @@ class OdooApp:
 
     def _version_info(self, request: Request) -> Response:
         self._log(WEB, None, "version_info", None)
-        return self._rpc_answer(request, lambda _params: version_info(self.version))
+        response = self._rpc_answer(request, lambda _params: version_info(self.version))
+        return attrs.evolve(response, headers=(*response.headers, *self._anonymous(request)))
+
+    def _anonymous(self, request: Request) -> tuple[tuple[str, str], ...]:
+        """The cookie of a new anonymous session when the request names no session.
+
+        Odoo's ``Request._save_session`` (odoo/http.py) sets the cookie whenever
+        the session differs from the request's cookie: a JSON route called
+        without one gets a new session's cookie (a year's Expires, a week's Max-Age).
+        """
+        jar: SimpleCookie = SimpleCookie()
+        jar.load(request.headers.get("cookie", ""))
+        morsel = jar.get("session_id")
+        with self.lock:
+            if morsel is not None and (
+                morsel.value in self.sessions or morsel.value in self.anonymous
+            ):
+                return ()
+            expires = self.clock().replace(microsecond=0) + timedelta(days=365)
+            session = Session(secrets.token_urlsafe(63)[:84], 0, "", expires)
+            self.anonymous.add(session.sid)
+        return (("Set-Cookie", _cookie(session)),)
 
     def _web_version(self, request: Request) -> Response:
         info = version_info(self.version)
@@ -591,15 +624,15 @@ class OdooApp:
 
     def _json2(self, request: Request) -> Response:
         match = _JSON2_PATH.match(request.path)
+        database = request.headers.get("x-odoo-database")
+        if database is not None and database != self.db_name:
+            return _NO_DATABASE  # before the key is looked at: Odoo picks the database first
         try:
             if match is None or request.method != "POST":
                 raise NotFound("Did you mean POST /json/2/<model>/<method>?")
             model, method = match.group(1), match.group(2)
             uid = self._bearer(request)
             self._log(JSON2, model, method, uid)
-            database = request.headers.get("x-odoo-database")
-            if database is not None and database != self.db_name:
-                raise NotFound(f"database {database!r} not found")
             body = _json2_body(request)
             ids = body.pop("ids", None) or []
             result = self.call(uid, model, method, [], body, protocol=JSON2, ids=list(ids))
