@@ -222,6 +222,10 @@ class Timed:
         return self.inner.requests
 
     @property
+    def version(self) -> str | None:
+        return self.inner.version
+
+    @property
     def calls(self) -> Counter[str]:
         return self.inner.calls
 
