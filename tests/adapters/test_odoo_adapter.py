@@ -1286,6 +1286,25 @@ def test_a_bad_row_in_a_bulk_update_is_split_down_to_its_own_write(either: Setup
     assert either.hands.read([int(created[12].stored.id)], "name")[0]["name"] == "F12"
 
 
+def test_a_bad_row_in_a_shared_write_holds_only_that_event(either: Setup) -> None:
+    created = either.apply(*(Create(f"k{n}", meeting(f"E{n}", day=n + 1)) for n in range(24)))
+    refuse(either.odoo, "calendar.event", "write", int(created[5].stored.id), "ValidationError")
+    before = either.calendar.calls
+    results = either.apply(
+        *(
+            Update(r.write.key, attrs.evolve(r.stored.event, location="Room 42"), r.stored)
+            for r in created
+        )
+    )
+    assert [r.ok for r in results] == [n != 5 for n in range(24)]
+    assert isinstance(results[5].error, RejectedError)
+    spent = either.calendar.calls - before
+    assert spent["calendar.event.load"] == 0  # the same values: one write, split when refused
+    assert spent["calendar.event.write"] == 1 + 2 * 5  # halves down to the row at fault
+    rows = either.hands.read([int(r.stored.id) for r in created], "location")
+    assert [row["location"] == "Room 42" for row in rows] == [n != 5 for n in range(24)]
+
+
 def test_occurrences_of_many_series_are_written_in_one_load(either: Setup) -> None:
     created = either.apply(*(Create(f"s{n}", series_event(title=f"Series {n}")) for n in range(4)))
     before = either.calendar.calls

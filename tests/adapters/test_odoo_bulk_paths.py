@@ -30,6 +30,7 @@ import attrs
 import pytest
 
 from calsync.adapters.odoo import JsonRpcTransport
+from calsync.adapters.odoo._transport import major_version
 from calsync.testing import OdooEmulator
 from tests.adapters.odoo_support import PASSWORD, emulator
 
@@ -347,7 +348,8 @@ def test_read_group_lists_ids_by_series_and_answers_as_arrays(server: Server) ->
     )
     mine = ["|", ("user_id", "=", server.uid), ("partner_ids", "in", [me])]
     domain = [*mine, ("name", "like", server.tag)]
-    if server.user.major >= 19:  # its read_group asks for a __count: private ones drop out
+    # 19.0's read_group asks for a __count: private ones drop out
+    if major_version(server.user.version or "") >= 19:
         groups = server.call(
             "calendar.event", "formatted_read_group", domain, ["recurrence_id"], ["id:array_agg"]
         )
@@ -399,4 +401,4 @@ def test_a_grouping_on_a_masked_field_leaves_others_private_events_out(server: S
     [masked] = server.call("calendar.event", "read_group", domain, ["name:count"], [], lazy=False)
     assert masked["__count"] == 0
     [public] = server.call("calendar.event", "read_group", domain, ["id:array_agg"], [], lazy=False)
-    assert public["id"] == ([] if server.user.major >= 19 else [private])
+    assert public["id"] == ([] if major_version(server.user.version or "") >= 19 else [private])

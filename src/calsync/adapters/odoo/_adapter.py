@@ -826,9 +826,8 @@ class OdooCalendar:
         return present
 
     def _major(self) -> int:
-        """The server's major version, as the transport learnt it (0: unknown)."""
-        known = getattr(self._transport, "major", 0)
-        return known or major_version(self.server_version or "")
+        """The server's major version, as learnt at connect (0: unknown)."""
+        return major_version(self.server_version or "")
 
     async def _listed(self, low: str, unread: Unread) -> list[tuple[int, str]]:
         """``(id, write_date)`` of the rows written after ``low``, in Odoo's order.
