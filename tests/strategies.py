@@ -62,8 +62,16 @@ def all_day_spans(draw: st.DrawFn) -> tuple[date, date]:
     return start, start + timedelta(days=draw(st.integers(1, 3)))
 
 
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR")
 rules = st.one_of(
     st.builds(RecurrenceRule, frequency=st.just("DAILY"), count=st.integers(2, 6)),
+    st.builds(  # "every weekday" (weekly on them) and every other day on some weekdays
+        RecurrenceRule,
+        frequency=st.just("DAILY"),
+        interval=st.integers(1, 2),
+        count=st.integers(2, 6),
+        by_day=st.lists(st.sampled_from(WEEKDAYS), min_size=2, max_size=5, unique=True),
+    ),
     st.builds(
         RecurrenceRule,
         frequency=st.just("WEEKLY"),
@@ -75,13 +83,42 @@ rules = st.one_of(
         RecurrenceRule,
         frequency=st.just("MONTHLY"),
         count=st.integers(2, 4),
-        by_month_day=st.integers(1, 28),
+        by_month_day=st.integers(1, 28) | st.just(-1),
+    ),
+    st.builds(  # Outlook's day 29 or 30: that day, or the month's last when shorter
+        RecurrenceRule,
+        frequency=st.just("MONTHLY"),
+        interval=st.integers(1, 2),
+        count=st.integers(2, 4),
+        by_month_day=st.sampled_from(((28, 29), (28, 29, 30))),
+        by_set_pos=st.just(-1),
     ),
     st.builds(
         RecurrenceRule,
         frequency=st.just("MONTHLY"),
         count=st.integers(2, 4),
         by_day=st.sampled_from(("+2TU", "-1FR")),
+    ),
+    st.builds(  # the first or last weekday, or the second Thursday or Friday
+        RecurrenceRule,
+        frequency=st.just("MONTHLY"),
+        count=st.integers(2, 4),
+        by_day=st.sampled_from((WEEKDAYS, ("TH", "FR"))),
+        by_set_pos=st.sampled_from((1, 2, -1)),
+    ),
+    st.builds(
+        RecurrenceRule,
+        frequency=st.just("YEARLY"),
+        count=st.integers(2, 3),
+        by_month=st.integers(1, 12),
+        by_day=st.sampled_from(("+1MO", "+4TH", "-1SU")),
+    ),
+    st.builds(  # February's last day (Outlook's yearly February 29)
+        RecurrenceRule,
+        frequency=st.just("YEARLY"),
+        count=st.integers(2, 3),
+        by_month=st.just(2),
+        by_month_day=st.just(-1),
     ),
 )
 

@@ -557,12 +557,14 @@ def test_a_rejected_load_is_split_to_isolate_the_bad_rows(either: Setup) -> None
 
 
 def test_unsupported_series_are_refused_before_writing(bob: Setup) -> None:
-    start = datetime(2027, 3, 1, 9, tzinfo=UTC)  # the first Monday of March
+    start = datetime(2027, 3, 1, 9, tzinfo=UTC)  # the first weekday of March
     yearly = Event(
-        "Yearly on a weekday",
+        "First weekday of the month",
         start,
         start + timedelta(hours=1),
-        recurrence=Recurrence(RecurrenceRule("YEARLY", by_day=["1MO"], by_month=3)),
+        recurrence=Recurrence(
+            RecurrenceRule("MONTHLY", by_day=["MO", "TU", "WE", "TH", "FR"], by_set_pos=1)
+        ),
     )
     bob.odoo.reset_counts()
     (result,) = bob.apply(Create("y", yearly))

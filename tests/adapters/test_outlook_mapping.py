@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -320,8 +321,8 @@ RULES = [
         {"type": "weekly", "interval": 1, "daysOfWeek": ["monday", "wednesday", "friday"]},
     ),
     (
-        "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;WKST=SU",
-        {"type": "weekly", "interval": 2, "daysOfWeek": ["tuesday"]},
+        "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,TH;WKST=SU",
+        {"type": "weekly", "interval": 2, "daysOfWeek": ["tuesday", "thursday"]},
     ),
     ("FREQ=MONTHLY;COUNT=5;BYMONTHDAY=15", {"type": "absoluteMonthly", "dayOfMonth": 15}),
     (
@@ -413,7 +414,8 @@ def test_rules_outlook_would_expand_differently_are_refused(text: str) -> None:
         rule_to_graph(RecurrenceRule.parse(text), date(2027, 1, 31), "UTC")
 
 
-def test_relative_pattern_with_several_days_cannot_be_read() -> None:
+def test_relative_pattern_with_several_days_is_the_nth_of_those_days() -> None:
+    """Outlook's "first weekday of the month": index picks among all the daysOfWeek."""
     recurrence = {
         "pattern": {
             "type": "relativeMonthly",
@@ -423,8 +425,14 @@ def test_relative_pattern_with_several_days_cannot_be_read() -> None:
         },
         "range": {"type": "noEnd", "startDate": "2027-03-01"},
     }
-    with pytest.raises(UnsupportedRecurrenceError):
-        rule_from_graph(recurrence, date(2027, 3, 1))
+    rule = rule_from_graph(recurrence, date(2027, 3, 1))
+    assert str(rule) == "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=1;WKST=SU"
+    firsts = Recurrence(rule).original_starts(date(2027, 5, 3), None)
+    assert list(itertools.islice(firsts, 3)) == [
+        date(2027, 5, 3),  # May 1st and 2nd are a weekend
+        date(2027, 6, 1),
+        date(2027, 7, 1),
+    ]
 
 
 def test_series_with_exceptions_and_cancellations() -> None:

@@ -203,7 +203,7 @@ def test_predicted_mail_equals_outlooks_mail(world: World) -> None:
 
 
 def test_an_event_calsync_cannot_hold_is_left_alone_not_deleted(world: World) -> None:
-    """A pattern outside the model (first weekday of the month) is reported, never deleted."""
+    """A series without a single occurrence (its range ends first) is reported, never deleted."""
     world.memory.add(meeting("Review", 10))
     world.run()
     (item,) = world.graph.events(world.alice)
@@ -215,14 +215,16 @@ def test_an_event_calsync_cannot_hold_is_left_alone_not_deleted(world: World) ->
                 "pattern": {
                     "type": "relativeMonthly",
                     "interval": 1,
-                    "daysOfWeek": ["monday", "tuesday", "wednesday", "thursday", "friday"],
+                    "daysOfWeek": ["monday"],
                     "index": "first",
                     "firstDayOfWeek": "monday",
                 },
-                "range": {"type": "numbered", "startDate": "2027-05-10", "numberOfOccurrences": 3},
+                # the first Monday after May 10 is June 7: nothing before the end
+                "range": {"type": "endDate", "startDate": "2027-05-10", "endDate": "2027-05-31"},
             }
         },
     )
+    world.graph.expire_delta_tokens(world.alice)  # a full round: the series is not listed
     report = world.sync.run()
     assert [(side, event_id) for side, event_id, _ in report.unreadable] == [
         ("outlook", item["id"])

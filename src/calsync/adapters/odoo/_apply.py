@@ -31,12 +31,13 @@ from calsync._errors import (
     RejectedError,
 )
 from calsync._model._event import Event
+from calsync._model._recurrence import Frequency, Weekday
 from calsync._model._values import Response
 from calsync._protocol import Create, Delete, RemoteEvent, Update, Write
 from calsync.adapters.odoo import _mapping as mapping
 from calsync.adapters.odoo._cursor import row_hash, shift
 from calsync.adapters.odoo._mapping import ODOO_PROJECTION, Lookups
-from calsync.adapters.odoo._recurrence import rule_key, rule_to_odoo
+from calsync.adapters.odoo._recurrence import check_rule, rule_key, rule_to_odoo
 from calsync.adapters.odoo._series import local_date, plan_rows
 from calsync.adapters.odoo._snapshot import (
     ALL_CONTEXT,
@@ -130,8 +131,11 @@ class Apply:
         for job in creates + updates:
             assert isinstance(job.write, (Create, Update))
             job.event = ODOO_PROJECTION(job.write.event)
-            if job.event.recurrence is not None and not self._check_rule(job):
-                continue
+        series = [job for job in creates + updates if job.event and job.event.recurrence]
+        if series:
+            weeks_start = await self.a.week_start() if any(map(_weekly_interval, series)) else None
+            for job in series:
+                self._check_rule(job, weeks_start or Weekday.SU)
         await self._references([job for job in creates + updates if job.error is None])
         if deletes:
             await self._deletes(deletes)
@@ -140,18 +144,19 @@ class Apply:
         await self._reconcile()
         await self._finish()
 
-    def _check_rule(self, job: Job) -> bool:
+    def _check_rule(self, job: Job, weeks_start: Weekday) -> None:
+        """Hold a series Odoo cannot hold, or would expand to other occurrences (§5.5b)."""
         event = job.event
         assert event is not None
         assert event.recurrence is not None
         try:
-            rule_to_odoo(event.recurrence.rule, local_date(event.start, event.timezone))
+            check_rule(
+                event.recurrence.rule, event.start, event.timezone, event.duration, weeks_start
+            )
         except InvalidEventError as error:
             job.error = RejectedError(
                 f"Odoo cannot hold this series: {error}", code="unsupported-recurrence"
             )
-            return False
-        return True
 
     # -- references ------------------------------------------------------------------------
 
@@ -812,6 +817,14 @@ class Apply:
                 context=WRITE_CONTEXT,
             )
         return bool(by_state)
+
+
+def _weekly_interval(job: Job) -> bool:
+    """Whether a series' rows depend on the Odoo user's week start (weekly, every n weeks)."""
+    assert job.event is not None
+    assert job.event.recurrence is not None
+    rule = job.event.recurrence.rule
+    return rule.frequency is Frequency.WEEKLY and rule.interval > 1
 
 
 def _all_events(event: Event) -> list[Event]:

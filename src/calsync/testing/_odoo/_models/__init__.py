@@ -13,6 +13,7 @@ from calsync.testing._odoo._models._simple import (
     CalendarEventType,
     MailTemplate,
     ResGroups,
+    ResLang,
 )
 from calsync.testing._odoo._models._users import ResUsers
 
@@ -23,6 +24,7 @@ MODELS: tuple[type[Model], ...] = (
     ResPartner,
     ResUsers,
     ResGroups,
+    ResLang,
     MailTemplate,
     IrModelData,
     CalendarAlarm,

@@ -35,6 +35,7 @@ from calsync.testing._odoo._calendar import (
     zone_of,
 )
 from calsync.testing._odoo._models._base import Env, Model
+from calsync.testing._odoo._models._simple import ResLang
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -104,7 +105,7 @@ class CalendarRecurrence(Model):
     def sync_rule(self, env: Env, rid: int, text: str | None) -> None:
         """Store the rule text (serialised now, or as given) and the fields parsed from it."""
         if text is None:
-            text = serialize_rrule(self.rule(rid), env.now, self._lang(env))
+            text = serialize_rrule(self.rule(rid), env.now, self._week_start(env))
         values = parse_rrule(text, self.dtstart(env, rid))
         self.db.update(self._name, rid, {**values, "rrule": text})
         self.db.update(self._name, rid, {"name": rule_name(self.rule(rid))}, move=False)
@@ -116,8 +117,11 @@ class CalendarRecurrence(Model):
         return Rule.from_row(row)
 
     @staticmethod
-    def _lang(env: Env) -> str | None:
-        return env.user.get("lang")
+    def _week_start(env: Env) -> int:
+        """The user's language's week start as a dateutil weekday (0 = Monday)."""
+        languages = env.model("res.lang")
+        assert isinstance(languages, ResLang)
+        return languages.week_start(env, env.user.get("lang"))
 
     # -- computed fields ---------------------------------------------------------------------
 
@@ -160,7 +164,7 @@ class CalendarRecurrence(Model):
                 first,
                 allday=self.is_allday(env, rid),
                 context_tz=env.tz,
-                lang=self._lang(env),
+                week_start=self._week_start(env),
             )
         )
         return [eid for eid in ids if self._event_row(eid)["start"] not in starts]
@@ -215,9 +219,9 @@ class CalendarRecurrence(Model):
         zone = zone_of(rule, env.tz)
         if event.get("allday"):
             day = datetime.combine(event["start_date"], datetime.min.time())
-            until = start_of_period(rule, day, zone, self._lang(env), check_dst=False).date()
+            until = start_of_period(rule, day, zone, self._week_start(env), check_dst=False).date()
         else:
-            start = start_of_period(rule, event["start"], zone, self._lang(env))
+            start = start_of_period(rule, event["start"], zone, self._week_start(env))
             until = start.replace(tzinfo=timezone.utc).astimezone(zone).date()
         self.write_records(env, [rid], {"end_type": "end_date", "until": until - timedelta(days=1)})
         return detached
@@ -292,7 +296,7 @@ class CalendarRecurrence(Model):
             duration,
             allday=self.is_allday(env, rid),
             context_tz=env.tz,
-            lang=self._lang(env),
+            week_start=self._week_start(env),
         )
         synced = {eid for eid in self.event_ids(env, rid) if self._range(eid) in ranges}
         existing = {self._range(eid) for eid in synced}
