@@ -140,7 +140,7 @@ class _Page:
             kind, master = entry.get("type"), entry.get("seriesMasterId")
             if not event_id:
                 continue
-            if "@removed" in entry:
+            if "@removed" in entry or withdrawn(entry):
                 page.removed.add(event_id)
             elif kind == "seriesMaster":
                 page.masters[event_id] = None
@@ -152,6 +152,21 @@ class _Page:
             else:
                 page.singles[event_id] = entry
         return page
+
+
+def withdrawn(data: Mapping[str, Any]) -> bool:
+    """A meeting its organiser cancelled, as the attendee's copy shows it until deleted.
+
+    Graph keeps the attendee's single event or series marked ``isCancelled``
+    (Odoo's own Outlook sync reads it as a cancellation too); calsync reads
+    it as gone, not as an active event titled "Canceled: ...". A cancelled
+    occurrence of a series is read with its series (a cancelled occurrence).
+    """
+    return data.get("isCancelled") is True and data.get("type") in (
+        "singleInstance",
+        "seriesMaster",
+        None,
+    )
 
 
 class _ResyncError(Exception):
@@ -485,7 +500,7 @@ class OutlookCalendar:
         await self._ensure_owner()
         found: dict[str, RemoteEvent | None] = {}
         for event_id, result in (await self._read(list(dict.fromkeys(ids)), "get")).items():
-            if result.status == 404:
+            if result.status == 404 or (result.ok and withdrawn(result.json)):
                 found[event_id] = None
                 continue
             if not result.ok:
@@ -574,6 +589,9 @@ class OutlookCalendar:
         unreadable: dict[str, str] = {}
 
         def keep(data: Mapping[str, Any]) -> None:
+            if withdrawn(data):
+                removed.add(str(data.get("id")))
+                return
             item = self._try_remote(data)
             if item is not None:
                 items[item.id] = item
