@@ -286,6 +286,64 @@ def test_private_events_read_by_someone_else_are_never_taken_for_data(bob: Setup
     assert only(bob.pull()).event.title == "Secret board"
 
 
+def test_events_of_a_private_by_default_calendar_are_masked_too(bob: Setup) -> None:
+    """Odoo 18 also masks an event without privacy whose organiser's calendar is private by
+    default (``_check_private_event_conditions``); an ordinary user cannot even read that
+    default (another user's ``calendar_default_privacy`` reads "public"): the row tells."""
+    bob.odoo.add_user(
+        "dora", "dora-pw", email="dora@example.com", calendar_default_privacy="private"
+    )
+    dora = Hands(bob.odoo, "dora")
+    hidden = dora.create(meeting("Dora's board", location="Room 9"))
+    as_admin = OdooCalendar(bob.odoo.url, bob.odoo.db, "admin", password="admin", user_login="dora")
+    listing = bob.run(as_admin.pull(None, WINDOW))
+    assert not listing.items
+    assert bob.run(as_admin.fetch([str(hidden)])) == {}, "unknown: neither alive nor gone"
+    (update,) = bob.run(
+        as_admin.apply(
+            [Update("k", meeting("Overwritten"), RemoteEvent(str(hidden), meeting("Busy"), "v"))]
+        )
+    )
+    (delete,) = bob.run(
+        as_admin.apply([Delete("k", RemoteEvent(str(hidden), meeting("Busy"), "v"))])
+    )
+    bob.run(as_admin.aclose())
+    assert isinstance(update.error, AccessDeniedError)
+    assert isinstance(delete.error, AccessDeniedError)
+    (row,) = dora.read([hidden], "name", "location", "active")
+    assert row == {"id": hidden, "name": "Dora's board", "location": "Room 9", "active": True}
+
+
+def test_an_occurrence_the_user_left_in_a_private_calendar_is_cancelled_not_busy(
+    bob: Setup,
+) -> None:
+    bob.odoo.add_user(
+        "dora", "dora-pw", email="dora@example.com", calendar_default_privacy="private"
+    )
+    dora = Hands(bob.odoo, "dora")
+    partners = [dora.partner("dora@example.com"), dora.partner("bob@example.com")]
+    base = int(
+        dora.call(
+            "calendar.event",
+            "create",
+            weekly(count=4, partner_ids=[(6, 0, partners)]),
+            context=QUIET,
+        )
+    )
+    rows = dora.rows(dora.recurrence_of(base))
+    dora.write(rows[1]["id"], {"partner_ids": [(6, 0, partners[:1])]})  # bob leaves one
+    item = only(bob.pull())
+    assert item.read_only
+    recurrence = item.event.recurrence
+    assert recurrence is not None
+    assert [e.event.title for e in recurrence.exceptions] == []
+    assert len(recurrence.cancelled) == 1
+    (result,) = bob.apply(Update("k", attrs.evolve(item.event, title="Mine now"), item))
+    assert result.ok  # read-only: only bob's answers are written, never the hidden row
+    (hidden,) = bob.hands.read([rows[1]["id"]], "name")
+    assert hidden["name"] == "Busy"
+
+
 # -- series read from Odoo ---------------------------------------------------------------------
 
 
@@ -716,6 +774,155 @@ def test_no_secret_reaches_logs_reprs_or_errors(
     for text in texts:
         assert PASSWORD not in text
         assert API_KEY not in text
+
+
+# -- one refused event among many ------------------------------------------------------------
+
+
+def refuse(
+    odoo: OdooEmulator, model: str, method: str, record: int, error: str = "AccessError"
+) -> None:
+    """From now on Odoo refuses every ``model.method`` call that touches ``record``."""
+
+    def touches(request: Any) -> bool:
+        body = request.json()
+        if "params" in body:  # execute_kw(db, uid, password, model, method, args, kwargs)
+            args = body["params"]["args"][5]
+            ids = args[0] if args else []
+        else:
+            ids = body.get("ids") or []
+        return record in ([ids] if isinstance(ids, int) else ids)
+
+    odoo.fail(
+        error,
+        f"Odoo refuses record {record}",
+        model=model,
+        method=method,
+        times=None,
+        match=touches,
+    )
+
+
+def test_a_user_without_contact_creation_holds_only_the_event_with_a_new_address(
+    either: Setup,
+) -> None:
+    """Real 18.0 answers such a user's res.partner.create with "You are not allowed to create
+    'Contact'": the event that needs a new contact is held, the other two are synced."""
+    odoo, key = either.odoo, "feed" * 10
+    nora = odoo.add_user("nora", "nora-pw", email="nora@example.com", api_key=key)
+    odoo.execute("admin", "res.users", "write", [nora], {"groups_id": [(3, 9)]})  # Contact Creation
+    either.hands.partner("known@example.com")
+    secret = {"api_key": key} if odoo.version >= "19" else {"password": "nora-pw"}
+    calendar = OdooCalendar(odoo.url, odoo.db, "nora", **secret)  # type: ignore[arg-type]
+    known = [Attendee("known@example.com")]
+    writes = [
+        Create("a", meeting("First", attendees=known)),
+        Create("b", meeting("With a stranger", attendees=[Attendee("stranger@example.com")])),
+        Create("c", meeting("Third", day=11)),
+    ]
+    results = either.run(calendar.apply(writes))
+    assert [r.ok for r in results] == [True, False, True]
+    assert isinstance(results[1].error, AccessDeniedError)
+    assert "stranger@example.com" in results[1].error.message
+    assert "Contact Creation" in results[1].error.message
+    assert calendar.calls["res.partner.create"] == 1
+    either.run(calendar.aclose())
+
+
+def test_a_refused_alarm_holds_only_the_events_with_that_reminder(either: Setup) -> None:
+    either.odoo.fail(
+        "ValidationError",
+        "no 21-minute reminders here",
+        model="calendar.alarm",
+        method="create",
+        times=None,
+        match=lambda request: b'"duration": 21' in request.body or b'"duration":21' in request.body,
+    )
+    results = either.apply(
+        Create("a", meeting("Twenty", reminders=[20])),
+        Create("b", meeting("Twenty-one", reminders=[21])),
+        Create("c", meeting("Both", reminders=[20, 21])),
+        Create("d", meeting("None")),
+    )
+    assert [r.ok for r in results] == [True, False, False, True]
+    assert isinstance(results[1].error, RejectedError)
+    assert "21" in results[1].error.message
+
+
+@pytest.mark.parametrize("on_delete", ["archive", "unlink"])
+def test_a_refused_delete_holds_only_that_event(either: Setup, on_delete: str) -> None:
+    created = either.apply(
+        Create("a", meeting("A")),
+        Create("b", meeting("B", day=11)),
+        Create("s", series_event()),
+        Create("t", series_event(title="Other")),
+    )
+    calendar = either.another(on_delete=on_delete)
+    method = "write" if on_delete == "archive" else "unlink"
+    refuse(either.odoo, "calendar.event", method, int(created[1].stored.id))
+    if on_delete == "unlink":
+        refuse(either.odoo, "calendar.event", "action_mass_deletion", int(created[3].stored.id))
+    results = either.run(calendar.apply([Delete(r.write.key, r.stored) for r in created]))
+    either.run(calendar.aclose())
+    assert [r.ok for r in results] == [True, False, True, on_delete == "archive"]
+    assert isinstance(results[1].error, AccessDeniedError)
+    left = either.hands.call("calendar.event", "search_read", [], ["name"])
+    assert {row["name"] for row in left} >= {"B"}
+    assert "A" not in {row["name"] for row in left}
+
+
+def test_a_refused_update_holds_only_that_event(either: Setup) -> None:
+    created = either.apply(Create("a", meeting("A")), Create("b", meeting("B", day=11)))
+    refuse(either.odoo, "calendar.event", "write", int(created[0].stored.id), "ValidationError")
+    results = either.apply(
+        *(
+            Update(
+                r.write.key,
+                meeting(f"{r.stored.event.title}!", day=r.stored.event.start.day),
+                r.stored,
+            )
+            for r in created
+        )
+    )
+    assert [r.ok for r in results] == [False, True]
+    assert isinstance(results[0].error, RejectedError)
+
+
+def test_a_refused_exception_edit_holds_only_that_series(either: Setup) -> None:
+    created = either.apply(Create("s", series_event()), Create("t", series_event(title="Other")))
+    moved = Event("Moved", at(23, 10), at(23, 10, 15))
+    rows = either.hands.rows(either.hands.recurrence_of(int(created[0].stored.id)))
+    refuse(either.odoo, "calendar.event", "write", int(rows[1]["id"]))
+    results = either.apply(
+        Update("s", series_event(exceptions={at(22, 8): moved}), created[0].stored),
+        Update(
+            "t",
+            attrs.evolve(series_event(exceptions={at(22, 8): moved}), title="Other"),
+            created[1].stored,
+        ),
+    )
+    assert [r.ok for r in results] == [False, True]
+    assert isinstance(results[0].error, AccessDeniedError)
+
+
+def test_a_refused_answer_holds_only_that_event(bob: Setup) -> None:
+    admin = Hands(bob.odoo, "admin")
+    people = [Attendee("bob@example.com")]
+    first = admin.create(meeting("One", attendees=people))
+    admin.create(meeting("Two", day=11, attendees=people))
+    items = sorted(bob.pull().items, key=lambda item: item.event.title)
+    (attendee,) = admin.read([first], "attendee_ids")[0]["attendee_ids"]
+    refuse(bob.odoo, "calendar.attendee", "write", attendee)
+    accepted = [Attendee("bob@example.com", response="accepted")]
+    results = bob.apply(
+        *(
+            Update(str(i), attrs.evolve(item.event, attendees=accepted), item)
+            for i, item in enumerate(items)
+        )
+    )
+    assert [r.ok for r in results] == [False, True]
+    assert isinstance(results[0].error, AccessDeniedError)
+    assert results[1].stored.event.attendees[0].response is Response.ACCEPTED
 
 
 # -- RPC counts --------------------------------------------------------------------------------

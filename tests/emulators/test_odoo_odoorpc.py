@@ -10,6 +10,7 @@ import pytest
 from odoorpc.error import RPCError
 
 from calsync.testing import OdooEmulator
+from calsync.testing._odoo._errors import OdooError
 
 
 def test_login_reads_the_user_context(odoo_rpc: Any) -> None:
@@ -87,3 +88,141 @@ def test_an_added_user_logs_in(odoo_emulator: OdooEmulator) -> None:
     client.login(odoo_emulator.db, "bob", "bob")
     assert client.env.uid == 6
     assert client.env.user.partner_id.id == 7
+
+
+# -- what integrators' code calls besides CRUD (checked on real 18.0, 2026-12-05) --------------
+
+
+def test_an_empty_many2one_reads_its_defaults(odoo_rpc: Any, odoo_emulator: OdooEmulator) -> None:
+    """odoorpc fills an empty relational value with ``default_get`` of every field."""
+    events = odoo_rpc.env["calendar.event"]
+    record = events.browse(
+        events.create({"name": "R", "start": "2027-01-04 09:00:00", "stop": "2027-01-04 10:00:00"})
+    )
+    assert not record.recurrence_id
+    assert not record.categ_ids
+    assert odoo_emulator.call_count("calendar.recurrence", "default_get") == 1
+    assert odoo_emulator.call_count("calendar.event.type", "default_get") == 1
+
+
+def test_default_get_answers_what_real_odoo_answered(odoo_emulator: OdooEmulator) -> None:
+    odoo_emulator.add_user("bob", "bob", email="bob@example.com")
+    fields = list(odoo_emulator.execute("admin", "calendar.event", "fields_get"))
+    defaults = odoo_emulator.execute("bob", "calendar.event", "default_get", fields)
+    assert set(defaults) == {
+        "user_id",
+        "show_as",
+        "active",
+        "start",
+        "stop",
+        "allday",
+        "partner_ids",
+        "follow_recurrence",
+        "recurrence_update",
+    }
+    assert (defaults["user_id"], defaults["partner_ids"]) == (6, [[6, 0, [7]]])
+    named = odoo_emulator.execute(
+        "bob", "calendar.event", "default_get", ["name", "privacy"], context={"default_name": "X"}
+    )
+    assert named == {"name": "X"}
+    recurrence = odoo_emulator.execute("bob", "calendar.recurrence", "default_get", ["rrule_type"])
+    assert recurrence == {"rrule_type": "weekly"}
+
+
+def test_copy_makes_one_event_with_fresh_attendees(odoo_emulator: OdooEmulator) -> None:
+    quiet = {"no_mail_to_attendees": True}
+    values = {"name": "Copy me", "location": "R1", "alarm_ids": [[6, 0, [1]]]}
+    values |= {"start": "2027-07-01 09:00:00", "stop": "2027-07-01 10:00:00"}
+    original = odoo_emulator.execute("admin", "calendar.event", "create", values, context=quiet)
+    copied = odoo_emulator.execute("admin", "calendar.event", "copy", [original], context=quiet)
+    assert isinstance(copied, list)
+    fields = ["name", "location", "start", "partner_ids", "attendee_ids", "alarm_ids"]
+    old, new = odoo_emulator.execute("admin", "calendar.event", "read", [original, *copied], fields)
+    assert {k: v for k, v in new.items() if k not in ("id", "attendee_ids")} == {
+        k: v for k, v in old.items() if k not in ("id", "attendee_ids")
+    }
+    assert set(new["attendee_ids"]).isdisjoint(old["attendee_ids"])
+    renamed = odoo_emulator.execute(
+        "admin", "calendar.event", "copy", [original], {"name": "Renamed"}, context=quiet
+    )
+    assert odoo_emulator.execute("admin", "calendar.event", "read", renamed, ["name"])[0][
+        "name"
+    ] == ("Renamed")
+    with pytest.raises(OdooError, match=r"Expected singleton: calendar\.event"):
+        odoo_emulator.execute("admin", "calendar.event", "copy", [original, *copied])
+    partner = odoo_emulator.execute("admin", "res.partner", "create", {"name": "Pat"})
+    (twin,) = odoo_emulator.execute("admin", "res.partner", "copy", [partner])
+    assert odoo_emulator.execute("admin", "res.partner", "read", [twin], ["name"])[0]["name"] == (
+        "Pat (copy)"
+    )
+
+
+def test_read_group_counts_and_sums_per_group(odoo_emulator: OdooEmulator) -> None:
+    for day in ("01", "02"):
+        odoo_emulator.execute(
+            "admin",
+            "calendar.event",
+            "create",
+            {"name": "G", "start": f"2027-07-{day} 09:00:00", "stop": f"2027-07-{day} 10:00:00"},
+            context={"no_mail_to_attendees": True},
+        )
+    domain = [["name", "=", "G"]]
+    by_user = odoo_emulator.execute(
+        "admin", "calendar.event", "read_group", domain, ["duration"], ["user_id"]
+    )
+    assert by_user == [
+        {
+            "user_id": [2, "Administrator"],
+            "user_id_count": 2,
+            "duration": 2.0,
+            "__domain": ["&", ["name", "=", "G"], ["user_id", "=", 2]],
+        }
+    ]
+    flat = odoo_emulator.execute(
+        "admin",
+        "calendar.event",
+        "read_group",
+        domain,
+        ["duration:sum"],
+        ["user_id", "allday"],
+        lazy=False,
+    )
+    assert flat[0]["__count"] == 2
+    assert flat[0]["__domain"] == ["&", "&", *domain, ["user_id", "=", 2], ["allday", "=", False]]
+    (month,) = odoo_emulator.execute(
+        "admin", "calendar.event", "read_group", domain, [], ["start:month"]
+    )
+    assert (month["start:month"], month["start_count"]) == ("July 2027", 2)
+    assert month["__range"] == {
+        "start:month": {"from": "2027-07-01 00:00:00", "to": "2027-08-01 00:00:00"}
+    }
+
+
+def test_check_access_rights_as_18_answers(odoo_emulator: OdooEmulator) -> None:
+    odoo_emulator.add_user("bob", "bob", email="bob@example.com")
+    rights = {
+        model: odoo_emulator.execute("bob", model, "check_access_rights", "write", False)
+        for model in ("calendar.event", "calendar.event.type", "ir.model.data", "res.company")
+    }
+    assert rights == {
+        "calendar.event": True,
+        "calendar.event.type": False,
+        "ir.model.data": False,
+        "res.company": False,
+    }
+    assert odoo_emulator.execute("bob", "calendar.event", "check_access_rights", "read") is None
+    with pytest.raises(OdooError, match="You are not allowed to create"):
+        odoo_emulator.execute("bob", "calendar.event.type", "check_access_rights", "create")
+    with pytest.raises(OdooError, match="Invalid access mode"):
+        odoo_emulator.execute("bob", "calendar.event", "check_access_rights", "frobnicate")
+
+
+def test_the_company_of_a_fresh_database(odoo_rpc: Any) -> None:
+    (company,) = odoo_rpc.env["res.company"].search_read([], ["name", "partner_id", "parent_id"])
+    assert company == {
+        "id": 1,
+        "name": "My Company",
+        "partner_id": [1, "My Company"],
+        "parent_id": False,
+    }
+    assert odoo_rpc.env.user.company_id.name == "My Company"

@@ -247,6 +247,109 @@ def test_rrule_dtstart_is_the_creation_time(odoo_clocked: OdooEmulator) -> None:
     assert rrule == "DTSTART:20261123T100000\nRRULE:FREQ=DAILY;COUNT=2"
 
 
+TIMES = ["start", "stop", "start_date", "stop_date", "duration", "allday"]
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        # real 18.0 at 2026-12-05 23:54 UTC (default start 2026-12-06 00:00); the clock
+        # here is 2026-11-23 10:00:00.5, whose default start is 10:00 (seconds dropped)
+        (
+            {"allday": True, "stop_date": "2027-08-10"},
+            ("2026-11-23 08:00:00", "2027-08-10 18:00:00", "2026-11-23", "2027-08-10", 6250.0),
+        ),
+        (
+            {"allday": True},
+            ("2026-11-23 10:00:00", "2026-11-23 11:00:00", "2026-11-23", "2026-11-23", 1.0),
+        ),
+        (
+            {"allday": True, "start": "2027-08-13 10:00:00", "stop_date": "2027-08-14"},
+            ("2027-08-13 08:00:00", "2027-08-14 18:00:00", "2027-08-13", "2027-08-14", 34.0),
+        ),
+        (
+            {"start": "2026-11-23 05:00:00"},  # the default stop, whatever the start
+            ("2026-11-23 05:00:00", "2026-11-23 11:00:00", False, False, 6.0),
+        ),
+        (
+            {"duration": 2.5},  # stored as given, beside the default times
+            ("2026-11-23 10:00:00", "2026-11-23 11:00:00", False, False, 2.5),
+        ),
+    ],
+)
+def test_create_takes_the_field_defaults_for_missing_times(
+    odoo_clocked: OdooEmulator, values: dict[str, Any], expected: tuple[Any, ...]
+) -> None:
+    event_id = odoo_clocked.execute(
+        "admin", "calendar.event", "create", {"name": "Times", **values}, context=QUIET
+    )
+    (row,) = odoo_clocked.execute("admin", "calendar.event", "read", [event_id], TIMES)
+    assert tuple(row[name] for name in TIMES[:5]) == expected
+
+
+@pytest.mark.parametrize(
+    ("values", "refusal"),
+    [
+        (
+            {"allday": True, "start_date": "2027-08-11"},
+            "The ending date cannot be earlier than the starting date.\n"
+            "Meeting “Times” starts on 2027-08-11 and ends on 2026-11-23",
+        ),
+        (
+            {"start": "2027-08-12 10:00:00"},
+            "The ending date and time cannot be earlier than the starting date and time.\n"
+            "Meeting “Times” starts at 2027-08-12 10:00:00 and ends at 2026-11-23 11:00:00",
+        ),
+    ],
+)
+def test_a_future_start_without_a_stop_is_refused(
+    odoo_clocked: OdooEmulator, values: dict[str, Any], refusal: str
+) -> None:
+    with pytest.raises(OdooError) as caught:
+        odoo_clocked.execute(
+            "admin", "calendar.event", "create", {"name": "Times", **values}, context=QUIET
+        )
+    assert (caught.value.name, caught.value.message) == (
+        "odoo.exceptions.ValidationError",
+        refusal,
+    )
+
+
+def test_a_written_start_moves_the_stop_by_the_duration(odoo_emulator: OdooEmulator) -> None:
+    event_id = odoo_emulator.execute(
+        "admin",
+        "calendar.event",
+        "create",
+        {"name": "W", "start": "2027-08-12 10:00:00", "stop": "2027-08-12 12:00:00"},
+        context=QUIET,
+    )
+    odoo_emulator.execute(
+        "admin", "calendar.event", "write", [event_id], {"start": "2027-08-13 10:00:00"}
+    )
+    (row,) = odoo_emulator.execute("admin", "calendar.event", "read", [event_id], TIMES)
+    assert (row["stop"], row["duration"]) == ("2027-08-13 12:00:00", 2.0)
+
+
+@pytest.mark.parametrize("where", ["event_tz", "context"])
+def test_an_unknown_zone_in_a_series_is_pytzs_error(
+    odoo_emulator: OdooEmulator, where: str
+) -> None:
+    values = {"name": "TZ", "start": "2027-08-16 08:00:00", "stop": "2027-08-16 09:00:00"}
+    values |= {"recurrency": True, "rrule_type": "weekly", "interval": 1, "end_type": "count"}
+    values |= {"count": 2, "mon": True}
+    context = dict(QUIET)
+    if where == "event_tz":
+        values["event_tz"] = "Mars/Olympus"
+    else:
+        context["tz"] = "Mars/Olympus"
+    with pytest.raises(OdooError) as caught:
+        odoo_emulator.execute("admin", "calendar.event", "create", values, context=context)
+    assert (caught.value.name, caught.value.message) == (
+        "pytz.exceptions.UnknownTimeZoneError",
+        "Mars/Olympus",
+    )
+
+
 def test_all_day_series_are_0800_to_1800_with_inclusive_stop_date(
     odoo_emulator: OdooEmulator,
 ) -> None:
@@ -408,6 +511,48 @@ def test_a_private_calendar_makes_events_without_privacy_private(with_bob: OdooE
     )
 
 
+def test_a_private_calendar_refuses_writes_but_not_unlinks(with_bob: OdooEmulator) -> None:
+    """Real 18.0 (2026-12-05): an ordinary user's write of another user's event in a calendar
+    private by default raised the AccessError of ``Meeting.write``; his unlink went through
+    (the ir.rule covers privacy 'private' only), and so did his answer on its attendee row."""
+    with_bob.add_user("dora", "dora", email="dora@example.com", calendar_default_privacy="private")
+    event_id = private_event(with_bob, user="dora", privacy=False)
+    for method, args in (("write", ({"location": "x"},)), ("action_archive", ())):
+        with pytest.raises(OdooError, match="'write' access") as caught:
+            with_bob.execute("bob", "calendar.event", method, [event_id], *args)
+        assert caught.value.name == "odoo.exceptions.AccessError"
+    (attendee,) = with_bob.execute(
+        "bob", "calendar.attendee", "search", [["event_id", "=", event_id]]
+    )
+    assert with_bob.execute("bob", "calendar.attendee", "write", [attendee], {"state": "tentative"})
+    assert with_bob.execute("bob", "calendar.event", "unlink", [event_id]) is True
+
+
+@pytest.mark.parametrize(("version", "seen"), [("18.0", "public"), ("19.0", "private")])
+def test_another_users_default_privacy_reads_public_on_18(version: str, seen: str) -> None:
+    """18.0 computes it from res.users.settings, hidden from others but Settings admins;
+    19.0 reads it with sudo. (17.0 has no such field.)"""
+    with OdooEmulator(version) as odoo:
+        odoo.add_user("bob", "bob", email="bob@example.com")
+        dora = odoo.add_user("dora", "dora", calendar_default_privacy="private")
+        read = ["calendar_default_privacy"]
+        assert odoo.execute("bob", "res.users", "read", [dora], read)[0][read[0]] == seen
+        assert odoo.execute("dora", "res.users", "read", [dora], read)[0][read[0]] == "private"
+        assert odoo.execute("admin", "res.users", "read", [dora], read)[0][read[0]] == "private"
+        event_id = private_event(odoo, user="dora", privacy=False)
+        name = odoo.execute("bob", "calendar.event", "read", [event_id], ["name"])[0]["name"]
+        assert name == "Busy"  # masked all the same: Odoo reads the setting with sudo
+
+
+def test_17_masks_only_events_marked_private() -> None:
+    with OdooEmulator("17.0") as odoo:
+        odoo.add_user("bob", "bob", email="bob@example.com")
+        odoo.add_user("dora", "dora", calendar_default_privacy="private")
+        event_id = private_event(odoo, user="dora", privacy=False)
+        name = odoo.execute("bob", "calendar.event", "read", [event_id], ["name"])[0]["name"]
+        assert name == "Secret board"
+
+
 def test_others_private_events_refuse_write_and_unlink(with_bob: OdooEmulator) -> None:
     event_id = private_event(with_bob)
     with pytest.raises(OdooError) as caught:
@@ -433,6 +578,27 @@ def test_users_see_the_private_events_of_bob_masked_too(with_bob: OdooEmulator) 
         "admin", "calendar.attendee", "search_read", [["event_id", "=", event_id]], ["event_id"]
     )
     assert attendee[0]["event_id"] == [event_id, "Busy"]
+
+
+def test_creating_contacts_needs_contact_creation(with_bob: OdooEmulator) -> None:
+    """Real 18.0 (2026-12-05), an internal user without base.group_partner_manager."""
+    nora = with_bob.add_user("nora", "nora", email="nora@example.com")
+    with_bob.execute("admin", "res.users", "write", [nora], {"groups_id": [[3, 9]]})
+    refusal = (
+        "You are not allowed to create 'Contact' (res.partner) records.\n\n"
+        "This operation is allowed for the following groups:\n\t- Extra Rights/Contact Creation"
+        "\n\nContact your administrator to request access if necessary."
+    )
+    for method, args in (
+        ("create", ([{"name": "New", "email": "new@example.com"}],)),
+        ("find_or_create", ("new@example.com",)),
+    ):
+        with pytest.raises(OdooError) as caught:
+            with_bob.execute("nora", "res.partner", method, *args)
+        assert (caught.value.name, caught.value.message) == ("odoo.exceptions.AccessError", refusal)
+    assert with_bob.execute("bob", "res.partner", "create", {"name": "Fine"})  # bob may
+    alarm = {"name": "Notification - 21 Minutes", "alarm_type": "notification", "duration": 21}
+    assert with_bob.execute("nora", "calendar.alarm", "create", [{**alarm, "interval": "minutes"}])
 
 
 # -- mail --------------------------------------------------------------------------------------

@@ -254,14 +254,14 @@ class OdooCalendar:
             rows = await self._call(
                 "res.users",
                 "search_read",
-                domain=[("login", "=", self._user_login)],
+                [("login", "=", self._user_login)],
                 fields=fields,
                 limit=1,
             )
             if not rows:
                 raise ConfigurationError(f"Odoo has no active user {self._user_login!r}")
         else:
-            rows = await self._call("res.users", "read", [uid], fields=fields)
+            rows = await self._call("res.users", "read", [uid], fields)
         user = rows[0]
         self._uid = int(user["id"])
         self._partner = mapping.many2one(user.get("partner_id")) or 0
@@ -287,7 +287,12 @@ class OdooCalendar:
         if choice == "json2":
             assert self.__api_key is not None
             return Json2Transport(
-                self._url, self._db, self.__api_key, timeout=self._timeout, side=self._name
+                self._url,
+                self._db,
+                self.__api_key,
+                timeout=self._timeout,
+                version=version or "19.0",
+                side=self._name,
             )
         secret = self.__password if self.__password is not None else self.__api_key
         assert secret is not None
@@ -334,7 +339,7 @@ class OdooCalendar:
             batch = await self._call(
                 model,
                 "search_read",
-                domain=domain,
+                domain,
                 fields=list(fields),
                 offset=offset,
                 limit=size,
@@ -353,7 +358,7 @@ class OdooCalendar:
         wanted = sorted(set(ids) - set(snapshot.rows))
         if wanted:
             rows = await self._call(
-                "calendar.event", "read", wanted, fields=list(EVENT_FIELDS), context=ALL_CONTEXT
+                "calendar.event", "read", wanted, list(EVENT_FIELDS), context=ALL_CONTEXT
             )
             snapshot.add_rows(rows)
 
@@ -365,7 +370,7 @@ class OdooCalendar:
                 "calendar.recurrence",
                 "read",
                 needed,
-                fields=list(RECURRENCE_FIELDS),
+                list(RECURRENCE_FIELDS),
                 context=READ_CONTEXT,
             )
             for record in records:
@@ -402,7 +407,7 @@ class OdooCalendar:
             rows = await self._call(
                 "res.lang",
                 "search_read",
-                domain=[("code", "=", self._lang or "en_US")],
+                [("code", "=", self._lang or "en_US")],
                 fields=["week_start"],
                 limit=1,
                 context=ALL_CONTEXT,
@@ -416,7 +421,7 @@ class OdooCalendar:
         if not wanted:
             return
         rows = await self._call(
-            "calendar.attendee", "read", wanted, fields=list(ATTENDEE_FIELDS), context=READ_CONTEXT
+            "calendar.attendee", "read", wanted, list(ATTENDEE_FIELDS), context=READ_CONTEXT
         )
         for row in rows:
             attendee = AttendeeRow.from_wire(row)
@@ -575,7 +580,7 @@ class OdooCalendar:
         rows = await self._call(
             "calendar.event",
             "search_read",
-            domain=self._user_domain(),
+            self._user_domain(),
             fields=["write_date"],
             limit=1,
             order="write_date desc, id desc",

@@ -15,10 +15,11 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -36,7 +37,9 @@ from calsync._model._values import Response
 from calsync._protocol import Create, Delete, RemoteEvent, Update, Write
 from calsync.adapters.odoo import _mapping as mapping
 from calsync.adapters.odoo._cursor import row_hash, shift
+from calsync.adapters.odoo._errors import EVENT_ERRORS
 from calsync.adapters.odoo._mapping import ODOO_PROJECTION, Lookups
+from calsync.adapters.odoo._partners import Refused
 from calsync.adapters.odoo._recurrence import check_rule, rule_key, rule_to_odoo
 from calsync.adapters.odoo._series import local_date, plan_rows
 from calsync.adapters.odoo._snapshot import (
@@ -102,11 +105,6 @@ def load_columns(series: bool) -> list[str]:
     return columns
 
 
-#: Errors that concern one event (its content, its record), not the connection: they
-#: fail that event's write and let the others go on.
-EVENT_ERRORS = (RejectedError, NotFoundError, AccessDeniedError)
-
-
 class Apply:
     """One ``apply``: references, deletes, creates, updates, series rows, answers, read-back."""
 
@@ -161,34 +159,36 @@ class Apply:
     # -- references ------------------------------------------------------------------------
 
     async def _references(self, jobs: list[Job]) -> None:
+        """Partners, organisers' users, alarms and tags of every job, found or made in bulk.
+
+        An event that needs a record Odoo refused to make (a contact, for a user
+        without "Contact Creation"; an alarm) is held with that refusal; the others go on.
+        """
+        needs = {
+            job.index: _needs(job, self.a.owner_email)
+            for job in jobs
+            if not (isinstance(job.write, Update) and job.write.current.read_only)
+        }
         people: dict[str, str] = {}
-        minutes: set[int] = set()
-        names: set[str] = set()
-        organisers: set[str] = set()
-        for job in jobs:
-            if isinstance(job.write, Update) and job.write.current.read_only:
-                continue
-            assert job.event is not None
-            organizer = job.event.organizer
-            if organizer and organizer.email != self.a.owner_email:
-                # creates and updates alike list the organiser among the partners
-                people.setdefault(organizer.email, organizer.name)
-                if isinstance(job.write, Create):
-                    organisers.add(organizer.email)
-            for event in _all_events(job.event):
-                for attendee in event.attendees:
-                    if people.get(attendee.email) in (None, ""):
-                        people[attendee.email] = attendee.name
-                minutes.update(event.reminders)
-                names.update(event.categories)
+        for need in needs.values():
+            for email, name in need.people.items():
+                if people.get(email) in (None, ""):
+                    people[email] = name
+        minutes = {m for need in needs.values() for m in need.minutes}
+        names = {n for need in needs.values() for n in need.names}
+        organisers = {o for need in needs.values() for o in need.organisers}
+        refused: dict[str, Refused] = {}
         if people:
-            self.people = await self.a._partners.resolve(people)
+            self.people, refused["a contact for"] = await self.a._partners.resolve(people)
         if organisers:
             self.organisers = await self.a._users.uids_for(organisers)
         if minutes:
-            self.alarms = await self.a._alarms.ids_for(minutes)
+            self.alarms, refused["an alarm of minutes"] = await self.a._alarms.ids_for(minutes)
         if names:
-            self.tags = await self.a._tags.ids_for(names)
+            self.tags, refused["the tag"] = await self.a._tags.ids_for(names)
+        for job in jobs:
+            if job.index in needs and job.error is None:
+                job.error = needs[job.index].refusal(refused)
 
     # -- values ----------------------------------------------------------------------------
 
@@ -291,54 +291,113 @@ class Apply:
     # -- deletes ---------------------------------------------------------------------------
 
     async def _deletes(self, jobs: list[Job]) -> None:
-        numbers = [n for job in jobs if (n := _current_id(job)) is not None]
+        """Archive (or unlink) each job's rows; rows Odoo hides from the login are never touched.
+
+        A series is archived row by row, or unlinked with ``action_mass_deletion``
+        (which also drops the recurrence) when every row of it is visible; rows of it
+        that Odoo masks (occurrences the user left, in a private calendar) stay.
+        """
+        numbers = {job.index: n for job in jobs if (n := _current_id(job)) is not None}
         snapshot = Snapshot()
-        await self.a._read_rows(snapshot, numbers)
-        units = {n: unit for n in numbers if (unit := self.a.unit_of(n, snapshot)) is not None}
+        await self.a._read_rows(snapshot, numbers.values())
+        units = {
+            index: unit
+            for index, number in numbers.items()
+            if (unit := self.a.unit_of(number, snapshot)) is not None
+        }
         recurrences = {unit.rid for unit in units.values() if unit.rid is not None}
         if recurrences:
             rows = await self.a._search_read(
                 "calendar.event",
                 [("recurrence_id", "in", sorted(recurrences))],
-                ("active", "recurrence_id"),
+                ("active", "recurrence_id", "write_date"),
                 order="id asc",
                 context=ALL_CONTEXT,
             )
             snapshot.add_rows(rows)
-        doomed: set[int] = set()
-        series_bases: dict[int, None] = {}
-        for number, unit in units.items():
-            row = snapshot.rows.get(number)
-            rid = unit.rid
-            members = [int(r["id"]) for r in snapshot.members(rid)] if rid else []
-            if self.a._on_delete == "archive":
-                doomed.update(m for m in members if snapshot.rows[m].get("active"))
-                if row is not None and row.get("active"):
-                    doomed.add(number)
-            elif rid is not None and members:
-                series_bases[members[0]] = None
-            elif row is not None:
-                doomed.add(number)
-        if self.a._on_delete == "archive" and doomed:
-            await self.a._call(
-                "calendar.event",
-                "write",
-                sorted(doomed),
-                vals={"active": False},
-                context=WRITE_CONTEXT,
-            )
-        elif doomed:
-            await self.a._call("calendar.event", "unlink", sorted(doomed), context=WRITE_CONTEXT)
-        for base in series_bases:
-            await self.a._call(
-                "calendar.event",
-                "action_mass_deletion",
-                [base],
-                recurrence_update_setting="all_events",
-                context=WRITE_CONTEXT,
-            )
+        archive: list[tuple[Job, list[int]]] = []
+        unlink: list[tuple[Job, list[int]]] = []
+        series: list[tuple[Job, list[int]]] = []
         for job in jobs:
-            job.done = True
+            unit = units.get(job.index)
+            if unit is None:
+                continue  # gone already
+            row = snapshot.rows.get(unit.sid)
+            members = snapshot.members(unit.rid) if unit.rid is not None else []
+            own = [*members, *([row] if row is not None else [])]
+            visible = [r for r in own if not mapping.masked(r)]
+            if own and not visible:
+                job.error = self._hidden()
+                continue
+            ids = sorted({int(r["id"]) for r in visible})
+            if self.a._on_delete == "archive":
+                archive.append((job, [i for i in ids if snapshot.rows[i].get("active")]))
+            elif members and len(visible) == len(own):
+                series.append((job, [int(members[0]["id"])]))
+            else:
+                unlink.append((job, ids))
+        await self._isolated(archive, self._archive)
+        await self._isolated(unlink, self._unlink, gone_is_done=True)
+        for part in series:  # action_mass_deletion takes one record (ensure_one)
+            await self._isolated([part], self._mass_delete, gone_is_done=True)
+        for job in jobs:
+            job.done = job.error is None
+
+    async def _archive(self, ids: list[int]) -> None:
+        await self.a._call("calendar.event", "write", ids, {"active": False}, context=WRITE_CONTEXT)
+
+    async def _unlink(self, ids: list[int]) -> None:
+        await self.a._call("calendar.event", "unlink", ids, context=WRITE_CONTEXT)
+
+    async def _mass_delete(self, ids: list[int]) -> None:
+        await self.a._call(
+            "calendar.event", "action_mass_deletion", ids, "all_events", context=WRITE_CONTEXT
+        )
+
+    async def _isolated(
+        self,
+        parts: Sequence[tuple[Job, Sequence[int]]],
+        send: Callable[[list[int]], Awaitable[object]],
+        *,
+        gone_is_done: bool = False,
+    ) -> None:
+        """One call for every part's record ids; the events at fault alone are held.
+
+        When Odoo refuses the call for a record's sake (access rights, validation, a
+        missing record), it keeps nothing of it, so the parts are sent again in halves
+        until the jobs at fault are found; each gets the error. A happy batch costs one
+        call. ``gone_is_done``: a record already deleted is what a delete wanted.
+        """
+        live = [(job, list(ids)) for job, ids in parts if job.error is None and ids]
+        if not live:
+            return
+        try:
+            await send(sorted({i for _job, ids in live for i in ids}))
+        except EVENT_ERRORS as error:
+            gone = gone_is_done and isinstance(error, NotFoundError)
+            if len(live) > 1:
+                middle = len(live) // 2
+                await self._isolated(live[:middle], send, gone_is_done=gone_is_done)
+                await self._isolated(live[middle:], send, gone_is_done=gone_is_done)
+            elif gone and len(live[0][1]) > 1:
+                job, ids = live[0]
+                await self._isolated([(job, [i]) for i in ids], send, gone_is_done=True)
+            elif not gone:
+                live[0][0].error = error
+
+    @staticmethod
+    def _visible(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The rows Odoo shows the login (masked ones are neither content nor written)."""
+        return [row for row in rows if not mapping.masked(row)]
+
+    def _hidden(self) -> AccessDeniedError:
+        """The error of a write to an event Odoo masks for the login (nothing is sent)."""
+        return AccessDeniedError(
+            f"Odoo hides this event from {self.a._login!r} (private, or in a calendar private "
+            "by default, and neither organised nor attended by that login): calsync does not "
+            "write to it; sign in as its calendar's user to sync it",
+            code="odoo.exceptions.AccessError",
+        )
 
     # -- creates ---------------------------------------------------------------------------
 
@@ -392,8 +451,8 @@ class Apply:
         result = await self.a._call(
             "calendar.event",
             "load",
-            fields=columns,
-            data=[cells for _job, cells in rows],
+            columns,
+            [cells for _job, cells in rows],
             context=WRITE_CONTEXT,
         )
         ids = result.get("ids") if isinstance(result, dict) else None
@@ -442,7 +501,7 @@ class Apply:
             "calendar.event",
             "read",
             [sid],
-            fields=["name", "start", "create_date"],
+            ["name", "start", "create_date"],
             context=ALL_CONTEXT,
         )
         stamp = str(row.get("create_date") or "")
@@ -451,7 +510,7 @@ class Apply:
         siblings = await self.a._call(
             "calendar.event",
             "search_read",
-            domain=[
+            [
                 ("recurrence_id", "!=", False),
                 ("create_date", ">=", stamp),
                 ("create_date", "<", shift(stamp, SECOND)),
@@ -514,13 +573,16 @@ class Apply:
         assert unit is not None
         wanted = job.event
         assert wanted is not None
+        rows = self._visible(
+            self.snapshot.members(unit.rid)
+            if unit.rid is not None
+            else [self.snapshot.rows[unit.sid]]
+        )
+        if not rows:
+            job.error = self._hidden()
+            return
         if write.current.read_only:
             job.only_owner = True
-            rows = (
-                self.snapshot.members(unit.rid)
-                if unit.rid is not None
-                else [self.snapshot.rows[unit.sid]]
-            )
             job.targets = {int(row["id"]): wanted for row in rows if row.get("active")}
             return
         row = self.snapshot.rows.get(unit.sid)
@@ -547,7 +609,7 @@ class Apply:
             "calendar.event",
             "write",
             sorted(ids),
-            vals={**values, "recurrence_update": "self_only"},
+            {**values, "recurrence_update": "self_only"},
             context=WRITE_CONTEXT,
         )
 
@@ -566,9 +628,7 @@ class Apply:
             "event_tz": wanted.timezone or False,
             "active": True,
         }
-        await self.a._call(
-            "calendar.event", "write", [job.unit.sid], vals=values, context=WRITE_CONTEXT
-        )
+        await self.a._call("calendar.event", "write", [job.unit.sid], values, context=WRITE_CONTEXT)
         await self._relocate(job, job.unit.sid)
 
     async def _relocate(self, job: Job, row_id: int) -> None:
@@ -578,7 +638,7 @@ class Apply:
         """
         assert job.unit is not None
         fresh = await self.a._call(
-            "calendar.event", "read", [row_id], fields=["recurrence_id"], context=ALL_CONTEXT
+            "calendar.event", "read", [row_id], ["recurrence_id"], context=ALL_CONTEXT
         )
         rid = mapping.many2one(fresh[0].get("recurrence_id")) if fresh else None
         if rid is None:
@@ -594,8 +654,12 @@ class Apply:
         wanted = job.event
         assert wanted is not None
         row = self.snapshot.rows.get(sid)
-        if row is None or mapping.many2one(row.get("recurrence_id")) != job.unit.rid:
-            members = self.snapshot.members(job.unit.rid)
+        if (
+            row is None
+            or mapping.masked(row)
+            or mapping.many2one(row.get("recurrence_id")) != job.unit.rid
+        ):
+            members = self._visible(self.snapshot.members(job.unit.rid))
             sid = int(members[0]["id"])
         if not self.snapshot.rows[sid].get("active"):
             await self._write([sid], {"active": True})
@@ -603,7 +667,7 @@ class Apply:
             "calendar.event",
             "write",
             [sid],
-            vals={"recurrency": False, "recurrence_update": "all_events"},
+            {"recurrency": False, "recurrence_update": "all_events"},
             context=WRITE_CONTEXT,
         )
         self.a._series.pop(job.unit.rid, None)
@@ -665,11 +729,13 @@ class Apply:
                     "calendar.recurrence",
                     "write",
                     [rid],
-                    vals={"base_event_id": sid},
+                    {"base_event_id": sid},
                     context=WRITE_CONTEXT,
                 )
         else:
-            active = [int(r["id"]) for r in self.snapshot.members(rid) if r.get("active")]
+            active = [
+                int(r["id"]) for r in self._visible(self.snapshot.members(rid)) if r.get("active")
+            ]
             if not active:
                 job.error = RejectedError("the series has no occurrence left to edit")
                 return
@@ -681,7 +747,7 @@ class Apply:
             "event_tz": wanted.timezone or False,
             "recurrence_update": "all_events",
         }
-        await self.a._call("calendar.event", "write", [target], vals=values, context=WRITE_CONTEXT)
+        await self.a._call("calendar.event", "write", [target], values, context=WRITE_CONTEXT)
         self.a._series.pop(rid, None)
         await self._relocate(job, target)
 
@@ -698,16 +764,18 @@ class Apply:
         await self.a._complete(snapshot, live)
         self.snapshot.attendees.update(snapshot.attendees)
         lookups = self.a._lookups(snapshot)
-        groups: dict[str, tuple[dict[str, Any], list[int]]] = {}
-        cancel: list[int] = []
+        # rows of all series that take the same values go in one write
+        groups: dict[str, tuple[dict[str, Any], list[tuple[Job, list[int]]]]] = {}
+        cancels: list[tuple[Job, list[int]]] = []
         for rid, job in live.items():
+            cancel: list[int] = []
             for row_id, values in self._series_writes(rid, job, snapshot, lookups, cancel):
                 text = json.dumps(values, sort_keys=True, default=str)
-                groups.setdefault(text, (values, []))[1].append(row_id)
-        for values, ids in groups.values():
-            await self._write(ids, values)
-        if cancel:
-            await self._write(cancel, {"active": False})
+                groups.setdefault(text, (values, []))[1].append((job, [row_id]))
+            cancels.append((job, cancel))
+        for values, parts in groups.values():
+            await self._isolated(parts, functools.partial(self._write, values=values))
+        await self._isolated(cancels, functools.partial(self._write, values={"active": False}))
 
     def _series_writes(
         self, rid: int, job: Job, snapshot: Snapshot, lookups: Lookups, cancel: list[int]
@@ -715,8 +783,8 @@ class Apply:
         """The row writes that make one series hold its wanted occurrences."""
         assert job.event is not None
         assert job.unit is not None
-        members = snapshot.members(rid)
-        linked = {int(row["id"]) for row in members}
+        members = self._visible(snapshot.members(rid))
+        linked = {int(row["id"]) for row in snapshot.members(rid)}
         candidates = list(members)
         own = snapshot.rows.get(job.unit.sid)
         if own is not None and job.unit.sid not in linked:
@@ -753,6 +821,8 @@ class Apply:
             await self.a._read_attendees(snapshot, again=True)
         for job in done:
             assert job.unit is not None
+            if job.error is not None:  # an answer Odoo refused
+                continue
             key = job.write.key
             stored = self.a._build(snapshot, job.unit, key)
             if stored is None:
@@ -786,7 +856,7 @@ class Apply:
 
     async def _answers(self, snapshot: Snapshot, jobs: list[Job]) -> bool:
         """Set attendees' answers (``calendar.attendee.state``) to what the events say."""
-        by_state: dict[str, list[int]] = defaultdict(list)
+        by_state: dict[str, list[tuple[Job, list[int]]]] = defaultdict(list)
         for job in jobs:
             for row_id, target in job.targets.items():
                 row = snapshot.rows.get(row_id)
@@ -807,16 +877,63 @@ class Apply:
                         continue  # an answer calsync does not change: keep Odoo's
                     state = mapping.response_state(answers[attendee.email])
                     if attendee.state != state:
-                        by_state[state].append(aid)
-        for state, ids in sorted(by_state.items()):
-            await self.a._call(
-                "calendar.attendee",
-                "write",
-                sorted(set(ids)),
-                vals={"state": state},
-                context=WRITE_CONTEXT,
-            )
+                        by_state[state].append((job, [aid]))
+        for state, parts in sorted(by_state.items()):
+            await self._isolated(parts, functools.partial(self._answer, state=state))
         return bool(by_state)
+
+    async def _answer(self, ids: list[int], *, state: str) -> None:
+        await self.a._call(
+            "calendar.attendee", "write", ids, {"state": state}, context=WRITE_CONTEXT
+        )
+
+
+@attrs.define
+class _Needs:
+    """The records one event points to: partners by address, alarms by minutes, tags."""
+
+    people: dict[str, str] = attrs.Factory(dict)
+    minutes: set[int] = attrs.Factory(set)
+    names: set[str] = attrs.Factory(set)
+    #: organisers whose Odoo user a create looks up
+    organisers: set[str] = attrs.Factory(set)
+
+    def refusal(self, refused: Mapping[str, Refused]) -> ProviderError | None:
+        """The error of the first record this event needs that Odoo refused to make."""
+        wanted: dict[str, set[Any]] = {
+            "a contact for": set(self.people),
+            "an alarm of minutes": self.minutes,
+            "the tag": self.names,
+        }
+        for what, lost in refused.items():
+            found = sorted((value for value in wanted[what] if value in lost), key=str)
+            if found:
+                error = lost[found[0]]
+                return type(error)(
+                    f"Odoo refused to make {what} {found[0]!r}, which this event needs: "
+                    f"{error.message}",
+                    code=error.code,
+                    status=error.status,
+                )
+        return None
+
+
+def _needs(job: Job, owner_email: str | None) -> _Needs:
+    assert job.event is not None
+    need = _Needs()
+    organizer = job.event.organizer
+    if organizer and organizer.email != owner_email:
+        # creates and updates alike list the organiser among the partners
+        need.people[organizer.email] = organizer.name
+        if isinstance(job.write, Create):
+            need.organisers.add(organizer.email)
+    for event in _all_events(job.event):
+        for attendee in event.attendees:
+            if need.people.get(attendee.email) in (None, ""):
+                need.people[attendee.email] = attendee.name
+        need.minutes.update(event.reminders)
+        need.names.update(event.categories)
+    return need
 
 
 def _weekly_interval(job: Job) -> bool:

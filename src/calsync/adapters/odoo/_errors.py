@@ -36,9 +36,15 @@ from calsync._errors import (
     TransientError,
 )
 
-__all__ = ["SESSION_EXPIRED", "from_odoo", "transient"]
+__all__ = ["EVENT_ERRORS", "SESSION_EXPIRED", "from_odoo", "transient"]
 
 SESSION_EXPIRED = "odoo.http.SessionExpiredException"
+
+#: Errors that concern the records of a call (their content, their rights, their
+#: existence), not the connection: they fail the events those records serve and let
+#: the others go on. Odoo rolls a refused call back whole, so its records may be sent
+#: again in smaller calls to find the ones at fault.
+EVENT_ERRORS = (RejectedError, NotFoundError, AccessDeniedError)
 
 _BY_NAME: dict[str, type[ProviderError]] = {
     "odoo.exceptions.ValidationError": RejectedError,

@@ -491,8 +491,21 @@ def organizer_partner(row: Mapping[str, Any]) -> int | None:
 
 
 def masked(row: Mapping[str, Any]) -> bool:
-    """A private event of someone else, as Odoo shows it ("Busy", write_date false) [5.14]."""
-    return row.get("privacy") == "private" and not row.get("write_date")
+    """Whether Odoo hid this ``calendar.event`` row from the caller ("Busy", empty fields).
+
+    ``calendar.event._fetch_query`` empties every field outside
+    ``_get_public_fields()`` (``write_date`` among them; ``name`` reads "Busy") for a
+    user who neither organises nor attends the event when
+    ``_check_private_event_conditions()`` holds: privacy ``private`` (17.0+), or no
+    privacy and an organiser whose ``calendar_default_privacy`` is ``private``
+    (18.0, 19.0) [5.14, 5.20]. The rule cannot be evaluated from outside: on 18.0 an
+    ordinary user reads every other user's ``calendar_default_privacy`` as
+    "public" (their ``res.users.settings`` are hidden from him), and 17.0 has no
+    such field. The row itself tells, at no cost: a stored row always has a
+    ``write_date``, a masked one reads ``false`` (the fields read must include it,
+    as :data:`EVENT_FIELDS` does; a row read without it counts as masked).
+    """
+    return not row.get("write_date")
 
 
 def user_filter(row: Mapping[str, Any], uid: int, partner_id: int) -> bool:

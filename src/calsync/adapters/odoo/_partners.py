@@ -19,24 +19,63 @@
 
 Each table is read once and kept for the adapter's life; an unknown id seen
 later triggers one refresh.
+
+Missing records are created in one multi-``create``; when Odoo refuses it for
+one record's sake (a validation error, a constraint), the batch is split in
+halves until the refused records are found (Odoo keeps nothing of a refused
+call), so that only the events needing them are held. A refusal of the model
+itself ("You are not allowed to create 'Contact'": a user without Contact
+Creation) concerns every record of the batch: it is not split.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from calsync._errors import AccessDeniedError
+from calsync._errors import AccessDeniedError, ProviderError
 from calsync._model._values import Person
+from calsync.adapters.odoo._errors import EVENT_ERRORS
 from calsync.adapters.odoo._mapping import minutes_alarm, normalize_address
 
-__all__ = ["Alarms", "Partners", "Tags", "Users"]
+__all__ = ["Alarms", "Partners", "Refused", "Tags", "Users", "create_each"]
 
 logger = logging.getLogger("calsync.adapters.odoo")
 
 Call = Callable[..., Awaitable[Any]]
 QUIET = {"no_mail_to_attendees": True, "mail_create_nolog": True, "tz": "UTC"}
+#: what Odoo refused to create, by the value an event asked for (address, minutes, name)
+Refused = dict[Any, ProviderError]
+
+
+def _model_refused(error: ProviderError) -> bool:
+    """An access right on the model (not on one record): every record would fail alike."""
+    return isinstance(error, AccessDeniedError) and error.message.startswith(
+        "You are not allowed to create"
+    )
+
+
+async def create_each(
+    call: Call, model: str, rows: Sequence[Mapping[str, Any]]
+) -> list[int | ProviderError]:
+    """Create ``rows`` in one call; each row's new id, or the error that refused it.
+
+    A refused batch is split in halves (one call each) until the refused rows are
+    found: a happy batch costs one call, one bad row among n about 2 log2 n more.
+    """
+    try:
+        created = await call(model, "create", list(rows), context=QUIET)
+    except EVENT_ERRORS as error:
+        if len(rows) == 1 or _model_refused(error):
+            return [error] * len(rows)
+        middle = len(rows) // 2
+        return [
+            *await create_each(call, model, rows[:middle]),
+            *await create_each(call, model, rows[middle:]),
+        ]
+    ids = created if isinstance(created, list) else [created]
+    return [int(new) for new in ids]
 
 
 class Partners:
@@ -55,14 +94,17 @@ class Partners:
         """The partner id of an address already resolved."""
         return self._ids.get(email)
 
-    async def resolve(self, people: Mapping[str, str]) -> dict[str, int]:
-        """Partner ids for ``{email: display name}``: one look-up, then one multi-create."""
+    async def resolve(self, people: Mapping[str, str]) -> tuple[dict[str, int], Refused]:
+        """Partner ids for ``{email: display name}``: one look-up, then one multi-create.
+
+        Addresses Odoo refused to create a partner for come back apart, with the error.
+        """
         missing = sorted(email for email in people if email not in self._ids)
         if missing:
             rows = await self._call(
                 "res.partner",
                 "search_read",
-                domain=[("email_normalized", "in", missing)],
+                [("email_normalized", "in", missing)],
                 fields=["email_normalized"],
                 order="id asc",
             )
@@ -71,17 +113,17 @@ class Partners:
                 if email is not None:
                     self._ids.setdefault(email, int(row["id"]))
         new = [email for email in missing if email not in self._ids]
+        refused: Refused = {}
         if new:
-            created = await self._call(
-                "res.partner",
-                "create",
-                vals_list=[{"name": people[email] or email, "email": email} for email in new],
-                context=QUIET,
-            )
-            ids = created if isinstance(created, list) else [created]
-            for email, partner_id in zip(new, ids, strict=True):
-                self._ids[email] = int(partner_id)
-        return {email: self._ids[email] for email in people}
+            rows = [{"name": people[email] or email, "email": email} for email in new]
+            for email, outcome in zip(
+                new, await create_each(self._call, "res.partner", rows), strict=True
+            ):
+                if isinstance(outcome, ProviderError):
+                    refused[email] = outcome
+                else:
+                    self._ids[email] = outcome
+        return {email: self._ids[email] for email in people if email in self._ids}, refused
 
 
 class Users:
@@ -108,7 +150,7 @@ class Users:
         rows = await self._call(
             "res.users",
             "search_read",
-            domain=[("email", "in", wanted)],
+            [("email", "in", wanted)],
             fields=["name", "email"],
             order="id asc",
         )
@@ -125,7 +167,7 @@ class Users:
         missing = sorted({uid for uid in uids if uid not in self._people})
         if not missing:
             return
-        rows = await self._call("res.users", "read", missing, fields=["name", "email"])
+        rows = await self._call("res.users", "read", missing, ["name", "email"])
         found = {int(row["id"]): row for row in rows}
         for uid in missing:
             row = found.get(uid)
@@ -155,7 +197,7 @@ class Alarms:
         rows = await self._call(
             "calendar.alarm",
             "search_read",
-            domain=[],
+            [],
             fields=["alarm_type", "duration_minutes"],
             order="id asc",
         )
@@ -169,24 +211,26 @@ class Alarms:
                 self._by_minutes.setdefault(minutes, int(row["id"]))
         self._loaded = True
 
-    async def ids_for(self, minutes: Iterable[int]) -> dict[int, int]:
+    async def ids_for(self, minutes: Iterable[int]) -> tuple[dict[int, int], Refused]:
         """Alarm ids for these reminders, creating the missing ones in one call."""
         await self.ensure()
         wanted = sorted(set(minutes))
         new = [value for value in wanted if value not in self._by_minutes]
+        refused: Refused = {}
         if new:
-            created = await self._call(
-                "calendar.alarm",
-                "create",
-                vals_list=[minutes_alarm(value) for value in new],
-                context=QUIET,
-            )
-            ids = created if isinstance(created, list) else [created]
-            for value, alarm_id in zip(new, ids, strict=True):
-                self._by_minutes[value] = int(alarm_id)
-                self._minutes[int(alarm_id)] = value
-                self._seen.add(int(alarm_id))
-        return {value: self._by_minutes[value] for value in wanted}
+            rows = [minutes_alarm(value) for value in new]
+            for value, outcome in zip(
+                new, await create_each(self._call, "calendar.alarm", rows), strict=True
+            ):
+                if isinstance(outcome, ProviderError):
+                    refused[value] = outcome
+                    continue
+                self._by_minutes[value] = outcome
+                self._minutes[outcome] = value
+                self._seen.add(outcome)
+        return {value: self._by_minutes[value] for value in wanted if value in self._by_minutes}, (
+            refused
+        )
 
 
 class Tags:
@@ -208,7 +252,7 @@ class Tags:
         if self._loaded and all(tag in self._names for tag in ids):
             return
         rows = await self._call(
-            "calendar.event.type", "search_read", domain=[], fields=["name"], order="id asc"
+            "calendar.event.type", "search_read", [], fields=["name"], order="id asc"
         )
         self._names = {int(row["id"]): str(row.get("name") or "") for row in rows}
         self._loaded = True
@@ -220,28 +264,31 @@ class Tags:
         folded = [tag for tag, value in self._names.items() if value.casefold() == name.casefold()]
         return folded[0] if len(folded) == 1 else None
 
-    async def ids_for(self, names: Iterable[str]) -> dict[str, int]:
-        """Tag ids for these names; missing tags are created when the user may (else left out)."""
+    async def ids_for(self, names: Iterable[str]) -> tuple[dict[str, int], Refused]:
+        """Tag ids for these names; missing tags are created when the user may (else left out).
+
+        A tag Odoo refuses for another reason than the user's rights comes back apart.
+        """
         await self.ensure()
         wanted = sorted(set(names))
         found = {name: tag for name in wanted if (tag := self._find(name)) is not None}
         new = [name for name in wanted if name not in found]
-        if new and not self._denied:
-            try:
-                created = await self._call(
-                    "calendar.event.type",
-                    "create",
-                    vals_list=[{"name": name} for name in new],
-                    context=QUIET,
-                )
-            except AccessDeniedError:
+        refused: Refused = {}
+        if not new or self._denied:
+            return found, refused
+        rows = [{"name": name} for name in new]
+        for name, outcome in zip(
+            new, await create_each(self._call, "calendar.event.type", rows), strict=True
+        ):
+            if isinstance(outcome, ProviderError) and _model_refused(outcome):
                 self._denied = True
-                logger.warning(
-                    "this Odoo user may not create tags: categories without a tag are left out"
-                )
+            elif isinstance(outcome, ProviderError):
+                refused[name] = outcome
             else:
-                ids = created if isinstance(created, list) else [created]
-                for name, tag in zip(new, ids, strict=True):
-                    self._names[int(tag)] = name
-                    found[name] = int(tag)
-        return found
+                self._names[outcome] = name
+                found[name] = outcome
+        if self._denied:
+            logger.warning(
+                "this Odoo user may not create tags: categories without a tag are left out"
+            )
+        return found, refused

@@ -3,13 +3,19 @@
 :class:`OdooTransport` is all the adapter needs::
 
     uid = await transport.connect()
-    rows = await transport.call("calendar.event", "read", [1, 2], fields=["name"])
+    rows = await transport.call("calendar.event", "read", [1, 2], ["name"])
+    await transport.call("calendar.event", "write", [1], {"name": "x"}, context=ctx)
 
-The convention is Odoo's own ``execute_kw`` one, restricted so that both
-protocols can carry it: a method on records takes the **ids as its only
-positional argument**; every other argument goes **by name** (``context``
-included). ``/jsonrpc`` sends ``args=[ids]`` and the names as ``kwargs``;
-JSON-2 sends ``{"ids": ids, <name>: <value>, ...}``.
+``call(model, method, *positional, **options)`` follows Odoo's own clients:
+``positional`` are the method's positional parameters in order (the record
+ids first for a method on records), ``options`` are ``context`` and the few
+parameters Odoo's clients pass by name (``fields``/``offset``/``limit``/``order``
+of ``search_read``). A call that fits no known signature is a
+:class:`~calsync.ConfigurationError` before anything is sent
+(:mod:`._signatures` says why keywords are dangerous: parameter names differ
+between models and versions). ``/jsonrpc`` sends ``args=positional`` and
+``kwargs=options``; JSON-2 sends ``{"ids": ..., <parameter name>: <value>, ...}``
+with the names of the server's version.
 
 * :class:`OdooRPCTransport`: odoorpc over ``/jsonrpc`` (Odoo 10 to 21; removed
   in Odoo 22). odoorpc is synchronous: each call runs in a worker thread.
@@ -43,6 +49,7 @@ import httpx
 
 from calsync._errors import AuthenticationError, ConfigurationError, ProviderError
 from calsync.adapters.odoo._errors import SESSION_EXPIRED, from_odoo, transient
+from calsync.adapters.odoo._signatures import jsonrpc_arguments, named
 
 __all__ = [
     "Json2Transport",
@@ -71,8 +78,8 @@ class OdooTransport(Protocol):
     async def connect(self) -> int:
         """Authenticate; return the uid the key or password belongs to."""
 
-    async def call(self, model: str, method: str, *args: Any, **kwargs: Any) -> Any:
-        """Run ``model.method``: ids as the only positional argument, the rest by name."""
+    async def call(self, model: str, method: str, *args: Any, **options: Any) -> Any:
+        """Run ``model.method`` with its positional parameters (ids first) and options."""
 
     async def aclose(self) -> None:
         """Release connections."""
@@ -96,14 +103,6 @@ class _Counting:
 
     def _count(self, name: str) -> None:
         self._calls[name] += 1
-
-
-def _ids_and_names(args: tuple[Any, ...], method: str) -> Any:
-    if len(args) > 1:
-        raise ConfigurationError(
-            f"{method}: pass the ids as the only positional argument, the rest by name"
-        )
-    return list(args[0]) if args else None
 
 
 # -- /jsonrpc through odoorpc ----------------------------------------------------------------
@@ -219,12 +218,13 @@ class OdooRPCTransport(_Counting):
         self._uid = int(uid)
         return self._uid
 
-    async def call(self, model: str, method: str, *args: Any, **kwargs: Any) -> Any:
-        """``execute_kw(model, method, [ids], kwargs)``; one re-login on an expired session."""
-        ids = _ids_and_names(args, method)
-        positional = [ids] if ids is not None else []
+    async def call(self, model: str, method: str, *args: Any, **options: Any) -> Any:
+        """``execute_kw(model, method, args, options)``; one re-login on an expired session."""
         if self._client is None:
             await self.connect()
+        positional, kwargs = jsonrpc_arguments(
+            model, method, args, options, major_version(self._version or "")
+        )
         try:
             return await asyncio.to_thread(self._execute, model, method, positional, kwargs)
         except _SessionExpiredError:
@@ -306,6 +306,7 @@ class Json2Transport(_Counting):
 
     The client is made on first use in the running event loop (and again if
     calsync is later driven from another loop). ``timeout`` bounds each call.
+    ``version`` (19.0 and later) chooses the parameter names the positionals go under.
     """
 
     def __init__(
@@ -315,10 +316,12 @@ class Json2Transport(_Counting):
         api_key: str,
         *,
         timeout: float = 600.0,
+        version: str = "19.0",
         side: str | None = None,
     ) -> None:
         super().__init__()
         _http_url(url)  # refuses anything but an http(s) URL
+        self._major = max(major_version(version), 19)
         self._url = url.rstrip("/")
         self._db = db
         self.__key = api_key
@@ -353,12 +356,9 @@ class Json2Transport(_Counting):
             raise AuthenticationError("Odoo did not say whose API key this is", side=self._side)
         return uid
 
-    async def call(self, model: str, method: str, *args: Any, **kwargs: Any) -> Any:
-        """``POST /json/2/model/method`` with ``{"ids": ..., **kwargs}``."""
-        ids = _ids_and_names(args, method)
-        body = dict(kwargs)
-        if ids is not None:
-            body["ids"] = ids
+    async def call(self, model: str, method: str, *args: Any, **options: Any) -> Any:
+        """``POST /json/2/model/method`` with every argument under its parameter's name."""
+        body = named(model, method, args, options, self._major)
         self._count(f"{model}.{method}")
         try:
             response = await self._http().post(f"/json/2/{model}/{method}", json=body)

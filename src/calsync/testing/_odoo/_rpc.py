@@ -26,6 +26,7 @@ import attrs
 
 from calsync.testing._odoo._errors import (
     AccessError,
+    GenericError,
     NotFound,
     OdooAttributeError,
     OdooError,
@@ -34,6 +35,14 @@ from calsync.testing._odoo._errors import (
     UserError,
 )
 from calsync.testing._odoo._models import Env, Registry
+from calsync.testing._odoo._signatures import (
+    OdooSignature,
+    bind,
+    bind_json2,
+    check_forwarded,
+    is_private,
+    signature,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -104,34 +113,65 @@ def json2_error(error: OdooError) -> tuple[int, dict[str, Any]]:
     return error.http_status, error_data(error)
 
 
+def _major(registry: Registry) -> int:
+    return registry.settings.major
+
+
+def _private_error(model: str, method: str, major: int) -> OdooError:
+    if major <= 17:  # odoo/service/model.py check_method_name (17.0)
+        return AccessError(f"Private methods (such as {method}) cannot be called remotely.")
+    return AccessError(f"Private methods (such as '{model}.{method}') cannot be called remotely.")
+
+
+def _missing_method_error(model: str, method: str, major: int, *, json2: bool) -> OdooError:
+    if major <= 17:  # odoo/api.py call_kw (17.0)
+        return OdooAttributeError(f"The method '{method}' does not exist on the model '{model}'")
+    message = f"The method '{model}.{method}' does not exist"  # get_public_method (18.0+)
+    return NotFound(message) if json2 else OdooAttributeError(message)
+
+
+#: Private methods that exist on every model (18.0 refuses them as private; other
+#: names starting with ``_`` do not exist there: odoo/service/model.py get_public_method).
+_KNOWN_PRIVATE = frozenset(
+    {"_read_format", "_search", "_read", "_fetch_query", "_compute_display_name", "_name_search"}
+)
+
+
 def find_method(
     registry: Registry, model: str, method: str, *, protocol: str
-) -> tuple[Any, Callable[..., Any]]:
-    """The model and its public method, or Odoo's error for a missing/private one."""
+) -> tuple[Any, Callable[..., Any], OdooSignature]:
+    """The model, the emulator's method and Odoo's signature of it; Odoo's error otherwise.
+
+    Follows ``get_public_method`` (odoo/service/model.py, 18.0 and 19.0) and 17.0's
+    ``check_method_name``: a private name is an AccessError (18.0: only when the
+    method exists), a missing one an AttributeError (JSON-2: 404).
+    """
+    major = _major(registry)
+    json2 = protocol == JSON2
     target = registry.models.get(model)
     if target is None:
-        if protocol == JSON2:
+        if json2:
             raise NotFound(f"the model {model!r} does not exist")
         raise UserError(f"Object {model} doesn't exist")
-    if method.startswith("_"):
-        raise AccessError(
-            f"Private methods (such as '{model}.{method}') cannot be called remotely."
-        )
+    if is_private(method, major) and (major != 18 or method in _KNOWN_PRIVATE):
+        raise _private_error(model, method, major)
     func = getattr(target, method, None)
-    if func is None or not hasattr(func, "_rpc"):
-        message = f"The method '{model}.{method}' does not exist"
-        raise NotFound(message) if protocol == JSON2 else OdooAttributeError(message)
-    return target, func
+    sig = signature(model, method, major)
+    if func is None or not hasattr(func, "_rpc") or sig is None:
+        raise _missing_method_error(model, method, major, json2=json2)
+    return target, func, sig
 
 
-def bind(
-    func: Callable[..., Any], env: Env, args: list[Any], kwargs: dict[str, Any], *, json2: bool
-) -> inspect.BoundArguments:
-    """Bind the call's arguments to the method's Odoo signature (Python's own TypeErrors)."""
-    try:
-        return inspect.signature(func).bind(env, *args, **kwargs)
-    except TypeError as exc:
-        raise (UnprocessableEntity if json2 else OdooTypeError)(str(exc)) from None
+def _implementation_names(func: Callable[..., Any], on_records: bool) -> list[str]:
+    """The emulator method's parameter names after ``env`` (and the ids), in Odoo's order."""
+    params = list(inspect.signature(func).parameters.values())[1 + int(on_records) :]
+    return [p.name for p in params if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+
+
+def _index_error(protocol: str, major: int) -> OdooError:
+    """``args[0]`` of an empty ``args``: a tuple on 17.0/18.0's ``execute_kw``, else a list."""
+    kind = "tuple" if protocol == JSONRPC and major <= 18 else "list"
+    return GenericError("builtins.IndexError", f"{kind} index out of range")
 
 
 def call_model(
@@ -150,43 +190,57 @@ def call_model(
 ) -> Any:
     """Run one model method in its own transaction and return its wire result.
 
-    For ``jsonrpc``/``web`` a record method takes its ids from ``args[0]``; for
-    ``json2`` they come in ``ids``. Mails the call sends are appended to ``mails``
-    once the transaction committed.
+    ``jsonrpc`` and ``web`` follow ``call_kw`` (odoo/api.py 17.0/18.0,
+    odoo/service/model.py 19.0): a record method takes its ids from ``args[0]``,
+    ``context`` is popped from ``kwargs``, the rest binds to Odoo's signature of the
+    method (:mod:`._signatures`), and ``create`` reads ``args[0]`` after the call
+    (``IndexError`` when the values came by keyword). ``json2`` follows
+    ``web_json_2_rpc`` (addons/rpc/controllers/json2.py, 19.0): ids in ``ids``,
+    names only, :meth:`inspect.Signature.bind`. Mails the call sends are appended
+    to ``mails`` once the transaction committed.
     """
+    major = _major(registry)
     kwargs = dict(kwargs)
     context = {**(base_context or {}), **(kwargs.pop("context", None) or {})}
-    target, func = find_method(registry, model, method, protocol=protocol)
-    kind = func._rpc  # type: ignore[attr-defined]
+    target, func, sig = find_method(registry, model, method, protocol=protocol)
     call_args = list(args)
-    record_ids: Any
-    if kind == "multi":
-        if protocol == JSON2:
-            record_ids = ids or []
-        else:
+    record_ids: Any = None
+    if protocol == JSON2:
+        if not sig.on_records and ids:
+            raise UnprocessableEntity(f"cannot call {model}.{method} with ids")
+        record_ids = list(ids or [])
+        try:
+            values, extra = bind_json2(sig, kwargs)
+        except TypeError as exc:
+            raise UnprocessableEntity(str(exc)) from None
+    else:
+        if sig.on_records:
             if not call_args:
-                raise _missing_ids_error()
+                raise _index_error(protocol, major)
             record_ids = call_args.pop(0)
+        try:
+            values, extra = bind(sig, call_args, kwargs)
+        except TypeError as exc:
+            raise OdooTypeError(str(exc)) from None
+    try:
+        check_forwarded(sig, extra)
+    except TypeError as exc:
+        raise OdooTypeError(str(exc)) from None
+    if sig.on_records:
         record_ids = [record_ids] if isinstance(record_ids, int) else list(record_ids or [])
-        call_args.insert(0, record_ids)
-    elif protocol == JSON2 and ids:
-        raise UnprocessableEntity(f"cannot call {model}.{method} with ids")
+    names = _implementation_names(func, sig.on_records)
+    named = {names[i]: values[p] for i, p in enumerate(sig.params) if p in values}
+    leading = [record_ids] if sig.on_records else []
     with registry.db.transaction():
         env = Env(registry, uid, context, now())
-        bound = bind(func, env, call_args, kwargs, json2=protocol == JSON2)
-        result = func(*bound.args, **bound.kwargs)
+        result = func(env, *leading, **named, **extra)
+        if method == "create" and protocol != JSON2 and not call_args:
+            raise _index_error(protocol, major)  # result.id if isinstance(args[0], Mapping)
     if mails is not None:
         mails.extend(env.mails)
     if protocol == JSON2:
         return _as_json2(target, method, result)
     return result
-
-
-def _missing_ids_error() -> OdooError:
-    """Odoo's error for a record method called without its ids argument."""
-    from calsync.testing._odoo._errors import GenericError
-
-    return GenericError("builtins.IndexError", "list index out of range")
 
 
 _RETURNS_RECORDS = frozenset({"create", "find_or_create", "search", "exists"})

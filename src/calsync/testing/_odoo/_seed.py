@@ -105,6 +105,7 @@ _XMLIDS: tuple[tuple[str, str, str, int], ...] = (
     ("calendar", "alarm_mail_1", "calendar.alarm", 6),
     ("calendar", "alarm_mail_2", "calendar.alarm", 7),
     ("calendar", "calendar_template_meeting_reminder", "mail.template", 8),
+    ("base", "main_company", "res.company", 1),
 )
 FIRST_NEW_XMLID = 19373
 
@@ -113,6 +114,9 @@ def seed(env: Env, admin_password: str) -> None:
     """Fill a new database (``env`` is a superuser environment at install time)."""
     db = env.db
     env.model("res.partner").create_records(env, list(_PARTNERS))
+    env.model("res.company").create_records(
+        env, [{"name": "My Company", "partner_id": 1, "sequence": 0, "phone": ""}]
+    )
     groups = env.model("res.groups")
     groups.create_records(
         env, [{"name": name, "_category": category} for category, name in _GROUPS]

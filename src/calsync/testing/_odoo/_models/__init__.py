@@ -12,6 +12,7 @@ from calsync.testing._odoo._models._simple import (
     CalendarAlarm,
     CalendarEventType,
     MailTemplate,
+    ResCompany,
     ResGroups,
     ResLang,
 )
@@ -22,6 +23,7 @@ __all__ = ["MODELS", "Env", "Model", "Registry", "Settings"]
 #: every emulated model class
 MODELS: tuple[type[Model], ...] = (
     ResPartner,
+    ResCompany,
     ResUsers,
     ResGroups,
     ResLang,

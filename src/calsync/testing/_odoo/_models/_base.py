@@ -96,6 +96,11 @@ class Settings:
     ) = None
     rng: random.Random = attrs.field(factory=lambda: random.Random(0))  # noqa: S311
 
+    @property
+    def major(self) -> int:
+        """The major version (17, 18, 19)."""
+        return int(self.version.split(".")[0])
+
 
 class Registry:
     """The models of one database, sharing its tables and settings."""
@@ -189,11 +194,21 @@ class Env:
         return str(row["name"]) if row else ""
 
     def has_group(self, group: str) -> bool:
-        """Whether the user is in an administration group (``Administration/Settings`` ...)."""
+        """Whether the user is in a group, named ``Category/Name`` (``Administration/Settings``,
+        ``Extra Rights/Contact Creation`` ...)."""
         if self.su or self.uid == SUPERUSER_ID:
             return True
         flag = ADMIN_GROUPS.get(group)
-        return bool(flag and self.user.get(flag))
+        if flag is not None:
+            return bool(self.user.get(flag))
+        category, _, name = group.partition("/")
+        members = set(self.user.get("groups_id") or ())
+        return any(
+            (row := self.db.row("res.groups", gid)) is not None
+            and row.get("_category") == category
+            and row.get("name") == name
+            for gid in members
+        )
 
     @property
     def active_test(self) -> bool:
@@ -748,6 +763,89 @@ class Model:
             xmlids = imd.xmlids_of(env, self._name, rid)
             result[str(rid)] = xmlids[0][0] if xmlids else ""
         return result
+
+    @api_model
+    def default_get(self, env: Env, fields_list: Any) -> Any:
+        """``default_get``: the defaults a new record would get, for the fields asked.
+
+        odoorpc asks for every field when it reads an empty many2one or x2many. The
+        context's ``default_<field>`` keys win (odoo/models.py ``default_get``).
+        """
+        values = self.rpc_defaults(env)
+        for key, value in env.context.items():
+            if key.startswith("default_") and key[len("default_") :] in self.spec.fields:
+                values[key[len("default_") :]] = value
+        return {name: values[name] for name in fields_list or () if name in values}
+
+    def rpc_defaults(self, env: Env) -> dict[str, Any]:
+        """The field defaults as ``default_get`` sends them (overridden where recorded)."""
+        return {
+            name: [[6, 0, list(value[0][2])]]
+            if isinstance(value, list) and value and isinstance(value[0], tuple)
+            else (False if value is None else value)
+            for name, value in self.defaults(env).items()
+            if not name.startswith("_") and name in self.spec.fields
+        }
+
+    @api_multi
+    def copy(self, env: Env, ids: list[int], default: Any = None) -> Any:
+        """``copy``: new records with the copied fields (``copy_data``) and ``default``; ids."""
+        self.check_access(env, "create")
+        self.ensure_exist(env, ids)
+        vals_list = [{**self.copy_data(env, rid), **dict(default or {})} for rid in ids]
+        new = self.create_from_rpc(env, vals_list)
+        self.check_rules(env, "create", new)
+        return new
+
+    def copy_data(self, env: Env, rid: int) -> dict[str, Any]:
+        """The values a copy starts from: stored fields but the log columns and one2manys."""
+        row = self.db.fetch(self._name, rid)
+        skip = {"id", "create_uid", "create_date", "write_uid", "write_date", "display_name"}
+        values: dict[str, Any] = {}
+        for name, field in self.spec.fields.items():
+            if name in skip or not field.store or field.type == "one2many" or field.readonly:
+                continue
+            value = row.get(name)
+            if field.type == "many2many":
+                values[name] = [(6, 0, list(value or ()))]
+            elif value is not None:
+                values[name] = scalar_to_wire(field, value)
+        return values
+
+    @api_model
+    def read_group(
+        self,
+        env: Env,
+        domain: Any,
+        fields: Any,
+        groupby: Any,
+        offset: Any = 0,
+        limit: Any = None,
+        orderby: Any = False,
+        lazy: Any = True,
+    ) -> Any:
+        """``read_group``: counts and aggregates per group (see :mod:`.._grouping`)."""
+        from calsync.testing._odoo._grouping import read_group
+
+        self.check_access(env, "read")
+        return read_group(self, env, domain, fields, groupby, offset, limit, orderby, lazy)
+
+    @api_model
+    def check_access_rights(self, env: Env, operation: Any, raise_exception: Any = True) -> Any:
+        """``check_access_rights``: whether the model's access rights allow ``operation``.
+
+        17.0 answers true or raises; 18.0 and 19.0 (deprecated there) call
+        ``check_access``, which returns nothing: ``null`` when allowed.
+        """
+        if operation not in ("read", "write", "create", "unlink"):
+            from calsync.testing._odoo._errors import GenericError
+
+            raise GenericError("builtins.AssertionError", "Invalid access mode")
+        if not raise_exception:
+            group = self._acl.get(operation)
+            return group is None or env.has_group(group)
+        self.check_access(env, operation)
+        return True if self.registry.settings.major <= 17 else None
 
     @api_model
     def load(self, env: Env, fields: Any, data: Any) -> Any:

@@ -31,23 +31,26 @@ Mail
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+import functools
+from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from calsync.testing._odoo._calendar import WEEKDAY_FIELDS, weekday_occurrence
 from calsync.testing._odoo._errors import (
+    GenericError,
     OdooValueError,
     UserError,
     ValidationError,
     record_rule_error,
 )
+from calsync.testing._odoo._fields import tz_names
 from calsync.testing._odoo._html import is_html_empty, sanitize_html
 from calsync.testing._odoo._mail import DATE_UPDATED, INVITATION, OdooMail
 from calsync.testing._odoo._models._base import Env, Model, api_multi
 from calsync.testing._odoo._pyset import added_in_set_order
-from calsync.testing._odoo._values import to_datetime
+from calsync.testing._odoo._values import format_datetime, scalar_to_wire, to_datetime
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -100,6 +103,23 @@ def _new_start(time_values: Mapping[str, Any], row: Mapping[str, Any]) -> dateti
     return start or current
 
 
+@functools.cache
+def _zones() -> dict[str, str]:
+    return {name.casefold(): name for name in tz_names()}
+
+
+def check_zone(zone: object) -> None:
+    """A series' zone as ``pytz.timezone`` takes it (``_get_start_date``, before any
+    selection check): real 18.0 answered an unknown ``event_tz`` or context ``tz``
+    with ``pytz.exceptions.UnknownTimeZoneError``, the zone as its message."""
+    if zone and str(zone).casefold() not in _zones():
+        raise GenericError("pytz.exceptions.UnknownTimeZoneError", str(zone))
+
+
+def _day(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
 def default_start(now: datetime) -> datetime:
     """Odoo's default start: now rounded up to the next half hour."""
     return now + (datetime.min - now) % timedelta(minutes=30)  # noqa: DTZ901 (naive UTC)
@@ -114,18 +134,31 @@ class CalendarEvent(Model):
     # -- privacy -----------------------------------------------------------------------------
 
     def _masked(self, env: Env, rid: int) -> bool:
-        """Odoo's ``_check_private_event_conditions`` for the current user."""
+        """Odoo's ``_check_private_event_conditions`` for the current user.
+
+        addons/calendar/models/calendar_event.py: privacy ``private``, or (18.0 and
+        19.0, which read the organiser's ``calendar_default_privacy`` with sudo) no
+        privacy and an organiser whose calendar is private by default; and the user
+        neither organises nor attends. 17.0 has no default privacy.
+        """
         row = self.db.row(self._name, rid)
         if row is None:
             return False
-        private = row.get("privacy") == "private"
-        if not row.get("privacy") and row.get("user_id"):
-            owner = self.db.row("res.users", row["user_id"])
-            private = bool(owner and owner.get("calendar_default_privacy") == "private")
-        stranger = row.get("user_id") != env.uid and env.partner_id not in (
+        return self._stranger(env, row) and (
+            row.get("privacy") == "private" or self._private_by_default(row)
+        )
+
+    @staticmethod
+    def _stranger(env: Env, row: Mapping[str, Any]) -> bool:
+        return row.get("user_id") != env.uid and env.partner_id not in (
             row.get("partner_ids") or ()
         )
-        return private and stranger
+
+    def _private_by_default(self, row: Mapping[str, Any]) -> bool:
+        if row.get("privacy") or not row.get("user_id") or self.registry.settings.major < 18:
+            return False
+        owner = self.db.row("res.users", row["user_id"])
+        return bool(owner and owner.get("calendar_default_privacy") == "private")
 
     def _masked_value(self, env: Env, rid: int, fname: str) -> Any:
         if fname == "name":
@@ -133,15 +166,71 @@ class CalendarEvent(Model):
         return super()._masked_value(env, rid, fname)
 
     def check_rules(self, env: Env, operation: str, ids: Sequence[int]) -> None:
-        """The private-event rule: no write/unlink (or create) on others' private events [39]."""
+        """No write/unlink (or create) on others' private events [39]; no write on others'
+        events of a calendar private by default.
+
+        The ir.rule ``calendar_event_rule_private`` (addons/calendar/security) covers
+        privacy ``private`` only; ``Meeting.write`` adds ``_check_private_event_conditions``
+        (default privacy included). So an ordinary user may *unlink* an event of a
+        private-by-default calendar it cannot read: the real 18.0 server let him.
+        """
         if env.su:
             return
         for rid in ids:
             row = self.db.row(self._name, rid)
-            if row is not None and row.get("user_id") and self._masked(env, rid):
+            if row is None or not row.get("user_id") or not self._stranger(env, row):
+                continue
+            if row.get("privacy") == "private" or (
+                operation == "write" and self._private_by_default(row)
+            ):
                 raise record_rule_error(
                     env.user_name, env.uid, operation, self.spec.description, self._name
                 )
+
+    # -- default_get and copy ----------------------------------------------------------------
+
+    def rpc_defaults(self, env: Env) -> dict[str, Any]:
+        """What real 18.0 answered ``default_get`` for every field (bob, no context)."""
+        start = default_start(env.now.replace(microsecond=0))
+        return {
+            "user_id": env.uid,
+            "show_as": "busy",
+            "active": True,
+            "start": format_datetime(start),
+            "stop": format_datetime(start + timedelta(hours=1)),
+            "allday": False,
+            "partner_ids": [[6, 0, [env.partner_id]]],
+            "follow_recurrence": False,
+            "recurrence_update": "self_only",
+        }
+
+    @api_multi
+    def copy(self, env: Env, ids: list[int], default: Any = None) -> Any:
+        """``Meeting.copy``: one event; fresh attendees for the same partners; a series copied
+        is a new series. Another user's masked event cannot be copied (real 18.0: the
+        AccessError of a write)."""
+        if len(ids) > 1:
+            raise OdooValueError(
+                f"Expected singleton: calendar.event({', '.join(str(i) for i in ids)})"
+            )
+        for rid in self.existing(ids):
+            if self._masked(env, rid):
+                raise record_rule_error(
+                    env.user_name, env.uid, "write", self.spec.description, self._name
+                )
+        return super().copy(env, ids, default)
+
+    def copy_data(self, env: Env, rid: int) -> dict[str, Any]:
+        """The copied fields (``copy=True``), the times, and the series' rule when recurrent."""
+        row = self.db.fetch(self._name, rid)
+        values = self.copy_values(env, rid)
+        values.update(
+            {name: scalar_to_wire(self.spec.fields[name], row.get(name)) for name in TIME_FIELDS}
+        )
+        values["duration"] = row.get("duration")
+        if row.get("recurrence_id"):
+            values.update(env.recurrences.copy_values(row["recurrence_id"]))
+        return {name: value for name, value in values.items() if value is not None}
 
     # -- value conversion --------------------------------------------------------------------
 
@@ -188,33 +277,47 @@ class CalendarEvent(Model):
         *,
         creating: bool,
     ) -> dict[str, Any]:
+        """``start``/``stop``/``duration`` and the all-day dates after a create or a write.
+
+        addons/calendar/models/calendar_event.py (18.0): at create, ``start`` and ``stop``
+        take their field defaults when absent (``_default_start``: now rounded up to the
+        half hour; ``_default_stop``: that plus one hour), whatever else is given, so a
+        create with a ``start`` and no ``stop`` stops at the default (real 18.0 then
+        refused a future start: "The ending date and time cannot be earlier ...").
+        ``_compute_stop`` (start + duration, minus one second all day) runs only on a
+        write of ``start`` or ``duration`` without ``stop``. ``_inverse_dates`` sets
+        08:00 and 18:00 from ``start_date``/``stop_date``, each falling back to
+        ``start``/``stop``: an all-day create with only ``stop_date`` starts on the
+        default start's day. A ``duration`` given is stored as given.
+        """
         state = {**old, **row}
         out: dict[str, Any] = {}
         allday = bool(state.get("allday"))
-        dates_written = "start_date" in vals or "stop_date" in vals
-        if allday and dates_written and state.get("start_date") and state.get("stop_date"):
-            out["start"] = datetime.combine(state["start_date"], time(8))
-            out["stop"] = datetime.combine(state["stop_date"], time(18))
-        else:
-            if creating and state.get("start") is None:
-                out["start"] = default_start(env.now.replace(microsecond=0))
-            start = out.get("start", state.get("start"))
-            if (
-                start is not None
-                and "stop" not in row
-                and ("start" in row or "duration" in vals or creating)
-            ):
-                hours = (
-                    vals.get("duration")
-                    if "duration" in vals
-                    else (old.get("duration") if old else None)
-                )
-                stop = start + timedelta(minutes=round((hours or 1.0) * 60))
-                out["stop"] = stop - timedelta(seconds=1) if allday else stop
+        if creating:
+            default = default_start(env.now.replace(microsecond=0))
+            if state.get("start") is None:
+                out["start"] = default
+            if state.get("stop") is None:
+                out["stop"] = default + timedelta(hours=1)
+        elif (
+            state.get("start") is not None
+            and "stop" not in row
+            and ("start" in row or "duration" in vals)
+        ):
+            hours = vals.get("duration") if "duration" in vals else old.get("duration")
+            stop = state["start"] + timedelta(minutes=round((hours or 1.0) * 60))
+            out["stop"] = stop - timedelta(seconds=1) if allday else stop
+        if allday and ("start_date" in vals or "stop_date" in vals):
+            first = state.get("start_date") or out.get("start", state.get("start"))
+            last = state.get("stop_date") or out.get("stop", state.get("stop"))
+            if first is not None and last is not None:
+                out["start"] = datetime.combine(_day(first), time(8))
+                out["stop"] = datetime.combine(_day(last), time(18))
         start = out.get("start", state.get("start"))
         stop = out.get("stop", state.get("stop"))
         if start is not None and stop is not None:
-            out["duration"] = round((stop - start).total_seconds() / 3600, 2)
+            if "duration" not in vals:
+                out["duration"] = round((stop - start).total_seconds() / 3600, 2)
             out["start_date"] = start.date() if allday else None
             out["stop_date"] = stop.date() if allday else None
         return out
@@ -532,6 +635,7 @@ class CalendarEvent(Model):
         """Create a series for events without one; with ``future``, split existing ones."""
         if not values:
             return []
+        check_zone(values.get("event_tz") or env.tz)
         recurrences = env.recurrences
         new_vals = []
         to_update = []

@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import re
 from email.utils import getaddresses
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from calsync.testing._odoo._errors import OdooValueError
 from calsync.testing._odoo._models._base import Env, Model, api_model
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ["ResPartner", "email_normalize", "email_normalize_all", "parse_contact"]
 
@@ -66,10 +69,31 @@ class ResPartner(Model):
     """``res.partner``."""
 
     _name = "res.partner"
+    #: base/security/ir.model.access.csv: internal users read contacts; creating, changing
+    #: and deleting them needs "Contact Creation" (base.group_partner_manager), which new
+    #: internal users get [39]
+    _acl: ClassVar[Mapping[str, str]] = dict.fromkeys(
+        ("create", "write", "unlink"), "Extra Rights/Contact Creation"
+    )
 
     def defaults(self, env: Env) -> dict[str, Any]:
         """Active, a person, in English."""
         return {"active": True, "is_company": False, "lang": "en_US"}
+
+    def rpc_defaults(self, env: Env) -> dict[str, Any]:
+        """What real 18.0 answered ``default_get`` for every field (the emulated ones count)."""
+        return {
+            "lang": env.context.get("lang") or env.user.get("lang") or "en_US",
+            "tz": env.context.get("tz") or False,
+            "active": True,
+            "is_company": False,
+        }
+
+    def copy_data(self, env: Env, rid: int) -> dict[str, Any]:
+        """``Partner.copy_data``: the name gets " (copy)"."""
+        values = super().copy_data(env, rid)
+        values["name"] = f"{values.get('name') or ''} (copy)"
+        return values
 
     def after_write(self, env: Env, ids: list[int], fnames: set[str]) -> None:
         """Store the computed ``email_normalized`` and ``complete_name``."""

@@ -1,4 +1,4 @@
-"""Small models: alarms, tags (event types), access groups, mail templates.
+"""Small models: alarms, tags (event types), access groups, mail templates, company, languages.
 
 * ``calendar.alarm`` [36]: ``name`` is required (not computed over RPC), the
   type defaults to ``email``, the duration to 1 and the unit to ``hours``;
@@ -23,7 +23,14 @@ from calsync.testing._odoo._models._base import Env, Model
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["CalendarAlarm", "CalendarEventType", "MailTemplate", "ResGroups", "ResLang"]
+__all__ = [
+    "CalendarAlarm",
+    "CalendarEventType",
+    "MailTemplate",
+    "ResCompany",
+    "ResGroups",
+    "ResLang",
+]
 
 REMINDER_TEMPLATE_ID = 8
 _MINUTES = {"minutes": 1, "hours": 60, "days": 1440}
@@ -109,6 +116,25 @@ class ResGroups(Model):
         assert row is not None
         category = row.get("_category")
         return f"{category} / {row['name']}" if category else str(row["name"])
+
+
+class ResCompany(Model):
+    """``res.company``: the one company of a fresh database, "My Company" (partner 1).
+
+    Integrators read it (``search_read``, a user's ``company_id``); only
+    Administration / Access Rights users may change it (base's ir.model.access).
+    """
+
+    _name = "res.company"
+    _acl: ClassVar[Mapping[str, str]] = {
+        "create": RIGHTS_GROUP,
+        "write": RIGHTS_GROUP,
+        "unlink": RIGHTS_GROUP,
+    }
+
+    def defaults(self, env: Env) -> dict[str, Any]:
+        """Active, sequence 10 (odoo/addons/base/models/res_company.py)."""
+        return {"active": True, "sequence": 10}
 
 
 class MailTemplate(Model):

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 __all__ = ["INTERNAL_GROUPS", "ResUsers"]
 
 _RIGHTS = "Administration/Access Rights"
+#: the company of a fresh database (base.main_company)
+MAIN_COMPANY = 1
 #: groups of a new internal user, as recorded for bob [39]
 INTERNAL_GROUPS = (8, 9, 1, 7)
 
@@ -44,6 +46,8 @@ class ResUsers(Model):
             "lang": "en_US",
             "calendar_default_privacy": "public",
             "groups_id": [(6, 0, list(INTERNAL_GROUPS))],
+            "company_id": MAIN_COMPANY,
+            "company_ids": [(6, 0, [MAIN_COMPANY])],
         }
 
     def _compute_name(self, env: Env, rid: int, real: bool) -> Any:
@@ -54,6 +58,23 @@ class ResUsers(Model):
 
     def _compute_password(self, env: Env, rid: int, real: bool) -> str:
         return ""
+
+    def _compute_calendar_default_privacy(self, env: Env, rid: int, real: bool) -> Any:
+        """Another user's setting as 18.0 computes it: from their ``res.users.settings``,
+        which only they and Settings administrators may read (base_security.xml); for
+        anyone else the fallback, "public" (addons/calendar/models/res_users.py). 19.0
+        reads it with sudo: everyone sees the real value.
+        """
+        row = self.db.row(self._name, rid) or {}
+        value = row.get("calendar_default_privacy") or "public"
+        if (
+            real
+            or rid == env.uid
+            or self.registry.settings.major >= 19
+            or env.has_group("Administration/Settings")
+        ):
+            return value
+        return "public"
 
     def _partner_value(self, rid: int, fname: str) -> Any:
         row = self.db.row(self._name, rid)

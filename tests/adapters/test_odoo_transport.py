@@ -1,0 +1,100 @@
+"""The Odoo transports' calling convention: Odoo's positionals, JSON-2's names per version.
+
+``call(model, method, *positional, **options)`` sends the positionals as
+``execute_kw`` args on ``/jsonrpc`` (as odoorpc and the web client do) and under
+the server version's parameter names on JSON-2; a call no Odoo method would
+bind is refused before it is sent (odoo.md §5.19).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from calsync import ConfigurationError
+from calsync.adapters.odoo import Json2Transport, OdooRPCTransport
+from calsync.adapters.odoo._signatures import jsonrpc_arguments, named
+from calsync.testing import OdooEmulator
+from tests.adapters.odoo_support import API_KEY, PASSWORD, emulator
+
+
+def test_json2_names_the_positionals_as_the_servers_version_does() -> None:
+    values = {"name": "x"}
+    assert named("calendar.event", "write", ([7], values), {}, 19) == {"ids": [7], "vals": values}
+    # 17.0 and 18.0 name calendar.event.write's parameter ``values`` (Meeting.write)
+    assert named("calendar.event", "write", ([7], values), {}, 18)["values"] == values
+    assert named("res.partner", "write", ([7], values), {}, 18)["vals"] == values
+    assert named("res.partner", "create", ([values],), {}, 19) == {"vals_list": [values]}
+    body = named("calendar.event", "search_read", ([("id", "=", 1)],), {"limit": 1}, 19)
+    assert body == {"domain": [("id", "=", 1)], "limit": 1}
+    body = named("calendar.event", "action_mass_deletion", ([3], "all_events"), {}, 19)
+    assert body == {"ids": [3], "recurrence_update_setting": "all_events"}
+
+
+def test_jsonrpc_keeps_the_positionals_positional() -> None:
+    args, kwargs = jsonrpc_arguments(
+        "calendar.event", "write", ([7], {"name": "x"}), {"context": {"tz": "UTC"}}, 18
+    )
+    assert args == [[7], {"name": "x"}]
+    assert kwargs == {"context": {"tz": "UTC"}}
+    # a method calsync has no signature for still goes out, positionally
+    assert jsonrpc_arguments("res.partner", "name_create", ("Ann",), {}, 18) == (["Ann"], {})
+
+
+@pytest.mark.parametrize(
+    ("method", "args", "options", "words"),
+    [
+        ("create", (), {"vals_list": [{}]}, "by position"),  # IndexError on real 18.0
+        ("write", ([7],), {"vals": {}}, "by position"),  # TypeError on calendar.event
+        ("write", ([7],), {}, "missing"),
+        ("write", ([7], {}, {}), {}, "after the ids"),
+        ("write", (), {}, "ids come first"),
+        ("load", (["name"],), {"data": []}, "by position"),
+        ("search_read", ([],), {"domain": []}, "by position"),
+        ("no_such_method", (), {}, "does not know"),
+    ],
+)
+def test_calls_no_odoo_method_would_bind_are_refused_before_sending(
+    method: str, args: tuple[Any, ...], options: dict[str, Any], words: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=words):
+        named("calendar.event", method, args, options, 19)
+    if method != "no_such_method":
+        with pytest.raises(ConfigurationError, match=words):
+            jsonrpc_arguments("calendar.event", method, args, options, 18)
+
+
+@pytest.fixture(params=["18.0", "19.0"], ids=["jsonrpc", "json2"])
+def server(request: pytest.FixtureRequest) -> Iterator[OdooEmulator]:
+    odoo = emulator(request.param)
+    yield odoo
+    odoo.stop()
+
+
+def test_both_transports_write_and_create_with_positionals(server: OdooEmulator) -> None:
+    async def scenario() -> None:
+        transport: OdooRPCTransport | Json2Transport
+        if server.version == "18.0":
+            transport = OdooRPCTransport(server.url, server.db, "bob", PASSWORD)
+        else:
+            transport = Json2Transport(server.url, server.db, API_KEY)
+        await transport.connect()
+        quiet = {"no_mail_to_attendees": True}
+        new = await transport.call(
+            "calendar.event",
+            "create",
+            [{"name": "A", "start": "2027-01-04 09:00:00", "stop": "2027-01-04 10:00:00"}],
+            context=quiet,
+        )
+        assert len(new) == 1
+        await transport.call("calendar.event", "write", new, {"location": "Room 1"}, context=quiet)
+        rows = await transport.call("calendar.event", "read", new, ["location"])
+        assert rows[0]["location"] == "Room 1"
+        with pytest.raises(ConfigurationError):
+            await transport.call("calendar.event", "write", new, vals={"location": "x"})
+        await transport.aclose()
+
+    asyncio.run(scenario())
