@@ -152,5 +152,19 @@ def events(
     if recurring:
         recurrence = Recurrence(draw(rules))
         first = next(recurrence.original_starts(event.start, event.timezone))
+        if instant(first) > LATEST_FIRST:  # a yearly rule's first occurrence can be a year away
+            earlier = event.start - timedelta(days=364)
+            first = next(recurrence.original_starts(earlier, event.timezone))
         event = attrs.evolve(event, start=first, end=first + event.duration, recurrence=recurrence)
     return event
+
+
+#: Series drawn here start by the end of 2027 (test windows run to mid-2028).
+LATEST_FIRST = datetime(2027, 12, 31, tzinfo=timezone.utc)
+
+
+def instant(value: date | datetime) -> datetime:
+    """A start as an instant (an all-day date at UTC midnight)."""
+    if isinstance(value, datetime):
+        return value
+    return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)

@@ -2,8 +2,9 @@
 
 Two lossy sides (one keeps free/busy only and zones on series only, the other
 one reminder only and no "default" privacy) receive random creates, edits,
-deletes, archives, series exceptions and cancellations, version bumps, and
-injected faults (failed writes, listings cut short). After every fault-free
+deletes, archives, series exceptions, cancellations and new rules (every pattern
+kind of ``tests.strategies.rules``), version bumps, and injected faults (failed
+writes, listings cut short). After every fault-free
 sync:
 
 * both sides hold the same events under the projection they share;
@@ -43,7 +44,16 @@ from calsync import (
 from calsync.adapters.memory import MemoryCalendar, SimulatedCrash
 from calsync.model import Availability, Event, Privacy, Projection, Recurrence
 from calsync.stores import SQLiteStore
-from tests.strategies import attendees, descriptions, events, locations, titles
+from tests.strategies import (
+    LATEST_FIRST,
+    attendees,
+    descriptions,
+    events,
+    instant,
+    locations,
+    rules,
+    titles,
+)
 
 ODOO_LIKE = Projection(
     name="odoo-like",
@@ -281,6 +291,25 @@ class SyncMachine(RuleBasedStateMachine):
             table[occurrence.original_start] = modified
             changed = Recurrence(recurrence.rule, exceptions=table, cancelled=recurrence.cancelled)
         self.sides[side].edit(item.id, recurrence=changed)
+
+    @rule(side=st.sampled_from(SIDES), data=st.data())
+    def change_rule(self, side: str, data: st.DataObject) -> None:
+        """The whole series gets another rule (the last weekday instead of the 31st ...)."""
+        series = [e for e in self.sides[side].events if e.event.recurrence is not None]
+        if not series:
+            return
+        item = data.draw(st.sampled_from(series))
+        event = item.event
+        recurrence = Recurrence(data.draw(rules))
+        first = next(recurrence.original_starts(event.start, event.timezone), None)
+        if first is None or instant(first) > LATEST_FIRST:
+            return  # the series would leave the window: out of scope, not a change
+        token = token_of(event)
+        if first != event.start and token in self.unmatched:
+            self.split.add(token)  # type: ignore[arg-type]
+        self.sides[side].edit(
+            item.id, start=first, end=first + event.duration, recurrence=recurrence
+        )
 
     @rule(side=st.sampled_from(SIDES), data=st.data())
     def touch(self, side: str, data: st.DataObject) -> None:
