@@ -215,13 +215,18 @@ class Odoo:
         return record, linked
 
     def remove(self, name: str) -> None:
+        """Delete the series: its rows (archived ones too), then its recurrences."""
         ids = self.call("calendar.event", "search", [("name", "=", name)], context=_ALL)
-        rows = self.call("calendar.event", "read", ids, fields=["recurrence_id"], context=_ALL)
+        rows = self.call("calendar.event", "read", ids, ["recurrence_id"], context=_ALL)
         rids = sorted({row["recurrence_id"][0] for row in rows if row["recurrence_id"]})
-        if ids:
+        try:
             self.call("calendar.event", "unlink", ids, context=_QUIET)
-        if rids:
-            self.call("calendar.recurrence", "unlink", rids)
+        except odoorpc.error.RPCError:  # a row went first (another client's cleanup): the rest
+            left = self.call("calendar.event", "search", [("id", "in", ids)], context=_ALL)
+            self.call("calendar.event", "unlink", left, context=_QUIET)
+        live = self.call("calendar.recurrence", "search", [("id", "in", rids)])
+        if live:
+            self.call("calendar.recurrence", "unlink", live)
 
 
 def _row(row: Mapping[str, Any]) -> Row:
