@@ -48,6 +48,7 @@ from calsync._errors import (
     PreconditionFailedError,
     ProviderError,
     RejectedError,
+    UnsupportedRecurrenceError,
 )
 from calsync._limits import ConcurrencyLimiter
 from calsync._model._event import Event
@@ -108,6 +109,8 @@ _RSVP = {
     Response.DECLINED: "decline",
 }
 _CREATE_ATTEMPTS = 4
+#: The code of a write refused because Outlook cannot hold the series (Odoo's is the same).
+UNSUPPORTED = "unsupported-recurrence"
 UTC = timezone.utc
 
 
@@ -667,8 +670,11 @@ class OutlookCalendar:
                 error.event = event_id or write.key
             return WriteResult(write, error=error)
         except InvalidEventError as error:
+            message, code = str(error), type(error).__name__
+            if isinstance(error, UnsupportedRecurrenceError):  # as the Odoo adapter says it
+                message, code = f"Outlook cannot hold this series: {error}", UNSUPPORTED
             rejected = RejectedError(
-                str(error), code=type(error).__name__, side=self._name, event=event_id or write.key
+                message, code=code, side=self._name, event=event_id or write.key
             )
             return WriteResult(write, error=rejected)
 
