@@ -41,6 +41,7 @@ from calsync import (
     TransientError,
     Window,
 )
+from calsync.adapters import RemoteEvent
 from calsync.adapters.memory import MemoryCalendar, SimulatedCrash
 from calsync.model import Availability, Event, Privacy, Projection, Recurrence
 from calsync.stores import SQLiteStore
@@ -261,12 +262,16 @@ class SyncMachine(RuleBasedStateMachine):
         if token:
             self.user_deleted.add(token)
 
+    def _a_series(self, side: str, data: st.DataObject) -> RemoteEvent | None:
+        """One of the side's series, drawn (None when it has none)."""
+        series = [e for e in self.sides[side].events if e.event.recurrence is not None]
+        return data.draw(st.sampled_from(series)) if series else None
+
     @rule(side=st.sampled_from(SIDES), data=st.data())
     def modify_occurrence(self, side: str, data: st.DataObject) -> None:
-        series = [e for e in self.sides[side].events if e.event.recurrence is not None]
-        if not series:
+        item = self._a_series(side, data)
+        if item is None:
             return
-        item = data.draw(st.sampled_from(series))
         recurrence = item.event.recurrence
         assert recurrence is not None
         occurrences = list(item.event.occurrences())
@@ -295,10 +300,9 @@ class SyncMachine(RuleBasedStateMachine):
     @rule(side=st.sampled_from(SIDES), data=st.data())
     def change_rule(self, side: str, data: st.DataObject) -> None:
         """The whole series gets another rule (the last weekday instead of the 31st ...)."""
-        series = [e for e in self.sides[side].events if e.event.recurrence is not None]
-        if not series:
+        item = self._a_series(side, data)
+        if item is None:
             return
-        item = data.draw(st.sampled_from(series))
         event = item.event
         recurrence = Recurrence(data.draw(rules))
         first = next(recurrence.original_starts(event.start, event.timezone), None)
