@@ -38,6 +38,9 @@ the users this app connects are the pairs those workers sync:
   ``https://odoo.example.com/microsoft_account/authentication``),
   ``CALSYNC_MS_TENANT`` (default ``common``), ``CALSYNC_TOKEN_KEY``
   (optional: encrypts the tokens);
+- ``CALSYNC_MS_AUTHORITY_HOST`` and ``CALSYNC_GRAPH_URL`` (optional): the
+  identity platform and Graph, to point the app at calsync's emulators
+  (``GraphEmulator().url`` and ``.base_url``) instead of Microsoft's;
 - ``CALSYNC_SESSION_SECRET``: signs the session cookie (a long random string).
 
 Run::
@@ -124,7 +127,12 @@ ERROR_PAGES: tuple[tuple[type[calsync.CalsyncError], str, int, str], ...] = (
         500,
         "Nobody can connect until it is fixed; connected users keep their tokens.",
     ),
-    (calsync.TransientError, "Try again in a moment", 503, "A server did not answer in time."),
+    (
+        calsync.TransientError,
+        "Try again in a moment",
+        503,
+        "A server did not answer in time (Microsoft's sign-in, Odoo or Outlook).",
+    ),
     (calsync.PairLockedError, "A sync is running", 409, "Your calendars are being synced now."),
     (
         calsync.NotificationLimitError,
@@ -189,7 +197,10 @@ def create_app(
         user = request.path_params["user"]
         if user not in users:
             return page("Unknown user", "<p>No such user.</p>", 404)
-        url = auth.authorization_url(users[user], login_hint=users[user])
+        try:
+            url = auth.authorization_url(users[user], login_hint=users[user])
+        except calsync.CalsyncError as error:  # the identity platform unreachable, for one
+            return error_page(error)
         response = RedirectResponse(url, 302)
         response.set_cookie(
             COOKIE, _sign(secret, user), httponly=True, samesite="lax", secure=secure
@@ -270,7 +281,11 @@ def _from_environment() -> Starlette:
         os.environ["CALSYNC_MS_REDIRECT_URI"],
         SQLTokenStore(state_url, key=os.environ.get("CALSYNC_TOKEN_KEY") or None),
         tenant=os.environ.get("CALSYNC_MS_TENANT", "common"),
+        authority_host=os.environ.get(
+            "CALSYNC_MS_AUTHORITY_HOST", "https://login.microsoftonline.com"
+        ),
     )
+    graph_url = os.environ.get("CALSYNC_GRAPH_URL", "https://graph.microsoft.com/v1.0")
     store = SQLStore(state_url)
     users = {user: str(config["outlook"]["account"]) for user, config in pairs.items()}
 
@@ -284,7 +299,7 @@ def _from_environment() -> Starlette:
                 api_key=odoo.get("api_key"),
                 password=odoo.get("password"),
             ),
-            OutlookCalendar(auth.credential(users[user]), account=users[user]),
+            OutlookCalendar(auth.credential(users[user]), account=users[user], base_url=graph_url),
             store,
             pair=user,
         )

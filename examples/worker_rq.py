@@ -1,5 +1,10 @@
 """calsync on RQ: each pair's sync is one task on a queue, any number of workers.
 
+This is the do-it-yourself version, for an application with its own pairs
+table. ``calsync serve`` with ``runner = "rq"`` is the supported mode (the
+schedule, change notifications and the workers' tasks in
+:mod:`calsync.service.rq`), reading the pairs from its configuration file.
+
 Past one machine, calsync runs as tasks of a queue the integrator already
 has; calsync itself ships no scheduler. This example uses RQ (Redis Queue):
 a task is a plain function named by its import path, a worker is one
@@ -17,8 +22,14 @@ may have listed the pair before the change that queued this task, so the
 task enqueues itself again ``CALSYNC_LOCKED_RETRY`` seconds later (RQ's
 scheduler: run workers with ``--with-scheduler``) and returns
 ``{"status": "locked", "retry_in": ...}``. At most one task per pair waits
-in the queue (:func:`enqueue_sync` keeps a Redis key per pair, cleared when
-the task starts), so a burst of change notifications is one sync.
+in the queue (:func:`enqueue_sync` keeps the id of the pair's latest job in
+Redis and queues a new one only when that job is no longer waiting), so a
+burst of change notifications is one sync, and a job that failed or was lost
+never holds back the next sync of its pair.
+
+Tasks are enqueued by their import path (``worker_rq.sync_pair``), so
+``python examples/worker_rq.py enqueue --all`` works: RQ refuses functions of
+the ``__main__`` module, which workers could not import.
 
 Configuration (environment):
 
@@ -34,7 +45,9 @@ Configuration (environment):
 - ``CALSYNC_NOTIFICATION_URL``: the public URL of ``examples/webhook_app.py``
   (change notifications; optional);
 - ``CALSYNC_MS_CLIENT_ID``, ``CALSYNC_MS_CLIENT_SECRET``,
-  ``CALSYNC_MS_REDIRECT_URI``, ``CALSYNC_TOKEN_KEY``: Microsoft sign-in.
+  ``CALSYNC_MS_REDIRECT_URI``, ``CALSYNC_MS_TENANT`` (default ``common``; a
+  single-tenant app must name its tenant, for sign-in and refresh alike),
+  ``CALSYNC_TOKEN_KEY``: Microsoft sign-in.
 
 Run::
 
@@ -72,8 +85,11 @@ logger = logging.getLogger("calsync.examples.rq")
 OPTIONS = frozenset(
     {"max_notifications", "first_sync_max_notifications", "max_deletions", "lock_timeout"}
 )
-PENDING_TTL = 3600  # a pending marker outlives no lost job for more than an hour
 JOB_TIMEOUT = 1800
+#: Workers import the tasks from this module (put examples/ on their PYTHONPATH).
+MODULE = "worker_rq"
+#: A job in one of these states will still run: no second one is queued for its pair.
+WAITING = frozenset({"queued", "scheduled", "deferred"})
 
 
 # -- configuration ---------------------------------------------------------------------------
@@ -117,6 +133,7 @@ def microsoft_auth() -> Any:
         os.environ["CALSYNC_MS_CLIENT_SECRET"],
         os.environ["CALSYNC_MS_REDIRECT_URI"],
         SQLTokenStore(state_url(), key=os.environ.get("CALSYNC_TOKEN_KEY")),
+        tenant=os.environ.get("CALSYNC_MS_TENANT", "common"),
     )
 
 
@@ -158,18 +175,51 @@ def _pending_key(pair_id: str) -> str:
     return f"calsync:pending:{pair_id}"
 
 
+def _task(name: str) -> str:
+    """A task by its import path (RQ cannot hand workers a function of ``__main__``)."""
+    return f"{MODULE}.{name}"
+
+
+def _waiting(connection: Redis, pair_id: str) -> bool:
+    """Whether the pair's latest job is still to run (a failed or lost one is not)."""
+    from rq.exceptions import NoSuchJobError
+
+    known = connection.get(_pending_key(pair_id))
+    if known is None:
+        return False
+    try:
+        status = Job.fetch(known.decode(), connection=connection).get_status(refresh=True)
+    except NoSuchJobError:
+        return False
+    return str(getattr(status, "value", status)) in WAITING
+
+
+def _queue(target: Queue, pair_id: str, full: bool, later: float | None = None) -> Job:
+    """Queue the pair's sync task (``later`` seconds from now) and remember its job."""
+    options: dict[str, Any] = {"full": full, "job_timeout": JOB_TIMEOUT}
+    if later is None:
+        job = target.enqueue(_task("sync_pair"), pair_id, description=f"sync {pair_id}", **options)
+    else:
+        job = target.enqueue_in(
+            timedelta(seconds=later),
+            _task("sync_pair"),
+            pair_id,
+            description=f"sync {pair_id} (was locked)",
+            **options,
+        )
+    target.connection.set(_pending_key(pair_id), job.id, ex=JOB_TIMEOUT * 2)
+    return job
+
+
 def enqueue_sync(pair_id: str, *, full: bool = False, into: Queue | None = None) -> Job | None:
     """Queue a sync of the pair unless one is already waiting (None then).
 
     ``full`` (a ``missed`` notification) always queues: it asks for more.
     """
     target = into or queue()
-    fresh = target.connection.set(_pending_key(pair_id), "1", nx=True, ex=PENDING_TTL)
-    if not fresh and not full:
+    if not full and _waiting(target.connection, pair_id):
         return None
-    return target.enqueue(
-        sync_pair, pair_id, full=full, job_timeout=JOB_TIMEOUT, description=f"sync {pair_id}"
-    )
+    return _queue(target, pair_id, full)
 
 
 def _reschedule(pair_id: str, full: bool) -> bool:
@@ -178,17 +228,9 @@ def _reschedule(pair_id: str, full: bool) -> bool:
     if job is None:
         return False
     target = Queue(job.origin, connection=job.connection)
-    fresh = target.connection.set(_pending_key(pair_id), "1", nx=True, ex=PENDING_TTL)
-    if not fresh and not full:
+    if not full and _waiting(target.connection, pair_id):
         return False
-    target.enqueue_in(
-        timedelta(seconds=locked_retry()),
-        sync_pair,
-        pair_id,
-        full=full,
-        job_timeout=JOB_TIMEOUT,
-        description=f"sync {pair_id} (was locked)",
-    )
+    _queue(target, pair_id, full, later=locked_retry())
     return True
 
 
@@ -203,9 +245,6 @@ def sync_pair(pair_id: str, full: bool = False) -> dict[str, Any]:
     ``held_from``/``held_until`` bound the time the run held the pair
     (first and last progress step inside the lock; Unix time).
     """
-    job = get_current_job()
-    if job is not None:  # a notification from now on queues a new task
-        job.connection.delete(_pending_key(pair_id))
     steps: list[float] = []
     store = SQLStore(state_url())
     sync = synchronizer(pair_id, store)
@@ -271,7 +310,7 @@ def renew_due_subscriptions() -> list[str]:
     due = sorted({s.pair for s in subscriptions().due()})
     target = queue()
     for pair_id in due:
-        target.enqueue(maintain_subscription, pair_id)
+        target.enqueue(_task("maintain_subscription"), pair_id)
     return due
 
 
@@ -296,7 +335,8 @@ def main() -> None:
             job = enqueue_sync(pair_id, full=args.full, into=target)
             print(f"{pair_id}: {'queued ' + job.id if job else 'already waiting'}")
         else:
-            print(f"{pair_id}: queued {target.enqueue(maintain_subscription, pair_id).id}")
+            job = target.enqueue(_task("maintain_subscription"), pair_id)
+            print(f"{pair_id}: queued {job.id}")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ side and which event it concerns when it knows (``pair``, ``side``,
     ├── InvalidEventError            bad input to the model (names field and value)
     │   └── UnsupportedRecurrenceError   a recurrence the model, or a side, cannot hold
     ├── ConfigurationError           bad arguments to calsync itself
+    ├── MissingExtraError            a feature's optional dependencies are not installed
     ├── SyncError                    a run stopped before or while writing
     │   ├── PairLockedError          another worker holds the pair
     │   ├── SideUnavailableError     a side could not be listed: nothing was written
@@ -17,7 +18,8 @@ side and which event it concerns when it knows (``pair``, ``side``,
     │       └── NotificationLimitError
     ├── ProviderError                a provider refused or failed a request
     │   ├── TransientError           worth retrying later (timeouts, 5xx, throttling)
-    │   │   └── ThrottledError       with the provider's ``retry_after``
+    │   │   ├── ThrottledError       with the provider's ``retry_after``
+    │   │   └── MalformedAnswerError an answer that is not what the provider documents
     │   ├── PreconditionFailedError  the event changed since it was read (412)
     │   ├── NotFoundError            the event is gone
     │   ├── AccessDeniedError        the account may not do this
@@ -50,7 +52,9 @@ __all__ = [
     "GuardError",
     "InvalidClientSecretError",
     "InvalidEventError",
+    "MalformedAnswerError",
     "MassDeletionError",
+    "MissingExtraError",
     "NotFoundError",
     "NotificationLimitError",
     "PairLockedError",
@@ -121,6 +125,22 @@ class UnsupportedRecurrenceError(InvalidEventError):
 
 class ConfigurationError(CalsyncError, ValueError):
     """calsync was called with arguments that cannot work together."""
+
+
+class MissingExtraError(CalsyncError, ImportError):
+    """A feature needs an optional extra that is not installed: ``extra`` names it.
+
+    Also an :class:`ImportError`: ``pip install 'calsync[<extra>]'`` fixes it.
+    """
+
+    def __init__(self, feature: str, extra: str, missing: str | None = None) -> None:
+        lacking = f" ({missing} is missing)" if missing else ""
+        super().__init__(
+            f"{feature} needs calsync's {extra!r} extra{lacking}: pip install 'calsync[{extra}]'"
+        )
+        self.feature = feature
+        self.extra = extra
+        self.missing = missing
 
 
 class SyncError(CalsyncError):
@@ -204,6 +224,20 @@ class ThrottledError(TransientError):
     ) -> None:
         super().__init__(message, code=code, status=status, **context)
         self.retry_after = retry_after
+
+
+class MalformedAnswerError(TransientError):
+    """The provider answered, but not with what it documents: nothing may be concluded from it.
+
+    A success whose body is truncated JSON, an HTML page from a proxy, ``null``,
+    a listing without its list or without its next/delta link, an event
+    without an id, an Odoo envelope without its ``result``... calsync treats
+    such an answer as a failure worth retrying: no cursor moves past it and
+    nothing is written because of it. ``code`` is ``"MalformedAnswer"``.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, **context: str | None) -> None:
+        super().__init__(message, code="MalformedAnswer", status=status, **context)
 
 
 class PreconditionFailedError(ProviderError):

@@ -244,6 +244,8 @@ def test_events_listing_paging_select_filter(graph_http: httpx.Client) -> None:
     assert [e["subject"] for e in found] == ["E03"]
     refused = graph_http.get("/me/events", params={"$filter": "transactionId eq 'x'"})
     assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "BadRequest"
+    assert refused.json()["error"]["message"].startswith("Invalid filter clause")
     ordered = graph_http.get("/me/events", params={"$orderby": "subject desc", "$top": "2"}).json()[
         "value"
     ]
@@ -312,3 +314,63 @@ def test_stable_ids_are_the_same_in_every_emulator_given_the_same_calls() -> Non
     assert ids(stable_ids=True) == ids(stable_ids=True)
     assert ids(stable_ids=True, seed=1) != ids(stable_ids=True)
     assert ids() != ids(), "random by default"
+
+
+def test_string_typed_primitives_are_read_as_graph_reads_them(graph_http: httpx.Client) -> None:
+    """OData's reader converts a JSON string to the model's primitive type (see _content)."""
+    made = graph_http.post(
+        "/me/events",
+        json=event("Strings", isOnlineMeeting="false", isReminderOn=" TRUE ",
+                   reminderMinutesBeforeStart="45"),
+    )  # fmt: skip
+    assert made.status_code == 201, made.text
+    body = made.json()
+    assert (body["isOnlineMeeting"], body["isReminderOn"]) == (False, True)
+    assert body["reminderMinutesBeforeStart"] == 45
+    patched = graph_http.patch(f"/me/events/{body['id']}", json={"isAllDay": "false"})
+    assert patched.status_code == 200, patched.text
+    for wrong in ({"isOnlineMeeting": "yes"}, {"isOnlineMeeting": 1}, {"isAllDay": "0"}):
+        refused = graph_http.patch(f"/me/events/{body['id']}", json=wrong)
+        assert refused.status_code == 400, wrong
+        assert refused.json()["error"]["code"] == "RequestBodyRead"
+
+
+@pytest.mark.parametrize(
+    ("expression", "subjects"),
+    [
+        ("start/dateTime ge '2026-03-03T00:00'", ["Wed", "Thu"]),
+        ("start/dateTime ge '2026-03-03T00:00' and end/dateTime lt '2026-03-04T09:30'", ["Wed"]),
+        ("start/dateTime lt 2026-03-03T09:00:00+01:00", ["Tue"]),
+        ("end/dateTime lt '2026-03-04T10:00:00Z'", ["Tue", "Wed"]),
+        ("start/dateTime ne '2026-03-03T09:00:00' and subject eq 'Thu'", ["Thu"]),
+    ],
+)
+def test_events_filtered_by_start_and_end(
+    graph_http: httpx.Client, expression: str, subjects: list[str]
+) -> None:
+    """Graph's $filter page: ``~/me/events?$filter=start/dateTime ge '2017-07-01T08:00'``."""
+    for day, name in ((2, "Tue"), (3, "Wed"), (4, "Thu")):
+        times = {
+            "start": {"dateTime": f"2026-03-0{day}T09:00:00", "timeZone": "UTC"},
+            "end": {"dateTime": f"2026-03-0{day}T10:00:00", "timeZone": "UTC"},
+        }
+        graph_http.post("/me/events", json={**event(name), **times})
+    found = graph_http.get(
+        "/me/events", params={"$filter": expression, "$orderby": "start/dateTime"}
+    )
+    assert found.status_code == 200, found.text
+    assert [e["subject"] for e in found.json()["value"]] == subjects
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["start/dateTime ge 'soon'", "start/dateTime between '2026-03-03'", "responseStatus eq 'x'"],
+)
+def test_a_filter_graph_cannot_read_is_a_bad_request(
+    graph_http: httpx.Client, expression: str
+) -> None:
+    refused = graph_http.get("/me/events", params={"$filter": expression})
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert error["code"] == "BadRequest"
+    assert error["message"].startswith("Invalid filter clause")

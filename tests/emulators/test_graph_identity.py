@@ -294,3 +294,105 @@ def test_injected_failures_and_the_request_log(
     assert all(r.mailbox in (None, "alice@example.com") for r in log)
     assert SECRET not in repr(log)
     assert first["refresh_token"] not in repr(log)
+
+
+# -- app-only (client credentials) and the device code flow ------------------------------------
+
+DEFAULT = "https://graph.microsoft.com/.default"
+
+
+def app_token(client: httpx.Client, **form: str) -> httpx.Response:
+    body = {"grant_type": "client_credentials", "client_id": CLIENT, "client_secret": SECRET}
+    body.update({"scope": DEFAULT, **form})
+    return client.post("/emulator.onmicrosoft.com/oauth2/v2.0/token", data=body)
+
+
+def test_client_credentials_reach_mailboxes_at_users_with_consent_and_policy(
+    idp: httpx.Client, graph_emulator: GraphEmulator
+) -> None:
+    ann = graph_emulator.add_mailbox("ann@example.com")
+    bob = graph_emulator.add_mailbox("bob@example.com")
+    wrong_scope = app_token(idp, scope="Calendars.ReadWrite")
+    assert wrong_scope.json()["error_codes"] == [1002012]
+
+    no_consent = app_token(idp).json()
+    assert "refresh_token" not in no_consent
+    assert "id_token" not in no_consent
+    bearer = {"Authorization": f"Bearer {no_consent['access_token']}"}
+    denied = idp.get("/v1.0/users/ann@example.com/calendar", headers=bearer)
+    assert (denied.status_code, denied.json()["error"]["code"]) == (403, "ErrorAccessDenied")
+
+    graph_emulator.identity.grant_application_permission(CLIENT, "Calendars.ReadWrite")
+    graph_emulator.identity.restrict_app(CLIENT, [ann])
+    bearer = {"Authorization": f"Bearer {app_token(idp).json()['access_token']}"}
+    assert idp.get("/v1.0/users/ann@example.com/calendar", headers=bearer).status_code == 200
+    me = idp.get("/v1.0/me/calendar", headers=bearer)
+    assert me.status_code == 400
+    assert "only valid with delegated authentication" in me.json()["error"]["message"]
+    policy = idp.get(f"/v1.0/users/{bob.id}/calendar", headers=bearer)
+    assert policy.status_code == 403
+    assert "AppOnly AccessPolicy" in policy.json()["error"]["message"]
+
+
+def test_an_unknown_certificate_assertion_is_invalid_client(idp: httpx.Client) -> None:
+    header = base64.urlsafe_b64encode(b'{"alg":"RS256","x5t":"bm9wZQ"}').rstrip(b"=").decode()
+    claims = base64.urlsafe_b64encode(json.dumps({"iss": CLIENT}).encode()).rstrip(b"=").decode()
+    refused = app_token(
+        idp,
+        client_secret="",
+        client_assertion_type="urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        client_assertion=f"{header}.{claims}.c2ln",
+    )
+    assert refused.status_code == 401
+    assert refused.json()["error_codes"] == [700027]
+
+
+def device_poll(client: httpx.Client, code: str, **form: str) -> httpx.Response:
+    body = {
+        "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+        "client_id": CLIENT,
+        "device_code": code,
+        **form,
+    }
+    return client.post("/common/oauth2/v2.0/token", data=body)
+
+
+def test_device_code_flow_is_a_public_client_flow(
+    idp: httpx.Client, graph_emulator: GraphEmulator
+) -> None:
+    alice = graph_emulator.add_mailbox("alice@example.com")
+    started = idp.post(
+        "/common/oauth2/v2.0/devicecode",
+        data={"client_id": CLIENT, "scope": "Calendars.ReadWrite offline_access"},
+    ).json()
+    assert {"device_code", "user_code", "verification_uri", "interval", "message"} <= set(started)
+    assert started["user_code"] in started["message"]
+    refused = device_poll(idp, started["device_code"])
+    assert refused.json()["error_codes"] == [7000218]  # public client flows are off
+
+    graph_emulator.identity.apps[CLIENT].public_client = True
+    assert device_poll(idp, started["device_code"]).json()["error"] == "authorization_pending"
+    graph_emulator.identity.approve_device(started["user_code"], alice)
+    tokens = device_poll(idp, started["device_code"]).json()
+    assert tokens["token_type"] == "Bearer"
+    used = device_poll(idp, started["device_code"]).json()
+    assert used["error"] == "bad_verification_code"
+
+    refresh = {"grant_type": "refresh_token", "client_id": CLIENT}
+    with_secret = idp.post(
+        "/common/oauth2/v2.0/token",
+        data={**refresh, "refresh_token": tokens["refresh_token"], "client_secret": SECRET},
+    )
+    assert with_secret.json()["error_codes"] == [700025]  # "Client is public"
+    public = idp.post(
+        "/common/oauth2/v2.0/token", data={**refresh, "refresh_token": tokens["refresh_token"]}
+    )
+    assert public.status_code == 200
+
+
+def test_a_declined_device_sign_in(idp: httpx.Client, graph_emulator: GraphEmulator) -> None:
+    graph_emulator.identity.apps[CLIENT].public_client = True
+    started = idp.post("/common/oauth2/v2.0/devicecode", data={"client_id": CLIENT}).json()
+    assert graph_emulator.identity.pending_devices() == [started["user_code"]]
+    graph_emulator.identity.decline_device(started["user_code"])
+    assert device_poll(idp, started["device_code"]).json()["error"] == "authorization_declined"

@@ -107,13 +107,15 @@ def test_fault_at_every_request_index(odoo_emulator: OdooEmulator) -> None:
 
 
 def test_slow_delays_matching_requests(odoo_emulator: OdooEmulator) -> None:
-    odoo_emulator.slow(0.3, method="search", times=1)
+    # a delay far above what a plain call costs on a loaded machine, so the second call's
+    # speed tells only that the fault was spent
+    odoo_emulator.slow(1.5, method="search", times=1)
     began = time.perf_counter()
     object_call(odoo_emulator, *SEARCH)
     first = time.perf_counter() - began
     began = time.perf_counter()
     object_call(odoo_emulator, *SEARCH)
-    assert first >= 0.3 > time.perf_counter() - began
+    assert first >= 1.5 > time.perf_counter() - began
 
 
 def test_drop_closes_the_connection_without_an_answer(odoo_emulator: OdooEmulator) -> None:
@@ -162,23 +164,21 @@ def test_clear_faults(odoo_emulator: OdooEmulator) -> None:
 
 
 def test_password_checks_are_slow_once_per_process_then_cached() -> None:
+    """Counted, not timed: a loaded machine may make any call slow, never a check fast."""
     with OdooEmulator(login_delay=0.2) as odoo:
         began = time.perf_counter()
         object_call(odoo, *SEARCH)
         first = time.perf_counter() - began
-        began = time.perf_counter()
+        assert odoo.password_checks == 1
         object_call(odoo, *SEARCH)
-        second = time.perf_counter() - began
+        assert odoo.password_checks == 1  # verified credentials are cached
         odoo.restart()
-        began = time.perf_counter()
         object_call(odoo, *SEARCH)
-        after_restart = time.perf_counter() - began
-        began = time.perf_counter()
+        assert odoo.password_checks == 2  # a restart forgets them
         assert login(odoo, "admin") == 2
-        every_login = time.perf_counter() - began
-    assert first >= 0.2 > second
-    assert after_restart >= 0.2
-    assert every_login >= 0.2
+        assert login(odoo, "admin") == 2
+        assert odoo.password_checks == 4  # every login checks the password
+    assert first >= 0.2
 
 
 def test_wrong_password_on_execute_kw_is_access_denied(odoo_emulator: OdooEmulator) -> None:

@@ -177,3 +177,51 @@ def test_an_api_key_is_also_a_password_for_jsonrpc(odoo_v19: OdooEmulator) -> No
     }
     body = {"jsonrpc": "2.0", "method": "call", "id": 1, "params": params}
     assert httpx.post(f"{odoo_v19.url}/jsonrpc", json=body).json()["result"]["uid"] == 2
+
+
+# -- /doc-bearer/<model>.json (19.0; checked on the real 19.0 server, 2026-12-05) --------------
+
+
+def test_doc_bearer_documents_fields_and_signatures(odoo_json2: httpx.Client) -> None:
+    answer = odoo_json2.get("/doc-bearer/calendar.event.json")
+    assert answer.status_code == 200
+    assert answer.headers["cache-control"] == "no-cache, private"
+    document = answer.json()
+    assert (document["model"], document["name"], document["doc"]) == (
+        "calendar.event",
+        "Calendar Event",
+        None,
+    )
+    assert document["fields"]["name"]["string"] == "Meeting Subject"
+    assert document["fields"]["name"]["module"] == "calendar"
+    methods = document["methods"]
+    assert methods["write"] == {
+        "signature": "(vals)",
+        "parameters": {"vals": {}},
+        "model": "core",
+        "module": "core",
+    }
+    assert methods["read"]["signature"] == "(fields=None, load='_classic_read')"
+    assert methods["read"]["parameters"]["load"] == {"default": "_classic_read"}
+    assert methods["create"]["api"] == ["model"]
+    assert methods["action_mass_deletion"]["model"] == "calendar.event"
+    assert "exists" not in methods  # private in 19.0
+    assert "read_group" not in methods  # deprecated: callable, not documented
+    assert odoo_json2.get("/doc-bearer/no.model.json").status_code == 404
+
+
+def test_doc_bearer_is_for_settings_administrators_only(odoo_v19: OdooEmulator) -> None:
+    key = "1111222233334444555566667777888899990000"
+    odoo_v19.add_user("bob", "bob", email="bob@example.com", api_key=key)
+    with httpx.Client(base_url=odoo_v19.url, headers={"Authorization": f"bearer {key}"}) as bob:
+        answer = bob.get("/doc-bearer/calendar.event.json")
+    assert answer.status_code == 403
+    assert answer.json()["name"] == "odoo.exceptions.AccessError"
+    assert answer.json()["message"] == (
+        "This page is only accessible to Technical Documentation users."
+    )
+
+
+def test_doc_bearer_does_not_exist_before_19(odoo_emulator: OdooEmulator) -> None:
+    with httpx.Client(base_url=odoo_emulator.url) as http:
+        assert http.get("/doc-bearer/calendar.event.json").status_code == 404

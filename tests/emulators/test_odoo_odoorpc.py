@@ -9,8 +9,7 @@ import odoorpc
 import pytest
 from odoorpc.error import RPCError
 
-from calsync.testing import OdooEmulator
-from calsync.testing._odoo._errors import OdooError
+from calsync.testing import OdooEmulator, OdooError
 
 
 def test_login_reads_the_user_context(odoo_rpc: Any) -> None:

@@ -517,7 +517,7 @@ def test_a_private_calendar_refuses_writes_but_not_unlinks(with_bob: OdooEmulato
     (the ir.rule covers privacy 'private' only), and so did his answer on its attendee row."""
     with_bob.add_user("dora", "dora", email="dora@example.com", calendar_default_privacy="private")
     event_id = private_event(with_bob, user="dora", privacy=False)
-    for method, args in (("write", ({"location": "x"},)), ("action_archive", ())):
+    for method, args in (("write", ({"location": "x"},)), ("action_archive", ()), ("copy", ())):
         with pytest.raises(OdooError, match="'write' access") as caught:
             with_bob.execute("bob", "calendar.event", method, [event_id], *args)
         assert caught.value.name == "odoo.exceptions.AccessError"

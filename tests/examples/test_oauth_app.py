@@ -192,3 +192,11 @@ def test_an_expired_client_secret_is_the_administrators_page(site: Site) -> None
     assert answer.status_code == 500
     assert "The administrator must fix the app registration" in answer.text
     assert "AADSTS7000222" in answer.text
+
+
+def test_an_unreachable_identity_platform_is_a_page_not_a_500(site: Site) -> None:
+    site.graph.drop(path=r"openid-configuration$", times=10)
+    answer = site.browser.get(f"{site.url}/connect/ann")
+    assert answer.status_code == 503
+    assert "Try again in a moment" in answer.text
+    assert "could not be reached" in answer.text

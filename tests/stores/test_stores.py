@@ -237,3 +237,55 @@ def test_a_dead_holder_lease_expires(tmp_path: Path) -> None:
     with store.lock("p"):
         pass
     store.close()
+
+
+# -- per-pair status ---------------------------------------------------------------------------
+
+
+def test_status_keeps_the_last_run_counts_runs_and_failures_in_a_row(store: MappingStore) -> None:
+    from calsync.stores import PairStatus, RunRecord, StatusStore
+
+    assert isinstance(store, StatusStore)
+    assert store.status("p1") == PairStatus("p1")
+    assert store.status("p1").outcome == "never"
+    start = datetime(2027, 1, 4, 9, tzinfo=UTC)
+    ok = RunRecord(
+        start, start + timedelta(seconds=2), "ok", writes={"odoo": 2}, requests={"outlook": 3}
+    )
+    assert store.record_run("p1", ok).runs == 1
+    failed = RunRecord(start, start + timedelta(seconds=1), "failed", error="TransientError: down")
+    store.record_run("p1", failed)
+    latest = store.record_run("p1", failed)
+    assert (latest.runs, latest.failures) == (3, 2)
+    store.commit(
+        "p1",
+        links={},
+        cursors={},
+        done=[],
+        held=[Held("odoo", "7", "Lunch", "RejectedError: no", start)],
+    )
+    due = start + timedelta(minutes=15)
+    store.set_next_due("p1", due)
+    status = store.status("p1")
+    assert status.last_run == latest
+    assert status.last_run.error == "TransientError: down"
+    assert (status.held, status.next_due, status.ok) == (1, due, False)
+    store.record_run("p1", ok)
+    assert store.status("p1").last_run.failures == 0  # type: ignore[union-attr]
+    assert store.status("p1").next_due == due  # a run's record leaves the schedule alone
+    assert [s.pair for s in store.statuses()] == ["p1"]
+
+
+def test_stores_close_in_a_with_block(tmp_path: Path) -> None:
+    from calsync.stores import MemoryTokenStore, SQLiteSubscriptionStore, SQLiteTokenStore
+
+    with SQLiteStore(tmp_path / "s.sqlite3") as store:
+        store.pairs()
+    with pytest.raises(sqlite3.ProgrammingError):
+        store.pairs()
+    with SQLiteTokenStore(tmp_path / "s.sqlite3") as tokens, MemoryTokenStore() as memory:
+        tokens.set("ann", "x")
+        memory.set("ann", "y")
+    with SQLiteSubscriptionStore(tmp_path / "s.sqlite3") as subscriptions, MemoryStore() as mem:
+        assert subscriptions.for_pair("p") == []
+        assert mem.pairs() == []

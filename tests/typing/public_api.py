@@ -161,3 +161,25 @@ async def notifications(outlook: OutlookCalendar, body: bytes) -> set[str]:
     print(result.status, result.headers, result.body)
     await calsync.sync_many_async([], full=True)
     return set(result.sync | result.full)
+
+
+def operations(state: str, tenant: str, client_id: str, secret: str) -> int:
+    """Per-pair status, app-only access and the device sign-in, as a user types them."""
+    from calsync.auth import ApplicationCredential, DeviceCode, MicrosoftAuth, TokenStatus
+    from calsync.stores import PairStatus, RunRecord, SQLiteStore, SQLiteTokenStore
+
+    with SQLiteStore(state) as store:
+        status: PairStatus = store.status("ann")
+        last: RunRecord | None = status.last_run
+        print(status.outcome, status.held, status.next_due, last.failures if last else 0)
+    with ApplicationCredential(tenant, client_id, client_secret=secret) as app:
+        OutlookCalendar(app, user="ann@example.com")
+    with MicrosoftAuth(
+        client_id, secret, "https://x.example/microsoft_account/authentication",
+        SQLiteTokenStore(state),
+    ) as auth:  # fmt: skip
+        code: DeviceCode = auth.start_device_login("ann")
+        print(code.message)
+        auth.finish_device_login(code, timeout=60.0)
+        found: TokenStatus | None = auth.token_status("ann")
+        return 0 if found is None else int(found.refresh_expires or 0)

@@ -30,7 +30,7 @@ from calsync._sync._synchronizer import Synchronizer
 
 __all__ = ["PairOutcome", "sync_many", "sync_many_async"]
 
-logger = logging.getLogger("calsync")
+logger = logging.getLogger("calsync.sync")
 
 
 @attrs.frozen

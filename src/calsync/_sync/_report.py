@@ -53,6 +53,7 @@ class SyncReport:
     ``outcomes`` holds every planned operation with its result; ``held`` the
     events quarantined by an error (retried on the next run, shown here until
     they sync); ``requests`` the provider requests made per side;
+    ``throttled`` the answers per side that asked calsync to slow down (429);
     ``notifications`` the attendee e-mails the successful writes caused;
     ``unreadable`` the (side, id, reason) of events calsync cannot hold and
     leaves alone; ``timings`` the seconds spent per stage ("pull", "plan",
@@ -66,6 +67,7 @@ class SyncReport:
     held: tuple[Held, ...] = ()
     conflicts: int = 0
     requests: Mapping[str, int] = attrs.field(factory=dict)
+    throttled: Mapping[str, int] = attrs.field(factory=dict)
     notifications: tuple[Notification, ...] = ()
     duration: float = 0.0
     unknown: tuple[str, ...] = ()
@@ -120,7 +122,7 @@ class SyncReport:
         for item in self.held:
             lines.append(
                 f"  held: {item.title!r} on {item.side} since {item.since:%Y-%m-%d %H:%M} "
-                f"({item.attempts} attempts): {item.error}"
+                f"({_counted(item.attempts, 'attempt')}): {item.error}"
             )
         for side in self.unknown:
             lines.append(f"  {side}: listing incomplete, no deletions inferred")

@@ -42,12 +42,13 @@ from calsync._errors import (
 from calsync._model._window import Window
 from calsync._protocol import CalendarAdapter, Listing, RemoteEvent, WriteResult
 from calsync._sync._report import Outcome, Progress, SyncReport, describe
+from calsync._sync._status import record_run
 from calsync._tasks import gather
 from calsync.stores._base import Held, Intent, LinkIndex, MappingStore, PairState
 
 __all__ = ["Synchronizer"]
 
-logger = logging.getLogger("calsync")
+logger = logging.getLogger("calsync.sync")
 T = TypeVar("T")
 
 _WINDOW = "#window"
@@ -183,15 +184,23 @@ class Synchronizer(ClosesOnExit):
         a first sync's reads and writes only what differs.
         """
         started = time.monotonic()
+        started_at = datetime.now(timezone.utc)
         requests_before = self._request_counts()
         self._timings, self._stage_started = {}, {}
-        with self.store.lock(self.pair, timeout=self.lock_timeout):
-            state = self.store.load(self.pair)
-            pulled, the_plan, window = await self._plan(state, full=full)
-            self._check_guards(the_plan, state)
-            results = await self._apply(the_plan)
-            held = self._held(the_plan, results, state)
-            self._commit(the_plan, results, pulled, window, held)
+        locked = False
+        try:
+            with self.store.lock(self.pair, timeout=self.lock_timeout):
+                locked = True
+                state = self.store.load(self.pair)
+                pulled, the_plan, window = await self._plan(state, full=full)
+                self._check_guards(the_plan, state)
+                results = await self._apply(the_plan)
+                held = self._held(the_plan, results, state)
+                self._commit(the_plan, results, pulled, window, held)
+        except Exception as error:
+            if locked:  # a run another worker holds the pair for is not this pair's run
+                record_run(self.store, self.pair, started_at, error=error)
+            raise
         report = self._report_of(the_plan, results, held, started, requests_before)
         report = attrs.evolve(
             report,
@@ -201,6 +210,7 @@ class Synchronizer(ClosesOnExit):
                 for event_id, reason in sorted(p.unreadable.items())
             ),
         )
+        record_run(self.store, self.pair, started_at, report=report)
         logger.info("sync finished: %s", report.summary, extra={"calsync_pair": self.pair})
         return report
 
@@ -212,6 +222,7 @@ class Synchronizer(ClosesOnExit):
         started: float,
         requests_before: Mapping[str, int],
     ) -> SyncReport:
+        delta = self._request_delta(requests_before)
         return SyncReport(
             pair=self.pair,
             left=self.left.name,
@@ -222,7 +233,12 @@ class Synchronizer(ClosesOnExit):
             ),
             held=_one_per_event(held),
             conflicts=len(the_plan.conflicts),
-            requests=self._request_delta(requests_before),
+            requests={k: v for k, v in delta.items() if not k.endswith(":throttled")},
+            throttled={
+                k.removesuffix(":throttled"): v
+                for k, v in delta.items()
+                if k.endswith(":throttled")
+            },
             notifications=tuple(
                 n
                 for i, op in enumerate(the_plan.operations)
@@ -502,7 +518,7 @@ class Synchronizer(ClosesOnExit):
         count = len(the_plan.notifications)
         if count > limit:
             raise NotificationLimitError(
-                f"the plan would make the provider e-mail attendees {count} times, more than "
+                f"the plan would make the provider e-mail attendees {_times(count)}, more than "
                 f"the {limit} allowed{' on a first sync' if first else ''}; nothing was written. "
                 f"See preview().notifications, then pass max_notifications={count} to proceed",
                 count=count,
@@ -695,11 +711,17 @@ class Synchronizer(ClosesOnExit):
             self.progress(Progress(self.pair, stage, done, total))
 
     def _request_counts(self) -> dict[str, int]:
-        return {side.name: int(getattr(side, "requests", 0)) for side in self.sides}
+        counts = {side.name: int(getattr(side, "requests", 0)) for side in self.sides}
+        counts.update({f"{s.name}:throttled": int(getattr(s, "throttled", 0)) for s in self.sides})
+        return counts
 
     def _request_delta(self, before: Mapping[str, int]) -> dict[str, int]:
         after = self._request_counts()
         return {name: after[name] - before.get(name, 0) for name in after}
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
 
 
 def _intent(op: Operation) -> Intent:

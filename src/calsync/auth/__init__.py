@@ -46,6 +46,18 @@ each pending sign-in is a read-modify-write of one key per account, so two
 sign-in links created for one account at the same instant by two processes
 may keep only one.
 
+**Device code.** :meth:`MicrosoftAuth.start_device_login` and
+:meth:`MicrosoftAuth.finish_device_login` sign a user in from a terminal
+(``calsync login``): the user enters a short code at Microsoft's page on
+any device. The app must allow public client flows; the tokens belong to a
+public client and are refreshed without the secret (calsync marks them so).
+
+**App-only.** :class:`ApplicationCredential` is the credential of an app
+with the *application* permission ``Calendars.ReadWrite`` (an
+administrator consents once for the tenant): azure-identity's client
+secret or certificate credential, with calsync's typed errors. Mailboxes
+are reached at ``/users/{id}`` (``OutlookCalendar(credential, user=...)``).
+
 **Errors** (typed, each saying what to do, never carrying a token, code or
 secret; calsync never deletes tokens because of an error):
 
@@ -74,23 +86,34 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from calsync.auth._app import GRAPH_DEFAULT_SCOPE, ApplicationCredential
     from calsync.auth._errors import REDIRECT_PATH
     from calsync.auth._microsoft import (
         DEFAULT_SCOPES,
+        DeviceCode,
         MicrosoftAccount,
         MicrosoftAuth,
         MicrosoftCredential,
+        TokenStatus,
     )
 
 __all__ = [
     "DEFAULT_SCOPES",
+    "GRAPH_DEFAULT_SCOPE",
     "REDIRECT_PATH",
+    "ApplicationCredential",
+    "DeviceCode",
     "MicrosoftAccount",
     "MicrosoftAuth",
     "MicrosoftCredential",
+    "TokenStatus",
 ]
 
 _LAZY = {
+    "ApplicationCredential": "calsync.auth._app",
+    "GRAPH_DEFAULT_SCOPE": "calsync.auth._app",
+    "DeviceCode": "calsync.auth._microsoft",
+    "TokenStatus": "calsync.auth._microsoft",
     "DEFAULT_SCOPES": "calsync.auth._microsoft",
     "MicrosoftAccount": "calsync.auth._microsoft",
     "MicrosoftAuth": "calsync.auth._microsoft",

@@ -7,6 +7,8 @@ of raising. The branch is on ``error`` and the AADSTS number:
 =====================================  ===================================
 ``invalid_client`` 7000222             :class:`ClientSecretExpiredError`
 ``invalid_client`` 7000215             :class:`InvalidClientSecretError`
+``invalid_client`` 700027, 700024     :class:`AppRegistrationError` (the certificate)
+``invalid_client`` 7000218             :class:`AppRegistrationError` (public client flows)
 ``invalid_client`` (other)             :class:`AppRegistrationError`
 ``unauthorized_client`` / 700016       :class:`AppRegistrationError`
 50011 (anywhere)                       :class:`RedirectUriMismatchError`
@@ -59,6 +61,20 @@ _REASONS: dict[int, str] = {
     50158: "a conditional access policy requires an interactive sign-in",
     54005: "the authorization code was already redeemed",
     501481: "the PKCE code verifier does not match the sign-in request",
+}
+
+
+#: ``invalid_client`` answers whose fix is specific: what the administrator must do.
+_CLIENT_ADVICE: dict[int, str] = {
+    700027: "the certificate is not one uploaded to the app (App registrations > Certificates & "
+    "secrets > Certificates), or its private key does not belong to it: upload the "
+    "certificate's public part, or configure the matching key",
+    700024: "the certificate's signed assertion is outside its validity time: check this "
+    "machine's clock",
+    7000218: "the app needs its client secret or certificate for this request; for the device "
+    "code sign-in turn on 'Allow public client flows' (App registrations > Authentication)",
+    700025: "the app is registered as a public client, so no secret may be sent: register "
+    "calsync's redirect URI under the Web platform (App registrations > Authentication)",
 }
 
 
@@ -126,6 +142,16 @@ def auth_error(  # noqa: PLR0911 (one return per row of the table above)
             f"one if it is lost); every user's tokens were kept.{microsoft}",
             account=account,
             aadsts=7000215,
+            code=error,
+            status=401,
+        )
+    advice = _CLIENT_ADVICE.get(aadsts or 0)
+    if error == "invalid_client" and advice is not None:
+        return AppRegistrationError(
+            f"the identity platform refused app {client_id!r} (AADSTS{aadsts}): {advice}; "
+            f"every user's tokens were kept.{microsoft}",
+            account=account,
+            aadsts=aadsts,
             code=error,
             status=401,
         )

@@ -41,7 +41,14 @@ from calsync.stores._tokens import RESERVED_PREFIX, TokenStore, check_account
 if TYPE_CHECKING:
     from azure.core.credentials import TokenRequestOptions
 
-__all__ = ["DEFAULT_SCOPES", "MicrosoftAccount", "MicrosoftAuth", "MicrosoftCredential"]
+__all__ = [
+    "DEFAULT_SCOPES",
+    "DeviceCode",
+    "MicrosoftAccount",
+    "MicrosoftAuth",
+    "MicrosoftCredential",
+    "TokenStatus",
+]
 
 logger = logging.getLogger("calsync.auth")
 
@@ -110,6 +117,43 @@ class MicrosoftAccount:
     tenant_id: str | None
 
 
+@attrs.frozen
+class DeviceCode:
+    """A device sign-in in progress: show :attr:`message` to the user, then wait for them.
+
+    The user opens :attr:`verification_uri` on any device, enters
+    :attr:`user_code` and signs in; :meth:`MicrosoftAuth.finish_device_login`
+    polls until they did (or :attr:`expires_at`, Unix time, passes).
+    """
+
+    account: str
+    user_code: str
+    verification_uri: str
+    message: str
+    expires_at: float
+    flow: Mapping[str, Any] = attrs.field(repr=False)
+
+
+@attrs.frozen
+class TokenStatus:
+    """What the token store holds for an account, for status pages (never a token).
+
+    ``refreshed`` is when an access token was last obtained (Unix time; the
+    refresh token was used then), ``access_expires`` when the newest access
+    token expires, ``refresh_expires`` when the refresh token lapses if left
+    unused (Microsoft: 90 days of inactivity). ``device`` tells a sign-in
+    made with the device code flow (a public client: refreshed without the
+    secret).
+    """
+
+    account: str
+    username: str | None
+    refreshed: float | None
+    access_expires: float | None
+    refresh_expires: float | None
+    device: bool = False
+
+
 @attrs.define
 class _Session:
     """One account's msal application and token cache in this process."""
@@ -118,6 +162,29 @@ class _Session:
     cache: Any
     data: str | None
     dirty: bool = False
+    public: bool = False
+
+
+#: Top-level key calsync adds to an account's msal cache when it was signed in with the device
+#: code flow: its refresh token belongs to a public client and is redeemed without the secret
+#: (the identity platform refuses one with AADSTS700025). msal keeps unknown keys as they are.
+_PUBLIC_MARK = "calsync_public_client"
+#: A refresh token unused this long expires (Microsoft's documented inactivity lifetime).
+REFRESH_IDLE_LIFETIME = 90 * 24 * 3600
+
+
+def _is_public(data: str | None) -> bool:
+    try:
+        parsed = json.loads(data or "{}")
+    except ValueError:
+        return False
+    return isinstance(parsed, dict) and parsed.get(_PUBLIC_MARK) is True
+
+
+def _mark_public(data: str) -> str:
+    parsed = json.loads(data)
+    parsed[_PUBLIC_MARK] = True
+    return json.dumps(parsed, indent=4)
 
 
 def _first(value: object) -> str | None:
@@ -241,18 +308,24 @@ class MicrosoftAuth(ClosesOnExit):
 
     # -- plumbing ------------------------------------------------------------------------------
 
-    def _app(self, cache: Any) -> Any:
-        """An msal application over ``cache`` (discovery is cached: no request after the first)."""
+    def _app(self, cache: Any, *, public: bool = False) -> Any:
+        """An msal application over ``cache`` (discovery is cached: no request after the first).
+
+        ``public``: the device code flow's public client (no secret is sent).
+        """
+        options: dict[str, Any] = {
+            "authority": self._authority,
+            "token_cache": cache,
+            "http_client": self._http,
+            # The cache is written by calsync alone, with one authority: alias lookups
+            # would only add a request to login.microsoftonline.com (and break offline).
+            "instance_discovery": False,
+        }
         try:
+            if public:
+                return msal.PublicClientApplication(self.client_id, **options)
             return msal.ConfidentialClientApplication(
-                self.client_id,
-                client_credential=self.__secret,
-                authority=self._authority,
-                token_cache=cache,
-                http_client=self._http,
-                # The cache is written by calsync alone, with one authority: alias lookups
-                # would only add a request to login.microsoftonline.com (and break offline).
-                instance_discovery=False,
+                self.client_id, client_credential=self.__secret, **options
             )
         except _TRANSPORT as error:
             raise _transient(error) from None
@@ -274,6 +347,8 @@ class MicrosoftAuth(ClosesOnExit):
         if not (session.dirty or session.cache.has_state_changed):
             return
         data = session.cache.serialize()
+        if session.public:
+            data = _mark_public(data)
         try:
             self.token_store.set(account, data)
         except CalsyncError as error:
@@ -287,6 +362,16 @@ class MicrosoftAuth(ClosesOnExit):
             return
         session.data, session.dirty = data, False
 
+    def _keep(self, account: str, session: _Session) -> None:
+        """A new sign-in's tokens: this account's session from now on, saved to the store."""
+        self._sessions[account] = session
+        self._save(account, session)
+        if session.dirty:
+            raise StoreError(
+                "signed in, but the token store could not save the tokens: sign in again "
+                "once the store works",
+            )
+
     def _load(self, account: str) -> _Session:
         data = self.token_store.get(account)
         if data is None:
@@ -298,7 +383,8 @@ class MicrosoftAuth(ClosesOnExit):
             )
         cache = msal.SerializableTokenCache()
         cache.deserialize(data)
-        session = _Session(self._app(cache), cache, data)
+        public = _is_public(data)
+        session = _Session(self._app(cache, public=public), cache, data, public=public)
         self._sessions[account] = session
         return session
 
@@ -462,21 +548,87 @@ class MicrosoftAuth(ClosesOnExit):
                 ) from None
             if "error" in result:
                 raise self._error(result, account, signing_in=True)
-            session = _Session(app, cache, None, dirty=True)
-            self._sessions[account] = session
-            self._save(account, session)
-            if session.dirty:
-                raise StoreError(
-                    "signed in, but the token store could not save the tokens: sign in again "
-                    "once the store works",
-                )
-        claims = result.get("id_token_claims") or {}
-        logger.info("account %r signed in to Microsoft", account)
-        return MicrosoftAccount(
+            self._keep(account, _Session(app, cache, None, dirty=True))
+        return _signed_in(account, result)
+
+    def start_device_login(self, account: str) -> DeviceCode:
+        """Start a sign-in with the device code flow (a terminal, a machine without a browser).
+
+        Show the returned :attr:`DeviceCode.message` to the user, then call
+        :meth:`finish_device_login`. The app registration must allow public
+        client flows (Entra ID: App registrations > Authentication > "Allow
+        public client flows"); otherwise the sign-in ends in an
+        :class:`~calsync.AppRegistrationError` that says so. Tokens from this
+        flow belong to a public client: calsync refreshes them without the
+        secret.
+        """
+        check_account(account)
+        app = self._app(msal.SerializableTokenCache(), public=True)
+        try:
+            flow = app.initiate_device_flow(scopes=self._scopes)
+        except _TRANSPORT as error:
+            raise _transient(error) from None
+        if "user_code" not in flow:
+            raise self._error(flow, account, signing_in=True)
+        return DeviceCode(
             account=account,
-            username=claims.get("preferred_username"),
-            name=claims.get("name"),
-            tenant_id=claims.get("tid"),
+            user_code=str(flow["user_code"]),
+            verification_uri=str(flow.get("verification_uri", "")),
+            message=str(flow.get("message", "")),
+            expires_at=float(flow["expires_at"]),
+            flow=dict(flow),
+        )
+
+    def finish_device_login(
+        self, code: DeviceCode, *, timeout: float | None = None
+    ) -> MicrosoftAccount:
+        """Wait (polling as the platform asks) until the user signed in; store the tokens.
+
+        ``timeout`` (seconds) gives up sooner than the code's own expiry
+        (:class:`~calsync.ReauthorizationRequiredError` either way, and when
+        the user declined).
+        """
+        account = code.account
+        flow = dict(code.flow)
+        if timeout is not None:
+            flow["expires_at"] = min(float(flow["expires_at"]), time.time() + timeout)
+        cache = msal.SerializableTokenCache()
+        app = self._app(cache, public=True)
+        try:
+            result = app.acquire_token_by_device_flow(flow)
+        except _TRANSPORT as error:
+            raise _transient(error) from None
+        if result.get("error") == "authorization_pending":  # our deadline, not the code's
+            raise ReauthorizationRequiredError(
+                "the device sign-in was not completed in time: start it again", account=account
+            )
+        if "error" in result:
+            raise self._error(result, account, signing_in=True)
+        with self._locked(account):
+            self._keep(account, _Session(app, cache, None, dirty=True, public=True))
+        return _signed_in(account, result)
+
+    def token_status(self, account: str) -> TokenStatus | None:
+        """What is stored for ``account`` (None: nothing, the user never signed in or left)."""
+        data = self.token_store.get(check_account(account))
+        if data is None:
+            return None
+        cache = msal.SerializableTokenCache()
+        cache.deserialize(data)
+        accounts = cache.search(msal.TokenCache.CredentialType.ACCOUNT)
+        username = next((a.get("username") for a in accounts if a.get("username")), None)
+        # now=0: expired access tokens too (they still tell when the refresh token was used).
+        tokens = list(cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN, now=0))
+        cached = [int(t["cached_at"]) for t in tokens if str(t.get("cached_at", "")).isdigit()]
+        expires = [int(t["expires_on"]) for t in tokens if str(t.get("expires_on", "")).isdigit()]
+        refreshed = float(max(cached)) if cached else None
+        return TokenStatus(
+            account=account,
+            username=username,
+            refreshed=refreshed,
+            access_expires=float(max(expires)) if expires else None,
+            refresh_expires=refreshed + REFRESH_IDLE_LIFETIME if refreshed else None,
+            device=_is_public(data),
         )
 
     # -- tokens --------------------------------------------------------------------------------
@@ -571,6 +723,18 @@ class MicrosoftAuth(ClosesOnExit):
         """Close the HTTP client calsync made (a caller's client is left open)."""
         if self._owns_http:
             self._httpx.close()
+
+
+def _signed_in(account: str, result: Mapping[str, Any]) -> MicrosoftAccount:
+    """The account a successful sign-in linked (from the id token's claims)."""
+    claims = result.get("id_token_claims") or {}
+    logger.info("account %r signed in to Microsoft", account)
+    return MicrosoftAccount(
+        account=account,
+        username=claims.get("preferred_username"),
+        name=claims.get("name"),
+        tenant_id=claims.get("tid"),
+    )
 
 
 def _short(scope: str) -> str:

@@ -23,18 +23,26 @@ subscription belongs to which pair, for :mod:`calsync.subscriptions`):
   :class:`SQLSubscriptionStore` (SQLAlchemy); the SQL ones may share the
   database of a mapping store.
 
+Every mapping store also keeps each pair's status (:class:`StatusStore`:
+the last run's outcome, counts and error, the held events, when a scheduler
+runs the pair next): ``store.status(pair)``. Every store closes in a
+``with`` block.
+
 Any object that follows the Protocols works. :class:`SQLStore`,
 :class:`SQLTokenStore` and :class:`SQLSubscriptionStore` import SQLAlchemy
-when first used (install ``calsync[sql]``); encryption needs ``calsync[crypto]``.
+when first used (install ``calsync[sql]``; without it, using them raises an
+ImportError that names the extra); encryption needs ``calsync[crypto]``.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from calsync._extras import needs_extra
 from calsync.stores._base import Held, Intent, LinkIndex, MappingStore, PairState
 from calsync.stores._memory import MemoryStore
 from calsync.stores._sqlite import SQLiteStore
+from calsync.stores._status import PairStatus, RunRecord, StatusStore
 from calsync.stores._subscriptions import (
     MemorySubscriptionStore,
     SQLiteSubscriptionStore,
@@ -61,12 +69,15 @@ __all__ = [
     "MemorySubscriptionStore",
     "MemoryTokenStore",
     "PairState",
+    "PairStatus",
+    "RunRecord",
     "SQLStore",
     "SQLSubscriptionStore",
     "SQLTokenStore",
     "SQLiteStore",
     "SQLiteSubscriptionStore",
     "SQLiteTokenStore",
+    "StatusStore",
     "Subscription",
     "SubscriptionStore",
     "TokenKey",
@@ -79,7 +90,8 @@ _LAZY = frozenset({"SQLStore", "SQLSubscriptionStore", "SQLTokenStore"})
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        from calsync.stores import _sql
+        with needs_extra(name, "sql"):
+            from calsync.stores import _sql
 
         return getattr(_sql, name)
     raise AttributeError(f"module 'calsync.stores' has no attribute {name!r}")

@@ -6,10 +6,13 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 
+from calsync._closing import ClosesOnExit
 from calsync._engine._links import Link, Links
 from calsync._errors import PairLockedError
 from calsync.stores._base import Held, Intent, PairState
+from calsync.stores._status import PairStatus, RunRecord, counted
 
 __all__ = ["MemoryStore"]
 
@@ -21,9 +24,11 @@ class _Pair:
         self.journal: dict[tuple[str, str], Intent] = {}
         self.held: tuple[Held, ...] = ()
         self.lock = threading.Lock()
+        self.run: RunRecord | None = None
+        self.next_due: datetime | None = None
 
 
-class MemoryStore:
+class MemoryStore(ClosesOnExit):
     """A :class:`~calsync.stores.MappingStore` in memory, for tests and one-off runs."""
 
     def __init__(self) -> None:
@@ -112,6 +117,31 @@ class MemoryStore:
             for name, state in self._pairs.items()
             if len(state.links) or state.cursors or state.journal
         )
+
+    def record_run(self, pair: str, run: RunRecord) -> RunRecord:
+        """Keep the pair's latest run, counted against the one before."""
+        state = self._pair(pair)
+        with self._guard:
+            state.run = counted(run, state.run)
+            return state.run
+
+    def set_next_due(self, pair: str, when: datetime | None) -> None:
+        """Keep when the pair is due next."""
+        self._pair(pair).next_due = when
+
+    def status(self, pair: str) -> PairStatus:
+        """The pair's last run, held events and next due time."""
+        with self._guard:
+            state = self._pairs.get(pair)
+        if state is None:
+            return PairStatus(pair)
+        return PairStatus(pair, state.run, len(state.held), state.next_due)
+
+    def statuses(self) -> list[PairStatus]:
+        """Every pair's status."""
+        with self._guard:
+            names = sorted(self._pairs)
+        return [self.status(name) for name in names]
 
     def close(self) -> None:
         """Nothing to release."""

@@ -15,10 +15,19 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
+from calsync._closing import ClosesOnExit
 from calsync._engine._links import Link
 from calsync._errors import PairLockedError, SchemaVersionError
 from calsync.stores._base import Held, Intent, PairState, link_from_json, link_to_json
 from calsync.stores._schema import MIGRATIONS, SCHEMA_VERSION, SQL
+from calsync.stores._status import (
+    PairStatus,
+    RunRecord,
+    counted,
+    parse_instant,
+    run_from_json,
+    run_to_json,
+)
 
 __all__ = ["Executor", "RelationalStore", "migrate"]
 
@@ -138,7 +147,7 @@ class LazyLinks:
             yield link_from_json(json.loads(data))
 
 
-class RelationalStore:
+class RelationalStore(ClosesOnExit):
     """MappingStore logic over an :class:`Executor`; subclasses add the connection and lock."""
 
     #: How long a pair lock lasts without renewal (a crashed worker frees it after this).
@@ -270,6 +279,44 @@ class RelationalStore:
     def pairs(self) -> list[str]:
         """Every pair with links, cursors or pending intents."""
         return [row[0] for row in self._db.rows(SQL.pairs)]
+
+    # -- status --------------------------------------------------------------------------------
+
+    def record_run(self, pair: str, run: RunRecord) -> RunRecord:
+        """Store the pair's latest run, counted against the one before, in one transaction."""
+        with self._db.transaction():
+            rows = self._db.rows(SQL.status, {"pair": pair})
+            run = counted(run, run_from_json(rows[0][0]) if rows else None)
+            self._db.run(
+                SQL.set_status_run, {"pair": pair, "run": run_to_json(run), "updated": time.time()}
+            )
+        return run
+
+    def set_next_due(self, pair: str, when: datetime | None) -> None:
+        """Store when the pair is due next (a scheduler's plan)."""
+        due = when.isoformat() if when is not None else None
+        with self._db.transaction():
+            self._db.run(SQL.set_status_due, {"pair": pair, "due": due, "updated": time.time()})
+
+    def status(self, pair: str) -> PairStatus:
+        """The pair's last run, held events (counted now) and next due time."""
+        rows = self._db.rows(SQL.status, {"pair": pair})
+        held = int(self._db.rows(SQL.held_count, {"pair": pair})[0][0])
+        if not rows:
+            return PairStatus(pair, held=held)
+        run, due = rows[0]
+        return PairStatus(pair, run_from_json(run), held, parse_instant(due))
+
+    def statuses(self) -> list[PairStatus]:
+        """Every pair the store knows, with its status."""
+        held = {str(p): int(n) for p, n in self._db.rows(SQL.held_counts)}
+        known = {
+            str(p): PairStatus(str(p), run_from_json(run), held.get(str(p), 0), parse_instant(due))
+            for p, run, due in self._db.rows(SQL.statuses)
+        }
+        for name in self.pairs():
+            known.setdefault(name, PairStatus(name, held=held.get(name, 0)))
+        return [known[name] for name in sorted(known)]
 
 
 def _link_params(pair: str, link: Link) -> dict[str, Any]:

@@ -55,6 +55,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX IF NOT EXISTS calsync_subscriptions_expires "
         "ON calsync_subscriptions (expires)",
     ),
+    # version 5: per-pair status (the last run, and when a scheduler runs the pair next)
+    (
+        """CREATE TABLE IF NOT EXISTS calsync_status (
+            pair VARCHAR(255) PRIMARY KEY, run TEXT, next_due VARCHAR(40),
+            updated DOUBLE PRECISION NOT NULL)""",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -122,6 +128,21 @@ class SQL:
     pairs = (
         "SELECT pair FROM calsync_links UNION SELECT pair FROM calsync_cursors "
         "UNION SELECT pair FROM calsync_journal ORDER BY pair"
+    )
+
+    status = "SELECT run, next_due FROM calsync_status WHERE pair = :pair"
+    statuses = "SELECT pair, run, next_due FROM calsync_status ORDER BY pair"
+    held_counts = "SELECT pair, COUNT(*) FROM calsync_held GROUP BY pair"
+    held_count = "SELECT COUNT(*) FROM calsync_held WHERE pair = :pair"
+    # Each writer sets its own column: a run's record and a scheduler's next due time never
+    # overwrite each other.
+    set_status_run = (
+        "INSERT INTO calsync_status (pair, run, updated) VALUES (:pair, :run, :updated) "
+        "ON CONFLICT (pair) DO UPDATE SET run = excluded.run, updated = excluded.updated"
+    )
+    set_status_due = (
+        "INSERT INTO calsync_status (pair, next_due, updated) VALUES (:pair, :due, :updated) "
+        "ON CONFLICT (pair) DO UPDATE SET next_due = excluded.next_due, updated = excluded.updated"
     )
 
     get_tokens = "SELECT data FROM calsync_tokens WHERE account = :account"

@@ -23,6 +23,7 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
+from calsync._closing import ClosesOnExit
 from calsync.stores._relational import Executor, Row, migrate
 from calsync.stores._schema import SQL
 from calsync.stores._sqlite import SQLiteExecutor
@@ -95,7 +96,7 @@ class SubscriptionStore(Protocol):
         """Forget the subscription (no error when unknown)."""
 
 
-class MemorySubscriptionStore:
+class MemorySubscriptionStore(ClosesOnExit):
     """A :class:`SubscriptionStore` in memory (tests, one process)."""
 
     def __init__(self) -> None:
@@ -149,7 +150,7 @@ def _row(row: Row) -> Subscription:
     )
 
 
-class RelationalSubscriptionStore:
+class RelationalSubscriptionStore(ClosesOnExit):
     """The subscription store logic over an :class:`~calsync.stores._relational.Executor`."""
 
     def __init__(self, db: Executor, *, migrated: bool = False) -> None:

@@ -27,6 +27,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
 
+from calsync._closing import ClosesOnExit
 from calsync._errors import ConfigurationError, TokenDecryptionError
 from calsync.stores._relational import Executor, migrate
 from calsync.stores._schema import SQL
@@ -153,7 +154,7 @@ class TokenCipher:
         return f"TokenCipher(encrypted={self.encrypted})"
 
 
-class MemoryTokenStore:
+class MemoryTokenStore(ClosesOnExit):
     """A :class:`TokenStore` in memory: nothing survives the process (tests, one-off runs)."""
 
     def __init__(self, *, key: TokenKey | None = None) -> None:
@@ -192,7 +193,7 @@ class MemoryTokenStore:
         )
 
 
-class RelationalTokenStore:
+class RelationalTokenStore(ClosesOnExit):
     """The token store logic over an :class:`~calsync.stores._relational.Executor`.
 
     The table (``calsync_tokens``) comes with the shared schema's version 2,

@@ -6,8 +6,10 @@ random port from a background thread, logs every request, and applies the
 faults queued in :class:`Faults` (an error answer, a delay, a dropped
 connection) before the app sees the request, or after it answered (``after``:
 the app's work is done but the client sees the fault, as when an answer is
-lost on the way back). An app may also raise :class:`DropConnection` to close
-the connection without answering, which lets it apply faults of its own.
+lost on the way back); a ``rewrite`` fault changes the app's own answer (a
+garbled body, see :mod:`calsync.testing._garble`). An app may also raise
+:class:`DropConnection` to close the connection without answering, which
+lets it apply faults of its own.
 """
 
 from __future__ import annotations
@@ -120,6 +122,8 @@ class Fault:
     handles the request first and the delay or drop follows its work.
     ``respond`` builds the answer from the request (an error envelope that
     echoes the JSON-RPC id, for instance) and takes precedence over ``response``.
+    ``rewrite`` lets the app answer, then turns its answer into another one
+    (the request is handled: a write is made, its answer comes back garbled).
     """
 
     match: Callable[[Request], bool]
@@ -131,6 +135,7 @@ class Fault:
     hits: int = 0
     after: bool = False
     respond: Callable[[Request], Response] | None = None
+    rewrite: Callable[[Request, Response], Response] | None = None
 
 
 class Faults:
@@ -151,6 +156,7 @@ class Faults:
         skip: int = 0,
         after: bool = False,
         respond: Callable[[Request], Response] | None = None,
+        rewrite: Callable[[Request, Response], Response] | None = None,
     ) -> Fault:
         """Queue a fault for requests that ``match`` (all requests when None)."""
         fault = Fault(
@@ -162,6 +168,7 @@ class Faults:
             skip,
             after=after,
             respond=respond,
+            rewrite=rewrite,
         )
         with self._lock:
             self._faults.append(fault)
@@ -218,6 +225,8 @@ class _Handler(BaseHTTPRequestHandler):
                 if fault is not None and not fault.after and self._apply(fault, request):
                     return
                 response = owner.app(request)
+                if fault is not None and fault.rewrite is not None:
+                    response = fault.rewrite(request, response)
                 if fault is not None and fault.after and self._apply(fault, request):
                     return
             except DropConnection:

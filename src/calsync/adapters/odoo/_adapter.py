@@ -20,6 +20,7 @@ from typing import Any, Literal
 from calsync._errors import (
     ConfigurationError,
     InvalidEventError,
+    MalformedAnswerError,
     ProviderError,
 )
 from calsync._model._event import Event
@@ -35,6 +36,7 @@ from calsync._protocol import (
     WriteResult,
 )
 from calsync.adapters.odoo import _mapping as mapping
+from calsync.adapters.odoo._answers import UNREADABLE, Unread, checked, split_rows
 from calsync.adapters.odoo._apply import Apply, Job
 from calsync.adapters.odoo._cursor import EPOCH, Cursor, row_hash, shift
 from calsync.adapters.odoo._mapping import (
@@ -71,7 +73,7 @@ from calsync.adapters.odoo._transport import (
 
 __all__ = ["OdooCalendar"]
 
-logger = logging.getLogger("calsync.adapters.odoo")
+logger = logging.getLogger("calsync.odoo")
 
 #: Rows of two or three small fields (ids, states, dates) come this many a call: a quiet
 #: incremental sync stays at three calls even with tens of thousands of events.
@@ -307,8 +309,10 @@ class OdooCalendar:
         )
 
     async def _call(self, model: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        """One call; an answer without the shape the method gives is a MalformedAnswerError."""
         assert self._transport is not None
-        return await self._transport.call(model, method, *args, **kwargs)
+        result = await self._transport.call(model, method, *args, **kwargs)
+        return checked(result, model, method, side=self._name)
 
     async def aclose(self) -> None:
         """Release the transport's connections."""
@@ -329,8 +333,13 @@ class OdooCalendar:
         order: str,
         context: Mapping[str, Any] = READ_CONTEXT,
         page: int | None = None,
+        unread: Unread | None = None,
     ) -> list[dict[str, Any]]:
-        """Every matching row, ``page`` rows a call (the adapter's page size by default)."""
+        """Every matching row, ``page`` rows a call (the adapter's page size by default).
+
+        ``calendar.event`` rows calsync cannot read go to ``unread`` (or fail the
+        call as a MalformedAnswerError when there is none to take them).
+        """
         size = page or self._page_size
         rows: list[dict[str, Any]] = []
         seen: set[int] = set()
@@ -346,7 +355,8 @@ class OdooCalendar:
                 order=order,
                 context=dict(context),
             )
-            for row in batch:
+            readable = self._readable(model, batch, fields, unread)
+            for row in readable:
                 if int(row["id"]) not in seen:
                     seen.add(int(row["id"]))
                     rows.append(row)
@@ -354,15 +364,38 @@ class OdooCalendar:
                 return rows
             offset += size
 
-    async def _read_rows(self, snapshot: Snapshot, ids: Iterable[int]) -> None:
+    def _readable(
+        self,
+        model: str,
+        rows: list[dict[str, Any]],
+        fields: Sequence[str],
+        unread: Unread | None,
+    ) -> list[dict[str, Any]]:
+        """The rows calsync can read; the other ``calendar.event`` rows go to ``unread``."""
+        if model != "calendar.event":
+            return rows
+        good, bad = split_rows(rows, fields)
+        if bad and unread is None:
+            label, (problem, _row) = next(iter(bad.items()))
+            raise MalformedAnswerError(f"Odoo answered {label}: {problem}", side=self._name)
+        if unread is not None:
+            for label, (problem, row) in bad.items():
+                unread.add(label, problem, [row], garbled=True)
+        return [dict(row) for row in good]
+
+    async def _read_rows(
+        self, snapshot: Snapshot, ids: Iterable[int], unread: Unread | None = None
+    ) -> None:
         wanted = sorted(set(ids) - set(snapshot.rows))
         if wanted:
             rows = await self._call(
                 "calendar.event", "read", wanted, list(EVENT_FIELDS), context=ALL_CONTEXT
             )
-            snapshot.add_rows(rows)
+            snapshot.add_rows(self._readable("calendar.event", rows, EVENT_FIELDS, unread))
 
-    async def _complete(self, snapshot: Snapshot, recurrences: Iterable[int]) -> None:
+    async def _complete(
+        self, snapshot: Snapshot, recurrences: Iterable[int], unread: Unread | None = None
+    ) -> None:
         """Read what building events needs: whole series, attendees, users, alarms, tags."""
         needed = sorted(set(recurrences) - snapshot.complete)
         if needed:
@@ -383,6 +416,7 @@ class OdooCalendar:
                 EVENT_FIELDS,
                 order="start asc, id asc",
                 context=ALL_CONTEXT,
+                unread=unread,
             )
             snapshot.add_rows(rows)
             snapshot.complete.update(needed)
@@ -549,6 +583,24 @@ class OdooCalendar:
                 units.setdefault((0, rid), Unit(0, rid))
         return list(units.values())
 
+    def _try_build(
+        self, snapshot: Snapshot, unit: Unit, unread: Unread, key: str | None = None
+    ) -> RemoteEvent | None:
+        """The unit's event; None, and ``unread`` told why, when its rows cannot make one."""
+        rows = snapshot.members(unit.rid) if unit.rid is not None else []
+        if unit.rid is None and unit.sid in snapshot.rows:
+            rows = [snapshot.rows[unit.sid]]
+        label = unread.series_label(unit.rid) if unit.rid is not None else None
+        if label is not None:  # a member row could not be read: the series would lack it
+            unread.add(label, unread.reasons[label], rows)
+            return None
+        try:
+            return self._build(snapshot, unit, key)
+        except UNREADABLE as error:
+            sid = unit.sid or (self._series_id(unit.rid, rows) if unit.rid and rows else 0)
+            unread.add(str(sid), f"{type(error).__name__}: {error}", rows)
+            return None
+
     def _build(self, snapshot: Snapshot, unit: Unit, key: str | None = None) -> RemoteEvent | None:
         if unit.rid is not None:
             return self._series_event(unit.rid, snapshot, sid=unit.sid or None, key=key)
@@ -591,20 +643,22 @@ class OdooCalendar:
 
     async def _full(self, window: Window) -> Listing:
         since = await self._mark()
+        unread = Unread()
         rows = await self._search_read(
             "calendar.event",
             self._user_domain() + self._window_domain(window),
             EVENT_FIELDS,
             order="start asc, id asc",
             context=ALL_CONTEXT,
+            unread=unread,
         )
         snapshot = Snapshot()
         snapshot.add_rows(rows)
-        units = self._units(snapshot, rows)
-        await self._complete(snapshot, [u.rid for u in units if u.rid is not None])
+        units = self._units(snapshot, [*rows, *unread.rows_with_series()])
+        await self._complete(snapshot, [u.rid for u in units if u.rid is not None], unread)
         items = []
         for unit in units:
-            item = self._build(snapshot, unit)
+            item = self._try_build(snapshot, unit, unread)
             if item is not None and _in_window(item.event, window):
                 items.append(item)
         answers = {a.id: f"{a.write_date}|{a.state}" for a in snapshot.attendees.values()}
@@ -614,17 +668,27 @@ class OdooCalendar:
             if row.get("active")
         )
         self._window = window
-        cursor = self._next_cursor(window, since, snapshot.rows.values(), answers, digests)
-        return Listing(items=items, full=True, cursor=cursor.dump())
+        held = unread.hold(since)
+        read = [row for row in snapshot.rows.values() if not unread.holds(row)]
+        cursor = self._next_cursor(window, held or since, read, answers, digests)
+        return Listing(
+            items=items,
+            full=True,
+            complete=not unread.garbled,
+            cursor=cursor.dump() if held is not None else None,
+            unreadable=unread.report(self._name),
+        )
 
     async def _incremental(self, state: Cursor, window: Window) -> Listing:
         low = shift(state.since, -self._overlap)
+        unread = Unread()
         rows = await self._search_read(
             "calendar.event",
             [*self._user_domain(), ("write_date", ">", low)],
             EVENT_FIELDS,
             order="write_date asc, id asc",
             context=ALL_CONTEXT,
+            unread=unread,
         )
         attendees = await self._search_read(
             "calendar.attendee",
@@ -667,6 +731,8 @@ class OdooCalendar:
         }
         singles = {int(row["id"]) for row in changed if not row.get("recurrence_id")}
         series = {rid for row in changed if (rid := mapping.many2one(row.get("recurrence_id")))}
+        series |= {rid for row in unread.rows_with_series() if (rid := mapping.many2one(
+            row.get("recurrence_id")))}  # fmt: skip
         for event_id in answered:
             rid = present_ids[event_id]
             if rid is None:
@@ -681,13 +747,15 @@ class OdooCalendar:
         }
         snapshot = Snapshot()
         snapshot.add_rows(changed)
-        await self._read_rows(snapshot, singles)
-        await self._complete(snapshot, series)
+        await self._read_rows(snapshot, singles, unread)
+        await self._complete(snapshot, series, unread)
         units = [
-            *(Unit(sid) for sid in sorted(singles)),
+            *(Unit(sid) for sid in sorted(singles) if sid in snapshot.rows),
             *(Unit(0, rid) for rid in sorted(series)),
         ]
-        items = [item for unit in units if (item := self._build(snapshot, unit)) is not None]
+        items = [
+            item for unit in units if (item := self._try_build(snapshot, unit, unread)) is not None
+        ]
         present = {str(event_id) for event_id, rid in present_ids.items() if rid is None} | {
             str(self._series[rid][0]) for rid in digests if rid in self._series
         }
@@ -699,8 +767,16 @@ class OdooCalendar:
         since = max(stamp for stamp in stamps if stamp)
         read = {int(row["id"]): row for row in rows}
         read.update(snapshot.rows)
-        cursor = self._next_cursor(window, since, read.values(), answers, digests)
-        return Listing(items=items, present=frozenset(present), cursor=cursor.dump())
+        held = unread.hold(since)
+        kept = [row for row in read.values() if not unread.holds(row)]
+        cursor = self._next_cursor(window, held or state.since, kept, answers, digests)
+        return Listing(
+            items=items,
+            present=frozenset(present),
+            complete=not unread.garbled,
+            cursor=cursor.dump(),
+            unreadable=unread.report(self._name),
+        )
 
     def _next_cursor(
         self,
@@ -739,17 +815,20 @@ class OdooCalendar:
         await self.connect()
         numeric = {i: int(i) for i in ids if i.isdigit()}
         snapshot = Snapshot()
-        await self._read_rows(snapshot, numeric.values())
+        unread = Unread()
+        await self._read_rows(snapshot, numeric.values(), unread)
         units: dict[str, Unit] = {}
         for text, number in numeric.items():
             found = self.unit_of(number, snapshot)
             if found is not None:
                 units[text] = found
-        await self._complete(snapshot, {u.rid for u in units.values() if u.rid is not None})
+        await self._complete(snapshot, {u.rid for u in units.values() if u.rid is not None}, unread)
         keys = await self._keys([u.sid for u in units.values() if u.sid in snapshot.rows])
         result: dict[str, RemoteEvent | None] = {}
         for text in ids:
             unit = units.get(text)
+            if text in unread.labels() or (unit is None and unread.anonymous()):
+                continue  # read, but not understood: unknown, not gone
             unit = self.settle_unit(unit, snapshot) if unit is not None else None
             if unit is None:
                 result[text] = None
@@ -771,7 +850,11 @@ class OdooCalendar:
             if not mapping.user_filter(template, self._uid, self._partner):
                 result[text] = None
                 continue
-            result[text] = self._build(snapshot, unit, keys.get(unit.sid))
+            before = len(unread.reasons)
+            item = self._try_build(snapshot, unit, unread, keys.get(unit.sid))
+            if item is not None or len(unread.reasons) == before:
+                result[text] = item
+        unread.report(self._name)
         return result
 
     def unit_of(self, event_id: int, snapshot: Snapshot) -> Unit | None:

@@ -27,6 +27,7 @@ import attrs
 from calsync._errors import (
     AccessDeniedError,
     InvalidEventError,
+    MalformedAnswerError,
     NotFoundError,
     ProviderError,
     RejectedError,
@@ -36,6 +37,7 @@ from calsync._model._recurrence import Frequency, Weekday
 from calsync._model._values import Response
 from calsync._protocol import Create, Delete, RemoteEvent, Update, Write
 from calsync.adapters.odoo import _mapping as mapping
+from calsync.adapters.odoo._answers import UNREADABLE
 from calsync.adapters.odoo._cursor import row_hash, shift
 from calsync.adapters.odoo._errors import EVENT_ERRORS
 from calsync.adapters.odoo._mapping import ODOO_PROJECTION, Lookups
@@ -59,7 +61,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Apply", "Job", "changed_answers"]
 
-logger = logging.getLogger("calsync.adapters.odoo")
+logger = logging.getLogger("calsync.odoo")
 
 
 @attrs.define
@@ -565,6 +567,8 @@ class Apply:
                     await self._update(job)
                 except EVENT_ERRORS as error:  # this event's problem: the others go on
                     job.error = error
+                except UNREADABLE as error:  # what Odoo holds of it cannot be read now
+                    job.error = _unreadable(error)
 
     async def _update(self, job: Job) -> None:
         write = job.write
@@ -824,7 +828,11 @@ class Apply:
             if job.error is not None:  # an answer Odoo refused
                 continue
             key = job.write.key
-            stored = self.a._build(snapshot, job.unit, key)
+            try:
+                stored = self.a._build(snapshot, job.unit, key)
+            except UNREADABLE as error:  # written, but read back garbled: retried next run
+                job.error = _unreadable(error)
+                continue
             if stored is None:
                 job.error = NotFoundError(
                     "the event is gone after the write", code="odoo.exceptions.MissingError"
@@ -981,3 +989,9 @@ def _load_code(text: str) -> str:
         if name in text:
             return f"odoo.exceptions.{name}" if name != "ValueError" else "builtins.ValueError"
     return "odoo.load"
+
+
+def _unreadable(error: Exception) -> MalformedAnswerError:
+    return MalformedAnswerError(
+        f"Odoo answered with an event calsync cannot read: {type(error).__name__}: {error}"
+    )

@@ -41,7 +41,7 @@ from calsync.adapters.odoo._mapping import minutes_alarm, normalize_address
 
 __all__ = ["Alarms", "Partners", "Refused", "Tags", "Users", "create_each"]
 
-logger = logging.getLogger("calsync.adapters.odoo")
+logger = logging.getLogger("calsync.odoo")
 
 Call = Callable[..., Awaitable[Any]]
 QUIET = {"no_mail_to_attendees": True, "mail_create_nolog": True, "tz": "UTC"}

@@ -47,7 +47,12 @@ from urllib.parse import SplitResult, urlsplit
 
 import httpx
 
-from calsync._errors import AuthenticationError, ConfigurationError, ProviderError
+from calsync._errors import (
+    AuthenticationError,
+    ConfigurationError,
+    MalformedAnswerError,
+    ProviderError,
+)
 from calsync.adapters.odoo._errors import SESSION_EXPIRED, from_odoo, transient
 from calsync.adapters.odoo._signatures import jsonrpc_arguments, named
 
@@ -58,7 +63,7 @@ __all__ = [
     "probe_version",
 ]
 
-logger = logging.getLogger("calsync.adapters.odoo")
+logger = logging.getLogger("calsync.odoo")
 
 _REDACTED = "**********"
 
@@ -212,6 +217,8 @@ class OdooRPCTransport(_Counting):
             raise self._translate_rpc(error) from None
         except odoorpc.error.InternalError as error:
             raise ProviderError(str(error), side=self._side) from None
+        except _GARBLED as error:
+            raise self._malformed("the login", error) from None
         except _NETWORK_ERRORS as error:
             raise self._network(error) from None
         self._client = client
@@ -252,8 +259,18 @@ class OdooRPCTransport(_Counting):
             if data.get("name") == SESSION_EXPIRED or info.get("code") == 100:
                 raise _SessionExpiredError from None
             raise self._translate_rpc(error) from None
+        except _GARBLED as error:
+            raise self._malformed(f"{model}.{method}", error) from None
         except _NETWORK_ERRORS as error:
             raise self._network(error) from None
+
+    def _malformed(self, what: str, error: Exception) -> MalformedAnswerError:
+        """odoorpc choked on the answer: not JSON, or not a JSON-RPC envelope."""
+        return MalformedAnswerError(
+            f"Odoo answered {what} with something that is not a JSON-RPC envelope "
+            f"({type(error).__name__})",
+            side=self._side,
+        )
 
     def _translate_rpc(self, error: Exception) -> ProviderError:
         info = getattr(error, "info", None)
@@ -286,6 +303,11 @@ class OdooRPCTransport(_Counting):
 class _SessionExpiredError(Exception):
     """Internal: the server wants a new login."""
 
+
+#: What odoorpc raises on an answer that is no JSON-RPC envelope: invalid JSON (an HTML
+#: page, a truncated body), ``null`` or a list where the envelope belongs, an error
+#: envelope without its data.
+_GARBLED = (json.JSONDecodeError, AttributeError, TypeError, KeyError, IndexError)
 
 _NETWORK_ERRORS = (
     urllib.error.URLError,
@@ -351,7 +373,11 @@ class Json2Transport(_Counting):
     async def connect(self) -> int:
         """Check the key: ``res.users.context_get`` names its user."""
         context = await self.call("res.users", "context_get")
-        uid = context.get("uid") if isinstance(context, dict) else None
+        if not isinstance(context, dict):
+            raise MalformedAnswerError(
+                "Odoo answered res.users.context_get without a context", side=self._side
+            )
+        uid = context.get("uid")
         if not isinstance(uid, int):
             raise AuthenticationError("Odoo did not say whose API key this is", side=self._side)
         return uid
@@ -373,16 +399,18 @@ class Json2Transport(_Counting):
                 f"could not reach Odoo at {self._url}: {type(error).__name__}: {error}",
                 side=self._side,
             ) from None
-        return self._result(response)
+        return self._result(response, model, method)
 
-    def _result(self, response: httpx.Response) -> Any:
+    def _result(self, response: httpx.Response, model: str, method: str) -> Any:
         status = response.status_code
         try:
             payload = response.json()
         except ValueError:
             if status == 200:
-                raise transient(
-                    "Odoo answered 200 without JSON", status=status, side=self._side
+                raise MalformedAnswerError(
+                    f"Odoo answered {model}.{method} with something that is not JSON",
+                    status=status,
+                    side=self._side,
                 ) from None
             payload = None
         if status == 200:

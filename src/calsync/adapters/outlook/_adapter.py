@@ -44,6 +44,7 @@ import attrs
 from calsync._errors import (
     AccessDeniedError,
     InvalidEventError,
+    MalformedAnswerError,
     NotFoundError,
     PreconditionFailedError,
     ProviderError,
@@ -68,6 +69,7 @@ from calsync._protocol import (
 )
 from calsync._retry import RetryPolicy
 from calsync.adapters.outlook import _mail, _subscriptions
+from calsync.adapters.outlook._answers import entries_of, item_of, page_of
 from calsync.adapters.outlook._batch import Batcher, Call, Result, error_of
 from calsync.adapters.outlook._client import GraphTransport
 from calsync.adapters.outlook._mapping import (
@@ -155,6 +157,10 @@ class _Page:
             else:
                 page.singles[event_id] = entry
         return page
+
+
+#: What reading an event the model cannot hold raises (see ``_try_remote`` and ``_stored``).
+_UNREADABLE = (InvalidEventError, ValueError, KeyError, TypeError)
 
 
 def withdrawn(data: Mapping[str, Any]) -> bool:
@@ -350,6 +356,11 @@ class OutlookCalendar:
         return self._transport.requests
 
     @property
+    def throttled(self) -> int:
+        """Answers 429 (Graph throttled a request) so far, inner ``$batch`` answers included."""
+        return self._transport.throttled
+
+    @property
     def calls(self) -> Mapping[str, int]:
         """Requests by kind: "delta", "batch", "me", and inner ones as "batch:<kind>"."""
         return self._transport.calls
@@ -442,9 +453,7 @@ class OutlookCalendar:
         transport = self._transport
         info = transport.request("GET", f"{transport.base_url}{self._root}")
         result = await transport.send(info, "me")
-        if not result.ok:
-            raise error_of(result, side=self._name)
-        data = result.json
+        data = item_of(result, side=self._name)
         address = data.get("mail") or data.get("userPrincipalName")
         if isinstance(address, str) and address:
             self._owner = address.lower()
@@ -480,10 +489,25 @@ class OutlookCalendar:
             self._series_seen[item.id] = (_signature(data, exceptions), item)
         return item
 
+    def _stored(self, data: Mapping[str, Any], key: str | None) -> RemoteEvent:
+        """An event Graph answered a write (or its read-back) with; unreadable: malformed.
+
+        calsync wrote it, so Graph must hand back an event calsync can read: one
+        it cannot is an answer to retry, not content to quarantine.
+        """
+        try:
+            return self._remote(data, key)
+        except _UNREADABLE as error:
+            raise MalformedAnswerError(
+                f"Graph answered with an event calsync cannot read: {type(error).__name__}: "
+                f"{error}",
+                event=str(data.get("id")),
+            ) from None
+
     def _try_remote(self, data: Mapping[str, Any]) -> RemoteEvent | None:
         try:
             return self._remote(data)
-        except (InvalidEventError, ValueError, KeyError, TypeError) as error:
+        except _UNREADABLE as error:
             event_id = str(data.get("id"))
             self.unreadable[event_id] = f"{type(error).__name__}: {error}"
             logger.warning(
@@ -503,12 +527,14 @@ class OutlookCalendar:
         await self._ensure_owner()
         found: dict[str, RemoteEvent | None] = {}
         for event_id, result in (await self._read(list(dict.fromkeys(ids)), "get")).items():
-            if result.status == 404 or (result.ok and withdrawn(result.json)):
+            if result.status == 404:
                 found[event_id] = None
                 continue
-            if not result.ok:
-                raise error_of(result, side=self._name, event=event_id)
-            item = self._try_remote(result.json)
+            data = item_of(result, side=self._name, event=event_id)
+            if withdrawn(data):
+                found[event_id] = None
+                continue
+            item = self._try_remote(data)
             if item is not None:  # an unreadable event stays out: unknown, not gone
                 found[event_id] = item
         return found
@@ -569,16 +595,12 @@ class OutlookCalendar:
                 if cursor is None and link is None:
                     raise error_of(result, side=self._name)
                 raise _ResyncError
-            if not result.ok:
-                raise error_of(result, side=self._name)
-            data = result.json
-            entries += [e for e in data.get("value") or [] if isinstance(e, Mapping)]
-            following = data.get("@odata.nextLink")
-            if isinstance(following, str) and following:
-                link = following
+            page = page_of(result, side=self._name)
+            entries += page.entries
+            if page.next_link is not None:
+                link = page.next_link
                 continue
-            delta = data.get("@odata.deltaLink")
-            new_cursor = delta if isinstance(delta, str) and delta else None
+            new_cursor = page.delta_link
             break
         return await self._listing(entries, full=cursor is None, cursor=new_cursor)
 
@@ -611,9 +633,7 @@ class OutlookCalendar:
             if result.status == 404:
                 removed.add(master_id)
                 continue
-            if not result.ok:
-                raise error_of(result, side=self._name, event=master_id)
-            keep(result.json)
+            keep(item_of(result, side=self._name, event=master_id))
         removed -= items.keys() | unreadable.keys()
         return Listing(
             items=tuple(items.values()),
@@ -691,7 +711,8 @@ class OutlookCalendar:
             call = self._write_call("POST", self._create_url, dict(body), None, "post")
             (result,) = await batcher.send(call)
             if result.ok:
-                return await self._converge(batcher, write.key, result.json, write.event, True)
+                data = item_of(result, side=self._name)
+                return await self._converge(batcher, write.key, data, write.event, True)
             duplicate = result.status == 409 or (
                 result.status == 400 and result.code == "ErrorDuplicateTransactionId"
             )
@@ -720,9 +741,7 @@ class OutlookCalendar:
         )
         call = Call("GET", f"{self._create_url}?{query}", headers=self._headers(), kind="find")
         (result,) = await batcher.send(call)
-        if not result.ok:
-            raise self._fail(result, None)
-        found = [v for v in result.json.get("value") or [] if isinstance(v, Mapping)]
+        found = entries_of(result, side=self._name)
         return found[0] if found else None
 
     async def _converge(
@@ -734,18 +753,16 @@ class OutlookCalendar:
         fresh: bool,
     ) -> RemoteEvent:
         """Make the event ``data`` (just created, or found by key) hold ``wanted``."""
-        current = self._remote(data, key)
+        current = self._stored(data, key)
         body = master_patch_body(current.event, wanted, self._owner)
         if body:
             call = self._write_call(
                 "PATCH", self._event_url(current.id), body, _etag(current.version), "patch"
             )
             (result,) = await batcher.send(call)
-            if not result.ok:
-                raise self._fail(result, current.id)
-            data = result.json
+            data = item_of(result, side=self._name, event=current.id)
         if wanted.recurrence is None and current.event.recurrence is None:
-            return self._remote(data, key)
+            return self._stored(data, key)
         known = current.event if fresh and not body else None
         return await self._series(batcher, key, data, wanted, known)
 
@@ -761,10 +778,8 @@ class OutlookCalendar:
             return await self._series(batcher, write.key, data or {"id": current.id}, wanted, None)
         if data is None:
             (result,) = await batcher.send(self._get(current.id))
-            if not result.ok:
-                raise self._fail(result, current.id)
-            data = result.json
-        return self._remote(data, current.key or write.key)
+            data = item_of(result, side=self._name, event=current.id)
+        return self._stored(data, current.key or write.key)
 
     async def _patch(
         self, batcher: Batcher, write: Update, body: Mapping[str, Any]
@@ -776,11 +791,10 @@ class OutlookCalendar:
         (result,) = await batcher.send(call)
         if result.status == 412:
             (fresh,) = await batcher.send(self._get(current.id))
-            if not fresh.ok:
-                raise self._fail(fresh, current.id)
-            server = self._remote(fresh.json, current.key)
+            fresh_data = item_of(fresh, side=self._name, event=current.id)
+            server = self._stored(fresh_data, current.key)
             if self._same(server.event, write.event):
-                return fresh.json
+                return fresh_data
             if not self._same(server.event, current.event):
                 raise PreconditionFailedError(
                     "the event changed in Outlook since calsync read it",
@@ -789,9 +803,7 @@ class OutlookCalendar:
                 )
             retry = self._write_call("PATCH", url, body, _etag(server.version), "patch")
             (result,) = await batcher.send(retry)
-        if not result.ok:
-            raise self._fail(result, current.id)
-        return result.json
+        return item_of(result, side=self._name, event=current.id)
 
     def _same(self, a: Event, b: Event) -> bool:
         return a.fingerprint(OUTLOOK_PROJECTION) == b.fingerprint(OUTLOOK_PROJECTION)
@@ -812,16 +824,14 @@ class OutlookCalendar:
         exception_ids: dict[OccurrenceKey, str] = {}
         if known is None:
             (result,) = await batcher.send(self._get(master_id))
-            if not result.ok:
-                raise self._fail(result, master_id)
-            master = result.json
-            now = self._remote(master, key).event
+            master = item_of(result, side=self._name, event=master_id)
+            now = self._stored(master, key).event
             exception_ids = self._exception_ids(master)
         else:
             now = known
         changes = instance_changes(now, wanted, self._owner)
         if not changes:
-            return self._remote(master, key)
+            return self._stored(master, key)
         plain = [c.key for c in changes if c.key not in exception_ids]
         ids = {**await self._occurrence_ids(batcher, master, plain), **exception_ids}
         calls = []
@@ -843,9 +853,7 @@ class OutlookCalendar:
             if not result.ok and not (change.action == "delete" and result.status == 404):
                 raise self._fail(result, master_id)
         (final,) = await batcher.send(self._get(master_id))
-        if not final.ok:
-            raise self._fail(final, master_id)
-        return self._remote(final.json, key)
+        return self._stored(item_of(final, side=self._name, event=master_id), key)
 
     def _exception_ids(self, master: Mapping[str, Any]) -> dict[OccurrenceKey, str]:
         all_day = master.get("isAllDay") is True
@@ -878,10 +886,8 @@ class OutlookCalendar:
             calls.append(Call("GET", url, headers=self._headers(50), kind="instances"))
         found: dict[OccurrenceKey, str] = {}
         for key, result in zip(keys, await batcher.send(*calls), strict=True):
-            if not result.ok:
-                raise self._fail(result, master_id)
-            for item in result.json.get("value") or []:
-                original = item.get("originalStart") if isinstance(item, Mapping) else None
+            for item in entries_of(result, side=self._name, event=master_id):
+                original = item.get("originalStart")
                 if original and occurrence_key(original, all_day=all_day, zone=zone) == key:
                     found[key] = str(item["id"])
         return found
@@ -903,9 +909,7 @@ class OutlookCalendar:
             (fresh,) = await batcher.send(self._get(current.id))
             if fresh.status == 404:
                 return
-            if not fresh.ok:
-                raise self._fail(fresh, current.id)
-            server = self._remote(fresh.json, current.key)
+            server = self._stored(item_of(fresh, side=self._name, event=current.id), current.key)
             if not self._same(server.event, current.event):
                 raise PreconditionFailedError(
                     "the event changed in Outlook since calsync read it: not deleted",
@@ -930,6 +934,4 @@ class OutlookCalendar:
         if not result.ok:
             raise self._fail(result, current.id)
         (fresh,) = await batcher.send(self._get(current.id))
-        if not fresh.ok:
-            raise self._fail(fresh, current.id)
-        return self._remote(fresh.json, current.key)
+        return self._stored(item_of(fresh, side=self._name, event=current.id), current.key)

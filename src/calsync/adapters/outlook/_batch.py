@@ -17,6 +17,8 @@ requests.
 from __future__ import annotations
 
 import asyncio
+import base64
+import copy
 import json
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
@@ -26,6 +28,7 @@ import attrs
 from calsync._errors import (
     AccessDeniedError,
     AuthenticationError,
+    MalformedAnswerError,
     NotFoundError,
     PreconditionFailedError,
     ProviderError,
@@ -42,6 +45,7 @@ __all__ = [
     "Call",
     "Result",
     "batch_body",
+    "decoded",
     "error_of",
     "read_answers",
 ]
@@ -79,8 +83,8 @@ class Result:
 
     @property
     def ok(self) -> bool:
-        """A 2xx answer."""
-        return 200 <= self.status < 300
+        """A 2xx answer that could be read (a garbled 200 carries its ``failure``)."""
+        return 200 <= self.status < 300 and self.failure is None
 
     @property
     def code(self) -> str:
@@ -112,9 +116,12 @@ class Result:
 
 
 def error_of(result: Result, *, side: str, event: str | None = None) -> ProviderError:
-    """The calsync error for a failed answer."""
+    """The calsync error for a failed answer (a copy naming ``side`` and ``event``)."""
     if result.failure is not None:
-        return result.failure
+        failure = copy.copy(result.failure)  # one failure may stand for a whole batch
+        failure.side = failure.side or side
+        failure.event = failure.event or event
+        return failure
     status, code = result.status, result.code or None
     text = result.message or f"Graph answered {status}"
     context: dict[str, Any] = {"code": code, "status": status, "side": side, "event": event}
@@ -153,11 +160,19 @@ def batch_body(calls: Sequence[Call], ids: Sequence[str]) -> dict[str, Any]:
     return {"requests": requests}
 
 
-def read_answers(payload: object, ids: Sequence[str]) -> dict[str, Result]:
-    """The inner answers of a ``$batch`` by request id (they come in any order)."""
-    found: dict[str, Result] = {}
+def read_answers(payload: object, ids: Sequence[str], *, side: str) -> dict[str, Result]:
+    """The inner answers of a ``$batch`` by request id (they come in any order).
+
+    An outer body without a ``responses`` list, or an inner answer without a
+    status, is a :class:`~calsync.MalformedAnswerError` for the requests it
+    leaves unanswered.
+    """
     responses = payload.get("responses") if isinstance(payload, Mapping) else None
-    for answer in responses if isinstance(responses, list) else []:
+    if not isinstance(responses, list):
+        failure = MalformedAnswerError("Graph answered $batch without a responses list", side=side)
+        return {request_id: Result(0, failure=failure) for request_id in ids}
+    found: dict[str, Result] = {}
+    for answer in responses:
         if not isinstance(answer, Mapping) or str(answer.get("id")) not in ids:
             continue
         raw_headers = answer.get("headers")
@@ -166,16 +181,55 @@ def read_answers(payload: object, ids: Sequence[str]) -> dict[str, Result]:
             if isinstance(raw_headers, Mapping)
             else {}
         )
-        body = answer.get("body")
-        if (
-            isinstance(body, str)
-            and body
-            and headers.get("content-type", "").startswith("application/json")
-        ):
-            body = json.loads(body)
         status = answer.get("status")
-        found[str(answer["id"])] = Result(status if isinstance(status, int) else 0, headers, body)
+        if not isinstance(status, int) or isinstance(status, bool):
+            failure = MalformedAnswerError("Graph answered a $batch request without a status",
+                                           side=side)  # fmt: skip
+            found[str(answer["id"])] = Result(0, headers, failure=failure)
+            continue
+        found[str(answer["id"])] = decoded(status, headers, answer.get("body"), side=side)
     return found
+
+
+def decoded(status: int, headers: Mapping[str, str], body: object, *, side: str) -> Result:
+    """An answer with its body read: bytes or text as JSON (an inner ``$batch`` body that
+    is not JSON comes base64-encoded), anything else as it is.
+
+    A success whose body cannot be read as JSON (truncated, an HTML page from a
+    proxy) carries a :class:`~calsync.MalformedAnswerError`: it is not a success.
+    """
+    if not isinstance(body, (bytes, str)):
+        return Result(status, headers, body)
+    if not body:
+        return Result(status, headers, None)
+    kind = headers.get("content-type", "application/json")
+    parsed = _json(body) if "json" in kind else _NOT_JSON
+    if parsed is _NOT_JSON and isinstance(body, str):  # base64, as Graph sends inner bodies
+        parsed = _json(_base64(body)) if "json" in kind else _NOT_JSON
+    if parsed is not _NOT_JSON:
+        return Result(status, headers, parsed)
+    if not 200 <= status < 300:
+        return Result(status, headers, None)
+    what = "unreadable JSON" if "json" in kind else f"a {kind.split(';')[0]} body"
+    failure = MalformedAnswerError(f"Graph answered {status} with {what}", status=status, side=side)
+    return Result(status, headers, None, failure)
+
+
+_NOT_JSON = object()
+
+
+def _json(text: bytes | str) -> object:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return _NOT_JSON
+
+
+def _base64(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        return b""
 
 
 class Batcher:

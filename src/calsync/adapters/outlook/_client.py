@@ -43,7 +43,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from calsync._errors import ProviderError, ThrottledError, TransientError
+from calsync._errors import MalformedAnswerError, ProviderError, ThrottledError, TransientError
 from calsync._limits import ConcurrencyLimiter
 from calsync._retry import RetryPolicy
 from calsync._tasks import gather
@@ -53,6 +53,7 @@ from calsync.adapters.outlook._batch import (
     Call,
     Result,
     batch_body,
+    decoded,
     read_answers,
 )
 
@@ -103,6 +104,8 @@ class GraphTransport:
         self.requests = 0
         #: Requests by kind: top-level ("delta", "batch", "me") and inner ("batch:post"...).
         self.calls: Counter[str] = Counter()
+        #: Answers 429 (throttled), top-level and inside ``$batch`` alike.
+        self.throttled = 0
 
     def limit_key(self) -> Hashable:
         """The shared limiter's key for this mailbox: ``("graph", host[:port], mailbox)``."""
@@ -195,13 +198,7 @@ class GraphTransport:
             self._own.release(None, taken)
         assert isinstance(response, httpx.Response)
         headers = {k.lower(): v for k, v in response.headers.items()}
-        body: Any = None
-        if response.content and "json" in headers.get("content-type", "json"):
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-        return Result(response.status_code, headers, body)
+        return decoded(response.status_code, headers, response.content, side=self._side)
 
     async def send(self, info: RequestInformation, kind: str, *, weight: int = 1) -> Result:
         """Send one request with calsync's retries; a transport failure comes back as status 0."""
@@ -209,7 +206,8 @@ class GraphTransport:
         while True:
             self.calls[kind] += 1
             result = await self._send_once(info, weight)
-            if result.status not in RETRYABLE and result.status != 0:
+            self.throttled += result.status == 429
+            if not _retryable(result):
                 return result
             delay = attempt.next_delay(result.retry_after)
             if delay is None:
@@ -228,8 +226,10 @@ class GraphTransport:
     async def batch(self, calls: Sequence[Call]) -> list[Result]:
         """Send calls as ``$batch`` requests of at most 20, concurrently; answers in order.
 
-        Inner requests answered 429, 503 or 504 are sent again (only those),
-        after the longest ``Retry-After`` among them, within the retry policy.
+        Inner requests answered 429, 503 or 504 (or not at all) are sent again
+        (only those), after the longest ``Retry-After`` among them, within the
+        retry policy. A garbled answer is not: it is the request's result
+        (:class:`~calsync.MalformedAnswerError`), for the next run to retry.
         """
         results: list[Result | None] = [None] * len(calls)
         attempts = [self._retry.begin() for _ in calls]
@@ -242,7 +242,8 @@ class GraphTransport:
             waits: list[float] = []
             for chunk, chunk_answers in zip(chunks, answers, strict=True):
                 for index, result in zip(chunk, chunk_answers, strict=True):
-                    if result.status in RETRYABLE or result.status == 0:
+                    self.throttled += result.status == 429
+                    if _retryable(result):
                         delay = attempts[index].next_delay(result.retry_after)
                         if delay is not None:
                             again.append(index)
@@ -278,9 +279,16 @@ class GraphTransport:
         envelope = await self.send(info, "batch", weight=weight)
         if not envelope.ok:
             return [envelope] * len(calls)
-        found = read_answers(envelope.body, ids)
-        missing = Result(0, failure=TransientError("no answer in the batch", side=self._side))
-        return [found.get(request_id, missing) for request_id in ids]
+        found = read_answers(envelope.body, ids, side=self._side)
+        missing = MalformedAnswerError("Graph's $batch answer left a request out", side=self._side)
+        return [found.get(request_id, Result(0, failure=missing)) for request_id in ids]
+
+
+def _retryable(result: Result) -> bool:
+    """Throttled, unavailable or unanswered: worth sending again within the run."""
+    if isinstance(result.failure, MalformedAnswerError):
+        return False
+    return result.status in RETRYABLE or result.status == 0
 
 
 def _exhausted(result: Result, side: str) -> Result:

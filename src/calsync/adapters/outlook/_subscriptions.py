@@ -10,14 +10,15 @@ Requests go through the adapter's transport: its retries, its limits.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
 import attrs
 
-from calsync.adapters.outlook._batch import error_of
+from calsync._errors import MalformedAnswerError
+from calsync.adapters.outlook._answers import item_of
+from calsync.adapters.outlook._batch import Result, error_of
 from calsync.adapters.outlook._client import GraphTransport
 
 __all__ = ["GraphSubscription", "create", "delete", "parse_time", "renew"]
@@ -52,12 +53,14 @@ class GraphSubscription:
     expires: datetime
 
 
-def _read(data: Mapping[str, Any], resource: str) -> GraphSubscription:
-    return GraphSubscription(
-        str(data["id"]),
-        str(data.get("resource") or resource),
-        parse_time(data.get("expirationDateTime")),
-    )
+def _read(result: Result, resource: str, side: str) -> GraphSubscription:
+    data = item_of(result, side=side)
+    try:
+        expires = parse_time(data.get("expirationDateTime"))
+    except ValueError as error:
+        raise MalformedAnswerError(f"Graph answered without a usable expiry: {error}",
+                                   side=side) from None  # fmt: skip
+    return GraphSubscription(str(data["id"]), str(data.get("resource") or resource), expires)
 
 
 async def create(
@@ -83,9 +86,7 @@ async def create(
         body["lifecycleNotificationUrl"] = lifecycle_url
     info = transport.request("POST", f"{transport.base_url}/subscriptions", body)
     result = await transport.send(info, "subscribe")
-    if not result.ok:
-        raise error_of(result, side=side)
-    return _read(result.json, resource)
+    return _read(result, resource, side)
 
 
 async def renew(
@@ -98,9 +99,7 @@ async def renew(
     url = f"{transport.base_url}/subscriptions/{quote(subscription_id, safe='')}"
     info = transport.request("PATCH", url, {"expirationDateTime": format_time(expires)})
     result = await transport.send(info, "renew")
-    if not result.ok:
-        raise error_of(result, side=side)
-    return _read(result.json, "").expires
+    return _read(result, "", side).expires
 
 
 async def delete(transport: GraphTransport, subscription_id: str, *, side: str) -> None:

@@ -148,7 +148,19 @@ def _str(value: object, key: str) -> str:
     return value
 
 
+# Graph reads a JSON string where its model has another primitive type by converting it
+# to that type, as Microsoft's OData library does by default: "all primitive values are
+# converted to the type specified in the model" (ODataMessageReaderSettings,
+# DisablePrimitiveTypeConversion, default false; OData.NET's ODataPayloadValueConverter:
+# "For string types, we support conversion to all possible primitive types", through
+# .NET's Convert.ChangeType, whose Boolean.Parse takes "true"/"false" in any case around
+# blanks). So "isOnlineMeeting": "false", as python-o365 sends it, is false; a number is
+# no boolean ("cannot convert a JSON number to Edm.Boolean"), nor "yes".
+
+
 def _bool(value: object, key: str) -> bool:
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
     if not isinstance(value, bool):
         raise _bad(f"Property {key} must be a boolean.", "RequestBodyRead")
     return value
@@ -218,6 +230,8 @@ def _categories(value: object) -> tuple[str, ...]:
 
 
 def _reminder(value: object) -> int:
+    if isinstance(value, str) and value.strip().lstrip("+").isdigit():  # Int32 from a string
+        value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise _bad("reminderMinutesBeforeStart must be a non-negative integer.")
     return value

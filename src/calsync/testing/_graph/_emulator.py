@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from calsync.testing._garble import Edit, graph_rewrite
 from calsync.testing._graph import _batch, _delta, _handlers
 from calsync.testing._graph._errors import DEFAULT_CODES, error_body
 from calsync.testing._graph._identity import IdentityPlatform
@@ -456,6 +457,7 @@ class GraphEmulator(Serving):
         delay: float = 0.0,
         drop: bool = False,
         after: bool = False,
+        rewrite: Callable[[Request, Response], Response] | None = None,
     ) -> Fault:
         unknown = set(filters) - _FILTERS
         if unknown:
@@ -476,6 +478,7 @@ class GraphEmulator(Serving):
             times=filters.get("times", 1),
             skip=filters.get("skip", 0),
             after=after,
+            rewrite=rewrite,
         )
 
     def fail(
@@ -530,6 +533,22 @@ class GraphEmulator(Serving):
         answer is lost, as when a timeout hides a success.
         """
         return self._fault(filters, drop=True, after=after)
+
+    def garble(self, kind: str | Edit, **filters: Any) -> Fault:
+        """Handle matching requests, then answer them with a garbled version of the answer.
+
+        ``kind`` is one of ``"truncated"``, ``"html"``, ``"null"``, ``"empty"``
+        (the bytes), ``"value-not-list"``, ``"no-value"``, ``"no-link"`` (a
+        listing or a delta page without its ``@odata.nextLink`` and
+        ``@odata.deltaLink``), ``"not-an-event"`` (an object without ``id``),
+        or a callable that takes the JSON body and returns the garbled one (see
+        :mod:`calsync.testing._garble`). The status stays what the handler
+        answered: a garbled 200 or 201 is what clients must not take for a
+        success. Inner ``$batch`` requests are garbled inside the batch's
+        answer (a body that is not JSON travels base64-encoded there, as Graph
+        sends non-JSON inner bodies). Filters as for :meth:`fail`.
+        """
+        return self._fault(filters, rewrite=graph_rewrite(kind))
 
     def clear_faults(self) -> None:
         """Forget every queued fault."""

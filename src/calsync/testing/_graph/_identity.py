@@ -23,8 +23,35 @@ token needed):
   minutes, ``code_verifier`` checked against the challenge, same
   ``redirect_uri``) and ``refresh_token`` with **rotation**: each refresh
   returns a new refresh token and the old one stops working
-  (``invalid_grant``). The client authenticates with ``client_secret`` (body
-  or HTTP Basic).
+  (``invalid_grant``); ``client_credentials`` (app-only, below); and
+  ``urn:ietf:params:oauth:grant-type:device_code`` (below). A confidential
+  client authenticates with ``client_secret`` (body or HTTP Basic) or a
+  certificate's signed ``client_assertion`` (RFC 7523: a JWT with the
+  certificate's ``x5t`` or ``x5t#S256`` thumbprint in its header, signed
+  RS256 or PS256, ``aud`` the token endpoint, ``iss``/``sub`` the client
+  id); a wrong signature or unknown certificate is ``invalid_client``
+  AADSTS700027, an assertion out of its validity AADSTS700024;
+- ``POST /{tenant}/oauth2/v2.0/devicecode``: the device authorization grant
+  (RFC 8628 as Microsoft documents it): ``device_code``, ``user_code``,
+  ``verification_uri``, ``expires_in``, ``interval`` and ``message``. The
+  user enters the code (:meth:`IdentityPlatform.approve_device`, or
+  :meth:`IdentityPlatform.decline_device`); until then a poll of the token
+  endpoint answers ``authorization_pending`` (AADSTS70016), after expiry
+  ``expired_token`` (AADSTS70020), after a refusal ``authorization_declined``.
+  The device flow is a *public client* flow: the app must allow public client
+  flows (``register_app(public_client=True)``, Entra ID's "Allow public
+  client flows"), else the poll answers ``invalid_client`` AADSTS7000218; and
+  the refresh tokens it yields must be redeemed without a client secret
+  (one sent answers ``invalid_client`` AADSTS700025, "Client is public").
+
+**App-only access.** ``client_credentials`` with ``scope`` ending in
+``/.default`` (another scope answers ``invalid_scope`` AADSTS1002012) issues
+an application token carrying the application permissions an administrator
+consented to (:meth:`IdentityPlatform.grant_application_permission`): no
+mailbox, no refresh token, no id token. Graph then reaches mailboxes only
+through ``/users/{id}``, with a consented calendar permission, within the
+Exchange application access policy (:meth:`IdentityPlatform.restrict_app`);
+see ``_pipeline``.
 
 Answers have the platform's shape: tokens with ``token_type``, ``scope``,
 ``expires_in``, ``ext_expires_in``, ``access_token``, ``refresh_token``,
@@ -70,6 +97,7 @@ from urllib.parse import parse_qs, unquote_plus, urlencode, urlsplit
 
 import attrs
 
+from calsync.testing._graph._pipeline import AppToken
 from calsync.testing._server import Response
 
 if TYPE_CHECKING:
@@ -97,6 +125,10 @@ GRAPH_SCOPES = frozenset(
     }
 )
 _CODE_LIFETIME = 600.0
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+#: Letters of device-flow user codes (no look-alikes such as 0/O, 1/I).
+_USER_CODE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 #: ``revoke(reason=...)``: (error, AADSTS, description, suberror).
 REVOCATIONS: dict[str, tuple[str, int, str, str | None]] = {
@@ -135,12 +167,24 @@ REVOCATIONS: dict[str, tuple[str, int, str, str | None]] = {
 
 @attrs.define
 class RegisteredApp:
-    """An app registration: client id, secrets (value -> expired?), redirect URIs, name."""
+    """An app registration: client id, secrets (value -> expired?), redirect URIs, name.
+
+    ``certificates`` maps thumbprints (SHA-1 and SHA-256, base64url) to the
+    public keys of certificates uploaded to the app; ``public_client`` is
+    Entra ID's "Allow public client flows" (the device code flow);
+    ``application_permissions`` the app roles an administrator consented to;
+    ``reach`` the mailbox ids Exchange's application access policy lets the
+    app open (None: every mailbox).
+    """
 
     client_id: str
     secrets: dict[str, bool]
     redirect_uris: tuple[str, ...]
     name: str
+    certificates: dict[str, Any] = attrs.Factory(dict)
+    public_client: bool = False
+    application_permissions: set[str] = attrs.Factory(set)
+    reach: set[str] | None = None
 
 
 @attrs.frozen
@@ -169,13 +213,29 @@ class _Code:
 
 @attrs.define
 class _Grant:
-    """One user's consent to one app from one sign-in: a chain of rotated refresh tokens."""
+    """One user's consent to one app from one sign-in: a chain of rotated refresh tokens.
+
+    ``public``: issued to a public client flow (device code): refreshed without a secret.
+    """
 
     client_id: str
     mailbox_id: str
     scopes: frozenset[str]
     issued: float
     revoked: str | None = None
+    public: bool = False
+
+
+@attrs.define
+class _DeviceCode:
+    """A pending device sign-in: the code the device polls with, the code the user enters."""
+
+    client_id: str
+    user_code: str
+    scopes: frozenset[str]
+    expires: float
+    mailbox_id: str | None = None
+    declined: bool = False
 
 
 @attrs.define
@@ -216,6 +276,16 @@ def _first(values: Mapping[str, list[str]], name: str) -> str | None:
     return found[0] if found else None
 
 
+def _unverified_claims(assertion: str) -> dict[str, Any]:
+    """The claims of a JWT, unchecked (to find which app it claims to be)."""
+    try:
+        payload = assertion.split(".")[1]
+        decoded = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (IndexError, ValueError):
+        return {}
+    return decoded if isinstance(decoded, dict) else {}
+
+
 def _resource_scopes(raw: str) -> tuple[frozenset[str], list[str]]:
     """(Graph scopes, unknown scopes) of a space-separated scope parameter."""
     known: set[str] = set()
@@ -230,6 +300,19 @@ def _resource_scopes(raw: str) -> tuple[frozenset[str], list[str]]:
         elif match not in _OIDC_SCOPES:
             known.add(match)
     return frozenset(known), unknown
+
+
+def _known_scopes(raw: str) -> frozenset[str]:
+    """The Graph scopes of a ``scope`` parameter; ``invalid_scope`` (AADSTS70011) for others."""
+    scopes, unknown = _resource_scopes(raw)
+    if unknown:
+        raise _Refused(
+            "invalid_scope",
+            70011,
+            "The provided value for the input parameter 'scope' is not valid. "
+            f"The scope '{' '.join(unknown)}' does not exist.",
+        )
+    return scopes
 
 
 class IdentityPlatform:
@@ -248,6 +331,12 @@ class IdentityPlatform:
         self._spent: dict[str, _Grant] = {}  # rotated-out refresh tokens
         self._access: dict[str, str] = {}  # access token -> mailbox id
         self._failures: list[_Failure] = []
+        self._devices: dict[str, _DeviceCode] = {}  # device code -> pending sign-in
+        #: ``interval`` (seconds) the device code flow asks clients to poll at.
+        self.device_interval = 5
+        #: Lifetime (seconds) of a device code.
+        self.device_code_lifetime = 900
+        pipeline.app_may_reach = self._may_reach
         self._browser: str | None = None
         self._consent = True
         self._lock = threading.RLock()
@@ -268,22 +357,104 @@ class IdentityPlatform:
             "GET", "/{tenant}/oauth2/v2.0/authorize", self._authorize, auth=False, exclusive=False
         )
         router.add("POST", "/{tenant}/oauth2/v2.0/token", self._token, auth=False, exclusive=False)
+        device = "/{tenant}/oauth2/v2.0/devicecode"
+        router.add("POST", device, self._devicecode, auth=False, exclusive=False)
 
     # -- test helpers ------------------------------------------------------------------------
 
     def register_app(
         self,
         client_id: str,
-        secret: str,
-        redirect_uris: Iterable[str],
+        secret: str | None,
+        redirect_uris: Iterable[str] = (),
         *,
         name: str = "calsync",
+        public_client: bool = False,
     ) -> RegisteredApp:
-        """Register an app (a web platform with these redirect URIs) with one client secret."""
+        """Register an app (a web platform with these redirect URIs) with one client secret.
+
+        ``secret`` None: no secret (a certificate, :meth:`add_certificate`, or
+        public client flows only). ``public_client``: "Allow public client
+        flows" is on (the device code flow).
+        """
         with self._lock:
-            app = RegisteredApp(client_id, {secret: False}, tuple(redirect_uris), name)
+            app = RegisteredApp(
+                client_id,
+                {} if secret is None else {secret: False},
+                tuple(redirect_uris),
+                name,
+                public_client=public_client,
+            )
             self.apps[client_id] = app
             return app
+
+    def add_certificate(self, client_id: str, certificate_pem: bytes | str) -> str:
+        """Upload a certificate (PEM, public part) to the app; its SHA-1 thumbprint (hex)."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes
+
+        data = certificate_pem.encode() if isinstance(certificate_pem, str) else certificate_pem
+        certificate = x509.load_pem_x509_certificate(data)
+        sha1 = certificate.fingerprint(hashes.SHA1())  # noqa: S303 (x5t is SHA-1 by definition)
+        sha256 = certificate.fingerprint(hashes.SHA256())
+        with self._lock:
+            app = self.apps[client_id]
+            app.certificates[_b64url(sha1)] = certificate.public_key()
+            app.certificates[_b64url(sha256)] = certificate.public_key()
+        return sha1.hex().upper()
+
+    def grant_application_permission(
+        self, client_id: str, *permissions: str, consent: bool = True
+    ) -> None:
+        """An administrator grants (``consent``) or revokes application permissions of the app.
+
+        Tokens issued later carry them; tokens issued before keep what they had.
+        """
+        with self._lock:
+            app = self.apps[client_id]
+            if consent:
+                app.application_permissions.update(permissions)
+            else:
+                app.application_permissions.difference_update(permissions)
+
+    def restrict_app(self, client_id: str, mailboxes: Iterable[GraphMailbox | str] | None) -> None:
+        """Exchange's application access policy: the app reaches these mailboxes (None: all)."""
+        with self._lock:
+            self.apps[client_id].reach = (
+                None if mailboxes is None else {self._mailbox(m).id for m in mailboxes}
+            )
+
+    def approve_device(self, user_code: str, mailbox: GraphMailbox | str) -> None:
+        """The user enters ``user_code`` at the verification page and signs in as ``mailbox``."""
+        with self._lock:
+            self._device(user_code).mailbox_id = self._mailbox(mailbox).id
+
+    def decline_device(self, user_code: str) -> None:
+        """The user declines the sign-in of ``user_code``."""
+        with self._lock:
+            self._device(user_code).declined = True
+
+    def pending_devices(self) -> list[str]:
+        """The user codes of device sign-ins nobody approved or declined yet."""
+        with self._lock:
+            now = self.clock()
+            return [
+                d.user_code
+                for d in self._devices.values()
+                if d.mailbox_id is None and not d.declined and d.expires > now
+            ]
+
+    def _device(self, user_code: str) -> _DeviceCode:
+        wanted = user_code.replace("-", "").upper()
+        for device in self._devices.values():
+            if device.user_code == wanted:
+                return device
+        raise KeyError(f"no device sign-in with user code {user_code!r}")
+
+    def _may_reach(self, client_id: str, mailbox_id: str) -> bool:
+        with self._lock:
+            app = self.apps.get(client_id)
+            return app is not None and (app.reach is None or mailbox_id in app.reach)
 
     def add_secret(self, client_id: str, secret: str) -> None:
         """Add a client secret to the app (the administrator's fix for an expired one)."""
@@ -569,14 +740,7 @@ class IdentityPlatform:
                 900144,
                 "The request body must contain the following parameter: 'scope'.",
             )
-        scopes, unknown = _resource_scopes(_first(query, "scope") or "")
-        if unknown:
-            raise _Refused(
-                "invalid_scope",
-                70011,
-                "The provided value for the input parameter 'scope' is not valid. "
-                f"The scope '{' '.join(unknown)}' does not exist.",
-            )
+        scopes = _known_scopes(_first(query, "scope") or "")
         challenge = _first(query, "code_challenge")
         if not challenge or _first(query, "code_challenge_method") != "S256":
             raise _Refused(
@@ -622,27 +786,16 @@ class IdentityPlatform:
         mailbox: str | None = None
         with self._lock:
             try:
-                app = self._client(call, form)
+                app, method = self._client(call, form)
                 client_id = app.client_id
                 self._injected()
-                if grant_type == "authorization_code":
-                    grant, nonce = self._redeem_code(app, form)
-                elif grant_type == "refresh_token":
-                    grant, nonce = self._redeem_refresh(app, form), None
-                elif not grant_type:
-                    raise _Refused(
-                        "invalid_request",
-                        900144,
-                        "The request body must contain the following parameter: 'grant_type'.",
-                    )
+                if grant_type == "client_credentials":
+                    self._confidential(app, method)
+                    answer = self._issue_app(app, form)
                 else:
-                    raise _Refused(
-                        "unsupported_grant_type",
-                        70003,
-                        f"The app requested an unsupported grant type '{grant_type}'.",
-                    )
-                mailbox = self._mailbox(grant.mailbox_id).email
-                answer = self._issue(call, app, grant, nonce)
+                    grant, nonce = self._user_grant(call, app, method, grant_type, form)
+                    mailbox = self._mailbox(grant.mailbox_id).email
+                    answer = self._issue(call, app, grant, nonce)
             except _Refused as refused:
                 self.token_requests.append(
                     TokenRequest(
@@ -660,13 +813,70 @@ class IdentityPlatform:
             )
             return Response.json(200, answer, (("Cache-Control", "no-store"),))
 
-    def _client(self, call: Call, form: Mapping[str, list[str]]) -> RegisteredApp:
+    def _user_grant(
+        self,
+        call: Call,
+        app: RegisteredApp,
+        method: str,
+        grant_type: str,
+        form: Mapping[str, list[str]],
+    ) -> tuple[_Grant, str | None]:
+        """The grant a delegated token request redeems (code, refresh token, device code)."""
+        if grant_type == "authorization_code":
+            self._confidential(app, method)
+            return self._redeem_code(app, form)
+        if grant_type == "refresh_token":
+            grant = self._redeem_refresh(app, form, method)
+            return grant, None
+        if grant_type == DEVICE_GRANT:
+            return self._redeem_device(app, form, method), None
+        if not grant_type:
+            raise _Refused(
+                "invalid_request",
+                900144,
+                "The request body must contain the following parameter: 'grant_type'.",
+            )
+        raise _Refused(
+            "unsupported_grant_type",
+            70003,
+            f"The app requested an unsupported grant type '{grant_type}'.",
+        )
+
+    @staticmethod
+    def _confidential(app: RegisteredApp, method: str) -> None:
+        """A confidential client's grant: the app must prove itself (secret or certificate)."""
+        if method == "none":
+            raise _Refused(
+                "invalid_client",
+                7000218,
+                "The request body must contain the following parameter: 'client_assertion' or "
+                "'client_secret'.",
+                status=401,
+            )
+
+    @staticmethod
+    def _public(method: str) -> None:
+        """A public client's grant: no client credential may be presented."""
+        if method != "none":
+            raise _Refused(
+                "invalid_client",
+                700025,
+                "Client is public so neither 'client_assertion' nor 'client_secret' should be "
+                "presented.",
+                status=401,
+            )
+
+    def _client(self, call: Call, form: Mapping[str, list[str]]) -> tuple[RegisteredApp, str]:
+        """The app, and how it proved itself: ``secret``, ``assertion`` or ``none``."""
         client_id, secret = _first(form, "client_id"), _first(form, "client_secret")
         scheme, _, encoded = call.request.headers.get("authorization", "").partition(" ")
         if scheme.lower() == "basic" and encoded:
             decoded = base64.b64decode(encoded).decode("utf-8")
             user, _, password = decoded.partition(":")
             client_id, secret = unquote_plus(user), unquote_plus(password)
+        assertion = _first(form, "client_assertion")
+        if assertion and not client_id:
+            client_id = _unverified_claims(assertion).get("iss")
         app = self.apps.get(client_id or "")
         if app is None:
             raise _Refused(
@@ -677,14 +887,11 @@ class IdentityPlatform:
                 "installed by the administrator of the tenant or consented to by any user in "
                 "the tenant. You may have sent your authentication request to the wrong tenant.",
             )
+        if assertion:
+            self._check_assertion(call, app, form, assertion)
+            return app, "assertion"
         if not secret:
-            raise _Refused(
-                "invalid_client",
-                7000218,
-                "The request body must contain the following parameter: 'client_assertion' or "
-                "'client_secret'.",
-                status=401,
-            )
+            return app, "none"
         if secret not in app.secrets:
             raise _Refused(
                 "invalid_client",
@@ -704,7 +911,165 @@ class IdentityPlatform:
                 "https://aka.ms/certCreds.",
                 status=401,
             )
-        return app
+        return app, "secret"
+
+    def _check_assertion(
+        self, call: Call, app: RegisteredApp, form: Mapping[str, list[str]], assertion: str
+    ) -> None:
+        """RFC 7523 client authentication: a JWT signed with a certificate uploaded to the app."""
+        import jwt
+
+        if _first(form, "client_assertion_type") != ASSERTION_TYPE:
+            raise _Refused(
+                "invalid_request",
+                900144,
+                f"The request body must contain client_assertion_type={ASSERTION_TYPE}.",
+            )
+        try:
+            header = jwt.get_unverified_header(assertion)
+        except jwt.PyJWTError:
+            raise _Refused(
+                "invalid_client", 50027, "JWT token is invalid or malformed.", status=401
+            ) from None
+        thumbprint = str(header.get("x5t#S256") or header.get("x5t") or "")
+        key = app.certificates.get(thumbprint.rstrip("="))
+        if key is None:
+            raise _Refused(
+                "invalid_client",
+                700027,
+                "Client assertion contains an invalid signature. [Reason - The key was not "
+                f"found., Thumbprint of key used by client: '{thumbprint}']",
+                status=401,
+            )
+        audience = f"{self._base(call)}/{call.params['tenant']}/oauth2/v2.0/token"
+        try:
+            claims = jwt.decode(
+                assertion,
+                key,
+                algorithms=["RS256", "PS256"],
+                audience=audience,
+                options={"require": ["exp", "aud", "iss", "sub"]},
+                leeway=300,
+            )
+        except (jwt.ExpiredSignatureError, jwt.ImmatureSignatureError):
+            raise _Refused(
+                "invalid_client",
+                700024,
+                "Client assertion is not within its valid time range.",
+                status=401,
+            ) from None
+        except jwt.PyJWTError as error:
+            raise _Refused(
+                "invalid_client",
+                700027,
+                f"Client assertion failed signature validation. [Reason - {error}]",
+                status=401,
+            ) from None
+        if claims.get("iss") != app.client_id or claims.get("sub") != app.client_id:
+            raise _Refused(
+                "invalid_client",
+                700021,
+                "Client assertion application identifier doesn't match 'client_id' parameter.",
+                status=401,
+            )
+
+    def _issue_app(self, app: RegisteredApp, form: Mapping[str, list[str]]) -> dict[str, Any]:
+        """An application token (client credentials) with the app's consented roles."""
+        scope = (_first(form, "scope") or "").strip()
+        if not scope.endswith("/.default") or len(scope.split()) != 1:
+            raise _Refused(
+                "invalid_scope",
+                1002012,
+                f"The provided value for scope {scope} is not valid. Client credential flows "
+                "must have a scope value with /.default suffixed to the resource identifier "
+                "(application ID URI).",
+            )
+        access = f"emulated-app-{secrets.token_urlsafe(32)}"
+        lifetime = int(self.access_token_lifetime)
+        self._pipeline.app_tokens[access] = AppToken(
+            app.client_id, frozenset(app.application_permissions)
+        )
+        self._pipeline.token_expiry[access] = self.clock() + lifetime
+        return {
+            "token_type": "Bearer",
+            "expires_in": lifetime,
+            "ext_expires_in": lifetime,
+            "access_token": access,
+        }
+
+    # -- device code -------------------------------------------------------------------------
+
+    def _devicecode(self, call: Call) -> Response:
+        form = parse_qs((call.request.body or b"").decode("utf-8"), keep_blank_values=True)
+        client_id = _first(form, "client_id") or ""
+        with self._lock:
+            app = self.apps.get(client_id)
+            try:
+                if app is None:
+                    raise _Refused(
+                        "unauthorized_client",
+                        700016,
+                        f"Application with identifier '{client_id}' was not found in the "
+                        f"directory '{call.params['tenant']}'.",
+                    )
+                scopes = _known_scopes(_first(form, "scope") or "")
+            except _Refused as refused:
+                return self._refusal(refused)
+            device_code = secrets.token_urlsafe(48)
+            user_code = "".join(secrets.choice(_USER_CODE_LETTERS) for _ in range(9))
+            self._devices[device_code] = _DeviceCode(
+                app.client_id,
+                user_code,
+                scopes - {".default"} or frozenset({"User.Read", "Calendars.ReadWrite"}),
+                self.clock() + self.device_code_lifetime,
+            )
+        verification = "https://microsoft.com/devicelogin"
+        return Response.json(
+            200,
+            {
+                "user_code": user_code,
+                "device_code": device_code,
+                "verification_uri": verification,
+                "expires_in": int(self.device_code_lifetime),
+                "interval": int(self.device_interval),
+                "message": f"To sign in, use a web browser to open the page {verification} and "
+                f"enter the code {user_code} to authenticate.",
+            },
+        )
+
+    def _redeem_device(
+        self, app: RegisteredApp, form: Mapping[str, list[str]], method: str
+    ) -> _Grant:
+        if not app.public_client:
+            self._confidential(app, method)  # a web app without public client flows
+        self._public(method)
+        code = _first(form, "device_code") or ""
+        device = self._devices.get(code)
+        if device is None or device.client_id != app.client_id:
+            raise _Refused(
+                "bad_verification_code", 70000, "The device code is unknown or was already used."
+            )
+        if device.declined:
+            del self._devices[code]
+            raise _Refused(
+                "authorization_declined", 65004, "The user declined the authorization request."
+            )
+        if device.expires <= self.clock():
+            del self._devices[code]
+            raise _Refused(
+                "expired_token",
+                70020,
+                "The provided value for the input parameter 'device_code' is not valid. Device "
+                "codes expire after 15 minutes.",
+            )
+        if device.mailbox_id is None:
+            raise _Refused(
+                "authorization_pending",
+                70016,
+                "OAuth 2.0 device flow error. Authorization is pending. Continue polling.",
+            )
+        del self._devices[code]
+        return _Grant(app.client_id, device.mailbox_id, device.scopes, self.clock(), public=True)
 
     def _injected(self) -> None:
         for failure in self._failures:
@@ -773,9 +1138,15 @@ class IdentityPlatform:
         grant = _Grant(app.client_id, code.mailbox_id, code.scopes, self.clock())
         return grant, code.nonce
 
-    def _redeem_refresh(self, app: RegisteredApp, form: Mapping[str, list[str]]) -> _Grant:
+    def _redeem_refresh(
+        self, app: RegisteredApp, form: Mapping[str, list[str]], method: str
+    ) -> _Grant:
         token = _first(form, "refresh_token") or ""
         grant = self._refresh.get(token)
+        if grant is not None and grant.public:
+            self._public(method)
+        else:
+            self._confidential(app, method)
         if grant is None:
             rotated = token in self._spent
             raise _Refused(

@@ -11,12 +11,22 @@ In order:
    limit it is answered 429 at once (``Retry-After``; requests refused this
    way still count as requests, as in Outlook);
 3. the first queued fault matching it applies (delay, error answer, dropped
-   connection; an ``after`` fault applies once the handler has run);
+   connection; an ``after`` fault applies once the handler has run, and a
+   ``rewrite`` fault garbles the handler's own answer);
 4. the route is found, the bearer token checked (401
    ``InvalidAuthenticationToken``; a token past its ``token_expiry`` too,
    with Graph's "Lifetime validation failed" message), the handler runs; any :class:`GraphError`
    becomes Graph's error answer, and an unexpected exception a 500 that is
    also kept in ``errors`` so tests can fail on it.
+
+Application (app-only) tokens, from the identity platform's client-credentials
+grant, name an app rather than a mailbox (:class:`AppToken`): they reach
+mailboxes only through ``/users/{id}`` (``/me`` answers 400, as Graph does),
+only with an application permission on calendars that an administrator
+consented to (else 403 ``ErrorAccessDenied``), and only mailboxes that the
+tenant's Exchange application access policy lets the app reach (else 403
+``ErrorAccessDenied`` "Blocked by tenant configured AppOnly AccessPolicy
+settings").
 """
 
 from __future__ import annotations
@@ -39,7 +49,7 @@ if TYPE_CHECKING:
     from calsync.testing._graph._delta import DeltaEngine
     from calsync.testing._graph._state import MailboxState, Store
 
-__all__ = ["GraphRequest", "Pipeline", "Settings", "error_response"]
+__all__ = ["ME_NEEDS_USER", "AppToken", "GraphRequest", "Pipeline", "Settings", "error_response"]
 
 
 @attrs.frozen
@@ -71,6 +81,20 @@ class Settings:
     latency: float = 0.0
     shuffle_batch: bool = False
     seed: int = 0
+
+
+@attrs.frozen
+class AppToken:
+    """An application token: the app it was issued to and the roles consented at that time."""
+
+    client_id: str
+    roles: frozenset[str]
+
+
+#: Graph's answer to ``/me`` with an application token.
+ME_NEEDS_USER = "/me request is only valid with delegated authentication flow."
+#: Application permissions that open calendars (read or write) to an app token.
+CALENDAR_ROLES = frozenset({"Calendars.Read", "Calendars.ReadWrite"})
 
 
 def error_response(error: GraphError, request: Request | None = None) -> Response:
@@ -108,6 +132,10 @@ class Pipeline:
         self.tokens: dict[str, str] = {}
         #: Expiry (Unix time) of bearer tokens that have one (the identity platform's).
         self.token_expiry: dict[str, float] = {}
+        #: Application tokens (client credentials) and the app each belongs to.
+        self.app_tokens: dict[str, AppToken] = {}
+        #: Whether Exchange's application access policy lets an app reach a mailbox id.
+        self.app_may_reach: Callable[[str, str], bool] = lambda client_id, mailbox_id: True
         self._lock = threading.Lock()
         self._next = 0
         self._in_flight: dict[str | None, int] = {}
@@ -127,6 +155,20 @@ class Pipeline:
         if mailbox_id and self.expired(token):
             return None
         return self.store.mailboxes.get(mailbox_id) if mailbox_id else None
+
+    def app(self, headers: Mapping[str, str]) -> AppToken | None:
+        """The application token the request carries (None when none or expired)."""
+        token = _bearer(headers)
+        found = self.app_tokens.get(token) if token else None
+        return None if found is None or self.expired(token) else found
+
+    def principal(self, headers: Mapping[str, str]) -> str | None:
+        """Who calls: the mailbox id of a delegated token, ``app:<client id>`` of an app's."""
+        caller = self.caller(headers)
+        if caller is not None:
+            return caller.id
+        app = self.app(headers)
+        return f"app:{app.client_id}" if app is not None else None
 
     def expired(self, token: str | None) -> bool:
         """Whether a known token has passed its expiry."""
@@ -238,6 +280,8 @@ class Pipeline:
         except DropConnection:
             self.finish(request, Response(0))
             raise
+        if fault is not None and fault.rewrite is not None:
+            response = fault.rewrite(request, response)
         if fault is not None and fault.after:
             answer = self._apply(request, fault)
             if answer is not None:
@@ -267,10 +311,13 @@ class Pipeline:
     def _handle(self, request: GraphRequest) -> Response:
         route, params = self.router.match(request.method, request.path)
         caller = self.caller(request.headers)
-        if route.auth and caller is None:
+        app = self.app(request.headers) if caller is None else None
+        if route.auth and caller is None and app is None:
             raise _unauthorized(request.headers, expired=self.expired(_bearer(request.headers)))
         mailbox = None
         if route.mailbox:
+            if app is not None and "user" not in params:
+                raise GraphError(400, "BadRequest", ME_NEEDS_USER)
             mailbox = caller
             if "user" in params:
                 mailbox = self.store.mailbox(params["user"])
@@ -280,11 +327,27 @@ class Pipeline:
                         "ErrorInvalidUser",
                         f"The requested user '{params['user']}' is invalid.",
                     )
+            if app is not None and mailbox is not None:
+                self._check_app(app, mailbox)
         call = Call(self, request, params, mailbox, parse_prefer(request.headers.get("prefer")))
         if not route.exclusive:
             return route.handler(call)
         with self.store.lock:
             return route.handler(call)
+
+    def _check_app(self, app: AppToken, mailbox: MailboxState) -> None:
+        """An app token reaches a mailbox with a consented role, within the access policy."""
+        if not app.roles & CALENDAR_ROLES:
+            raise GraphError(
+                403, "ErrorAccessDenied", "Access is denied. Check credentials and try again."
+            )
+        if not self.app_may_reach(app.client_id, mailbox.id):
+            raise GraphError(
+                403,
+                "ErrorAccessDenied",
+                "Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly "
+                "AccessPolicy settings.",
+            )
 
 
 def _unauthorized(headers: Mapping[str, str], *, expired: bool = False) -> GraphError:

@@ -10,16 +10,27 @@
 - ``$expand``: ``exceptionOccurrences``, ``singleValueExtendedProperties``
   (optionally with ``($filter=id eq '...')``) and ``attachments``.
 - ``$filter`` on event listings: ``singleValueExtendedProperties/Any(ep: ep/id
-  eq '...' and ep/value eq '...')`` and ``eq`` comparisons of ``iCalUId``,
-  ``subject``, ``type`` and ``seriesMasterId``, joined with ``and``.
-  ``transactionId`` is not filterable (as in Graph): 400.
+  eq '...' and ep/value eq '...')``, ``eq`` comparisons of ``iCalUId``,
+  ``subject``, ``type`` and ``seriesMasterId``, and ranges on
+  ``start/dateTime`` and ``end/dateTime`` (``eq``, ``ne``, ``gt``, ``ge``,
+  ``lt``, ``le``; Graph's "Use the $filter query parameter" page lists
+  ``~/me/events?$filter=start/dateTime ge '2017-07-01T08:00'``), joined with
+  ``and``. The value is a string (the page notes that ``dateTime`` is a String
+  property; one without an offset is UTC, the zone events are stored in) or
+  an unquoted ``DateTimeOffset`` as python-o365 writes it. ``transactionId``
+  is not filterable (as in Graph). A filter the emulator cannot read answers
+  Graph's 400 ``BadRequest`` "Invalid filter clause: ..." (the error body
+  Graph's pages show for an unsupported ``$filter``).
 - ``$orderby`` on ``start/dateTime``, ``end/dateTime``, ``createdDateTime``,
   ``lastModifiedDateTime`` and ``subject``, ``asc`` or ``desc``.
 """
 
 from __future__ import annotations
 
+import operator
 import re
+from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 import attrs
@@ -28,9 +39,11 @@ from calsync.testing._graph._errors import GraphError
 from calsync.testing._graph._zones import zone
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
 
     from calsync.testing._graph._items import View
+
+UTC = timezone.utc
 
 __all__ = [
     "Expand",
@@ -43,6 +56,17 @@ __all__ = [
 ]
 
 _STRING = r"'((?:[^']|'')*)'"
+_RANGE = re.compile(
+    rf"^(start|end)/datetime\s+(eq|ne|gt|ge|lt|le)\s+(?:{_STRING}|(\S+))$", re.IGNORECASE
+)
+_COMPARE: dict[str, Callable[[datetime, datetime], bool]] = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "lt": operator.lt,
+    "le": operator.le,
+}
 _ANY = re.compile(r"^singleValueExtendedProperties/any\(\s*(\w+)\s*:\s*(.*)\)$", re.IGNORECASE)
 _EQ = re.compile(rf"^(\w+(?:/\w+)?)\s+eq\s+{_STRING}$", re.IGNORECASE)
 _ID_EQ = re.compile(rf"\bid\s+eq\s+{_STRING}", re.IGNORECASE)
@@ -63,6 +87,10 @@ _ORDER_KEYS: dict[str, Callable[[View], object]] = {
 
 def _bad_query(message: str, code: str = "ErrorInvalidUrlQuery") -> GraphError:
     return GraphError(400, code, message)
+
+
+def _bad_filter(message: str) -> GraphError:
+    return GraphError(400, "BadRequest", f"Invalid filter clause: {message}")
 
 
 @attrs.frozen
@@ -204,10 +232,10 @@ def _any_clause(variable: str, body: str) -> Callable[[View], bool]:
     for condition in _split_and(body):
         match = _EQ.match(condition)
         if match is None or not match.group(1).lower().startswith(f"{variable.lower()}/"):
-            raise _bad_query(f"Unsupported condition '{condition}'.", "ErrorInvalidUrlQueryFilter")
+            raise _bad_filter(f"unsupported condition '{condition}'.")
         wanted[match.group(1).split("/")[1].lower()] = _unquote(match.group(2))
     if not wanted.keys() <= {"id", "value"} or "id" not in wanted:
-        raise _bad_query("An extended property filter needs ep/id.", "ErrorInvalidUrlQueryFilter")
+        raise _bad_filter("an extended property filter needs ep/id.")
     prop_id, value = wanted["id"].lower(), wanted.get("value")
 
     def test(view: View) -> bool:
@@ -222,9 +250,7 @@ def _any_clause(variable: str, body: str) -> Callable[[View], bool]:
 def _eq_clause(name: str, expected: str) -> Callable[[View], bool]:
     field = _FILTERABLE.get(name.lower())
     if field is None:
-        raise _bad_query(
-            f"The property '{name}' does not support filtering.", "ErrorInvalidUrlQueryFilter"
-        )
+        raise _bad_filter(f"the property '{name}' does not support filtering.")
 
     def test(view: View) -> bool:
         actual = {
@@ -238,6 +264,22 @@ def _eq_clause(name: str, expected: str) -> Callable[[View], bool]:
     return test
 
 
+def _range_clause(
+    edge: str, name: str, quoted: str | None, bare: str | None
+) -> Callable[[View], bool]:
+    """``start/dateTime ge '2017-07-01T08:00'`` (or an unquoted DateTimeOffset)."""
+    text = quoted if quoted is not None else bare or ""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise _bad_filter(f"'{text}' is not a date and time.") from None
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    compare = _COMPARE[name.lower()]
+    if edge.lower() == "start":
+        return lambda view: compare(view.start_utc, moment)
+    return lambda view: compare(view.end_utc, moment)
+
+
 def parse_filter(value: str | None) -> Callable[[View], bool]:
     """A predicate for ``$filter`` on event listings; unsupported expressions are a 400."""
     if not value:
@@ -245,13 +287,16 @@ def parse_filter(value: str | None) -> Callable[[View], bool]:
     tests = []
     for clause in _split_and(value.strip()):
         any_match = _ANY.match(clause)
+        range_match = _RANGE.match(clause)
         eq_match = _EQ.match(clause)
         if any_match is not None:
             tests.append(_any_clause(any_match.group(1), any_match.group(2)))
+        elif range_match is not None:
+            tests.append(_range_clause(*range_match.groups()))
         elif eq_match is not None:
             tests.append(_eq_clause(eq_match.group(1), _unquote(eq_match.group(2))))
         else:
-            raise _bad_query(f"Invalid filter clause '{clause}'.", "ErrorInvalidUrlQueryFilter")
+            raise _bad_filter(f"syntax error in '{clause}'.")
     return lambda view: all(test(view) for test in tests)
 
 

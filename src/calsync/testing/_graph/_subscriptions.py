@@ -53,6 +53,7 @@ import attrs
 
 from calsync.testing._graph._errors import GraphError
 from calsync.testing._graph._identity import TENANT_ID
+from calsync.testing._graph._pipeline import ME_NEEDS_USER
 from calsync.testing._server import Response
 
 if TYPE_CHECKING:
@@ -366,8 +367,9 @@ class SubscriptionService:
             raise GraphError(400, "InvalidRequest", "resource is required.")
         parts = [p for p in value.strip().strip("/").split("/") if p]
         caller = self._pipeline.caller(call.request.headers)
-        assert caller is not None  # the route requires auth
         if len(parts) == 2 and parts[0].lower() == "me" and parts[1].lower() == "events":
+            if caller is None:  # an application token
+                raise GraphError(400, "BadRequest", ME_NEEDS_USER)
             return value, caller
         if len(parts) == 3 and parts[0].lower() == "users" and parts[2].lower() == "events":
             found = self._pipeline.store.mailbox(parts[1])
@@ -431,12 +433,12 @@ class SubscriptionService:
         self._validate(url)
         if lifecycle_url is not None and lifecycle_url != url:
             self._validate(lifecycle_url)
-        caller = self._pipeline.caller(call.request.headers)
-        assert caller is not None
+        creator = self._pipeline.principal(call.request.headers)
+        assert creator is not None  # the route requires auth
         subscription = Subscription(
             id=str(uuid.uuid4()),
             mailbox_id=mailbox.id,
-            creator_id=caller.id,
+            creator_id=creator,
             resource=resource,
             change_types=tuple(k for k in ("created", "updated", "deleted") if k in kinds),
             notification_url=url,
@@ -465,13 +467,13 @@ class SubscriptionService:
         return expires
 
     def _visible(self, call: Call) -> Subscription:
-        caller = self._pipeline.caller(call.request.headers)
+        caller = self._pipeline.principal(call.request.headers)
         with self._lock:
             found = self._subscriptions.get(call.params["sid"])
         if (
             found is None
             or caller is None
-            or caller.id not in (found.creator_id, found.mailbox_id)
+            or caller not in (found.creator_id, found.mailbox_id)
             or found.expires <= self._now()
         ):
             raise GraphError(
@@ -482,15 +484,13 @@ class SubscriptionService:
         return found
 
     def _list(self, call: Call) -> Response:
-        caller = self._pipeline.caller(call.request.headers)
+        caller = self._pipeline.principal(call.request.headers)
         now = self._now()
         with self._lock:
             mine = [
                 s.json(self._pipeline.base_url)
                 for s in self._subscriptions.values()
-                if caller is not None
-                and caller.id in (s.creator_id, s.mailbox_id)
-                and s.expires > now
+                if caller is not None and caller in (s.creator_id, s.mailbox_id) and s.expires > now
             ]
         return Response.json(200, {"value": mine})
 

@@ -12,6 +12,10 @@ Routes (all versions unless noted):
 * ``/web/dataset/call_kw[/<model>/<method>]`` - needs the session cookie, else
   the recorded ``Odoo Session Expired`` error (code 100) [28].
 * ``/json/2/<model>/<method>`` (19.0 and later) - JSON-2 with a bearer API key.
+* ``/doc-bearer/<model>.json`` (19.0 and later) - a model's fields and method
+  signatures (:mod:`._docs`).
+* ``/xmlrpc/2/<service>`` and ``/xmlrpc/<service>`` - XML-RPC (POST only), the same
+  services as ``/jsonrpc``, faults as :mod:`._xmlrpc` says.
 
 Password checks cost ``login_delay`` seconds, every time for ``login`` and
 ``authenticate`` and once per (uid, secret) for ``execute_kw`` and JSON-2 (the
@@ -38,6 +42,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
+from calsync.testing._odoo._docs import describe_model
 from calsync.testing._odoo._errors import (
     AccessDenied,
     BadRequest,
@@ -47,6 +52,7 @@ from calsync.testing._odoo._errors import (
     SessionExpired,
     Unauthorized,
 )
+from calsync.testing._odoo._models import Env
 from calsync.testing._odoo._rpc import (
     JSON2,
     JSONRPC,
@@ -57,6 +63,9 @@ from calsync.testing._odoo._rpc import (
     rpc_error,
     rpc_result,
 )
+from calsync.testing._odoo._xmlrpc import XMLRPC
+from calsync.testing._odoo._xmlrpc import parse as parse_xmlrpc
+from calsync.testing._odoo._xmlrpc import serve as serve_xmlrpc
 from calsync.testing._server import Request, Response
 
 if TYPE_CHECKING:
@@ -77,6 +86,14 @@ _NOT_FOUND = Response(
 _COOLDOWN_MESSAGE = "Too many login failures, please wait a bit before trying again."
 _SESSION_SECONDS = 604800
 _JSON2_PATH = re.compile(r"^/json/2/([^/]+)/([^/]+)/?$")
+_XMLRPC_PATH = re.compile(r"^/xmlrpc/(2/)?[^/]+$")
+_DOC_PATH = re.compile(r"^/doc-bearer/(.+)\.json$")
+_NOT_ALLOWED = Response(
+    405,
+    b"<!doctype html>\n<title>405 Method Not Allowed</title>\n<h1>Method Not Allowed</h1>\n"
+    b"<p>The method is not allowed for the requested URL.</p>\n",
+    (("Content-Type", "text/html; charset=utf-8"), ("Allow", "POST, OPTIONS")),
+)
 _RECORDED_AVATAR_TOKENS = {
     2: "a4e7d213f1039aefdcb8a806660fd7ab26ba0cc5825daef8db4c7b64882749aco0x6b2f2f51",
     3: "b5e0b781b96d0b3f5801b09ba42a091070b058748b33db7fc7f3e12525ae0f99o0x6b2f3078",
@@ -131,6 +148,8 @@ def describe(request: Request) -> Call:
     match = _JSON2_PATH.match(request.path)
     if match:
         return Call(JSON2, match.group(1), match.group(2))
+    if _XMLRPC_PATH.match(path):
+        return _describe_xmlrpc(path, request.body)
     body = _json_body(request)
     params = body.get("params") if isinstance(body, dict) else None
     params = params if isinstance(params, dict) else {}
@@ -142,6 +161,16 @@ def describe(request: Request) -> Call:
     if path.startswith("/web/dataset/call_kw"):
         return Call(WEB, _opt_str(params.get("model")), str(params.get("method")))
     return Call(WEB, None, path.rsplit("/", 1)[-1])
+
+
+def _describe_xmlrpc(path: str, body: bytes) -> Call:
+    try:
+        method, args = parse_xmlrpc(body)
+    except OdooError:
+        return Call(XMLRPC, None, path.rsplit("/", 1)[-1])
+    if path.endswith("/object") and len(args) > 4:
+        return Call(XMLRPC, str(args[3]), str(args[4]))
+    return Call(XMLRPC, None, method)
 
 
 def _opt_str(value: object) -> str | None:
@@ -172,6 +201,8 @@ class OdooApp:
         self.db_name = db_name
         self.clock = clock
         self.login_delay = login_delay
+        #: password or API key hashes checked so far (each costs ``login_delay``)
+        self.password_checks = 0
         self.cooldown_after = cooldown_after
         self.cooldown_duration = cooldown_duration
         self.sessions: dict[str, Session] = {}
@@ -205,6 +236,10 @@ class OdooApp:
             handler = self._call_kw
         if handler is None and path.startswith("/json/2") and self._has_json2:
             handler = self._json2
+        if handler is None and _XMLRPC_PATH.match(path):
+            handler = self._xmlrpc
+        if handler is None and _DOC_PATH.match(path) and self._has_json2:
+            handler = self._doc_bearer
         return handler(request) if handler is not None else _NOT_FOUND
 
     def _version_info(self, request: Request) -> Response:
@@ -258,6 +293,8 @@ class OdooApp:
             )
 
     def _hash_delay(self) -> None:
+        with self.lock:
+            self.password_checks += 1
         if self.login_delay > 0:
             time.sleep(self.login_delay)
 
@@ -318,24 +355,45 @@ class OdooApp:
 
     def _jsonrpc(self, params: dict[str, Any]) -> Any:
         service = params.get("service")
-        method = str(params.get("method"))
-        args = list(params.get("args") or [])
+        return self.dispatch_rpc(
+            str(service), str(params.get("method")), list(params.get("args") or []), JSONRPC
+        )
+
+    def dispatch_rpc(self, service: str, method: str, args: list[Any], protocol: str) -> Any:
+        """``odoo.http.dispatch_rpc``: the ``common``, ``object`` and ``db`` services."""
         if service == "common":
-            self._log(JSONRPC, None, method, None)
+            self._log(protocol, None, method, None)
             return self._common(method, args)
         if service == "object":
             model = str(args[3]) if len(args) > 4 else None
             self._log(
-                JSONRPC,
+                protocol,
                 model,
                 str(args[4]) if len(args) > 4 else method,
                 args[1] if len(args) > 1 else None,
             )
-            return self._object(method, args)
+            return self._object(method, args, protocol)
         if service == "db":
-            self._log(JSONRPC, None, method, None)
+            self._log(protocol, None, method, None)
             return self._db_service(method)
+        if protocol == XMLRPC:  # rpc_dispatchers[service_name]
+            raise GenericError("builtins.KeyError", repr(service))
         raise GenericError("builtins.Exception", f"No such service: {service}")
+
+    def _xmlrpc(self, request: Request) -> Response:
+        """``/xmlrpc/2/<service>`` (int fault codes) and ``/xmlrpc/<service>`` (strings)."""
+        if request.method != "POST":
+            return _NOT_ALLOWED
+        path = request.path.rstrip("/")
+        int_codes = path.startswith("/xmlrpc/2/")
+        service = path.rsplit("/", 1)[-1]
+        body = serve_xmlrpc(
+            request.body,
+            service,
+            lambda svc, method, args: self.dispatch_rpc(svc, method, args, XMLRPC),
+            int_codes=int_codes,
+        )
+        return Response(200, body, (("Content-Type", "text/xml; charset=utf-8"),))
 
     def _common(self, method: str, args: list[Any]) -> Any:
         if method == "version":
@@ -349,7 +407,7 @@ class OdooApp:
             return uid if uid is not None else False
         raise GenericError("builtins.AttributeError", f"'common' service has no method {method!r}")
 
-    def _object(self, method: str, args: list[Any]) -> Any:
+    def _object(self, method: str, args: list[Any], protocol: str = JSONRPC) -> Any:
         if method not in ("execute", "execute_kw") or len(args) < 5:
             raise GenericError("builtins.NameError", f"Method not available {method}")
         db, uid, password, model, name = args[:5]
@@ -360,7 +418,7 @@ class OdooApp:
         else:
             positional = list(args[5]) if len(args) > 5 and args[5] is not None else []
             keywords = dict(args[6]) if len(args) > 6 and args[6] else {}
-        return self.call(uid, str(model), str(name), positional, keywords, protocol=JSONRPC)
+        return self.call(uid, str(model), str(name), positional, keywords, protocol=protocol)
 
     def _db_service(self, method: str) -> Any:
         if method == "list":
@@ -550,6 +608,29 @@ class OdooApp:
             extra = (("WWW-Authenticate", "bearer"),) if status == 401 else ()
             return _json_response(status, payload, extra)
         return _json_response(200, result)
+
+    def _doc_bearer(self, request: Request) -> Response:
+        """``/doc-bearer/<model>.json`` (19.0): see :mod:`._docs`."""
+        match = _DOC_PATH.match(request.path.rstrip("/"))
+        assert match is not None
+        try:
+            uid = self._bearer(request)
+            self._log(JSON2, match.group(1), "doc-bearer", uid)
+            with self.registry.db.transaction():
+                env = Env(self.registry, uid, {}, self.clock())
+                document = describe_model(env, match.group(1))
+        except OdooError as error:
+            status, payload = json2_error(error)
+            extra = (("WWW-Authenticate", "bearer"),) if status == 401 else ()
+            return _json_response(status, payload, extra)
+        body = json.dumps(document, ensure_ascii=False).encode("utf-8")
+        headers = (
+            ("Content-Type", _JSON),
+            ("ETag", hashlib.sha256(body).hexdigest()),
+            ("Cache-Control", "no-cache, private"),
+            ("Content-Language", "en-US"),
+        )
+        return Response(200, body, headers)
 
     def _bearer(self, request: Request) -> int:
         header = request.headers.get("authorization", "")

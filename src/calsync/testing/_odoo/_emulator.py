@@ -7,6 +7,7 @@ Typical use::
         client.login(odoo.db, "admin", "admin")
         ...
         odoo.fail("AccessError", "nope", model="calendar.event", method="create")
+        odoo.garble("row-without-id", model="calendar.event", method="search_read")
         odoo.down(); odoo.up()
         assert odoo.call_count(model="calendar.event", method="write") == 1
 
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from calsync.testing._garble import Edit, odoo_rewrite
 from calsync.testing._odoo._app import OdooApp, describe
 from calsync.testing._odoo._db import Database
 from calsync.testing._odoo._errors import OdooError, make_error
@@ -50,6 +52,16 @@ def _utc_now() -> datetime:
 
 class OdooEmulator(Serving):
     """An emulated Odoo server (HTTP on 127.0.0.1) with one database.
+
+    It answers ``/jsonrpc`` (odoorpc), ``/web/session/authenticate`` with
+    ``/web/dataset/call_kw``, XML-RPC at ``/xmlrpc/2/common``, ``/object`` and
+    ``/db`` (Python's :mod:`xmlrpc.client`), and on 19.0 JSON-2 and
+    ``/doc-bearer/<model>.json``. Calls bind to the method signatures of the
+    emulated version, as Odoo's ``call_kw`` binds them: ``calendar.event.write``
+    takes ``values`` on 17.0 and 18.0 and ``vals`` on 19.0, ``create`` reads its
+    values from the first positional argument; a call that does not fit gets
+    Odoo's own error (``TypeError: Meeting.write() got an unexpected keyword
+    argument 'vals'``, ``IndexError: tuple index out of range``, JSON-2's 422).
 
     :param version: ``"17.0"``, ``"18.0"`` (recorded) or ``"19.0"`` (adds JSON-2).
     :param db: the database name (``calsync_test`` as recorded).
@@ -240,6 +252,11 @@ class OdooEmulator(Serving):
         )
 
     @property
+    def password_checks(self) -> int:
+        """Password (or API key) hashes the server checked: logins, and first calls per secret."""
+        return self._app.password_checks
+
+    @property
     def requests(self) -> list[Request]:
         """Every HTTP request the socket received (faulted ones included)."""
         return list(self._server.iter_requests())
@@ -348,6 +365,33 @@ class OdooEmulator(Serving):
         """Answer matching requests with a fixed HTTP response (e.g. a 502 from a proxy)."""
         return self._fault(Criteria(model, method, protocol, match), nth, times, response=response)
 
+    def garble(
+        self,
+        kind: str | Edit,
+        *,
+        model: str | None = None,
+        method: str | None = None,
+        protocol: str | None = None,
+        nth: int = 1,
+        times: int | None = 1,
+        match: RequestMatch | None = None,
+        row: int = 0,
+    ) -> Fault:
+        """Run matching calls, then answer them with a garbled version of the answer.
+
+        ``kind`` is one of ``"truncated"``, ``"html"``, ``"null"``, ``"empty"``
+        (the bytes of the answer), ``"no-result"`` (a JSON-RPC envelope without
+        ``result``; JSON-2: an empty body), ``"result-string"``,
+        ``"result-not-list"``, ``"row-without-id"`` and ``"wrong-types"``
+        (``start: 123`` and no ``stop``) for the ``row``-th row, or a callable
+        that takes the call's result and returns the garbled one (see
+        :mod:`calsync.testing._garble`). The call itself runs: a write is made
+        and only its answer is wrong.
+        """
+        criteria = Criteria(model, method, protocol, match)
+        rewrite = odoo_rewrite(kind, json2=_is_json2, row=row)
+        return self._fault(criteria, nth, times, rewrite=rewrite)
+
     def clear_faults(self) -> None:
         """Forget every pending fault."""
         self._server.faults.clear()
@@ -383,6 +427,10 @@ class Criteria:
             and (self.protocol is None or call.protocol == self.protocol)
             and (self.match is None or self.match(request))
         )
+
+
+def _is_json2(request: Request) -> bool:
+    return describe(request).protocol == JSON2
 
 
 def _error_responder(error: OdooError) -> Callable[[Request], Response]:

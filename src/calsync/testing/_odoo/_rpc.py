@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 __all__ = ["OdooCall", "call_model", "json2_error", "rpc_error", "rpc_result"]
 
 JSONRPC = "jsonrpc"
+XMLRPC = "xmlrpc"
 WEB = "web"
 JSON2 = "json2"
 
@@ -170,7 +171,7 @@ def _implementation_names(func: Callable[..., Any], on_records: bool) -> list[st
 
 def _index_error(protocol: str, major: int) -> OdooError:
     """``args[0]`` of an empty ``args``: a tuple on 17.0/18.0's ``execute_kw``, else a list."""
-    kind = "tuple" if protocol == JSONRPC and major <= 18 else "list"
+    kind = "tuple" if protocol in (JSONRPC, XMLRPC) and major <= 18 else "list"
     return GenericError("builtins.IndexError", f"{kind} index out of range")
 
 

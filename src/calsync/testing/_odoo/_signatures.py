@@ -20,6 +20,7 @@ no function name (``got an unexpected keyword argument 'vals'``); so does
 
 from __future__ import annotations
 
+import ast
 import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -42,8 +43,8 @@ class OdooSignature:
 
     qualname: str
     params: tuple[str, ...]
-    #: how many of ``params`` (the last ones) have a default
-    defaults: int = 0
+    #: the defaults of the last ``params``
+    default_values: tuple[object, ...] = ()
     #: the name of a ``**kwargs`` parameter, and the method the extra names go on to
     var_keyword: str | None = None
     var_target: str = ""
@@ -51,39 +52,54 @@ class OdooSignature:
     #: ``ormcache``-wrapped (18.0's ``context_get``): bound by :mod:`inspect`, no name
     inspect_bound: bool = False
 
+    @property
+    def defaults(self) -> int:
+        """How many of ``params`` (the last ones) have a default."""
+        return len(self.default_values)
 
-def _parse(spec: str) -> tuple[tuple[str, ...], int, str | None]:
+
+def _parse(spec: str) -> tuple[tuple[str, ...], tuple[object, ...], str | None]:
+    """A parameter list as Python writes it (``"a, b=None, **rest"``): names, the
+    defaults of the last ones (literals), and the ``**`` parameter."""
     names: list[str] = []
-    defaults = 0
+    defaults: list[object] = []
     var_keyword = None
     for item in filter(None, (part.strip() for part in spec.split(","))):
-        if item.startswith("**"):
-            var_keyword = item[2:]
-        elif item.endswith("="):
-            names.append(item[:-1])
-            defaults += 1
-        else:
-            names.append(item)
-    return tuple(names), defaults, var_keyword
+        name, equals, literal = item.partition("=")
+        if name.startswith("**"):
+            var_keyword = name[2:]
+            continue
+        names.append(name)
+        if equals:
+            defaults.append(ast.literal_eval(literal))
+    return tuple(names), tuple(defaults), var_keyword
 
 
 #: BaseModel's public methods (odoo/models.py 17.0/18.0, odoo/orm/models.py 19.0;
 #: web_* from addons/web/models/models.py), "name=" marks a default; (records?, 17/18, 19)
 _BASE: dict[str, tuple[bool, str, str]] = {
     "create": (False, "vals_list", "vals_list"),
-    "read": (True, "fields=, load=", "fields=, load="),
+    "read": (True, "fields=None, load='_classic_read'", "fields=None, load='_classic_read'"),
     "write": (True, "vals", "vals"),
     "unlink": (True, "", ""),
-    "search": (False, "domain, offset=, limit=, order=", "domain, offset=, limit=, order="),
+    "search": (
+        False,
+        "domain, offset=0, limit=None, order=None",
+        "domain, offset=0, limit=None, order=None",
+    ),
     "search_read": (
         False,
-        "domain=, fields=, offset=, limit=, order=, **read_kwargs",
-        "domain=, fields=, offset=, limit=, order=, **read_kwargs",
+        "domain=None, fields=None, offset=0, limit=None, order=None, **read_kwargs",
+        "domain=None, fields=None, offset=0, limit=None, order=None, **read_kwargs",
     ),
-    "search_count": (False, "domain, limit=", "domain, limit="),
-    "fields_get": (False, "allfields=, attributes=", "allfields=, attributes="),
+    "search_count": (False, "domain, limit=None", "domain, limit=None"),
+    "fields_get": (False, "allfields=None, attributes=None", "allfields=None, attributes=None"),
     "name_create": (False, "name", "name"),
-    "name_search": (False, "name=, args=, operator=, limit=", "name=, domain=, operator=, limit="),
+    "name_search": (
+        False,
+        "name='', args=None, operator='ilike', limit=100",
+        "name='', domain=None, operator='ilike', limit=100",
+    ),
     "action_archive": (True, "", ""),
     "action_unarchive": (True, "", ""),
     "exists": (True, "", ""),
@@ -92,18 +108,22 @@ _BASE: dict[str, tuple[bool, str, str]] = {
     "load": (False, "fields, data", "fields, data"),
     "web_search_read": (
         False,
-        "domain, specification, offset=, limit=, order=, count_limit=",
-        "domain, specification, offset=, limit=, order=, count_limit=",
+        "domain, specification, offset=0, limit=None, order=None, count_limit=None",
+        "domain, specification, offset=0, limit=None, order=None, count_limit=None",
     ),
     "web_read": (True, "specification", "specification"),
     "default_get": (False, "fields_list", "fields"),
-    "copy": (True, "default=", "default="),
+    "copy": (True, "default=None", "default=None"),
     "read_group": (
         False,
-        "domain, fields, groupby, offset=, limit=, orderby=, lazy=",
-        "domain, fields, groupby, offset=, limit=, orderby=, lazy=",
+        "domain, fields, groupby, offset=0, limit=None, orderby=False, lazy=True",
+        "domain, fields, groupby, offset=0, limit=None, orderby=False, lazy=True",
     ),
-    "check_access_rights": (False, "operation, raise_exception=", "operation, raise_exception="),
+    "check_access_rights": (
+        False,
+        "operation, raise_exception=True",
+        "operation, raise_exception=True",
+    ),
 }
 
 #: Models' own methods and renamed parameters: (model, method) -> (records?, 17/18, 19)
@@ -123,8 +143,8 @@ _OWN: dict[tuple[str, str], tuple[bool, str, str]] = {
     ("res.partner", "default_get"): (False, "default_fields", "fields"),
     ("res.partner", "find_or_create"): (
         False,
-        "email, assert_valid_email=",
-        "email, assert_valid_email=",
+        "email, assert_valid_email=False",
+        "email, assert_valid_email=False",
     ),
     ("res.users", "default_get"): (False, "fields", "fields"),
     ("res.users", "context_get"): (False, "", ""),
@@ -132,8 +152,8 @@ _OWN: dict[tuple[str, str], tuple[bool, str, str]] = {
     ("ir.model.data", "write"): (True, "values", "vals"),
     ("ir.model.data", "check_object_reference"): (
         False,
-        "module, xml_id, raise_on_access_error=",
-        "module, xml_id, raise_on_access_error=",
+        "module, xml_id, raise_on_access_error=False",
+        "module, xml_id, raise_on_access_error=False",
     ),
     ("res.company", "write"): (True, "values", "vals"),
 }
@@ -244,7 +264,7 @@ def signature(model: str, method: str, major: int) -> OdooSignature | None:
     return OdooSignature(
         qualname=method if qualname == _ORMCACHE else qualname,
         params=params,
-        defaults=defaults,
+        default_values=defaults,
         var_keyword=var_keyword,
         var_target=_qualname(model, "_read_format", major) if var_keyword else "",
         on_records=on_records,
@@ -261,7 +281,11 @@ def _inspect_signature(sig: OdooSignature) -> inspect.Signature:
     kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
     required = len(sig.params) - sig.defaults
     parameters = [inspect.Parameter("self", kind)] + [
-        inspect.Parameter(name, kind, **({} if index < required else {"default": None}))
+        inspect.Parameter(
+            name,
+            kind,
+            **({} if index < required else {"default": sig.default_values[index - required]}),
+        )
         for index, name in enumerate(sig.params)
     ]
     if sig.var_keyword:

@@ -51,7 +51,16 @@ if TYPE_CHECKING:
     from calsync.testing._odoo._models._recurrence import CalendarRecurrence
     from calsync.testing._odoo._models._users import ResUsers
 
-__all__ = ["Env", "Model", "Registry", "Settings", "api_create", "api_model", "api_multi"]
+__all__ = [
+    "Env",
+    "Model",
+    "Registry",
+    "Settings",
+    "api_create",
+    "api_model",
+    "api_multi",
+    "changes_need",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -60,6 +69,11 @@ ADMIN_GROUPS = {
     "Administration/Access Rights": "_access_admin",
     "Administration/Settings": "_settings_admin",
 }
+
+
+def changes_need(group: str) -> dict[str, str]:
+    """Model access rights where reading is open and creating, writing, deleting need ``group``."""
+    return dict.fromkeys(("create", "write", "unlink"), group)
 
 
 def _mentions_active(domain: list[Any]) -> bool:

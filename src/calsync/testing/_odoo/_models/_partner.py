@@ -18,7 +18,7 @@ from email.utils import getaddresses
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from calsync.testing._odoo._errors import OdooValueError
-from calsync.testing._odoo._models._base import Env, Model, api_model
+from calsync.testing._odoo._models._base import Env, Model, api_model, changes_need
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -72,9 +72,7 @@ class ResPartner(Model):
     #: base/security/ir.model.access.csv: internal users read contacts; creating, changing
     #: and deleting them needs "Contact Creation" (base.group_partner_manager), which new
     #: internal users get [39]
-    _acl: ClassVar[Mapping[str, str]] = dict.fromkeys(
-        ("create", "write", "unlink"), "Extra Rights/Contact Creation"
-    )
+    _acl: ClassVar[Mapping[str, str]] = changes_need("Extra Rights/Contact Creation")
 
     def defaults(self, env: Env) -> dict[str, Any]:
         """Active, a person, in English."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from calsync.testing._odoo._errors import constraint_error
-from calsync.testing._odoo._models._base import Env, Model
+from calsync.testing._odoo._models._base import Env, Model, changes_need
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -70,11 +70,7 @@ class CalendarEventType(Model):
     """``calendar.event.type``: event tags, Outlook's categories [37]."""
 
     _name = "calendar.event.type"
-    _acl: ClassVar[Mapping[str, str]] = {
-        "create": SETTINGS_GROUP,
-        "write": SETTINGS_GROUP,
-        "unlink": SETTINGS_GROUP,
-    }
+    _acl: ClassVar[Mapping[str, str]] = changes_need(SETTINGS_GROUP)
 
     def defaults(self, env: Env) -> dict[str, Any]:
         """A random colour, like Odoo's ``randint(1, 11)``."""
@@ -126,11 +122,7 @@ class ResCompany(Model):
     """
 
     _name = "res.company"
-    _acl: ClassVar[Mapping[str, str]] = {
-        "create": RIGHTS_GROUP,
-        "write": RIGHTS_GROUP,
-        "unlink": RIGHTS_GROUP,
-    }
+    _acl: ClassVar[Mapping[str, str]] = changes_need(RIGHTS_GROUP)
 
     def defaults(self, env: Env) -> dict[str, Any]:
         """Active, sequence 10 (odoo/addons/base/models/res_company.py)."""

@@ -1,0 +1,144 @@
+"""RQ workers for ``calsync serve`` with ``runner = "rq"`` (``pip install 'calsync[rq]'``).
+
+The service plans the runs; RQ workers, on as many machines as needed, run
+them::
+
+    rq worker --with-scheduler --url redis://redis.example.com:6379/0 calsync
+
+Each job is :func:`sync_pair` with the configuration file's path and the
+pair's name: a worker reads the same configuration (keep the file, its
+secrets and the PostgreSQL store reachable from every worker machine), runs
+the pair once and records the run in the store, where ``calsync status`` and
+the service's ``/metrics`` read it. The store's pair locks keep two workers
+off one pair.
+
+At most one job per pair waits in the queue: :func:`enqueue_sync` keeps the
+id of the pair's latest job in Redis (``calsync:job:<pair>``) and queues a new
+one only when that job is no longer waiting, scheduled or running. A job that
+failed, was lost with its worker or expired never blocks later syncs of its
+pair (a marker of a fixed lifetime used to drop them silently for an hour).
+Jobs are named by their import path (``calsync.service.rq.sync_pair``), so
+enqueueing never depends on the module that calls it (``__main__`` included).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from datetime import timedelta
+from typing import Any
+
+from calsync._app._config import load
+from calsync._app._deploy import Deployment
+from calsync._errors import CalsyncError, PairLockedError
+
+__all__ = ["JOB_TIMEOUT", "TASK", "enqueue_sync", "sync_pair"]
+
+logger = logging.getLogger("calsync.service.rq")
+
+#: The task's import path, as RQ workers find it.
+TASK = "calsync.service.rq.sync_pair"
+#: Seconds a run may take before RQ stops it.
+JOB_TIMEOUT = 1800
+#: Seconds before a job that found its pair locked runs again.
+LOCKED_RETRY = 5.0
+#: A job in one of these states still will run: no second one is queued. A *started* job
+#: may have listed the pair before the change that asks for a new run, so it does not count.
+_WAITING = frozenset({"queued", "scheduled", "deferred"})
+_DEPLOYMENTS: dict[tuple[str, float], Deployment] = {}
+_LOCK = threading.Lock()
+
+
+def _marker(pair: str) -> str:
+    return f"calsync:job:{pair}"
+
+
+def enqueue_sync(queue: Any, config_path: str, pair: str, *, full: bool = False) -> str | None:
+    """Queue a run of ``pair`` unless one is already waiting or running; the new job's id.
+
+    ``full`` (a ``missed`` notification) queues even then: it asks for more.
+    A job already running does not count: it may have read the pair before
+    the change that asks for this run.
+    """
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    connection = queue.connection
+    known = connection.get(_marker(pair))
+    if known is not None and not full:
+        try:
+            status = Job.fetch(known.decode(), connection=connection).get_status(refresh=True)
+        except NoSuchJobError:
+            status = None
+        if status is not None and str(getattr(status, "value", status)) in _WAITING:
+            return None
+    return _queue(queue, config_path, pair, full)
+
+
+def _queue(queue: Any, config_path: str, pair: str, full: bool, later: float | None = None) -> str:
+    """Queue the pair's run (``later`` seconds from now) and remember its job; the job's id."""
+    arguments = (TASK, config_path, pair)
+    options: dict[str, Any] = {
+        "full": full,
+        "job_timeout": JOB_TIMEOUT,
+        "result_ttl": 3600,
+        "failure_ttl": 24 * 3600,
+        "description": f"calsync sync {pair}" + (" (was locked)" if later else ""),
+    }
+    if later is None:
+        job = queue.enqueue(*arguments, **options)
+    else:
+        job = queue.enqueue_in(timedelta(seconds=later), *arguments, **options)
+    queue.connection.set(_marker(pair), job.id, ex=JOB_TIMEOUT * 2)
+    return str(job.id)
+
+
+def _deployment(config_path: str) -> Deployment:
+    """The worker's deployment of a configuration file, kept while the file is unchanged."""
+    key = (os.path.abspath(config_path), os.stat(config_path).st_mtime)
+    with _LOCK:
+        found = _DEPLOYMENTS.get(key)
+        if found is None:
+            for old in [k for k in _DEPLOYMENTS if k[0] == key[0]]:
+                _DEPLOYMENTS.pop(old).close()
+            found = _DEPLOYMENTS[key] = Deployment(load(config_path))
+        return found
+
+
+def _again(config_path: str, pair: str, full: bool) -> bool:
+    """Run the pair again a little later (RQ's scheduler: workers run ``--with-scheduler``)."""
+    from rq import Queue, get_current_job
+
+    job = get_current_job()
+    if job is None:
+        return False
+    _queue(Queue(job.origin, connection=job.connection), config_path, pair, full, LOCKED_RETRY)
+    return True
+
+
+def sync_pair(config_path: str, pair: str, full: bool = False) -> dict[str, Any]:
+    """The task: run ``pair`` once. Returns what happened (kept as the job's result).
+
+    ``status``: ``synced`` (with ``ok`` and the summary), ``locked`` (another
+    run has the pair: the job runs again ``LOCKED_RETRY`` seconds later) or ``failed``
+    (the error; the run is recorded in the store).
+    """
+    deployment = _deployment(config_path)
+    result: dict[str, Any] = {"pair": pair, "full": full}
+    sync = deployment.synchronizer(deployment.pair(pair))
+    try:
+        report = sync.run(full=full)
+    except PairLockedError:
+        result.update(
+            status="locked", retry_in=LOCKED_RETRY, rescheduled=_again(config_path, pair, full)
+        )
+        return result
+    except CalsyncError as error:
+        logger.warning("pair %s not synced: %s", pair, error, extra={"calsync_pair": pair})
+        result.update(status="failed", error=f"{type(error).__name__}: {error}")
+        return result
+    finally:
+        sync.close()
+    result.update(status="synced", ok=report.ok, summary=report.summary)
+    return result

@@ -1,0 +1,233 @@
+"""The Odoo adapter against a live Odoo server: arguments, masked events, refused contacts.
+
+Runs only when a server is given (the conformance suite reads the same variables):
+
+* ``CALSYNC_ODOO_URL``, ``CALSYNC_ODOO_DB``;
+* ``CALSYNC_ODOO_ADMIN_LOGIN``, ``CALSYNC_ODOO_ADMIN_PASSWORD`` (and, for Odoo 19's
+  JSON-2, ``CALSYNC_ODOO_ADMIN_API_KEY``);
+* ``CALSYNC_ODOO_USER_LOGIN``, ``CALSYNC_ODOO_USER_PASSWORD`` (``CALSYNC_ODOO_USER_API_KEY``):
+  an ordinary internal user.
+
+The server may be shared: every test makes its own users and events under
+unique names, archives the users it made, and depends on nothing else in the
+database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Coroutine, Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any, TypeVar
+
+import attrs
+import pytest
+
+from calsync import AccessDeniedError
+from calsync.adapters import Create, Delete, RemoteEvent, Update
+from calsync.adapters.odoo import OdooCalendar, OdooRPCTransport
+from calsync.model import Attendee, Event, Recurrence, RecurrenceRule, Window
+
+T = TypeVar("T")
+UTC = timezone.utc
+WINDOW = Window(datetime(2027, 1, 1, tzinfo=UTC), datetime(2028, 1, 1, tzinfo=UTC))
+QUIET = {"no_mail_to_attendees": True}
+_NAMES = ("URL", "DB", "ADMIN_LOGIN", "ADMIN_PASSWORD", "USER_LOGIN", "USER_PASSWORD")
+
+pytestmark = pytest.mark.skipif(
+    not all(os.environ.get(f"CALSYNC_ODOO_{name}") for name in _NAMES),
+    reason="no live Odoo server: set CALSYNC_ODOO_URL, _DB, _ADMIN_LOGIN, _ADMIN_PASSWORD, "
+    "_USER_LOGIN and _USER_PASSWORD to run these tests against one",
+)
+
+
+def env(name: str) -> str:
+    return os.environ.get(f"CALSYNC_ODOO_{name}", "")
+
+
+@attrs.define
+class Live:
+    """The live server, admin's raw RPC, and the users and events the test made."""
+
+    loop: asyncio.AbstractEventLoop
+    admin: OdooRPCTransport
+    tag: str = attrs.Factory(lambda: uuid.uuid4().hex[:10])
+    made_users: list[int] = attrs.Factory(list)
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return self.loop.run_until_complete(coroutine)
+
+    def call(self, model: str, method: str, *args: Any, **options: Any) -> Any:
+        return self.run(self.admin.call(model, method, *args, **options))
+
+    def calendar(
+        self, login: str, password: str, api_key: str = "", **options: Any
+    ) -> OdooCalendar:
+        secret = {"api_key": api_key} if api_key else {"password": password}
+        return OdooCalendar(env("URL"), env("DB"), login, **secret, **options)  # type: ignore[arg-type]
+
+    def user(self, **values: Any) -> tuple[str, str, int]:
+        """A new internal user (login, password, uid) that the test archives afterwards."""
+        login = f"calsync-live-{self.tag}-{len(self.made_users)}"
+        password = uuid.uuid4().hex
+        uid = int(
+            self.call(
+                "res.users",
+                "create",
+                {
+                    "name": login,
+                    "login": login,
+                    "password": password,
+                    "email": f"{login}@example.com",
+                    **values,
+                },
+                context={"no_reset_password": True},
+            )
+        )
+        self.made_users.append(uid)
+        return login, password, uid
+
+    def groups_field(self) -> str:
+        """``groups_id`` (17.0, 18.0) or ``group_ids`` (19.0)."""
+        fields = self.call("res.users", "fields_get", ["groups_id", "group_ids"])
+        return "groups_id" if "groups_id" in fields else "group_ids"
+
+    def at(self, day: int, hour: int = 9) -> datetime:
+        return datetime(2027, 9, day, hour, tzinfo=UTC)
+
+    def meeting(self, title: str, day: int, **changes: Any) -> Event:
+        return attrs.evolve(Event(f"{title} {self.tag}", self.at(day), self.at(day, 10)), **changes)
+
+
+@pytest.fixture
+def live() -> Iterator[Live]:
+    loop = asyncio.new_event_loop()
+    admin = OdooRPCTransport(env("URL"), env("DB"), env("ADMIN_LOGIN"), env("ADMIN_PASSWORD"))
+    server = Live(loop, admin)
+    try:
+        loop.run_until_complete(admin.connect())
+        yield server
+    finally:
+        for uid in server.made_users:
+            server.call("res.users", "write", [uid], {"active": False})
+        loop.run_until_complete(admin.aclose())
+        loop.close()
+
+
+def test_an_ordinary_user_creates_edits_and_deletes(live: Live) -> None:
+    """Every argument as Odoo's own clients send it: real 18.0 refused calsync's keywords."""
+    calendar = live.calendar(env("USER_LOGIN"), env("USER_PASSWORD"), env("USER_API_KEY"))
+    start = live.at(6, 8)
+    series = Event(
+        f"Standup {live.tag}",
+        start,
+        start + timedelta(minutes=15),
+        timezone="Europe/Brussels",
+        recurrence=Recurrence(RecurrenceRule("WEEKLY", count=4, by_day=["MO"])),
+    )
+    single, made = live.run(
+        calendar.apply(
+            [
+                Create(f"a{live.tag}", live.meeting("Single", 7, reminders=[30])),
+                Create(f"s{live.tag}", series),
+            ]
+        )
+    )
+    assert single.ok, single.error
+    assert made.ok, made.error
+    moved = Event(f"Moved {live.tag}", live.at(13, 10), live.at(13, 11))
+    edited = attrs.evolve(
+        series,
+        recurrence=Recurrence(
+            series.recurrence.rule, exceptions={live.at(13, 8): moved}, cancelled=[live.at(20, 8)]
+        ),  # type: ignore[union-attr]
+    )
+    results = live.run(
+        calendar.apply(
+            [
+                Update(
+                    f"a{live.tag}",
+                    attrs.evolve(single.stored.event, location="Room 5"),
+                    single.stored,
+                ),  # type: ignore[union-attr]
+                Update(f"s{live.tag}", edited, made.stored),  # type: ignore[arg-type]
+            ]
+        )
+    )
+    assert all(r.ok for r in results), [r.error for r in results]
+    gone = live.run(calendar.apply([Delete(r.write.key, r.stored) for r in results]))  # type: ignore[arg-type]
+    assert all(r.ok for r in gone), [r.error for r in gone]
+    live.run(calendar.aclose())
+
+
+def test_a_calendar_private_by_default_is_masked_and_left_alone(live: Live) -> None:
+    version = live.call("res.users", "fields_get", ["calendar_default_privacy"])
+    if not version:
+        pytest.skip("this Odoo (17.0) has no default calendar privacy")
+    login, password, uid = live.user()
+    owner = OdooRPCTransport(env("URL"), env("DB"), login, password)
+    live.run(owner.call("res.users", "write", [uid], {"calendar_default_privacy": "private"}))
+    event = live.meeting("Hidden", 8, location="Room 9")
+    hidden = live.run(
+        owner.call(
+            "calendar.event",
+            "create",
+            {
+                "name": event.title,
+                "location": "Room 9",
+                "start": "2027-09-08 09:00:00",
+                "stop": "2027-09-08 10:00:00",
+            },
+            context=QUIET,
+        )
+    )
+    as_admin = live.calendar(env("ADMIN_LOGIN"), env("ADMIN_PASSWORD"), user_login=login)
+    listing = live.run(as_admin.pull(None, WINDOW))
+    assert all(
+        live.tag not in item.event.title and item.event.title != "Busy" for item in listing.items
+    )
+    assert live.run(as_admin.fetch([str(hidden)])) == {}
+    seen = RemoteEvent(str(hidden), live.meeting("Busy", 8), "v")
+    results = live.run(as_admin.apply([Update("k", live.meeting("Overwritten", 8), seen)]))
+    results += live.run(as_admin.apply([Delete("k", seen)]))
+    assert [type(r.error) for r in results] == [AccessDeniedError, AccessDeniedError]
+    (row,) = live.run(
+        owner.call("calendar.event", "read", [hidden], ["name", "location", "active"])
+    )
+    assert (row["name"], row["location"], row["active"]) == (event.title, "Room 9", True)
+    live.run(as_admin.aclose())
+    live.run(owner.aclose())
+
+
+def test_without_contact_creation_only_the_event_with_a_new_address_is_held(live: Live) -> None:
+    login, password, uid = live.user()
+    _model, group = live.call(
+        "ir.model.data", "check_object_reference", "base", "group_partner_manager"
+    )
+    live.call("res.users", "write", [uid], {live.groups_field(): [(3, group)]})
+    calendar = live.calendar(login, password, transport="jsonrpc")
+    results = live.run(
+        calendar.apply(
+            [
+                Create(
+                    f"n1{live.tag}",
+                    live.meeting("Known", 9, attendees=[Attendee(f"{login}@example.com")]),
+                ),
+                Create(
+                    f"n2{live.tag}",
+                    live.meeting(
+                        "Stranger", 10, attendees=[Attendee(f"stranger-{live.tag}@example.com")]
+                    ),
+                ),
+                Create(f"n3{live.tag}", live.meeting("Alone", 11)),
+            ]
+        )
+    )
+    assert [r.ok for r in results] == [True, False, True]
+    assert isinstance(results[1].error, AccessDeniedError)
+    assert f"stranger-{live.tag}@example.com" in results[1].error.message
+    assert calendar.calls["res.partner.create"] == 1
+    live.run(calendar.apply([Delete(r.write.key, r.stored) for r in results if r.stored]))
+    live.run(calendar.aclose())
