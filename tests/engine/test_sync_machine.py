@@ -46,11 +46,12 @@ from calsync.adapters.memory import MemoryCalendar, SimulatedCrash
 from calsync.model import Availability, Event, Privacy, Projection, Recurrence
 from calsync.stores import SQLiteStore
 from tests.strategies import (
-    LATEST_FIRST,
+    WINDOW_END,
+    WINDOW_START,
     attendees,
     descriptions,
     events,
-    instant,
+    fits,
     locations,
     rules,
     titles,
@@ -80,9 +81,7 @@ def shared(event: Event) -> Event:
     return OUTLOOK_LIKE(ODOO_LIKE(event))
 
 
-WINDOW = Window(
-    datetime(2026, 6, 1, tzinfo=timezone.utc), datetime(2028, 6, 1, tzinfo=timezone.utc)
-)
+WINDOW = Window(WINDOW_START, WINDOW_END)
 SIDES = ("odoo", "outlook")
 
 
@@ -306,7 +305,7 @@ class SyncMachine(RuleBasedStateMachine):
         event = item.event
         recurrence = Recurrence(data.draw(rules))
         first = next(recurrence.original_starts(event.start, event.timezone), None)
-        if first is None or instant(first) > LATEST_FIRST:
+        if first is None or not fits(recurrence, first, event.timezone):
             return  # the series would leave the window: out of scope, not a change
         token = token_of(event)
         if first != event.start and token in self.unmatched:
