@@ -157,8 +157,8 @@ def _day_of_month(rule: RecurrenceRule, month: int | None) -> int:
 
 def _check_expansion(rule: RecurrenceRule, body: Mapping[str, Any], start: date) -> None:
     """Refuse the pattern when Outlook would expand it to other occurrences than ``rule``."""
-    outlook = rule_from_graph(body, start)
-    if outlook == rule:
+    outlook = rule_from_graph(body, start).canonical(start)
+    if outlook == rule:  # the usual case: no expansion to compare
         return
     difference = first_difference(
         Recurrence(rule).original_starts(start, None),
