@@ -111,8 +111,7 @@ def sync_ann(
                 print(f"      Outlook will e-mail {mail.recipient}: {mail.kind.value}")
 
         # A first sync e-mails no one unless told: the preview above is the consent.
-        sync.max_notifications = len(plan.notifications)
-        report = sync.run()
+        report = sync.run(allow_notifications=len(plan.notifications))
         print(report)
 
         print(sync.run())  # the next run only looks for changes

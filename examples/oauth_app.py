@@ -247,8 +247,7 @@ def create_app(
             allowed = 0
         try:
             with build(user) as sync:
-                sync.max_notifications = allowed  # what the preview showed the user
-                report = sync.run()
+                report = sync.run(allow_notifications=allowed)  # what the preview showed
         except calsync.CalsyncError as error:
             return error_page(error)
         return page(f"{user}: synced", f"<pre>{escape(str(report))}</pre>")

@@ -197,8 +197,14 @@ def synchronizer(
     )
 
 
-async def run(pairs: list[calsync.Synchronizer], bar: ProgressBar) -> list[calsync.SyncReport]:
-    reports = await asyncio.gather(*(pair.run_async() for pair in pairs))
+async def run(
+    pairs: list[calsync.Synchronizer], bar: ProgressBar, allowed: dict[str, int] | None = None
+) -> list[calsync.SyncReport]:
+    """Run every pair at once; ``allowed``: the e-mails each pair's preview showed (consent)."""
+    consent = allowed or {}
+    reports = await asyncio.gather(
+        *(pair.run_async(allow_notifications=consent.get(pair.pair)) for pair in pairs)
+    )
     bar.clear()
     return list(reports)
 
@@ -221,6 +227,7 @@ async def main_async(state: Path) -> None:
         ]
 
         print("First sync: what calsync would do, before anything is written")
+        allowed: dict[str, int] = {}
         for pair in pairs:
             plan = await pair.preview_async()
             bar.clear()
@@ -234,9 +241,9 @@ async def main_async(state: Path) -> None:
                 )
                 print(f"    {operation}{mail}")
             # A first sync refuses to e-mail anyone unless told: the preview above is the consent.
-            pair.max_notifications = len(plan.notifications)
+            allowed[pair.pair] = len(plan.notifications)
 
-        for report in await run(pairs, bar):
+        for report in await run(pairs, bar, allowed):
             print(report)
 
         alice_event = next(

@@ -334,8 +334,7 @@ def run(config: Config, args: argparse.Namespace) -> int:
                 print("Nothing was written.")
                 return 0
             # What you agreed to: a run whose plan grew since would stop before writing.
-            sync.max_notifications = len(plan.notifications)
-            report = sync.run()
+            report = sync.run(allow_notifications=len(plan.notifications))
             bar.end()
             print(report)
             return 0 if report.ok else 1

@@ -31,6 +31,16 @@ Tasks are enqueued by their import path (``worker_rq.sync_pair``), so
 ``python examples/worker_rq.py enqueue --all`` works: RQ refuses functions of
 the ``__main__`` module, which workers could not import.
 
+**A pair's first sync waits for consent.** It e-mails no one by default
+(``first_sync_max_notifications`` is 0), and a worker has nobody to ask: a
+pair whose first sync would make Outlook send invitations stops before
+writing, and its task returns ``{"status": "guarded", ...}`` until someone
+previews it (``examples/real_credentials.py`` asks, then runs it once with
+its consent) or sets ``first_sync_max_notifications`` in the pair's options.
+``max_notifications`` in the options caps every later run; it is no consent
+to a first sync. A guarded task is not an error to retry: the next scheduled
+sync finds the pair guarded again until then.
+
 Configuration (environment):
 
 - ``REDIS_URL`` (default ``redis://127.0.0.1:6379/0``), ``CALSYNC_QUEUE``
@@ -241,7 +251,10 @@ def sync_pair(pair_id: str, full: bool = False) -> dict[str, Any]:
     """Sync one pair once: the task. Returns what happened (kept as the job's result).
 
     ``status`` is ``synced``, ``locked`` (rescheduled, see the module
-    docstring) or ``failed`` (the error; the next scheduled sync retries).
+    docstring), ``guarded`` (a safety guard stopped the run before any write:
+    a first sync without consent to its e-mails, a mass deletion; the error
+    says what to allow) or ``failed`` (the error; the next scheduled sync
+    retries).
     ``held_from``/``held_until`` bound the time the run held the pair
     (first and last progress step inside the lock; Unix time).
     """
@@ -257,6 +270,10 @@ def sync_pair(pair_id: str, full: bool = False) -> dict[str, Any]:
             status="locked", retry_in=locked_retry(), rescheduled=_reschedule(pair_id, full)
         )
         logger.info("pair %s is being synced elsewhere: rescheduled", pair_id)
+        return result
+    except calsync.GuardError as error:
+        logger.warning("pair %s held by a guard, nothing written: %s", pair_id, error)
+        result.update(status="guarded", error=f"{type(error).__name__}: {error}")
         return result
     except calsync.CalsyncError as error:
         logger.warning("pair %s not synced: %s", pair_id, error)

@@ -31,7 +31,7 @@ from contextlib import asynccontextmanager
 
 import attrs
 
-from calsync._errors import ConfigurationError
+from calsync import _arguments as checks
 
 __all__ = ["ConcurrencyLimiter"]
 
@@ -59,10 +59,8 @@ class ConcurrencyLimiter:
     """
 
     def __init__(self, per_key: int = 4, *, total: int | None = None) -> None:
-        if per_key < 1 or (total is not None and total < 1):
-            raise ConfigurationError("per_key and total must be at least 1")
-        self.per_key = per_key
-        self.total = total
+        self.per_key = checks.count("per_key", per_key)
+        self.total = None if total is None else checks.count("total", total)
         self._lock = threading.Lock()
         self._used: dict[Hashable, int] = {}
         self._all = 0

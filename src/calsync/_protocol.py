@@ -9,14 +9,15 @@ by the engine (which plans writes) and the adapters (which perform them).
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Protocol, runtime_checkable
 
 import attrs
+from attrs.validators import instance_of, optional
 
 from calsync._errors import ProviderError
+from calsync._model._checks import Choice
 from calsync._model._event import Event
 from calsync._model._projection import Projection
 from calsync._model._window import Window
@@ -48,17 +49,21 @@ class RemoteEvent:
     * ``archived``: hidden but kept (Odoo ``active=False``); counts as deleted.
     """
 
-    id: str
-    event: Event
-    version: str | None = None
-    uid: str | None = None
-    key: str | None = None
+    id: str = attrs.field(validator=instance_of(str))
+    event: Event = attrs.field(validator=instance_of(Event))
+    version: str | None = attrs.field(default=None, validator=optional(instance_of(str)))
+    uid: str | None = attrs.field(default=None, validator=optional(instance_of(str)))
+    key: str | None = attrs.field(default=None, validator=optional(instance_of(str)))
     read_only: bool = False
     archived: bool = False
 
 
 def _to_items(values: Iterable[RemoteEvent]) -> tuple[RemoteEvent, ...]:
-    return tuple(values)
+    items = tuple(values)
+    for item in items:
+        if not isinstance(item, RemoteEvent):
+            raise TypeError(f"expected RemoteEvents, not {type(item).__name__}")
+    return items
 
 
 def _to_ids(values: Iterable[str]) -> frozenset[str]:
@@ -98,8 +103,8 @@ class Create:
     event re-created after an archive, avoids a duplicate.
     """
 
-    key: str
-    event: Event
+    key: str = attrs.field(validator=instance_of(str))
+    event: Event = attrs.field(validator=instance_of(Event))
 
 
 @attrs.frozen
@@ -110,17 +115,17 @@ class Update:
     write against concurrent edits where the provider allows).
     """
 
-    key: str
-    event: Event
-    current: RemoteEvent
+    key: str = attrs.field(validator=instance_of(str))
+    event: Event = attrs.field(validator=instance_of(Event))
+    current: RemoteEvent = attrs.field(validator=instance_of(RemoteEvent))
 
 
 @attrs.frozen
 class Delete:
     """Delete the side's event ``current.id``."""
 
-    key: str
-    current: RemoteEvent
+    key: str = attrs.field(validator=instance_of(str))
+    current: RemoteEvent = attrs.field(validator=instance_of(RemoteEvent))
 
 
 Write = Create | Update | Delete
@@ -140,7 +145,7 @@ class WriteResult:
         return self.error is None
 
 
-class MailKind(str, enum.Enum):
+class MailKind(Choice):
     """The kinds of meeting mail a provider sends to attendees."""
 
     INVITATION = "invitation"

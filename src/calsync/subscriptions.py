@@ -66,6 +66,7 @@ from typing import Protocol, runtime_checkable
 
 import attrs
 
+from calsync import _arguments as checks
 from calsync._errors import ConfigurationError, NotFoundError, ProviderError, StoreError
 from calsync.adapters.outlook._subscriptions import GraphSubscription
 from calsync.stores._subscriptions import Subscription, SubscriptionStore, state_digest
@@ -280,6 +281,13 @@ class SubscriptionManager:
         renew_before: timedelta = timedelta(hours=24),
         clock: Callable[[], datetime] = _now,
     ) -> None:
+        if not isinstance(store, SubscriptionStore):
+            raise TypeError(f"store must be a SubscriptionStore, not {type(store).__name__}")
+        checks.http_url("notification_url", notification_url, "https://app.example.com/graph")
+        if lifecycle_url:
+            checks.http_url("lifecycle_url", lifecycle_url, "https://app.example.com/graph")
+        checks.instance("lifetime", lifetime, timedelta)
+        checks.instance("renew_before", renew_before, timedelta)
         if lifetime <= timedelta(0) or renew_before < timedelta(0) or renew_before >= lifetime:
             raise ConfigurationError("renew_before must be shorter than a positive lifetime")
         self.store = store

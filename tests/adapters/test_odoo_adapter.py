@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Coroutine, Iterator
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, TypeVar
@@ -513,34 +514,70 @@ def test_updates_write_only_the_changed_fields(bob: Setup) -> None:
     assert (row["location"], row["description"]) == ("Room 2", "<p>edited in Odoo meanwhile</p>")
 
 
-def test_an_organiser_without_an_odoo_user_stays_among_the_partners_on_update(
-    bob: Setup,
-) -> None:
-    """An invitation from someone Odoo has no user for is Bob's event, Olga among its partners.
+def test_an_organiser_without_an_odoo_user_stays_the_organiser(bob: Setup) -> None:
+    """An invitation from someone Odoo has no user for is nobody's in Odoo, and reads back so.
 
-    A create puts her there; an update (the meeting moved, or the copy an
-    interrupted run made being settled) must keep her, not drop the organiser.
+    As Odoo's own Outlook module stores it: ``user_id`` empty, the organiser's
+    partner among the partners (answer "accepted"). Bob's pull reads the
+    organiser back, so the meeting is someone else's; an update keeps her.
     """
     olga = Person("olga@partner.example", "Olga")
     people = [Attendee("bob@example.com"), Attendee("eve@partner.example")]
     invitation = meeting("Partner review", organizer=olga, attendees=people)
     (created,) = bob.apply(Create("k", invitation))
     assert created.ok, created.error
+    event_id = int(created.stored.id)
 
-    def partners() -> list[str]:
-        [row] = bob.hands.read([int(created.stored.id)], "partner_ids")
-        rows = bob.hands.call("res.partner", "read", row["partner_ids"], ["email"])
-        return sorted(r["email"] for r in rows)
+    def partners() -> dict[str, str]:
+        [row] = bob.hands.read([event_id], "user_id", "partner_id", "attendee_ids")
+        assert (row["user_id"], row["partner_id"]) == (False, False), "no Odoo user organises it"
+        rows = bob.hands.call("calendar.attendee", "read", row["attendee_ids"], ["email", "state"])
+        return {r["email"]: r["state"] for r in rows}
 
-    everyone = ["bob@example.com", "eve@partner.example", "olga@partner.example"]
-    assert partners() == everyone
+    assert partners() == {
+        "bob@example.com": "needsAction",
+        "eve@partner.example": "needsAction",
+        "olga@partner.example": "accepted",
+    }
+    pulled = only(bob.pull())
+    assert pulled.event.organizer == olga
+    assert pulled.event.attendees == created.stored.event.attendees
+    assert [a.email for a in pulled.event.attendees] == ["bob@example.com", "eve@partner.example"]
+    assert not pulled.read_only, "it follows what its organiser changes"
     moved = attrs.evolve(invitation, start=at(10, 11), end=at(10, 12))
     (updated,) = bob.apply(Update("k", moved, created.stored))
     assert updated.ok, updated.error
-    assert partners() == everyone
-    assert updated.stored.event.attendees == created.stored.event.attendees
+    assert sorted(partners()) == ["bob@example.com", "eve@partner.example", "olga@partner.example"]
+    assert updated.stored.event.organizer == olga
     (again,) = bob.apply(Update("k", moved, updated.stored))
     assert again.stored.version == updated.stored.version, "settled: nothing more to write"
+
+
+def test_the_organiser_outside_odoo_is_told_apart_from_odoo_users_who_accepted(
+    bob: Setup,
+) -> None:
+    """Ann, an Odoo user, accepted the same invitation: Olga is still its organiser."""
+    bob.odoo.add_user("ann", "ann-pw", name="Ann", email="ann@example.com")
+    olga = Person("olga@partner.example", "Olga")
+    people = [Attendee("bob@example.com"), Attendee("ann@example.com", response="accepted")]
+    (created,) = bob.apply(Create("k", meeting("Partner review", organizer=olga, attendees=people)))
+    assert created.ok, created.error
+    fresh = bob.another()
+    pulled = bob.run(fresh.pull(None, WINDOW))
+    bob.run(fresh.aclose())
+    assert only(pulled).event.organizer == olga
+
+
+def test_a_row_whose_organiser_cannot_be_told_is_read_only(bob: Setup) -> None:
+    """No ``user_id`` and no accepted attendee besides Bob: nobody calsync knows organises it."""
+    guest = bob.hands.partner("eve@partner.example")
+    owner = bob.hands.partner("bob@example.com")
+    values = {"name": "Imported", "start": "2027-03-10 09:00:00", "stop": "2027-03-10 10:00:00"}
+    values |= {"user_id": False, "partner_ids": [(6, 0, [owner, guest])]}
+    bob.hands.call("calendar.event", "create", values, context=QUIET)
+    pulled = only(bob.pull())
+    assert pulled.event.organizer is None
+    assert pulled.read_only
 
 
 def test_read_only_events_change_only_the_users_own_answer(bob: Setup) -> None:
@@ -680,6 +717,29 @@ def test_auto_picks_json2_on_19_with_a_key_and_jsonrpc_otherwise() -> None:
         assert calendar.owner_email == "bob@example.com"
         assert calendar.account == "bob"
         loop.run_until_complete(calendar.aclose())
+        loop.close()
+        odoo.stop()
+
+
+@pytest.mark.parametrize("transport", ["json2", "jsonrpc"])
+def test_an_api_key_of_another_user_is_refused(transport: str) -> None:
+    """JSON-2 takes the user from the key alone: Ann's key given for bob never syncs Ann's
+    calendar under bob's pair (checked on a real Odoo 19.0: admin's key for bob is refused)."""
+    odoo = emulator("19.0")
+    loop = asyncio.new_event_loop()
+    try:
+        odoo.add_user("ann", "ann-pw", name="Ann", email="ann@example.com", api_key="a" * 40)
+        calendar = OdooCalendar(odoo.url, odoo.db, "bob", api_key="a" * 40, transport=transport)  # type: ignore[arg-type]
+        if transport == "json2":
+            with pytest.raises(AuthenticationError, match="are those of 'ann'") as caught:
+                loop.run_until_complete(calendar.pull(None, WINDOW))
+            assert caught.value.code == "wrong_user"
+        else:  # /jsonrpc checks login and key together
+            with pytest.raises(AuthenticationError):
+                loop.run_until_complete(calendar.pull(None, WINDOW))
+        assert not [c for c in odoo.calls if c.model == "calendar.event"], "nothing was read"
+        loop.run_until_complete(calendar.aclose())
+    finally:
         loop.close()
         odoo.stop()
 
@@ -1048,3 +1108,54 @@ def test_reminders_keep_odoos_email_alarms(bob: Setup) -> None:
         "Notification - 1 Hours",
         "Notification - 20 Minutes",
     ]
+
+
+# -- configuration mistakes are said so, not retried (issue 14) ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("odoo.example.com", "an http(s) URL with a host"),
+        ("127.0.0.1:8069", "such as https://odoo.example.com"),
+        ("ftp://odoo.example.com", "an http(s) URL"),
+        ("https://odoo.example.com/odoo", "give 'https://odoo.example.com'"),
+        ("https://odoo.example.com/odoo/calendar", "Odoo's web client"),
+        ("https://odoo.example.com/web#action=calendar", "Odoo's web client"),
+        ("https://odoo.example.com:99999", "a port from 1 to 65535"),
+    ],
+)
+def test_a_url_that_cannot_be_the_server_is_refused_at_once(url: str, says: str) -> None:
+    from calsync import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=re.escape(says)):
+        OdooCalendar(url, "db", "bob", password="x")
+
+
+@pytest.mark.parametrize(
+    ("version", "credentials", "says"),
+    [
+        ("18.0", {"password": PASSWORD}, "Odoo has no database 'nosuchdb': check its name"),
+        ("19.0", {"api_key": API_KEY}, "Odoo serves no database 'nosuchdb' at"),
+    ],
+    ids=["jsonrpc", "json2"],
+)
+def test_a_wrong_database_is_a_configuration_error_not_a_retry_later(
+    tmp_path: Any, version: str, credentials: dict[str, str], says: str
+) -> None:
+    """Real Odoo answers /jsonrpc with psycopg2's OperationalError ('database "x" does not
+    exist', which looks transient) and JSON-2 with an HTML 404 (checked on 18.0 and 19.0)."""
+    from calsync import ConfigurationError, Synchronizer
+    from calsync.adapters.memory import MemoryCalendar
+    from calsync.stores import MemoryStore
+
+    odoo = emulator(version)
+    try:
+        calendar = OdooCalendar(odoo.url, "nosuchdb", "bob", **credentials)  # type: ignore[arg-type]
+        with (
+            Synchronizer(calendar, MemoryCalendar("outlook"), MemoryStore()) as sync,
+            pytest.raises(ConfigurationError, match=re.escape(says)),
+        ):
+            sync.run()
+    finally:
+        odoo.stop()

@@ -43,7 +43,7 @@ def world(tmp_path: Path) -> Iterator[World]:
         outlook = make_adapter(graph, alice)
         store = SQLiteStore(tmp_path / "state.sqlite3")
         sync = Synchronizer(
-            memory, outlook, store, pair="alice", window=WINDOW, max_notifications=1000
+            memory, outlook, store, pair="alice", window=WINDOW, first_sync_max_notifications=None
         )
         try:
             yield World(graph, alice, memory, outlook, sync)

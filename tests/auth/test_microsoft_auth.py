@@ -501,7 +501,7 @@ def test_configuration_mistakes_are_reported_early(
 ) -> None:
     with pytest.raises(ConfigurationError, match="https"):
         make_auth(MemoryTokenStore(), authority_host="http://login.example.com")
-    with pytest.raises(ConfigurationError, match="absolute URL"):
+    with pytest.raises(ConfigurationError, match=r"redirect_uri must be an http\(s\) URL"):
         make_auth(MemoryTokenStore(), redirect_uri="/microsoft_account/authentication")
     with pytest.raises(ConfigurationError, match="client_secret"):
         make_auth(MemoryTokenStore(), client_secret="")
@@ -595,3 +595,145 @@ def test_no_secret_reaches_logs_reprs_or_errors(
     leaks = [name for name, value in forbidden.items() if value and value in text]
     assert leaks == []
     store.close()
+
+
+# -- an access token Graph refuses before its time (issue 14) -----------------------------------
+
+
+def pull_twice(
+    graph: GraphEmulator, mailbox: GraphMailbox, credential: Any, between: Callable[[], None]
+) -> list[int]:
+    """Two pulls by the Outlook adapter, ``between`` them; Graph's statuses of the second."""
+    from calsync import Window
+    from calsync.adapters.outlook import OutlookCalendar
+    from tests.adapters.outlook_support import fast_retry
+
+    window = Window.around()
+    adapter = OutlookCalendar(
+        credential, base_url=graph.base_url, account=mailbox.email, retry=fast_retry()
+    )
+
+    async def run() -> list[int]:
+        try:
+            await adapter.pull(None, window)
+            between()
+            before = len(graph.requests)
+            try:
+                await adapter.pull(None, window)
+            finally:
+                statuses = [graph.status_of(r) or 0 for r in graph.requests[before:]]
+            return statuses
+        finally:
+            await adapter.aclose()
+
+    return asyncio.run(run())
+
+
+def test_a_token_graph_refuses_early_is_refreshed_once(
+    graph: GraphEmulator, alice: GraphMailbox, auth: MicrosoftAuth, sign_in: SignIn
+) -> None:
+    """Expired for Graph, valid for msal: one 401, one refresh, the same request again."""
+    sign_in(auth, "user-1", alice)
+    before = refreshes(graph)
+    statuses = pull_twice(
+        graph, alice, auth.credential("user-1"), lambda: graph.identity.expire_access_tokens(alice)
+    )
+    assert statuses[:2] == [401, 200]
+    assert 401 not in statuses[1:]
+    assert refreshes(graph) == before + 1
+
+
+@pytest.mark.parametrize("reason", ["revoked", "consent"])
+def test_a_refused_token_whose_grant_is_gone_asks_for_a_new_sign_in(
+    graph: GraphEmulator, alice: GraphMailbox, auth: MicrosoftAuth, sign_in: SignIn, reason: str
+) -> None:
+    sign_in(auth, "user-1", alice)
+
+    def revoke() -> None:
+        graph.identity.revoke(alice, reason)
+        graph.identity.expire_access_tokens(alice)
+
+    with pytest.raises(ReauthorizationRequiredError, match=r"sign in|authorization_url"):
+        pull_twice(graph, alice, auth.credential("user-1"), revoke)
+
+
+def test_a_refused_token_no_credential_can_replace_fails_clearly(
+    graph: GraphEmulator, alice: GraphMailbox
+) -> None:
+    """A StaticToken cannot refresh: one 401, no retry, an error that says what to do."""
+    from calsync import AuthenticationError
+    from calsync.adapters.outlook import StaticToken
+
+    token = graph.grant_token(alice)
+    with pytest.raises(AuthenticationError, match="cannot fetch another") as caught:
+        pull_twice(graph, alice, StaticToken(token), lambda: graph.revoke_token(token))
+    assert caught.value.status == 401
+    assert token not in str(caught.value)
+
+
+def test_a_token_refused_again_after_a_refresh_fails_clearly(
+    graph: GraphEmulator, alice: GraphMailbox
+) -> None:
+    """A credential that refreshes into another refused token: two 401s, then a clear error."""
+    from calsync import AuthenticationError
+    from calsync.adapters.outlook import StaticToken
+
+    class Refreshing(StaticToken):
+        def __init__(self, token: str) -> None:
+            super().__init__(token)
+            self.rejected: list[str] = []
+
+        def reject(self, token: str) -> None:
+            self.rejected.append(token)
+
+    token = graph.grant_token(alice)
+    credential = Refreshing(token)
+    with pytest.raises(AuthenticationError, match="again after a refresh"):
+        pull_twice(graph, alice, credential, lambda: graph.revoke_token(token))
+    assert credential.rejected == [token], "told once, retried once"
+
+
+# -- who signed in (issue 14) -------------------------------------------------------------------
+
+
+def test_a_sign_in_by_another_account_than_the_mailbox_is_refused(
+    graph: GraphEmulator, alice: GraphMailbox, bob: GraphMailbox, auth: MicrosoftAuth
+) -> None:
+    """The link was for Alice's mailbox; Bob signed in (a shared browser, select_account)."""
+    url = auth.authorization_url(alice.email, prompt="select_account")
+    graph.identity.sign_in(bob)
+    with pytest.raises(ReauthorizationRequiredError, match="sign in as alice") as caught:
+        auth.complete(alice.email, callback(url))
+    assert caught.value.code == "wrong_account"
+    assert "bob@example.com signed in, but this sign-in was for alice@example.com" in str(
+        caught.value
+    )
+    assert auth.accounts() == [], "nothing was stored"
+    graph.identity.sign_in(alice)
+    url = auth.authorization_url(alice.email)
+    assert auth.complete(alice.email, callback(url)).username == alice.email
+
+
+@pytest.mark.parametrize(
+    ("options", "refused"),
+    [
+        ({"login_hint": "alice@example.com"}, True),
+        ({"mailbox": "Alice@Example.com"}, True),
+        ({}, False),  # "user-1" names no mailbox
+        ({"login_hint": "alice@example.com", "mailbox": ""}, False),  # whoever signs in
+    ],
+)
+def test_the_expected_mailbox_comes_from_the_mailbox_the_hint_or_the_account(
+    graph: GraphEmulator,
+    bob: GraphMailbox,
+    auth: MicrosoftAuth,
+    options: dict[str, str],
+    refused: bool,
+) -> None:
+    url = auth.authorization_url("user-1", **options)
+    graph.identity.sign_in(bob)
+    if refused:
+        with pytest.raises(ReauthorizationRequiredError, match="sign in as alice"):
+            auth.complete("user-1", callback(url))
+    else:
+        assert auth.complete("user-1", callback(url)).username == bob.email

@@ -155,16 +155,15 @@ def test_the_first_sync_e_mails_no_one_unless_allowed(tmp_path: Path) -> None:
     with world(tmp_path, "alice") as made:
         alice = made.users["alice"]
         alice.odoo.create("Kick-off", "2027-03-10 09:00:00", "2027-03-10 10:00:00", *GUESTS)
-        made.restart("alice", max_notifications=None)
+        made.restart("alice", first_sync_max_notifications=0, max_notifications=20)
         with pytest.raises(NotificationLimitError) as caught:
             made.sync("alice")
         message = str(caught.value)
         assert "2 times, more than the 0 allowed on a first sync" in message
-        assert "max_notifications=2" in message
+        assert "run(allow_notifications=2)" in message
         assert made.mail("alice") == []
         assert made.titles("alice")[1] == [], "nothing was written"
-        made.restart("alice", max_notifications=2)
-        made.sync("alice")
+        made.run(alice.sync.run_async(allow_notifications=2))
         assert len(made.mail("alice")) == 2
 
 

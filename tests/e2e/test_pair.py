@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from calsync import ExistingEvents, NextSync
+from calsync import ExistingEvents, NextSync, NotificationLimitError
 from tests.e2e.world import World, world
 
 GUESTS = ("ann@client.example",)
@@ -29,7 +30,7 @@ def seed_both_sides(made: World, login: str) -> None:
 
 def test_a_first_sync_links_what_both_sides_already_hold(tmp_path: Path) -> None:
     """A user who skipped the guide's copy-delete-sync procedure gets no duplicate and no e-mail."""
-    with world(tmp_path, "alice", max_notifications=None) as made:
+    with world(tmp_path, "alice", first_sync_max_notifications=0) as made:
         seed_both_sides(made, "alice")
         made.graph.clear_mail_log()
         plan = made.preview("alice")
@@ -128,49 +129,128 @@ def test_an_event_outlook_refuses_is_held_until_it_syncs(tmp_path: Path) -> None
 
 
 COMBINATIONS = [(existing, next_sync) for existing in ExistingEvents for next_sync in NextSync]
+ZED = "zed@other.example"
+OWN = {"Kick-off", "Lunch"}  # synced, organised by Alice: Kick-off from Odoo, Lunch from Outlook
+ATTENDED = "Zed's meeting"  # synced, organised by Zed (no Odoo user); Alice and Dave attend
+LATER = "Later in Odoo"  # created after the first sync: never synced before the reset
+
+
+def odoo_rows(made: World) -> dict[str, list[dict[str, Any]]]:
+    """Odoo's live events by name, read as admin straight from the emulator."""
+    rows = made.odoo.execute(
+        "admin", "calendar.event", "search_read", [], ["name", "user_id", "attendee_ids"]
+    )
+    found: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        attendees = made.odoo.execute(
+            "admin", "calendar.attendee", "read", row["attendee_ids"], ["email", "state"]
+        )
+        row["answers"] = {a["email"]: a["state"] for a in attendees}
+        found.setdefault(row["name"], []).append(row)
+    return found
+
+
+def outlook_items(made: World) -> dict[str, list[dict[str, Any]]]:
+    """Alice's mailbox by subject, read straight from the Graph emulator."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for item in made.graph.events(made.users["alice"].mailbox):
+        found.setdefault(item["subject"], []).append(item)
+    return found
+
+
+def check_sides(made: World, odoo: set[str], outlook: set[str]) -> None:
+    """One copy of each expected event per side, each with its organiser."""
+    alice = made.users["alice"]
+    rows, items = odoo_rows(made), outlook_items(made)
+    assert {name: len(found) for name, found in rows.items()} == dict.fromkeys(odoo, 1)
+    assert {name: len(found) for name, found in items.items()} == dict.fromkeys(outlook, 1)
+    for name, (row,) in rows.items():
+        if name == ATTENDED:
+            assert row["user_id"] is False, "no Odoo user organises Zed's meeting"
+            assert row["answers"][ZED] == "accepted", "Zed is kept, as its organiser"
+            assert set(row["answers"]) == {ZED, alice.email, "dave@other.example"}
+        else:
+            assert row["user_id"][0] == alice.odoo.uid
+    for subject, (item,) in items.items():
+        organizer = item["organizer"]["emailAddress"]["address"]
+        assert organizer == (ZED if subject == ATTENDED else alice.email), subject
+        assert item["isOrganizer"] is (subject != ATTENDED)
 
 
 @pytest.mark.parametrize(("existing", "next_sync"), COMBINATIONS)
 def test_reset_on_the_real_pair(
     tmp_path: Path, existing: ExistingEvents, next_sync: NextSync
 ) -> None:
-    """Odoo's reset choices on both emulators: previewed with their cancellations, then run."""
-    with world(tmp_path, "alice") as made:
+    """Odoo's reset choices on both emulators, checked on the emulators themselves.
+
+    Among the synced events is a meeting Alice only attends, organised by Zed,
+    who has no Odoo user: never deleted, never duplicated, never re-sent as
+    Alice's own (which would invite Zed to his own meeting). Outlook e-mails
+    exactly the reset's previewed cancellations, then, after a reset with "all
+    existing events", exactly the invitations of the events it re-creates,
+    once the run has the caller's consent: it is a first sync again.
+    """
+    with world(tmp_path, "alice", first_sync_max_notifications=0) as made:
         alice = made.users["alice"]
         alice.odoo.create("Kick-off", "2027-03-10 09:00:00", "2027-03-10 10:00:00", *GUESTS)
         alice.outlook.create("Lunch", 11, 12)
-        made.sync("alice")
+        made.graph.seed_event(
+            alice.mailbox,
+            {
+                "subject": ATTENDED,
+                "start": {"dateTime": "2027-03-12T09:00:00", "timeZone": "UTC"},
+                "end": {"dateTime": "2027-03-12T10:00:00", "timeZone": "UTC"},
+                "attendees": [
+                    {"type": "required", "emailAddress": {"address": a, "name": a}}
+                    for a in (alice.email, "dave@other.example")
+                ],
+            },
+            organizer=("Zed", ZED),
+        )
         made.graph.clear_mail_log()
-        alice.odoo.create("Later in Odoo", "2027-03-20 09:00:00", "2027-03-20 10:00:00")
-        before = made.titles("alice")
+        first = made.run(alice.sync.run_async(allow_notifications=1))
+        assert first.ok, str(first)
+        assert [(m.kind, m.recipient) for m in made.mail("alice")] == [
+            ("invitation", "ann@client.example")
+        ]
+        made.graph.clear_mail_log()
+        alice.odoo.create(LATER, "2027-03-20 09:00:00", "2027-03-20 10:00:00")
+        check_sides(made, OWN | {ATTENDED, LATER}, OWN | {ATTENDED})
 
         preview = made.run(alice.sync.preview_reset_async(existing, next_sync))
-        assert made.titles("alice") == before, "a preview writes nothing"
-        cancels_in_outlook = 1 in existing.positions
-        assert [n.recipient for n in preview.notifications] == (
-            ["ann@client.example"] if cancels_in_outlook else []
-        )
+        check_sides(made, OWN | {ATTENDED, LATER}, OWN | {ATTENDED})  # a preview writes nothing
+        cancels = [("cancellation", "ann@client.example")] if 1 in existing.positions else []
+        assert [(n.kind.value, n.recipient) for n in preview.notifications] == cancels
         report = made.run(alice.sync.reset_async(existing, next_sync))
         assert report.ok, str(report)
-        assert sorted((m.kind, m.recipient) for m in made.mail("alice")) == sorted(
-            (n.kind.value, n.recipient) for n in preview.notifications
-        )
-
-        synced = {"Kick-off", "Lunch"}
-        odoo, outlook = (set(titles) for titles in made.titles("alice"))
-        assert odoo == ({"Later in Odoo"} | (set() if 0 in existing.positions else synced))
-        assert outlook == (set() if 1 in existing.positions else synced)
+        assert [(m.kind, m.recipient) for m in made.mail("alice")] == cancels
+        odoo = {ATTENDED, LATER} | (set() if 0 in existing.positions else OWN)
+        outlook = {ATTENDED} | (set() if 1 in existing.positions else OWN)
+        check_sides(made, odoo, outlook)  # meetings only attended are never deleted
 
         made.graph.clear_mail_log()
-        after = made.sync("alice")
-        assert after.ok, str(after)
-        odoo, outlook = made.titles("alice")
         if next_sync is NextSync.ALL:
-            assert odoo == outlook, "every existing event synced again"
-            assert len(odoo) == len(set(odoo)), "and matched, not duplicated"
+            plan = made.preview("alice")
+            invites = [("invitation", "ann@client.example")] if "Kick-off" in odoo - outlook else []
+            assert [(n.kind.value, n.recipient) for n in plan.notifications] == invites
+            if invites:
+                with pytest.raises(NotificationLimitError, match="allowed on a first sync"):
+                    made.sync("alice")
+                assert made.mail("alice") == []
+                check_sides(made, odoo, outlook)  # stopped before any write
+            after = made.run(alice.sync.run_async(allow_notifications=len(invites)))
+            assert after.ok, str(after)
+            assert [(m.kind, m.recipient) for m in made.mail("alice")] == invites
+            check_sides(made, odoo | outlook, odoo | outlook)
         else:
-            assert "Later in Odoo" not in outlook, "existing events stay out"
+            after = made.sync("alice")
+            assert after.ok, str(after)
+            assert not [o for o in after.outcomes if o.operation.write], "existing events stay out"
+            check_sides(made, odoo, outlook)
             alice.odoo.create("After the reset", "2027-03-25 09:00:00", "2027-03-25 10:00:00")
             made.sync("alice")
-            assert "After the reset" in made.titles("alice")[1]
+            check_sides(made, odoo | {"After the reset"}, outlook | {"After the reset"})
+            assert made.mail("alice") == []
         assert not made.sync("alice").outcomes
+        assert all(ZED not in (m.recipient, m.mailbox) for m in made.graph.mail_log())
+        assert made.odoo.mail_log() == []

@@ -170,8 +170,12 @@ class Wiring:
     outlook_options: dict[str, Any] = attrs.field(factory=dict, hash=False)
 
     def synchronizer(self, store: SQLiteStore, **options: Any) -> calsync.Synchronizer:
-        """The user's synchronizer over ``store`` (Odoo password: ``<login>-pw``)."""
-        options.setdefault("max_notifications", 1000)
+        """The user's synchronizer over ``store`` (Odoo password: ``<login>-pw``).
+
+        Its first sync may e-mail (the scenarios seed meetings with guests) unless
+        ``first_sync_max_notifications`` says otherwise.
+        """
+        options.setdefault("first_sync_max_notifications", None)
         odoo = OdooCalendar(
             self.odoo_url, self.db, self.login, password=f"{self.login}-pw", timeout=self.timeout
         )

@@ -568,6 +568,46 @@ def test_others_private_events_refuse_write_and_unlink(with_bob: OdooEmulator) -
     assert with_bob.execute("bob", "calendar.event", "write", [invited], {"location": "ok"}) is True
 
 
+def test_events_no_odoo_user_organises(with_bob: OdooEmulator) -> None:
+    """``user_id`` False, as checked on Odoo 18.0 (2026-12-05): no ``partner_id``, the
+    partners as given (the caller's by default), the caller's answer accepted, writable by
+    any user unless private, then only by its attendees; masked for the others."""
+    zed = with_bob.execute(
+        "admin", "res.partner", "create", {"name": "Zed", "email": "z@o.example"}
+    )
+    fields = ["user_id", "partner_id", "partner_ids", "attendee_ids", "name"]
+    alone = private_event(with_bob, privacy=False, user_id=False)
+    assert with_bob.execute("admin", "calendar.event", "read", [alone], fields)[0] == {
+        "id": alone,
+        "user_id": False,
+        "partner_id": False,
+        "partner_ids": [3],
+        "attendee_ids": [1],
+        "name": "Secret board",
+    }
+    event_id = private_event(with_bob, user_id=False, partner_ids=[[6, 0, [zed, 3]]])
+    row = with_bob.execute("admin", "calendar.event", "read", [event_id], fields)[0]
+    states = with_bob.execute("admin", "calendar.attendee", "read", row["attendee_ids"], ["state"])
+    assert sorted(s["state"] for s in states) == ["accepted", "needsAction"]
+    assert with_bob.execute("bob", "calendar.event", "read", [event_id], ["name"])[0]["name"] == (
+        "Busy"
+    )
+    with pytest.raises(OdooError, match="'write' access"):
+        with_bob.execute("bob", "calendar.event", "write", [event_id], {"location": "x"})
+    assert with_bob.execute("admin", "calendar.event", "write", [event_id], {"location": "A"})
+    assert with_bob.execute("bob", "calendar.event", "write", [alone], {"location": "B"})
+    loaded = with_bob.execute(
+        "admin",
+        "calendar.event",
+        "load",
+        ["id", "name", "start", "stop", "user_id/.id"],
+        [["calsync.t1", "Loaded", "2027-02-05 09:00:00", "2027-02-05 10:00:00", ""]],
+        context=QUIET,
+    )
+    (row,) = with_bob.execute("admin", "calendar.event", "read", loaded["ids"], ["user_id"])
+    assert row["user_id"] is False, "an empty cell is no organiser, not the default"
+
+
 def test_users_see_the_private_events_of_bob_masked_too(with_bob: OdooEmulator) -> None:
     event_id = private_event(with_bob, user="bob", name="Dentist")
     assert (

@@ -460,6 +460,38 @@ def test_a_meeting_the_account_only_attends_is_not_created_where_it_would_be_its
     assert not plan(left, right, [link], window=WINDOW).operations
 
 
+def test_a_meeting_someone_else_organises_is_never_created_where_it_would_be_its_own() -> None:
+    """Not read-only (its copy follows its organiser), but organised by Zed: never re-sent.
+
+    Neither as a new event nor as the copy an edit puts back after a deletion.
+    """
+    from calsync.model import Person
+
+    zed = Person("zed@other.example", "Zed")
+    meeting = event(organizer=zed, attendees=[Attendee("me@example.com")])
+    left = SideInput("odoo", [RemoteEvent("L1", meeting)], owner_email="me@example.com")
+    right = SideInput("outlook", notifications=invites, holds_others_meetings=False)
+    result = plan(left, right, [], window=WINDOW)
+    assert kinds(result) == [("skip", None)]
+    assert result.notifications == ()
+
+    link = Link("k1", meeting, SideRef("L1", "lv1"), SideRef("R1", "rv1", read_only=True))
+    edited = RemoteEvent("L1", attrs.evolve(meeting, title="Edited"), "lv2")
+    deleted_in_outlook = plan(
+        attrs.evolve(left, items=(edited,)),
+        attrs.evolve(right, removed=["R1"]),
+        [link],
+        window=WINDOW,
+    )
+    assert kinds(deleted_in_outlook) == [("skip", None)]
+    assert deleted_in_outlook.notifications == ()
+
+    own = attrs.evolve(meeting, organizer=Person("me@example.com"))
+    assert kinds(
+        plan(attrs.evolve(left, items=(RemoteEvent("L1", own),)), right, [], window=WINDOW)
+    ) == [("create", "outlook")]
+
+
 def test_changes_to_a_read_only_copy_only_touch_the_owner_response() -> None:
     base = event(attendees=[Attendee("me@example.com"), Attendee("ann@example.com")])
     link = Link("k1", base, SideRef("L1", "lv1"), SideRef("R1", "rv1", read_only=True))

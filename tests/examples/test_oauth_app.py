@@ -168,7 +168,7 @@ def test_a_run_that_would_mail_more_than_previewed_writes_nothing(site: Site) ->
     refused = site.browser.post(f"{site.url}/sync", params={"emails": "0"})
     assert refused.status_code == 409
     assert "Nothing was written" in refused.text
-    assert "more than the 0 allowed" in refused.text
+    assert "more than the 0 you allowed" in refused.text
     assert site.graph.events(site.mailbox) == []
 
 

@@ -34,8 +34,7 @@ def sync(servers: Servers, module: Any) -> Any:
         contextlib.closing(SQLiteStore(config.state)) as store,
         module.synchronizer(config, store) as pair,
     ):
-        pair.max_notifications = 5
-        return pair.run()
+        return pair.run(allow_notifications=5)
 
 
 @pytest.fixture

@@ -173,6 +173,26 @@ def test_each_pair_is_a_task_and_every_pair_converges(world: QueueWorld, worker_
         store.close()
 
 
+def test_a_cap_on_every_run_is_no_consent_to_a_first_sync(
+    world: QueueWorld, worker_rq: Any
+) -> None:
+    """A pair configured with ``max_notifications`` only: its first sync invites no one."""
+    spec = world.specs[0]
+    path = Path(world.env["CALSYNC_PAIRS"])
+    config = json.loads(path.read_text())
+    config[spec.pair]["options"] = {"max_notifications": 20}
+    path.write_text(json.dumps(config))
+    world.graph.clear_mail_log()
+    result = worker_rq.sync_pair(spec.pair)  # the task, in this process
+    assert result["status"] == "guarded", result
+    assert "NotificationLimitError" in result["error"]
+    assert "allowed on a first sync" in result["error"]
+    assert world.graph.mail_log() == []
+    assert graph_titles(world.graph, spec) == sorted(
+        f"{title} {spec.tag}" for title in ("Outlook series", "Outlook single")
+    ), "nothing was written"
+
+
 def test_a_task_that_finds_its_pair_locked_reschedules_itself(
     world: QueueWorld, worker_rq: Any
 ) -> None:

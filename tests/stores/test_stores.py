@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from calsync import PairLockedError, SchemaVersionError
+from calsync import PairLockedError, SchemaVersionError, StoreError
 from calsync.engine import Link, SideRef
 from calsync.model import Attendee, Event, Recurrence, RecurrenceRule
 from calsync.stores import Held, Intent, MappingStore, MemoryStore, SQLiteStore
@@ -281,7 +281,7 @@ def test_stores_close_in_a_with_block(tmp_path: Path) -> None:
 
     with SQLiteStore(tmp_path / "s.sqlite3") as store:
         store.pairs()
-    with pytest.raises(sqlite3.ProgrammingError):
+    with pytest.raises(StoreError, match="closed"):
         store.pairs()
     with SQLiteTokenStore(tmp_path / "s.sqlite3") as tokens, MemoryTokenStore() as memory:
         tokens.set("ann", "x")

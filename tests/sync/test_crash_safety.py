@@ -63,7 +63,7 @@ def synchronizer(
     odoo: MemoryCalendar, outlook: MemoryCalendar, store: SQLiteStore, **options: Any
 ) -> Synchronizer:
     return Synchronizer(
-        odoo, outlook, store, pair="p", window=WINDOW, max_notifications=1000, **options
+        odoo, outlook, store, pair="p", window=WINDOW, first_sync_max_notifications=None, **options
     )
 
 

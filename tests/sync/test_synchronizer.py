@@ -95,9 +95,39 @@ def test_the_first_sync_refuses_to_send_invitations_by_default(pair: Pair) -> No
         "ann@example.com",
         "bob@example.com",
     ]
-    report = pair.sync(max_notifications=2).run()
+    with pytest.raises(NotificationLimitError, match="more than the 1 you allowed"):
+        pair.sync().run(allow_notifications=1)
+    report = pair.sync().run(allow_notifications=2)
     assert len(report.notifications) == 2
     assert len(pair.outlook) == 1
+
+
+@pytest.mark.parametrize("cap", [20, None], ids=["a-cap-of-20", "no-cap"])
+def test_max_notifications_never_lifts_the_first_sync_guard(pair: Pair, cap: int | None) -> None:
+    """A service's cap on every run is no consent to a first sync's invitations."""
+    pair.odoo.add(event("Meeting", attendees=[Attendee("ann@example.com")]))
+    sync = pair.sync(max_notifications=cap)
+    with pytest.raises(NotificationLimitError, match="allowed on a first sync") as caught:
+        sync.run()
+    assert "run(allow_notifications=1)" in str(caught.value)
+    assert len(pair.outlook) == 0, "nothing was written, no one was e-mailed"
+    assert (
+        len(pair.sync(max_notifications=cap, first_sync_max_notifications=1).run().notifications)
+        == 1
+    )
+
+
+def test_a_waived_first_sync_guard_leaves_max_notifications_in_charge(pair: Pair) -> None:
+    pair.odoo.add(event("Meeting", attendees=[Attendee("ann@example.com")]))
+    with pytest.raises(NotificationLimitError, match="more than the 0 allowed;"):
+        pair.sync(first_sync_max_notifications=None, max_notifications=0).run()
+    assert pair.sync(first_sync_max_notifications=None).run().notifications
+
+
+@pytest.mark.parametrize("given", [-1, 1.5, "2", True])
+def test_allow_notifications_is_a_count(pair: Pair, given: object) -> None:
+    with pytest.raises((ConfigurationError, TypeError), match="allow_notifications"):
+        pair.sync().run(allow_notifications=given)  # type: ignore[arg-type]
 
 
 def test_later_runs_follow_max_notifications(pair: Pair) -> None:

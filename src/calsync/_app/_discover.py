@@ -46,7 +46,7 @@ async def odoo_users(deployment: Deployment) -> list[tuple[str, str]]:
         rows = await transport.call(
             "res.users",
             "search_read",
-            domain=[("share", "=", False), ("email", "!=", False)],
+            [("share", "=", False), ("email", "!=", False)],
             fields=["login", "email"],
         )
     finally:

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 import attrs
+from attrs.validators import instance_of, optional
 
 from calsync._model._event import Event
 
@@ -23,9 +24,9 @@ class SideRef:
     ``read_only``: the account does not organise the event on that side.
     """
 
-    id: str
-    version: str | None = None
-    seen: Event | None = None
+    id: str = attrs.field(validator=instance_of(str))
+    version: str | None = attrs.field(default=None, validator=optional(instance_of(str)))
+    seen: Event | None = attrs.field(default=None, validator=optional(instance_of(Event)))
     read_only: bool = False
 
     def content(self, base: Event) -> Event:
@@ -45,10 +46,10 @@ class Link:
     until that event is deleted.
     """
 
-    key: str
-    base: Event
-    left: SideRef | None
-    right: SideRef | None
+    key: str = attrs.field(validator=instance_of(str))
+    base: Event = attrs.field(validator=instance_of(Event))
+    left: SideRef | None = attrs.field(validator=optional(instance_of(SideRef)))
+    right: SideRef | None = attrs.field(validator=optional(instance_of(SideRef)))
     uid: str | None = None
     note: str = ""
 
@@ -102,6 +103,8 @@ class Links:
 
     def put(self, link: Link) -> None:
         """Add or replace a link."""
+        if not isinstance(link, Link):
+            raise TypeError(f"expected a Link, not {type(link).__name__}")
         self.remove(link.key)
         self._by_key[link.key] = link
         for position in (0, 1):

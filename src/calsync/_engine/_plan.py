@@ -17,7 +17,8 @@ import attrs
 from calsync._engine._links import Link, LinkIndex, Links, SideRef, derive_key
 from calsync._engine._merge import KeepBothRequested, ResolvedConflict, SideView, merge
 from calsync._engine._rules import ConflictRule, DeletionRule, LatestWins
-from calsync._errors import InvalidEventError
+from calsync._errors import ConfigurationError, InvalidEventError
+from calsync._model._checks import Choice
 from calsync._model._event import Event
 from calsync._model._projection import FULL, Projection
 from calsync._model._values import Response
@@ -62,13 +63,15 @@ class SideInput:
     attendee e-mails a write causes on this side.
     """
 
-    name: str
+    name: str = attrs.field(validator=attrs.validators.instance_of(str))
     items: tuple[RemoteEvent, ...] = attrs.field(default=(), converter=_to_items)
     removed: frozenset[str] = attrs.field(default=frozenset(), converter=_to_ids)
     unreadable: frozenset[str] = attrs.field(default=frozenset(), converter=_to_ids)
     full: bool = False
     complete: bool = True
-    projection: Projection = FULL
+    projection: Projection = attrs.field(
+        default=FULL, validator=attrs.validators.instance_of(Projection)
+    )
     owner_email: str | None = None
     notifications: NotificationPolicy | None = None
     holds_others_meetings: bool = True
@@ -82,15 +85,29 @@ class DeletionGuard:
     ``max_fraction`` of the pair's links. The caller may allow them explicitly.
     """
 
-    max_fraction: float = 0.3
-    min_count: int = 5
+    max_fraction: float = attrs.field(default=0.3, validator=lambda _, __, v: _fraction(v))
+    min_count: int = attrs.field(default=5, validator=lambda _, __, v: _count(v))
 
     def blocks(self, deletions: int, links: int) -> bool:
         """Whether that many deletions out of that many links is too many."""
         return deletions > self.min_count and deletions > self.max_fraction * max(links, 1)
 
 
-class OperationKind(str, enum.Enum):
+def _fraction(value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"max_fraction must be a number, not {type(value).__name__}")
+    if not value >= 0:  # NaN too
+        raise ConfigurationError(f"max_fraction must be 0 or more, not {value!r}")
+
+
+def _count(value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"min_count must be an int, not {type(value).__name__}")
+    if value < 0:
+        raise ConfigurationError(f"min_count must be 0 or more, not {value!r}")
+
+
+class OperationKind(Choice):
     """What an operation does."""
 
     CREATE = "create"
@@ -643,12 +660,31 @@ class _Planner:
         versions). The copy's key derives from it, not from the item's version,
         so that the copy a stopped run made is found again after an edit.
         """
-        source, target = position, 1 - position
         if copy_of is not None:
-            key = derive_key(self.pair, self.sides[source].name, item.id, "copy", copy_of)
+            key = derive_key(self.pair, self.sides[position].name, item.id, "copy", copy_of)
         else:
-            key = self._origin_key(source, item)
-        if item.read_only and not self.sides[target].holds_others_meetings:
+            key = self._origin_key(position, item)
+        self._create(key, position, item, reason, uid=item.uid)
+
+    def _organised_elsewhere(self, source: int, item: RemoteEvent) -> bool:
+        """This account does not organise the event: read-only, or someone else organises it."""
+        organizer = item.event.organizer
+        owner = self.sides[source].owner_email
+        return item.read_only or (
+            organizer is not None and owner is not None and organizer.email != owner.lower()
+        )
+
+    def _create(
+        self, key: str, source: int, item: RemoteEvent, reason: str, *, uid: str | None
+    ) -> None:
+        """Create ``item`` on the other side under ``key``, unless an interrupted run did.
+
+        Never on a side that cannot hold others' meetings when this account does
+        not organise it: there it would become this account's own meeting, and
+        its provider would invite every attendee, the organiser included.
+        """
+        target = 1 - source
+        if not self.sides[target].holds_others_meetings and self._organised_elsewhere(source, item):
             origin = SideRef(item.id, item.version, read_only=item.read_only)
             link = _link(key, item.event, origin, source, None, uid=item.uid)
             self.new_links[key] = link
@@ -659,13 +695,6 @@ class _Planner:
                 f"{self.sides[target].name} it would become this account's own meeting",
             )
             return
-        self._create(key, source, item, reason, uid=item.uid)
-
-    def _create(
-        self, key: str, source: int, item: RemoteEvent, reason: str, *, uid: str | None
-    ) -> None:
-        """Create ``item`` on the other side under ``key``, unless an interrupted run did."""
-        target = 1 - source
         orphan = self._adopt(target, key)
         if orphan is not None:
             self._settle_creation(
@@ -858,9 +887,10 @@ def plan(
     interrupted run journaled but never committed: a copy such a run made of
     an event deleted since is deleted, not copied back. Same inputs, same plan.
     """
+    for side in (left, right):
+        if not isinstance(side, SideInput):
+            raise TypeError(f"plan() takes two SideInputs, not {type(side).__name__}")
     if left.name == right.name:
-        from calsync._errors import ConfigurationError
-
         raise ConfigurationError(f"both sides are named {left.name!r}: give them distinct names")
     index: LinkIndex = links if hasattr(links, "by_id") else Links(links)  # type: ignore[assignment]
     planner = _Planner(

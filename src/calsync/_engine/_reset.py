@@ -13,17 +13,16 @@ By convention the left side is Odoo and the right side Microsoft, as in
 
 from __future__ import annotations
 
-import enum
-
 from calsync._engine._links import Link, LinkIndex, SideRef, derive_key
 from calsync._engine._plan import Operation, OperationKind, Plan, SideInput
+from calsync._model._checks import Choice
 from calsync._model._window import Window
 from calsync._protocol import Delete, Notification, RemoteEvent
 
 __all__ = ["ExistingEvents", "NextSync", "plan_reset"]
 
 
-class ExistingEvents(str, enum.Enum):
+class ExistingEvents(Choice):
     """What a reset does with the events synced so far (those this account organises)."""
 
     LEAVE = "leave"
@@ -42,7 +41,7 @@ class ExistingEvents(str, enum.Enum):
         }[self]
 
 
-class NextSync(str, enum.Enum):
+class NextSync(Choice):
     """What the first sync after a reset covers."""
 
     NEW_ONLY = "new"

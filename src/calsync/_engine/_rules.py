@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from calsync._errors import ConfigurationError, ConflictError
+from calsync._model._checks import Choice
 
 __all__ = [
     "KEEP_BOTH",
@@ -123,7 +124,7 @@ class Raise:
         )
 
 
-class DeletionRule(str, enum.Enum):
+class DeletionRule(Choice):
     """What happens when one side deletes an event the other side edited.
 
     ``EDIT_WINS`` (the default) re-creates the event where it was deleted, so

@@ -10,12 +10,25 @@ import enum
 import functools
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timezone
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from calsync._errors import InvalidEventError
+from calsync._errors import ConfigurationError, InvalidEventError
 
 E = TypeVar("E", bound=enum.Enum)
+D = TypeVar("D", bound=date)
+
+
+class Choice(str, enum.Enum):
+    """A string enum whose unknown values are a :class:`~calsync.ConfigurationError`.
+
+    The error lists the values there are (a bare ``ValueError`` would not say).
+    """
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        allowed = ", ".join(repr(member.value) for member in cls)
+        raise ConfigurationError(f"unknown {cls.__name__} {value!r}: one of {allowed}")
 
 
 def to_enum(enum_type: type[E], field: str) -> Callable[[object], E]:
@@ -48,7 +61,18 @@ def aware_to_utc(value: datetime, field: str) -> datetime:
     """Normalise an aware datetime to UTC; a naive one is an error."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidEventError(field, value, "is naive: give it a time zone")
-    return value.astimezone(timezone.utc)
+    try:
+        return in_years(value.astimezone(timezone.utc), field)
+    except OverflowError:
+        raise InvalidEventError(field, value, "is beyond the dates Python can hold") from None
+
+
+def in_years(value: D, field: str) -> D:
+    """A date or instant within the years 2 to 9998: one a day or a series away from the
+    ends of Python's calendar (years 1 and 9999) could not be computed with."""
+    if not 1 < value.year < 9999:
+        raise InvalidEventError(field, value, "is outside the years 2 to 9998")
+    return value
 
 
 def to_sorted_unique_strings(field: str) -> Callable[[Iterable[object]], tuple[str, ...]]:

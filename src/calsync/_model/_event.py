@@ -12,6 +12,7 @@ import attrs
 from calsync._errors import InvalidEventError
 from calsync._model._checks import (
     aware_to_utc,
+    in_years,
     is_date_only,
     to_enum,
     to_sorted_unique_strings,
@@ -33,7 +34,7 @@ def _to_when(value: object, field: str) -> When:
     if isinstance(value, datetime):
         return aware_to_utc(value, field)
     if isinstance(value, date):
-        return value
+        return in_years(value, field)
     raise InvalidEventError(field, value, "must be an aware datetime or a date")
 
 

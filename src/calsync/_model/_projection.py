@@ -47,6 +47,8 @@ ZoneKeeping = Literal["all", "recurring", "none"]
 
 
 def _frozen_mapping(value: Mapping[object, object]) -> Mapping[object, object]:
+    if not isinstance(value, Mapping):
+        raise TypeError(f"expected a mapping of values, not {type(value).__name__}")
     return MappingProxyType(dict(value))
 
 
@@ -144,6 +146,8 @@ FULL = Projection()
 
 def canonical(event: Event) -> object:
     """A JSON-able, order-independent form of an event's content."""
+    if not isinstance(event, Event):
+        raise TypeError(f"expected an Event, not {type(event).__name__}")
     return {
         "title": event.title,
         "start": _iso(event.start),
@@ -180,6 +184,8 @@ def _iso(value: date | datetime) -> str:
 
 def fingerprint(event: Event, projection: Projection | None = None) -> str:
     """A stable hash of ``projection(event)``'s content (all content without a projection)."""
+    if not isinstance(event, Event):
+        raise TypeError(f"expected an Event, not {type(event).__name__}")
     projected = (projection or FULL)(event)
     text = json.dumps(canonical(projected), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:32]

@@ -21,7 +21,6 @@ checks it), so an interval counts from that occurrence, as Outlook counts it.
 from __future__ import annotations
 
 import calendar
-import enum
 import itertools
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -32,7 +31,7 @@ import attrs
 from dateutil import rrule as _rrule
 
 from calsync._errors import InvalidEventError, UnsupportedRecurrenceError
-from calsync._model._checks import is_date_only, to_enum, zone
+from calsync._model._checks import Choice, aware_to_utc, in_years, is_date_only, to_enum, zone
 
 if TYPE_CHECKING:
     from calsync._model._event import Event
@@ -57,7 +56,7 @@ _ORDINALS = frozenset({1, 2, 3, 4, -1})
 COMPARED_OCCURRENCES = 720
 
 
-class Frequency(str, enum.Enum):
+class Frequency(Choice):
     """How often a series repeats."""
 
     DAILY = "DAILY"
@@ -66,7 +65,7 @@ class Frequency(str, enum.Enum):
     YEARLY = "YEARLY"
 
 
-class Weekday(str, enum.Enum):
+class Weekday(Choice):
     """Days of the week as RFC 5545 writes them."""
 
     MO = "MO"
@@ -124,6 +123,8 @@ class WeekdayRule:
     @classmethod
     def parse(cls, text: str) -> WeekdayRule:
         """Read ``MO``, ``2TU``, ``+2TU`` or ``-1FR``."""
+        if not isinstance(text, str):
+            raise InvalidEventError("BYDAY", text, "must be a string")
         text = text.strip().upper()
         day, number = text[-2:], text[:-2]
         try:
@@ -583,12 +584,10 @@ def first_difference(
 
 
 def _to_key(value: object) -> OccurrenceKey:
-    if is_date_only(value):
-        return value  # type: ignore[return-value]
     if isinstance(value, datetime):
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise InvalidEventError("original_start", value, "is naive: give it a time zone")
-        return value.astimezone(timezone.utc)
+        return aware_to_utc(value, "original_start")
+    if isinstance(value, date):
+        return in_years(value, "original_start")
     raise InvalidEventError("original_start", value, "must be a date or an aware datetime")
 
 
@@ -601,13 +600,20 @@ class ModifiedOccurrence:
     """
 
     original_start: OccurrenceKey = attrs.field(converter=_to_key)
-    event: Event
+    event: Event = attrs.field(validator=lambda _, __, value: _check_event(value))
 
     def __attrs_post_init__(self) -> None:
         if self.event.recurrence is not None:
             raise InvalidEventError(
                 "exceptions", self.original_start, "an exception cannot recur itself"
             )
+
+
+def _check_event(value: object) -> None:
+    from calsync._model._event import Event  # _event imports this module
+
+    if not isinstance(value, Event):
+        raise TypeError(f"an exception's event must be an Event, not {type(value).__name__}")
 
 
 def _to_exceptions(
@@ -617,6 +623,9 @@ def _to_exceptions(
         items = [ModifiedOccurrence(key, event) for key, event in values.items()]
     else:
         items = list(values)
+    for item in items:
+        if not isinstance(item, ModifiedOccurrence):
+            raise TypeError(f"exceptions must be ModifiedOccurrences, not {type(item).__name__}")
     keys = [item.original_start for item in items]
     if len(set(keys)) != len(keys):
         raise InvalidEventError("exceptions", keys, "two exceptions share one original start")
@@ -639,7 +648,7 @@ class Recurrence:
     ``cancelled`` the original starts of deleted occurrences.
     """
 
-    rule: RecurrenceRule
+    rule: RecurrenceRule = attrs.field(validator=attrs.validators.instance_of(RecurrenceRule))
     exceptions: tuple[ModifiedOccurrence, ...] = attrs.field(default=(), converter=_to_exceptions)
     cancelled: frozenset[OccurrenceKey] = attrs.field(default=frozenset(), converter=_to_cancelled)
 

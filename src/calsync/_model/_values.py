@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import enum
-
 import attrs
 
 from calsync._errors import InvalidEventError
-from calsync._model._checks import to_enum
+from calsync._model._checks import Choice, to_enum
 
 __all__ = ["Attendee", "AttendeeKind", "Availability", "Person", "Privacy", "Response"]
 
 
-class AttendeeKind(str, enum.Enum):
+class AttendeeKind(Choice):
     """Whether an attendee is required, optional or a resource (a room, a projector)."""
 
     REQUIRED = "required"
@@ -20,7 +18,7 @@ class AttendeeKind(str, enum.Enum):
     RESOURCE = "resource"
 
 
-class Response(str, enum.Enum):
+class Response(Choice):
     """An attendee's answer to an invitation."""
 
     NEEDS_ACTION = "needs_action"
@@ -29,7 +27,7 @@ class Response(str, enum.Enum):
     TENTATIVE = "tentative"
 
 
-class Privacy(str, enum.Enum):
+class Privacy(Choice):
     """Who may see the event's details.
 
     ``DEFAULT`` means "what the organiser's calendar says" (Odoo's unset
@@ -42,7 +40,7 @@ class Privacy(str, enum.Enum):
     CONFIDENTIAL = "confidential"
 
 
-class Availability(str, enum.Enum):
+class Availability(Choice):
     """How the event shows in free/busy lookups."""
 
     FREE = "free"

@@ -47,7 +47,16 @@ class Window:
     ) -> Window:
         """The window from ``now - past`` to ``now + future`` (``now`` defaults to the clock)."""
         moment = now or datetime.now(timezone.utc)
-        return cls(moment - past, moment + future)
+        for name, value, kind in (("now", moment, datetime), ("past", past, timedelta),
+                                  ("future", future, timedelta)):  # fmt: skip
+            if not isinstance(value, kind):
+                raise TypeError(f"{name} must be a {kind.__name__}, not {type(value).__name__}")
+        try:
+            return cls(moment - past, moment + future)
+        except OverflowError:
+            raise InvalidEventError(
+                "window", moment, f"{past} before to {future} after it is beyond year 1 or 9999"
+            ) from None
 
     def contains(self, event: Event) -> bool:
         """Whether any occurrence of the event overlaps the window."""

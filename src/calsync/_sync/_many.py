@@ -23,6 +23,7 @@ from typing import Any
 
 import attrs
 
+from calsync import _arguments as checks
 from calsync._errors import ConfigurationError, PairLockedError
 from calsync._limits import ConcurrencyLimiter
 from calsync._sync._report import SyncReport
@@ -65,6 +66,14 @@ class PairOutcome:
 
 
 Progress = Callable[[PairOutcome], None]
+
+
+def _synchronizers(given: Iterable[Synchronizer]) -> list[Synchronizer]:
+    """The synchronizers given, each checked to be one."""
+    items = list(given)
+    for item in items:
+        checks.instance("each of synchronizers", item, Synchronizer)
+    return items
 
 
 @contextmanager
@@ -113,14 +122,19 @@ async def sync_many_async(
     a cancellation) is that pair's outcome. Two synchronizers of the same
     pair in one call are refused (:class:`~calsync.ConfigurationError`).
     """
-    items = list(synchronizers)
-    if concurrency < 1:
-        raise ConfigurationError("concurrency must be at least 1")
+    items = _synchronizers(synchronizers)
+    checks.count("concurrency", concurrency)
+    if timeout is not None:
+        checks.seconds("timeout", timeout)
     names = [sync.pair for sync in items]
     if len(set(names)) != len(names):
         twice = sorted({name for name in names if names.count(name) > 1})
         raise ConfigurationError(f"pairs given more than once: {twice}")
-    shared = limiter or ConcurrencyLimiter(per_mailbox, total=app_concurrency)
+    shared = (
+        checks.instance("limiter", limiter, ConcurrencyLimiter)
+        if limiter is not None
+        else ConcurrencyLimiter(per_mailbox, total=app_concurrency)
+    )
     gate = asyncio.Semaphore(concurrency)
 
     async def one(sync: Synchronizer) -> PairOutcome:
@@ -169,7 +183,7 @@ def sync_many(
         pass
     else:
         raise ConfigurationError("an event loop is running here: await sync_many_async() instead")
-    items = list(synchronizers)
+    items = _synchronizers(synchronizers)
 
     async def main() -> list[PairOutcome]:
         try:

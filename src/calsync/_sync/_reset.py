@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal, overload
 
+from calsync import _arguments as checks
 from calsync._engine._plan import Plan
 from calsync._engine._reset import ExistingEvents, NextSync
 from calsync._sync._report import SyncReport
@@ -49,6 +50,7 @@ def reset(
     otherwise the reset runs and its :class:`~calsync.SyncReport` comes back.
     See :meth:`Synchronizer.reset_async` for the details.
     """
+    checks.instance("sync", sync, Synchronizer)
     if preview:
         return sync.preview_reset(existing, next_sync)
     return sync.reset(existing, next_sync)

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 import attrs
 
+from calsync import _arguments as checks
 from calsync._closing import ClosesOnExit
 from calsync._engine._links import Link, SideRef, derive_key
 from calsync._engine._plan import DeletionGuard, Operation, Plan, SideInput, plan
@@ -76,10 +77,14 @@ class Synchronizer(ClosesOnExit):
     window than the last one lists both sides in full. ``rule`` decides
     conflicts (default :class:`~calsync.LatestWins`), ``deletion``
     edit-versus-delete. ``max_deletions`` guards against mass deletion
-    (``allow_mass_deletion`` lifts it); ``max_notifications`` caps the
-    attendee e-mails one run may cause (``first_sync_max_notifications``,
-    default 0, applies instead to a pair's first run: no links and no
-    cursors in the store). ``progress`` is called as the run advances.
+    (``allow_mass_deletion`` lifts it). ``max_notifications`` caps the
+    attendee e-mails each run may cause, except a pair's first run (no links
+    and no cursors in the store, as after a reset with "all existing
+    events"): that one is held to ``first_sync_max_notifications`` (default
+    0: it e-mails no one), whatever ``max_notifications`` says, unless the
+    run is given ``allow_notifications`` (the caller's consent to the e-mails
+    its preview showed) or ``first_sync_max_notifications`` is None.
+    ``progress`` is called as the run advances.
     ``lock_timeout`` is how long to wait for the pair's lock (default: not
     at all, :class:`~calsync.PairLockedError`).
     """
@@ -102,22 +107,38 @@ class Synchronizer(ClosesOnExit):
         progress: Callable[[Progress], None] | None = None,
         lock_timeout: float = 0.0,
     ) -> None:
+        for label, side in (("left", left), ("right", right)):
+            if not isinstance(side, CalendarAdapter):
+                raise TypeError(f"{label} must be a calendar adapter, not {type(side).__name__}")
+        if not isinstance(store, MappingStore):
+            raise TypeError(f"store must be a MappingStore, not {type(store).__name__}")
         if left.name == right.name:
             raise ConfigurationError(
                 f"both adapters are named {left.name!r}: give them distinct names"
             )
+        for label, given in (("rule", rule), ("progress", progress)):
+            if given is not None and not callable(given):
+                raise TypeError(f"{label} must be callable, not {type(given).__name__}")
         self.left, self.right, self.store = left, right, store
-        self.pair = pair or f"{left.name}:{left.account}|{right.name}:{right.account}"
-        self.window = window
-        self.window_refresh = window_refresh
+        self.pair = checks.optional_text("pair", pair) or (
+            f"{left.name}:{left.account}|{right.name}:{right.account}"
+        )
+        self.window = None if window is None else checks.instance("window", window, Window)
+        self.window_refresh = checks.instance("window_refresh", window_refresh, timedelta)
         self.rule = rule
-        self.deletion = deletion
-        self.max_deletions = max_deletions or DeletionGuard()
+        self.deletion = DeletionRule(deletion)
+        self.max_deletions = (
+            DeletionGuard()
+            if max_deletions is None
+            else checks.instance("max_deletions", max_deletions, DeletionGuard)
+        )
         self.allow_mass_deletion = allow_mass_deletion
-        self.max_notifications = max_notifications
-        self.first_sync_max_notifications = first_sync_max_notifications
+        self.max_notifications = _limit("max_notifications", max_notifications)
+        self.first_sync_max_notifications = _limit(
+            "first_sync_max_notifications", first_sync_max_notifications
+        )
         self.progress = progress
-        self.lock_timeout = lock_timeout
+        self.lock_timeout = checks.seconds("lock_timeout", lock_timeout, zero=True)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._timings: dict[str, float] = {}
         self._stage_started: dict[str, float] = {}
@@ -132,9 +153,9 @@ class Synchronizer(ClosesOnExit):
 
     # -- blocking API --------------------------------------------------------------------------
 
-    def run(self, *, full: bool = False) -> SyncReport:
+    def run(self, *, full: bool = False, allow_notifications: int | None = None) -> SyncReport:
         """Run one sync and return its report (blocking; see :meth:`run_async`)."""
-        return self._block(self.run_async(full=full))
+        return self._block(self.run_async(full=full, allow_notifications=allow_notifications))
 
     def preview(self) -> Plan:
         """Plan a sync without writing anything (blocking; see :meth:`preview_async`)."""
@@ -175,14 +196,23 @@ class Synchronizer(ClosesOnExit):
             _, the_plan, _ = await self._plan(state)
             return the_plan
 
-    async def run_async(self, *, full: bool = False) -> SyncReport:
+    async def run_async(
+        self, *, full: bool = False, allow_notifications: int | None = None
+    ) -> SyncReport:
         """Run one sync: pull, plan, guard, apply, commit. Returns the report.
 
         ``full`` lists every event of the window on both sides instead of the
         changes since the cursors: for when changes may have been missed (a
         Graph ``missed`` lifecycle notification, a suspected drift). It costs
         a first sync's reads and writes only what differs.
+
+        ``allow_notifications`` is your consent for this run alone, typically
+        ``len(preview().notifications)``: the run may make the provider e-mail
+        attendees that many times, a first sync included, and stops before
+        writing if it would now e-mail more. Without it, ``max_notifications``
+        and, on a first sync, ``first_sync_max_notifications`` apply.
         """
+        allowed = _limit("allow_notifications", allow_notifications)
         started = time.monotonic()
         started_at = datetime.now(timezone.utc)
         requests_before = self._request_counts()
@@ -193,7 +223,7 @@ class Synchronizer(ClosesOnExit):
                 locked = True
                 state = self.store.load(self.pair)
                 pulled, the_plan, window = await self._plan(state, full=full)
-                self._check_guards(the_plan, state)
+                self._check_guards(the_plan, state, allowed)
                 results = await self._apply(the_plan)
                 held = self._held(the_plan, results, state)
                 self._commit(the_plan, results, pulled, window, held)
@@ -304,7 +334,9 @@ class Synchronizer(ClosesOnExit):
                 state, ExistingEvents(existing), NextSync(next_sync)
             )
             if self.max_notifications is not None:
-                self._check_notifications(the_plan, self.max_notifications, first=False)
+                self._check_notifications(
+                    the_plan, self.max_notifications, "allowed", "set max_notifications={count}"
+                )
             results = await self._apply(the_plan)
             links = dict(the_plan.links)
             for index, result in results.items():
@@ -494,7 +526,7 @@ class Synchronizer(ClosesOnExit):
 
     # -- guard ---------------------------------------------------------------------------------
 
-    def _check_guards(self, the_plan: Plan, state: PairState) -> None:
+    def _check_guards(self, the_plan: Plan, state: PairState, allowed: int | None) -> None:
         if the_plan.blocked and not self.allow_mass_deletion:
             side = the_plan.blocked[0]
             count = the_plan.deletions[side]
@@ -507,20 +539,30 @@ class Synchronizer(ClosesOnExit):
                 pair=self.pair,
                 side=side,
             )
+        if allowed is not None:
+            self._check_notifications(the_plan, allowed, "you allowed")
+            return
         first = not len(state.links) and not any(state.cursors.get(s.name) for s in self.sides)
-        limit = self.max_notifications
-        if limit is None and first:
-            limit = self.first_sync_max_notifications
-        if limit is not None:
-            self._check_notifications(the_plan, limit, first=first)
+        if first and self.first_sync_max_notifications is not None:
+            self._check_notifications(
+                the_plan, self.first_sync_max_notifications, "allowed on a first sync"
+            )
+        elif self.max_notifications is not None:
+            self._check_notifications(the_plan, self.max_notifications, "allowed")
 
-    def _check_notifications(self, the_plan: Plan, limit: int, *, first: bool) -> None:
+    def _check_notifications(
+        self,
+        the_plan: Plan,
+        limit: int,
+        allowed: str,
+        consent: str = "run(allow_notifications={count})",
+    ) -> None:
         count = len(the_plan.notifications)
         if count > limit:
             raise NotificationLimitError(
                 f"the plan would make the provider e-mail attendees {_times(count)}, more than "
-                f"the {limit} allowed{' on a first sync' if first else ''}; nothing was written. "
-                f"See preview().notifications, then pass max_notifications={count} to proceed",
+                f"the {limit} {allowed}; nothing was written. See its preview's notifications, "
+                f"then {consent.format(count=count)} to proceed",
                 count=count,
                 limit=limit,
                 pair=self.pair,
@@ -722,6 +764,17 @@ class Synchronizer(ClosesOnExit):
 
 def _times(count: int) -> str:
     return "once" if count == 1 else f"{count} times"
+
+
+def _limit(name: str, value: int | None) -> int | None:
+    """A notification limit as given: None, or a count of e-mails."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int or None, not {type(value).__name__}")
+    if value < 0:
+        raise ConfigurationError(f"{name} must be 0 or more, not {value}")
+    return value
 
 
 def _intent(op: Operation) -> Intent:

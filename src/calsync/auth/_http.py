@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from calsync import _arguments as checks
 from calsync._errors import ConfigurationError
 
 __all__ = ["LOOPBACK_HOSTS", "MsalHttp", "authority_bases"]
@@ -38,7 +39,7 @@ _DISCOVERY_TTL = 24 * 3600.0
 
 def authority_bases(authority_host: str) -> tuple[str, str]:
     """(the base URL requests go to, the base URL msal is shown) of an authority host."""
-    split = urlsplit(authority_host.strip().rstrip("/"))
+    split = urlsplit(checks.text("authority_host", authority_host).strip().rstrip("/"))
     if not split.netloc or split.path or split.query:
         raise ConfigurationError(
             "authority_host must be a scheme and host such as https://login.microsoftonline.com"

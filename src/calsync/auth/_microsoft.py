@@ -18,13 +18,13 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import attrs
 import httpx
 import msal
 from azure.core.credentials import AccessToken, AccessTokenInfo
 
+from calsync import _arguments as checks
 from calsync._closing import ClosesOnExit
 from calsync._errors import (
     CalsyncError,
@@ -262,18 +262,25 @@ class MicrosoftAuth(ClosesOnExit):
             raise ConfigurationError("client_id is required (the app's Application ID)")
         if not client_secret or not isinstance(client_secret, str):
             raise ConfigurationError("client_secret is required (the secret's Value)")
-        split = urlsplit(redirect_uri or "")
-        if split.scheme not in ("http", "https") or not split.netloc:
-            raise ConfigurationError(
-                "redirect_uri must be an absolute URL: the app's base URL followed by "
-                "/microsoft_account/authentication"
-            )
+        checks.http_url(
+            "redirect_uri",
+            redirect_uri,
+            "https://odoo.example.com/microsoft_account/authentication (the app's base URL "
+            "followed by /microsoft_account/authentication)",
+        )
+        if not isinstance(token_store, TokenStore):
+            raise TypeError(f"token_store must be a TokenStore, not {type(token_store).__name__}")
+        checks.http_url("authority_host", authority_host, "https://login.microsoftonline.com")
+        checks.seconds("timeout", timeout)
+        checks.seconds("flow_ttl", flow_ttl, zero=True)
         if not tenant or "/" in tenant:
             raise ConfigurationError("tenant must be common, organizations, consumers or a tenant")
         if response_mode not in _RESPONSE_MODES:
             raise ConfigurationError("response_mode must be 'query' or 'form_post'")
         if isinstance(scopes, str):
             raise ConfigurationError("scopes must be a sequence of scope names, not one string")
+        if not all(isinstance(scope, str) for scope in scopes):
+            raise TypeError("scopes must be scope names (strings)")
         self._scopes = [_short(s) for s in scopes if s not in RESERVED_SCOPES]
         if not self._scopes:
             raise ConfigurationError("scopes must name at least one permission besides OpenID's")
@@ -443,6 +450,7 @@ class MicrosoftAuth(ClosesOnExit):
         self,
         account: str,
         *,
+        mailbox: str | None = None,
         login_hint: str | None = None,
         prompt: str | None = None,
         domain_hint: str | None = None,
@@ -454,8 +462,15 @@ class MicrosoftAuth(ClosesOnExit):
         and at most a few at once per account, so the callback may reach any
         worker that shares the store. ``prompt="select_account"`` lets the
         user pick another Microsoft account.
+
+        ``mailbox``: the Microsoft account that must sign in (its sign-in
+        name or e-mail address); :meth:`complete` refuses anyone else, so one
+        user's tokens never end up under another's account. By default the
+        ``login_hint``, else ``account`` when it is an e-mail address; ``""``
+        accepts whoever signs in.
         """
         check_account(account)
+        expected = _expected_mailbox(account, mailbox, login_hint)
         app = self._app(msal.SerializableTokenCache())
         with _WARNINGS_LOCK, warnings.catch_warnings():
             # msal recommends form_post on every other call; query is a documented choice here.
@@ -470,7 +485,11 @@ class MicrosoftAuth(ClosesOnExit):
             )
         with self._locked(FLOW_PREFIX + account):
             flows = self._flows(account)
-            flows[flow["state"]] = {"flow": flow, "expires": time.time() + self.flow_ttl}
+            flows[flow["state"]] = {
+                "flow": flow,
+                "expires": time.time() + self.flow_ttl,
+                "mailbox": expected,
+            }
             newest = sorted(flows.items(), key=lambda item: item[1]["expires"])[-_MAX_FLOWS:]
             self.token_store.set(FLOW_PREFIX + account, json.dumps({"flows": dict(newest)}))
         return self._http.to_public(str(flow["auth_uri"]))
@@ -485,7 +504,8 @@ class MicrosoftAuth(ClosesOnExit):
         now = time.time()
         return {state: item for state, item in flows.items() if float(item["expires"]) > now}
 
-    def _take_flow(self, account: str, state: str) -> dict[str, Any] | None:
+    def _take_flow(self, account: str, state: str) -> tuple[dict[str, Any], str | None] | None:
+        """The pending flow of ``state`` (used up) and the mailbox it expects."""
         with self._locked(FLOW_PREFIX + account):
             flows = self._flows(account)
             item = flows.pop(state, None)
@@ -493,7 +513,7 @@ class MicrosoftAuth(ClosesOnExit):
                 self.token_store.set(FLOW_PREFIX + account, json.dumps({"flows": flows}))
             else:
                 self.token_store.delete(FLOW_PREFIX + account)
-        return None if item is None else dict(item["flow"])
+        return None if item is None else (dict(item["flow"]), item.get("mailbox"))
 
     def complete(
         self,
@@ -510,7 +530,10 @@ class MicrosoftAuth(ClosesOnExit):
         ``error_description``); or give ``code`` and ``state``. The tokens
         replace whatever the account had. :class:`~calsync.SignInStateError`
         when no pending sign-in of this account matches ``state`` (expired,
-        used, or started for another account).
+        used, or started for another account);
+        :class:`~calsync.ReauthorizationRequiredError` (code ``wrong_account``),
+        with nothing stored, when someone other than the expected mailbox
+        signed in (see :meth:`authorization_url`).
         """
         check_account(account)
         response: dict[str, str] = {}
@@ -523,14 +546,15 @@ class MicrosoftAuth(ClosesOnExit):
         if state is not None:
             response["state"] = state
         wanted = response.get("state")
-        flow = self._take_flow(account, wanted) if wanted else None
-        if flow is None:
+        taken = self._take_flow(account, wanted) if wanted else None
+        if taken is None:
             raise SignInStateError(
                 "this sign-in callback matches no pending sign-in of the account (the link "
                 "expired, was used already, or was started for another account): send the user "
                 "to MicrosoftAuth.authorization_url() again",
                 account=account,
             )
+        flow, expected = taken
         if "error" in response:
             raise self._error(response, account, signing_in=True)
         cache = msal.SerializableTokenCache()
@@ -548,6 +572,7 @@ class MicrosoftAuth(ClosesOnExit):
                 ) from None
             if "error" in result:
                 raise self._error(result, account, signing_in=True)
+            _check_signed_in(result.get("id_token_claims") or {}, expected, account)
             self._keep(account, _Session(app, cache, None, dirty=True))
         return _signed_in(account, result)
 
@@ -644,7 +669,12 @@ class MicrosoftAuth(ClosesOnExit):
         return asked
 
     def access_token(
-        self, account: str, scopes: Sequence[str] = (), *, claims: str | None = None
+        self,
+        account: str,
+        scopes: Sequence[str] = (),
+        *,
+        claims: str | None = None,
+        rejected: str | None = None,
     ) -> tuple[str, int, int | None]:
         """(access token, expires_on, refresh_on) for ``account``, refreshed when needed.
 
@@ -653,7 +683,9 @@ class MicrosoftAuth(ClosesOnExit):
         refreshed), msal refreshes with the newest refresh token, and the
         rotated refresh token is saved. An ``invalid_grant`` right after
         another process rotated the refresh token is retried once with its
-        token.
+        token. ``rejected``: a token Graph refused (revoked, or expired before
+        msal thought): never returned again, a new one is fetched instead
+        (unless another caller replaced it already).
         """
         wanted = self._resolve(scopes)
         with self._locked(account):
@@ -666,10 +698,13 @@ class MicrosoftAuth(ClosesOnExit):
                     account=account,
                 )
             home = accounts[0].get("home_account_id")
-            if claims or not self._usable(session, home, wanted):
+            if claims or rejected or not self._usable(session, home, wanted):
                 self._reload(account, session)
                 accounts = session.app.get_accounts() or accounts
             result = self._silent(session, wanted, accounts[0], claims)
+            if rejected and result is not None and result.get("access_token") == rejected:
+                logger.info("account %r: Graph refused its access token; refreshing", account)
+                result = self._silent(session, wanted, accounts[0], claims, force=True)
             if (
                 result is not None
                 and result.get("error") == "invalid_grant"
@@ -695,11 +730,17 @@ class MicrosoftAuth(ClosesOnExit):
         return str(result["access_token"]), expires_on, refresh_on
 
     def _silent(
-        self, session: _Session, scopes: list[str], who: Mapping[str, Any], claims: str | None
+        self,
+        session: _Session,
+        scopes: list[str],
+        who: Mapping[str, Any],
+        claims: str | None,
+        *,
+        force: bool = False,
     ) -> dict[str, Any] | None:
         try:
             found: dict[str, Any] | None = session.app.acquire_token_silent_with_error(
-                scopes, who, claims_challenge=claims
+                scopes, who, claims_challenge=claims, force_refresh=force
             )
         except _TRANSPORT as error:
             raise _transient(error) from None
@@ -737,6 +778,37 @@ def _signed_in(account: str, result: Mapping[str, Any]) -> MicrosoftAccount:
     )
 
 
+def _expected_mailbox(account: str, mailbox: str | None, login_hint: str | None) -> str | None:
+    """Who must sign in for ``account``: ``mailbox``, else the hint, else an address account."""
+    if mailbox is not None:
+        return mailbox.strip().lower() or None
+    for candidate in (login_hint, account):
+        if candidate and "@" in candidate:
+            return candidate.strip().lower()
+    return None
+
+
+def _check_signed_in(claims: Mapping[str, Any], expected: str | None, account: str) -> None:
+    """Refuse a sign-in by another Microsoft account than the one expected."""
+    if expected is None:
+        return
+    names = {
+        str(claims[name]).strip().lower()
+        for name in ("preferred_username", "email", "upn")
+        if isinstance(claims.get(name), str)
+    }
+    if expected in names:
+        return
+    who = claims.get("preferred_username") or claims.get("email") or "an unnamed account"
+    raise ReauthorizationRequiredError(
+        f"{who} signed in, but this sign-in was for {expected}: nothing was stored. Send "
+        f"the user to MicrosoftAuth.authorization_url() again and have them sign in as {expected} "
+        "(or pass mailbox= the name they sign in with)",
+        account=account,
+        code="wrong_account",
+    )
+
+
 def _short(scope: str) -> str:
     """Graph's scopes by their short names (the identity platform answers with those)."""
     return scope[len(_GRAPH) :] if scope.lower().startswith(_GRAPH) else scope
@@ -757,6 +829,25 @@ class MicrosoftCredential(ClosesOnExit):
     def __init__(self, auth: MicrosoftAuth, account: str) -> None:
         self._auth = auth
         self.account = account
+        self.__rejected: str | None = None
+
+    def reject(self, token: str) -> None:
+        """Graph refused ``token`` (revoked, or expired before msal thought).
+
+        The next :meth:`get_token` fetches a new one with the refresh token
+        instead of handing out the cached one again (calsync's Outlook adapter
+        calls this on a 401, then retries once).
+        """
+        self.__rejected = token
+
+    def _access_token(
+        self, scopes: Sequence[str], claims: str | None
+    ) -> tuple[str, int, int | None]:
+        rejected = self.__rejected
+        found = self._auth.access_token(self.account, scopes, claims=claims, rejected=rejected)
+        if rejected is not None and found[0] != rejected:
+            self.__rejected = None
+        return found
 
     def get_token(
         self,
@@ -767,15 +858,14 @@ class MicrosoftCredential(ClosesOnExit):
         **kwargs: Any,
     ) -> AccessToken:
         """An access token, refreshed (and the new refresh token stored) when needed."""
-        token, expires_on, _ = self._auth.access_token(self.account, scopes, claims=claims)
+        token, expires_on, _ = self._access_token(scopes, claims)
         return _AccessToken(token, expires_on)
 
     def get_token_info(
         self, *scopes: str, options: TokenRequestOptions | None = None
     ) -> AccessTokenInfo:
         """The same, in azure-core's newer ``SupportsTokenInfo`` form."""
-        claims = (options or {}).get("claims")
-        token, expires_on, refresh_on = self._auth.access_token(self.account, scopes, claims=claims)
+        token, expires_on, refresh_on = self._access_token(scopes, (options or {}).get("claims"))
         return _AccessTokenInfo(token, expires_on, refresh_on=refresh_on)
 
     def close(self) -> None:

@@ -3,11 +3,22 @@
 A back-end provides :class:`Executor` (run a statement, fetch rows, one
 transaction at a time) and a pair lock; everything else — the schema
 migrations, the lazy link index, the single-transaction commit — is here once.
+
+Pair locks are lease rows (``calsync_locks``: pair, owner, expiry). A run
+holding one has it renewed every third of ``lease_seconds`` by the store's
+:class:`LeaseKeeper` thread, so a run longer than the lease keeps its pair,
+and a process that dies frees it when the lease runs out. The journal and the
+commit are fenced: each checks, in its own transaction, that the lease row is
+still this run's, and refuses (:class:`~calsync.PairLockedError`) when another
+run took it meanwhile (this process was stopped longer than the lease, say):
+a run that lost its pair commits nothing.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -29,7 +40,9 @@ from calsync.stores._status import (
     run_to_json,
 )
 
-__all__ = ["Executor", "RelationalStore", "migrate"]
+__all__ = ["Executor", "LeaseKeeper", "RelationalStore", "migrate"]
+
+logger = logging.getLogger("calsync.stores")
 
 Row = Sequence[Any]
 _CHUNK = 500
@@ -147,14 +160,71 @@ class LazyLinks:
             yield link_from_json(json.loads(data))
 
 
+class LeaseKeeper:
+    """Renews the lease rows a store holds, from one background thread while it holds any.
+
+    Every third of the store's ``lease_seconds`` it moves each held lease's
+    expiry forward, if the row is still its own; a lease another run took is
+    logged (the fence then refuses the run's next journal write or commit).
+    The thread ends as soon as the store holds no pair.
+    """
+
+    def __init__(self, store: RelationalStore) -> None:
+        self._store = store
+        self._owners: dict[str, str] = {}
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def owner(self, pair: str) -> str | None:
+        """This store's lease owner for the pair, while it holds the pair."""
+        with self._changed:
+            return self._owners.get(pair)
+
+    def hold(self, pair: str, owner: str) -> None:
+        """Keep renewing this lease until :meth:`drop`."""
+        with self._changed:
+            self._owners[pair] = owner
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="calsync-lease-keeper", daemon=True
+                )
+                self._thread.start()
+
+    def drop(self, pair: str) -> None:
+        """Stop renewing the pair's lease (its run ended)."""
+        with self._changed:
+            self._owners.pop(pair, None)
+            self._changed.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                interval = max(self._store.lease_seconds / 3, 0.01)
+                self._changed.wait_for(lambda: not self._owners, timeout=interval)
+                if not self._owners:
+                    self._thread = None
+                    return
+                held = dict(self._owners)
+            for pair, owner in held.items():  # outside the condition: the store does I/O
+                try:
+                    kept = self._store._renew(pair, owner)
+                except Exception:  # a busy or broken database: try again at the next tick
+                    logger.warning("renewing the lease of pair %r failed", pair, exc_info=True)
+                    continue
+                if not kept and self.owner(pair) == owner:
+                    logger.warning("the lease of pair %r was taken by another run", pair)
+
+
 class RelationalStore(ClosesOnExit):
     """MappingStore logic over an :class:`Executor`; subclasses add the connection and lock."""
 
-    #: How long a pair lock lasts without renewal (a crashed worker frees it after this).
+    #: How long a pair lock lasts without renewal: a run's store renews it every third of
+    #: this while the run holds the pair; a worker that dies frees it after this.
     lease_seconds: float = 900.0
 
     def __init__(self, db: Executor) -> None:
         self._db = db
+        self._leases = LeaseKeeper(self)
 
     def _migrate(self) -> None:
         migrate(self._db)
@@ -163,7 +233,7 @@ class RelationalStore(ClosesOnExit):
 
     @contextmanager
     def lock(self, pair: str, *, timeout: float = 0.0) -> Iterator[None]:
-        """Hold the pair with a lease row that expires if the holder dies."""
+        """Hold the pair with a lease row, renewed while held, that expires if the holder dies."""
         owner = uuid.uuid4().hex
         deadline = time.monotonic() + timeout
         while (held_until := self._try_lease(pair, owner)) is not None:
@@ -176,11 +246,37 @@ class RelationalStore(ClosesOnExit):
                     pair=pair,
                 )
             time.sleep(0.05)
+        self._leases.hold(pair, owner)
         try:
             yield
         finally:
+            self._leases.drop(pair)
             with self._db.transaction():
                 self._db.run(SQL.release_lock, {"pair": pair, "owner": owner})
+
+    def _renew(self, pair: str, owner: str) -> bool:
+        """Move the lease's expiry forward; False when the row is no longer ``owner``'s."""
+        with self._db.transaction():
+            self._db.run(
+                SQL.renew_lock,
+                {"pair": pair, "owner": owner, "expires": time.time() + self.lease_seconds},
+            )
+            rows = self._db.rows(SQL.lock_row, {"pair": pair})
+        return bool(rows) and rows[0][0] == owner
+
+    def _fence(self, pair: str) -> None:
+        """Inside a write transaction: refuse it if this store's run lost the pair's lease."""
+        owner = self._leases.owner(pair)
+        if owner is None:
+            return  # not held through this store: written by hand, nothing to fence
+        rows = self._db.rows(SQL.lock_row, {"pair": pair})
+        if not rows or rows[0][0] != owner:
+            raise PairLockedError(
+                "this run lost the pair: its lease ran out (the process was stopped or "
+                "too slow to renew it) and another run took it; nothing was committed, "
+                "and the next run picks up what this one wrote",
+                pair=pair,
+            )
 
     def _try_lease(self, pair: str, owner: str) -> float | None:
         """Take the pair's lease: None when taken, else when the holder's lease runs out."""
@@ -218,6 +314,7 @@ class RelationalStore(ClosesOnExit):
     def record_intents(self, pair: str, intents: Sequence[Intent]) -> None:
         """Journal intents in their own transaction, before any request is sent."""
         with self._db.transaction():
+            self._fence(pair)
             for intent in intents:
                 params = {"pair": pair, "key": intent.key, "side": intent.side}
                 self._db.run(SQL.delete_intent, params)
@@ -240,8 +337,9 @@ class RelationalStore(ClosesOnExit):
         done: Iterable[str],
         held: Sequence[Held],
     ) -> None:
-        """Store a run's results in one transaction."""
+        """Store a run's results in one transaction (refused if the run lost the pair)."""
         with self._db.transaction():
+            self._fence(pair)
             for key, link in links.items():
                 self._db.run(SQL.delete_link, {"pair": pair, "key": key})
                 if link is not None:

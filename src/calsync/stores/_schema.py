@@ -124,6 +124,7 @@ class SQL:
         "INSERT INTO calsync_locks (pair, owner, expires) VALUES (:pair, :owner, :expires)"
     )
     release_lock = "DELETE FROM calsync_locks WHERE pair = :pair AND owner = :owner"
+    renew_lock = "UPDATE calsync_locks SET expires = :expires WHERE pair = :pair AND owner = :owner"
 
     pairs = (
         "SELECT pair FROM calsync_links UNION SELECT pair FROM calsync_cursors "
@@ -179,3 +180,8 @@ class SQL:
     pg_try_lock = "SELECT pg_try_advisory_lock(:key)"
     pg_unlock = "SELECT pg_advisory_unlock(:key)"
     pg_xact_lock = "SELECT pg_advisory_xact_lock(:key)"
+    pg_backend_pid = "SELECT pg_backend_pid()"
+    pg_holds = (
+        "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+        "AND pid = :pid AND classid::bigint = :high AND objid::bigint = :low AND objsubid = 1"
+    )

@@ -43,7 +43,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.sql.elements import TextClause
 
 from calsync._errors import ConfigurationError, PairLockedError, StoreError
@@ -111,12 +111,13 @@ def open_engine(target: str | URL | Engine) -> tuple[Engine, bool]:
     else:
         try:
             url = make_url(target)
-        except ArgumentError:
+            base = create_engine(url, hide_parameters=True)
+        except (ArgumentError, NoSuchModuleError, ImportError) as error:
             raise ConfigurationError(
                 "a SQL store takes a SQLAlchemy URL such as "
-                "'postgresql+psycopg://user@host/dbname', or an Engine"
+                "'postgresql+psycopg://user@host/dbname' (its database driver installed), "
+                f"or an Engine; {type(error).__name__}"
             ) from None
-        base = create_engine(url, hide_parameters=True)
         if base.dialect.name == "sqlite":
             event.listen(base, "connect", _sqlite_connect)
     engine = base.execution_options()
@@ -171,6 +172,7 @@ class _AdvisoryLocks:
         self._engine = engine
         self._namespace = namespace
         self._connection: Connection | None = None
+        self._pid = 0
         self._held: dict[str, int] = {}
         self._guard = threading.Lock()
 
@@ -178,7 +180,20 @@ class _AdvisoryLocks:
         if self._connection is None or self._connection.closed:
             connection = self._engine.connect()
             self._connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            self._pid = int(self._connection.execute(_text(SQL.pg_backend_pid)).scalar() or 0)
         return self._connection
+
+    def holder(self, pair: str) -> dict[str, int] | None:
+        """Who must hold the pair's lock for this store's run to own it (None: not taken here).
+
+        The lock connection's backend and the key's halves, as ``pg_locks`` shows them.
+        """
+        with self._guard:
+            key = self._held.get(pair)
+            if key is None:
+                return None
+            unsigned = key & 0xFFFF_FFFF_FFFF_FFFF
+            return {"pid": self._pid, "high": unsigned >> 32, "low": unsigned & 0xFFFF_FFFF}
 
     def _drop(self) -> None:
         connection, self._connection = self._connection, None
@@ -318,6 +333,26 @@ class SQLStore(RelationalStore):
                 f"cannot lock the pair: the SQL store at {_safe_url(self.engine)} failed: {reason}",
                 pair=pair,
             ) from error
+
+    def _fence(self, pair: str) -> None:
+        """Inside a write transaction: refuse it if this run's advisory lock is gone.
+
+        PostgreSQL releases a session's advisory locks when its connection
+        drops, and another worker may then take the pair while this run goes on.
+        """
+        if self._advisory is None:
+            super()._fence(pair)
+            return
+        holder = self._advisory.holder(pair)
+        if holder is None:
+            return
+        if not self._db.rows(SQL.pg_holds, holder)[0][0]:
+            raise PairLockedError(
+                "this run lost the pair: the connection holding its lock dropped, which "
+                "released it; nothing was committed, and the next run picks up what this "
+                "one wrote",
+                pair=pair,
+            )
 
     def _try_lease(self, pair: str, owner: str) -> float | None:
         try:

@@ -12,12 +12,15 @@ import copy
 import hashlib
 import json
 import logging
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Literal
 
+from calsync import _arguments as checks
 from calsync._errors import (
+    AuthenticationError,
     ConfigurationError,
     InvalidEventError,
     MalformedAnswerError,
@@ -93,6 +96,23 @@ def _check_credentials(transport: str, password: str | None, api_key: str | None
         raise ConfigurationError("JSON-2 needs an API key")
 
 
+#: What PostgreSQL says (through Odoo's /jsonrpc) about a database name it does not have.
+_MISSING_DATABASE = re.compile(r'database "[^"]*" does not exist')
+#: First path segments of Odoo's web client (a URL copied from the browser): not the server.
+_WEB_CLIENT = frozenset({"odoo", "web"})
+
+
+def _check_url(url: str) -> None:
+    """The server's root URL, or a :class:`ConfigurationError` that says what to give."""
+    parts = checks.http_url("the Odoo URL", url, "https://odoo.example.com")
+    first = parts.path.strip("/").split("/")[0]
+    if first in _WEB_CLIENT:
+        root = f"{parts.scheme}://{parts.netloc}"
+        raise ConfigurationError(
+            f"{url!r} is an address of Odoo's web client, not the server's: give {root!r}"
+        )
+
+
 def _in_window(event: Event, window: Window) -> bool:
     if event.recurrence is not None:
         return window.contains(event)
@@ -142,22 +162,23 @@ class OdooCalendar:
     ) -> None:
         if isinstance(transport, str):
             _check_credentials(transport, password, api_key)
+            _check_url(url)
+        elif not isinstance(transport, OdooTransport):
+            raise TypeError(f"transport must be a name or an OdooTransport, not {transport!r}")
         if on_delete not in ("archive", "unlink"):
             raise ConfigurationError(f"on_delete must be archive or unlink, not {on_delete!r}")
-        if page_size < 1:
-            raise ConfigurationError("page_size must be at least 1")
-        self._url = url.rstrip("/")
-        self._db = db
-        self._login = login
-        self.__password = password
-        self.__api_key = api_key
+        self._url = checks.text("url", url).rstrip("/")
+        self._db = checks.text("db", db)
+        self._login = checks.text("login", login)
+        self.__password = checks.optional_text("password", password)
+        self.__api_key = checks.optional_text("api_key", api_key)
         self._choice = transport
-        self._name = name
-        self._user_login = user_login or login
-        self._timeout = timeout
-        self._page_size = page_size
+        self._name = checks.text("name", name)
+        self._user_login = checks.optional_text("user_login", user_login) or login
+        self._timeout = checks.seconds("timeout", timeout)
+        self._page_size = checks.count("page_size", page_size)
         self._on_delete = on_delete
-        self._overlap = overlap
+        self._overlap = checks.instance("overlap", overlap, timedelta)
         self._transport: OdooTransport | None = (
             transport if not isinstance(transport, str) else None
         )
@@ -248,10 +269,18 @@ class OdooCalendar:
         """Pick the transport, log in, and read the calendar user (once)."""
         if self._connected:
             return
-        transport = self._transport or await self._make_transport()
-        self._transport = transport
-        uid = await transport.connect()
-        fields = ["partner_id", "email", "name", "lang", "tz"]
+        try:
+            transport = self._transport or await self._make_transport()
+            self._transport = transport
+            uid = await transport.connect()
+        except ProviderError as error:
+            fixed = self._misconfigured(error)
+            if fixed is None:
+                raise
+            raise fixed from error
+        fields = ["partner_id", "email", "name", "lang", "tz", "login"]
+        rows = await self._call("res.users", "read", [uid], fields)
+        self._check_identity(rows)
         if self._user_login != self._login:
             rows = await self._call(
                 "res.users",
@@ -262,8 +291,6 @@ class OdooCalendar:
             )
             if not rows:
                 raise ConfigurationError(f"Odoo has no active user {self._user_login!r}")
-        else:
-            rows = await self._call("res.users", "read", [uid], fields)
         user = rows[0]
         self._uid = int(user["id"])
         self._partner = mapping.many2one(user.get("partner_id")) or 0
@@ -275,6 +302,36 @@ class OdooCalendar:
         self._users.remember(self._uid, owner)
         self._partners.remember(self._owner_email, self._partner)
         self._connected = True
+
+    def _misconfigured(self, error: ProviderError) -> ConfigurationError | None:
+        """A first answer that means a wrong URL or database (no use retrying), said so."""
+        if isinstance(error, AuthenticationError):
+            return None
+        text = str(error.message)
+        databases = "the server's /web/database/selector lists its databases"
+        if _MISSING_DATABASE.search(text):
+            fix = f"Odoo has no database {self._db!r}: check its name ({databases})"
+        elif error.status == 404 and self._choice != "jsonrpc":
+            fix = (
+                f"Odoo serves no database {self._db!r} at {self._url} (JSON-2 answered 404): "
+                f"check the URL and the database name ({databases})"
+            )
+        elif error.status is not None and 300 <= error.status < 400:
+            fix = f"{self._url} has no JSON-2 API (Odoo has it from 19.0): use transport='jsonrpc'"
+        else:
+            return None
+        return ConfigurationError(fix, side=self._name)
+
+    def _check_identity(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """The credentials must be ``login``'s: JSON-2 takes the user from the API key alone."""
+        found = str(rows[0].get("login") or "") if rows else ""
+        if found.casefold() != self._login.casefold():
+            raise AuthenticationError(
+                f"the credentials given for Odoo login {self._login!r} are those of "
+                f"{found or 'another user'!r}: give the API key (or password) of {self._login!r}",
+                code="wrong_user",
+                side=self._name,
+            )
 
     async def _make_transport(self) -> OdooTransport:
         choice = self._choice
@@ -425,6 +482,7 @@ class OdooCalendar:
         await self._users.ensure(
             uid for row in rows if (uid := mapping.many2one(row.get("user_id"))) is not None
         )
+        await self._users.ensure_partners(self._organiser_candidates(snapshot))
         alarm_ids = {a for row in rows for a in row.get("alarm_ids") or ()}
         if alarm_ids:
             await self._alarms.ensure(alarm_ids)
@@ -469,7 +527,18 @@ class OdooCalendar:
             reminders=self._alarms.reminders,
             tags=self._tags.names,
             owner_partner=self._partner,
+            user_partners=self._users.partners,
         )
+
+    def _organiser_candidates(self, snapshot: Snapshot) -> set[int]:
+        """Partners to check for an Odoo user: where a row without organiser has several."""
+        lookups = self._lookups(snapshot)
+        found: set[int] = set()
+        for row in snapshot.rows.values():
+            candidates = mapping.outside_candidates(row, lookups)
+            if len(candidates) > 1:
+                found.update(a.partner_id for a in candidates)
+        return found
 
     def _version(
         self,
@@ -494,14 +563,25 @@ class OdooCalendar:
         text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.blake2b(text.encode(), digest_size=10).hexdigest()
 
-    def _read_only(self, row: Mapping[str, Any]) -> bool:
+    def _read_only(self, row: Mapping[str, Any], event: Event, key: str | None) -> bool:
+        """Another Odoo user organises it, or it has no organiser calsync can tell.
+
+        A meeting organised outside Odoo (no ``user_id``, its organiser among the
+        attendees) is not read-only: it follows what its organiser changes, as the
+        user's mailbox receives it; the organiser check keeps it out of Outlook.
+        One calsync made (it carries a key) whose organiser cannot be told yet (a
+        run stopped between its create and its answers) is not read-only either:
+        the next write puts its organiser's answer back.
+        """
         organizer = mapping.many2one(row.get("user_id"))
-        return organizer is not None and organizer != self._uid
+        if organizer is None:
+            return event.organizer is None and key is None
+        return organizer != self._uid
 
     def _single(self, row: Mapping[str, Any], snapshot: Snapshot, key: str | None) -> RemoteEvent:
         event = mapping.row_event(row, self._lookups(snapshot))
         archived = not row.get("active")
-        read_only = self._read_only(row)
+        read_only = self._read_only(row, event, key)
         return RemoteEvent(
             id=str(row["id"]),
             event=event,
@@ -561,7 +641,7 @@ class OdooCalendar:
             members[0],
         )
         archived = not any(row.get("active") for row in members)
-        read_only = self._read_only(template)
+        read_only = self._read_only(template, mapping.row_event(template, lookups), key)
         return RemoteEvent(
             id=str(sid),
             event=event,

@@ -222,17 +222,20 @@ class Apply:
             partners.add(self.a._partner)
         return sorted(partners)
 
-    def _organiser_uid(self, event: Event) -> int:
-        """Who organises the event in Odoo: its organiser's user when Odoo has one, else the owner.
+    def _organiser_uid(self, event: Event) -> int | bool:
+        """Who organises the event in Odoo (``user_id``): the organiser's user, or nobody.
 
         A meeting this account only attends, created in Odoo from the invitation
         in its Outlook, stays the organiser's meeting: its other attendees' own
-        syncs then find it rather than make another.
+        syncs then find it rather than make another. An organiser without an
+        Odoo user is no Odoo user's: ``user_id`` stays empty, as Odoo's own
+        Outlook module leaves it, and the organiser is kept among the partners
+        (see :func:`~calsync.adapters.odoo._mapping.organizer_of`).
         """
         organizer = event.organizer
-        if organizer is not None:
-            return self.organisers.get(organizer.email, self.a._uid)
-        return self.a._uid
+        if organizer is None or organizer.email == self.a.owner_email:
+            return self.a._uid
+        return self.organisers.get(organizer.email, False)
 
     def _partner_commands(self, event: Event, row: Mapping[str, Any] | None) -> list[Any]:
         """Commands that make the row's partners the event's, as :meth:`_partner_ids` makes them.
@@ -862,6 +865,17 @@ class Apply:
         for attendee in snapshot.attendees.values():
             self.a._echo_attendees[attendee.id] = f"{attendee.write_date}|{attendee.state}"
 
+    def _answers_for(self, job: Job, aid: int, attendee: mapping.AttendeeRow) -> bool:
+        """Whether this write sets that attendee's answer."""
+        if job.only_owner and attendee.partner_id != self.a._partner:
+            return False
+        # an answer calsync does not change is Odoo's to keep
+        return (
+            job.answers is None
+            or aid not in self.existing_attendees
+            or (attendee.email in job.answers)
+        )
+
     async def _answers(self, snapshot: Snapshot, jobs: list[Job]) -> bool:
         """Set attendees' answers (``calendar.attendee.state``) to what the events say."""
         by_state: dict[str, list[tuple[Job, list[int]]]] = defaultdict(list)
@@ -871,18 +885,16 @@ class Apply:
                 if row is None or not row.get("active"):
                     continue
                 answers = {a.email: a.response for a in target.attendees}
+                organiser = _outside_organiser(target, row)
+                if organiser is not None:
+                    answers.setdefault(organiser, Response.ACCEPTED)
                 for aid in row.get("attendee_ids") or ():
                     attendee = snapshot.attendees.get(aid)
                     if attendee is None or attendee.email not in answers:
                         continue
-                    if job.only_owner and attendee.partner_id != self.a._partner:
+                    # calsync's mark of an organiser outside Odoo is always kept (organizer_of)
+                    if attendee.email != organiser and not self._answers_for(job, aid, attendee):
                         continue
-                    if (
-                        job.answers is not None
-                        and aid in self.existing_attendees
-                        and attendee.email not in job.answers
-                    ):
-                        continue  # an answer calsync does not change: keep Odoo's
                     state = mapping.response_state(answers[attendee.email])
                     if attendee.state != state:
                         by_state[state].append((job, [aid]))
@@ -950,6 +962,13 @@ def _weekly_interval(job: Job) -> bool:
     assert job.event.recurrence is not None
     rule = job.event.recurrence.rule
     return rule.frequency is Frequency.WEEKLY and rule.interval > 1
+
+
+def _outside_organiser(target: Event, row: Mapping[str, Any]) -> str | None:
+    """The address of the organiser a row without ``user_id`` holds as an attendee."""
+    if target.organizer is None or row.get("user_id"):
+        return None
+    return target.organizer.email
 
 
 def _all_events(event: Event) -> list[Event]:

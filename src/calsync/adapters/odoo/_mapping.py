@@ -18,7 +18,10 @@ description                       ``description`` (HTML, sanitised by Odoo; read
                                   canonical form)
 location                          ``location``
 online_meeting_url                ``videocall_location``
-organizer                         ``user_id`` (the user's e-mail and name)
+organizer                         ``user_id`` (the user's e-mail and name); an organiser
+                                  without an Odoo user: ``user_id`` empty, their partner
+                                  among ``partner_ids``, answer ``accepted`` (see
+                                  :func:`organizer_of`)
 attendees                         ``partner_ids`` + ``calendar.attendee`` rows (e-mail,
                                   name, ``state``); no attendee kinds
 privacy                           ``privacy``: ``false`` ⇄ DEFAULT, public, private,
@@ -78,6 +81,8 @@ __all__ = [
     "masked",
     "minutes_alarm",
     "normalize_address",
+    "organizer_of",
+    "outside_candidates",
     "parse_date",
     "parse_datetime",
     "response_state",
@@ -395,6 +400,8 @@ class Lookups:
     tags: Mapping[int, str]
     #: the calendar owner's partner (preferred when two partners share an address)
     owner_partner: int | None = None
+    #: partners known to be Odoo users' (never the organiser of a row without ``user_id``)
+    user_partners: frozenset[int] = frozenset()
 
 
 def _many2one_id(value: object) -> int | None:
@@ -464,8 +471,7 @@ def row_event(row: Mapping[str, Any], lookups: Lookups) -> Event:
     values: dict[str, Any] = {
         scalar.attribute: scalar.read(row.get(scalar.field)) for scalar in SCALARS
     }
-    organizer_id = _many2one_id(row.get("user_id"))
-    organizer = lookups.users.get(organizer_id) if organizer_id else None
+    organizer = organizer_of(row, lookups)
     event = Event(
         start=start,
         end=end,
@@ -483,6 +489,41 @@ def row_event(row: Mapping[str, Any], lookups: Lookups) -> Event:
         **values,
     )
     return ODOO_PROJECTION(event)
+
+
+def organizer_of(row: Mapping[str, Any], lookups: Lookups) -> Person | None:
+    """Who organises the row: its ``user_id``, else the organiser it holds as an attendee.
+
+    A meeting whose organiser has no Odoo user has no ``user_id`` (Odoo's own
+    Outlook module stores such invitations so); its organiser is among the
+    partners, with the answer ``accepted`` (Graph's "organizer" answer, as Odoo
+    maps it). That attendee, other than the calendar's owner and Odoo's users,
+    is the organiser when there is exactly one; otherwise the row's organiser
+    is unknown (None).
+    """
+    organizer_id = _many2one_id(row.get("user_id"))
+    if organizer_id is not None:
+        return lookups.users.get(organizer_id)
+    found = [
+        a for a in outside_candidates(row, lookups) if a.partner_id not in lookups.user_partners
+    ]
+    if len(found) != 1 or found[0].email is None:
+        return None
+    return Person(found[0].email, found[0].name)
+
+
+def outside_candidates(row: Mapping[str, Any], lookups: Lookups) -> list[AttendeeRow]:
+    """The attendees that may organise a row without ``user_id``: accepted, not the owner."""
+    if _many2one_id(row.get("user_id")) is not None:
+        return []
+    return [
+        found
+        for aid in sorted(row.get("attendee_ids") or ())
+        if (found := lookups.attendees.get(aid)) is not None
+        and found.state == "accepted"
+        and found.email is not None
+        and found.partner_id != lookups.owner_partner
+    ]
 
 
 def organizer_partner(row: Mapping[str, Any]) -> int | None:

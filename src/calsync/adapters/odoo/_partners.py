@@ -37,7 +37,7 @@ from typing import Any
 from calsync._errors import AccessDeniedError, ProviderError
 from calsync._model._values import Person
 from calsync.adapters.odoo._errors import EVENT_ERRORS
-from calsync.adapters.odoo._mapping import minutes_alarm, normalize_address
+from calsync.adapters.odoo._mapping import many2one, minutes_alarm, normalize_address
 
 __all__ = ["Alarms", "Partners", "Refused", "Tags", "Users", "create_each"]
 
@@ -132,6 +132,8 @@ class Users:
     def __init__(self, call: Call) -> None:
         self._call = call
         self._people: dict[int, Person | None] = {}
+        #: partner id -> whether an Odoo user has it
+        self._partners: dict[int, bool] = {}
 
     def remember(self, uid: int, person: Person | None) -> None:
         """Record a user already read (the owner)."""
@@ -141,6 +143,25 @@ class Users:
     def people(self) -> Mapping[int, Person | None]:
         """Everything read so far."""
         return self._people
+
+    @property
+    def partners(self) -> frozenset[int]:
+        """The partners found to be Odoo users' (by :meth:`ensure_partners`)."""
+        return frozenset(partner for partner, user in self._partners.items() if user)
+
+    async def ensure_partners(self, partner_ids: Iterable[int]) -> None:
+        """Learn which of these partners are Odoo users', in one call for the unknown ones."""
+        missing = sorted({p for p in partner_ids if p not in self._partners})
+        if not missing:
+            return
+        rows = await self._call(
+            "res.users",
+            "search_read",
+            [("partner_id", "in", missing)],
+            fields=["partner_id"],
+        )
+        users = {many2one(row.get("partner_id")) for row in rows}
+        self._partners.update({partner: partner in users for partner in missing})
 
     async def uids_for(self, emails: Iterable[str]) -> dict[str, int]:
         """The users with these addresses (the oldest when several share one), in one call."""

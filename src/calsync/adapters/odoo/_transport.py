@@ -43,10 +43,11 @@ import socket
 import urllib.error
 from collections import Counter
 from typing import Any, Protocol, runtime_checkable
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult
 
 import httpx
 
+from calsync import _arguments as checks
 from calsync._errors import (
     AuthenticationError,
     ConfigurationError,
@@ -162,6 +163,7 @@ class OdooRPCTransport(_Counting):
     ) -> None:
         super().__init__()
         parts = _http_url(url)
+        _credentials(db, login, secret, timeout)
         if parts.path not in ("", "/"):
             raise ConfigurationError(f"odoorpc cannot reach Odoo under a path prefix: {url!r}")
         self._host = parts.hostname
@@ -343,7 +345,8 @@ class Json2Transport(_Counting):
     ) -> None:
         super().__init__()
         _http_url(url)  # refuses anything but an http(s) URL
-        self._major = max(major_version(version), 19)
+        _credentials(db, "", api_key, timeout)
+        self._major = max(major_version(checks.text("version", version)), 19)
         self._url = url.rstrip("/")
         self._db = db
         self.__key = api_key
@@ -478,9 +481,13 @@ def major_version(version: str) -> int:
 __all__ += ["major_version"]
 
 
+def _credentials(db: object, login: object, secret: object, timeout: object) -> None:
+    """A transport's database, login and secret are strings, its timeout some seconds."""
+    for name, value in (("db", db), ("login", login), ("the password or API key", secret)):
+        checks.text(name, value)
+    checks.seconds("timeout", timeout)
+
+
 def _http_url(url: str) -> SplitResult:
     """The parts of an ``http(s)://host...`` URL; :class:`ConfigurationError` otherwise."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(f"not an http(s) URL: {url!r}")
-    return parts
+    return checks.http_url("the Odoo URL", url, "https://odoo.example.com")

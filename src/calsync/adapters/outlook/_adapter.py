@@ -41,6 +41,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import attrs
 
+from calsync import _arguments as checks
 from calsync._errors import (
     AccessDeniedError,
     InvalidEventError,
@@ -268,16 +269,24 @@ class OutlookCalendar:
         timeout: float = 30.0,
         limiter: ConcurrencyLimiter | None = None,
     ) -> None:
-        if page_size < 1 or max_concurrency < 1:
-            from calsync._errors import ConfigurationError
-
-            raise ConfigurationError("page_size and max_concurrency must be at least 1")
-        self._name = name
-        self._user = user
-        self._calendar_id = calendar_id
-        self._account = account
+        if not callable(getattr(credential, "get_token", None)):
+            raise TypeError(
+                "credential must be an azure-core TokenCredential (an object with get_token), "
+                f"not {type(credential).__name__}: wrap a bare access token in StaticToken"
+            )
+        checks.http_url("base_url", base_url, "https://graph.microsoft.com/v1.0")
+        if isinstance(scopes, str) or not all(isinstance(s, str) for s in scopes):
+            raise TypeError("scopes must be a sequence of scope strings")
+        if limiter is not None:
+            checks.instance("limiter", limiter, ConcurrencyLimiter)
+        self._name = checks.text("name", name)
+        self._user = checks.optional_text("user", user)
+        self._calendar_id = checks.optional_text("calendar_id", calendar_id)
+        self._account = checks.optional_text("account", account)
         self._owner = account.lower() if account else None
-        self.page_size = page_size
+        self.page_size = checks.count("page_size", page_size)
+        checks.count("max_concurrency", max_concurrency)
+        checks.seconds("timeout", timeout)
         self._transport = GraphTransport(
             credential,
             base_url=base_url,

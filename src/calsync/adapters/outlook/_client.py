@@ -43,7 +43,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from calsync._errors import MalformedAnswerError, ProviderError, ThrottledError, TransientError
+from calsync._errors import (
+    AuthenticationError,
+    MalformedAnswerError,
+    ProviderError,
+    ThrottledError,
+    TransientError,
+)
 from calsync._limits import ConcurrencyLimiter
 from calsync._retry import RetryPolicy
 from calsync._tasks import gather
@@ -173,12 +179,15 @@ class GraphTransport:
             info.content = json.dumps(body).encode()
         return info
 
-    async def _send_once(self, info: RequestInformation, weight: int) -> Result:
+    async def _send_once(self, info: RequestInformation, weight: int) -> tuple[Result, str | None]:
+        """One request; its answer, and the access token it carried (to reject on a 401)."""
         from kiota_abstractions.native_response_handler import NativeResponseHandler
         from kiota_http.middleware.options import ResponseHandlerOption
 
         client = self.client()
         info.add_request_options([ResponseHandlerOption(NativeResponseHandler())])
+        if info.headers.contains("Authorization"):  # each attempt asks for a current token
+            info.headers.remove("Authorization")
         shared, key = self.limiter, self.limit_key()
         taken = await self._own.acquire(None, weight)
         held = 0
@@ -190,7 +199,7 @@ class GraphTransport:
             response = await adapter.send_primitive_async(info, "bytes", None)
         except (httpx.TransportError, httpx.StreamError) as error:
             return Result(0, failure=TransientError(f"no answer from Graph: {type(error).__name__}",
-                                                    side=self._side))  # fmt: skip
+                                                    side=self._side)), None  # fmt: skip
         finally:
             if held:
                 assert shared is not None
@@ -198,15 +207,31 @@ class GraphTransport:
             self._own.release(None, taken)
         assert isinstance(response, httpx.Response)
         headers = {k.lower(): v for k, v in response.headers.items()}
-        return decoded(response.status_code, headers, response.content, side=self._side)
+        sent = response.request.headers.get("authorization", "")
+        token = sent[7:] if sent[:7].lower() == "bearer " else None
+        return decoded(response.status_code, headers, response.content, side=self._side), token
 
     async def send(self, info: RequestInformation, kind: str, *, weight: int = 1) -> Result:
-        """Send one request with calsync's retries; a transport failure comes back as status 0."""
+        """Send one request with calsync's retries; a transport failure comes back as status 0.
+
+        A 401 (an access token Graph refused: revoked, or expired before the
+        credential thought) is sent again once, after telling a credential
+        that can refresh (``reject(token)``, as :class:`~calsync.auth.MicrosoftCredential`
+        does) to get another token; a second 401 is an
+        :class:`~calsync.AuthenticationError` that says what to do.
+        """
         attempt = self._retry.begin()
+        rejected = False
         while True:
             self.calls[kind] += 1
-            result = await self._send_once(info, weight)
+            result, token = await self._send_once(info, weight)
             self.throttled += result.status == 429
+            if result.status == 401:
+                if not rejected and self._reject(token):
+                    rejected = True
+                    logger.info("Graph refused the access token; retrying with a new one")
+                    continue
+                return _refused(result, self._side, refreshed=rejected)
             if not _retryable(result):
                 return result
             delay = attempt.next_delay(result.retry_after)
@@ -214,6 +239,14 @@ class GraphTransport:
                 return _exhausted(result, self._side)
             logger.info("Graph %s answered %s; retrying in %.2fs", kind, result.status, delay)
             await self._retry.sleep(delay)
+
+    def _reject(self, token: str | None) -> bool:
+        """Tell the credential Graph refused ``token``; False when it cannot get another."""
+        reject = getattr(self._credential, "reject", None)
+        if token is None or not callable(reject):
+            return False
+        reject(token)
+        return True
 
     def prefer(self, page_size: int | None = None) -> str:
         """The ``Prefer`` header every request carries (ids immutable, times in UTC)."""
@@ -289,6 +322,24 @@ def _retryable(result: Result) -> bool:
     if isinstance(result.failure, MalformedAnswerError):
         return False
     return result.status in RETRYABLE or result.status == 0
+
+
+def _refused(result: Result, side: str, *, refreshed: bool) -> Result:
+    """A 401 calsync will not retry: the failure says what the caller must do."""
+    reason = f"{result.code or 'InvalidAuthenticationToken'}: {result.message or 'refused'}"
+    if refreshed:
+        text = (
+            f"Graph refused the access token again after a refresh ({reason}): the user's "
+            "grant no longer opens this mailbox; have them sign in again"
+        )
+    else:
+        text = (
+            f"Graph refused the access token ({reason}): it was revoked or expired before its "
+            "stated expiry, and this credential cannot fetch another; give it a new token "
+            "(calsync.auth.MicrosoftAuth refreshes its own)"
+        )
+    failure = AuthenticationError(text, code=result.code or None, status=401, side=side)
+    return Result(result.status, result.headers, result.body, failure)
 
 
 def _exhausted(result: Result, side: str) -> Result:

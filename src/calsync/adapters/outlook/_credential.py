@@ -7,6 +7,8 @@ from typing import Any
 
 from azure.core.credentials import AccessToken
 
+from calsync._errors import ConfigurationError
+
 __all__ = ["StaticToken"]
 
 
@@ -18,8 +20,10 @@ class StaticToken:
     """
 
     def __init__(self, token: str, *, expires_on: int | None = None) -> None:
-        if not token:
-            raise ValueError("a StaticToken needs a token")
+        if not isinstance(token, str):
+            raise TypeError(f"a StaticToken holds a string, not {type(token).__name__}")
+        if not token.strip():
+            raise ConfigurationError("a StaticToken needs a token: it was given an empty one")
         self.__token = token
         self._expires_on = expires_on
 

@@ -78,6 +78,16 @@ if TYPE_CHECKING:
 __all__ = ["OdooApp", "describe"]
 
 _JSON = "application/json; charset=utf-8"
+#: Odoo 19.0's answer to JSON-2 for a database it does not serve (X-Odoo-Database), as
+#: checked on the real server (2026-12-05).
+_NO_DATABASE = Response(
+    404,
+    b"<!DOCTYPE html>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>No database is "
+    b"selected and the requested URL was not found in the server-wide controllers.</p>\n<p>Please "
+    b"verify the hostname, <a href=/web/login>login</a> and try again.</p>\n\n<!-- Alternatively, "
+    b"use the X-Odoo-Database header. -->\n",
+    (("Content-Type", "text/html; charset=utf-8"),),
+)
 _NOT_FOUND = Response(
     404,
     b"<!doctype html>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n",
@@ -591,15 +601,15 @@ class OdooApp:
 
     def _json2(self, request: Request) -> Response:
         match = _JSON2_PATH.match(request.path)
+        database = request.headers.get("x-odoo-database")
+        if database is not None and database != self.db_name:
+            return _NO_DATABASE  # before the key is looked at: Odoo picks the database first
         try:
             if match is None or request.method != "POST":
                 raise NotFound("Did you mean POST /json/2/<model>/<method>?")
             model, method = match.group(1), match.group(2)
             uid = self._bearer(request)
             self._log(JSON2, model, method, uid)
-            database = request.headers.get("x-odoo-database")
-            if database is not None and database != self.db_name:
-                raise NotFound(f"database {database!r} not found")
             body = _json2_body(request)
             ids = body.pop("ids", None) or []
             result = self.call(uid, model, method, [], body, protocol=JSON2, ids=list(ids))

@@ -178,7 +178,7 @@ class CalendarEvent(Model):
             return
         for rid in ids:
             row = self.db.row(self._name, rid)
-            if row is None or not row.get("user_id") or not self._stranger(env, row):
+            if row is None or not self._stranger(env, row):  # no user_id: the rule applies too
                 continue
             if row.get("privacy") == "private" or (
                 operation == "write" and self._private_by_default(row)
