@@ -1,8 +1,9 @@
-"""Developer tasks: ``nox -s tests lint typing docs bench quickstart``.
+"""Developer tasks: ``nox -s tests lint typing docs bench quickstart conformance``.
 
 ``nox -s tests`` is the whole test suite, exactly what CI runs (``.ci/run``);
 ``nox -s quickstart`` runs the README's first command, the main job on the
-embedded default.
+embedded default; ``nox -s conformance`` runs calsync against a real Odoo
+server named by ``CALSYNC_ODOO_*`` variables (docs/howto/conformance.md).
 """
 
 from __future__ import annotations
@@ -63,6 +64,28 @@ def bench(session: nox.Session) -> None:
     """Benchmarks: print their tables (never asserted in tests)."""
     session.install("-e", ".[bench]")
     session.run("python", "bench/run.py", *session.posargs)
+
+
+@nox.session
+def conformance(session: nox.Session) -> None:
+    """calsync on a real Odoo: the adapter contract suite and the end-to-end scenarios.
+
+    The server comes from ``CALSYNC_ODOO_URL``, ``CALSYNC_ODOO_DB``, an administrator and
+    an ordinary user (``CALSYNC_ODOO_ADMIN_LOGIN`` / ``_PASSWORD``, ``CALSYNC_ODOO_USER_LOGIN``
+    / ``_PASSWORD``; ``..._API_KEY`` for JSON-2 on Odoo 19); without them every test skips,
+    saying which is missing. One test at a time: the server is shared.
+    """
+    session.install("-e", ".[test]")
+    session.run(
+        "pytest",
+        "tests/conformance",
+        "tests/adapters/test_odoo_live.py",
+        "-m",
+        "live",
+        "-p",
+        "no:xdist",
+        *session.posargs,
+    )
 
 
 @nox.session

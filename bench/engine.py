@@ -7,7 +7,10 @@ Scenarios (events per side):
 * incremental sync of 100 changes over N existing links.
 
 Only :func:`calsync.engine.plan` is timed (the pure engine, one core); building
-the inputs is not. Run with ``nox -s bench`` or ``python bench/engine.py``.
+the inputs is not. "Plan time" pauses the garbage collector, so it measures the
+engine alone; "GC on" leaves it running, as in a program that embeds calsync,
+where a plan's hundreds of thousands of new objects set off collections of
+everything the process holds. Run with ``nox -s bench`` or ``python bench/engine.py``.
 """
 
 from __future__ import annotations
@@ -71,12 +74,13 @@ def incremental_inputs(count: int, changes: int) -> tuple[SideInput, SideInput, 
     )
 
 
-def timed(function: object, repeat: int) -> float:
-    """The median wall time of ``function()`` over ``repeat`` runs, GC paused."""
+def timed(function: object, repeat: int, *, collect: bool = False) -> float:
+    """The median wall time of ``function()`` over ``repeat`` runs, GC paused unless ``collect``."""
     times = []
     for _ in range(repeat):
         gc.collect()
-        gc.disable()
+        if not collect:
+            gc.disable()
         started = time.perf_counter()
         function()  # type: ignore[operator]
         times.append(time.perf_counter() - started)
@@ -84,28 +88,38 @@ def timed(function: object, repeat: int) -> float:
     return statistics.median(times)
 
 
-def measure(sizes: str = "10000,100000", repeat: int = 3) -> list[tuple[str, float, int]]:
-    """(scenario, median plan seconds, operations) for each size."""
+Row = tuple[str, float, float, int]
+
+
+def measure(sizes: str = "10000,100000", repeat: int = 3) -> list[Row]:
+    """(scenario, median plan seconds, the same with GC on, operations) for each size."""
     rows = []
     for size in map(int, sizes.split(",")):
         left, right = initial_inputs(size)
-        result = plan(left, right, [], window=WINDOW)
-        seconds = timed(partial(plan, left, right, [], window=WINDOW), repeat)
-        rows.append((f"initial, {size:,} events per side", seconds, len(result.operations)))
+        rows.append(row(f"initial, {size:,} events per side", left, right, [], repeat))
         left, right, links = incremental_inputs(size, 100)
-        result = plan(left, right, links, window=WINDOW)
-        seconds = timed(partial(plan, left, right, links, window=WINDOW), repeat)
-        rows.append(
-            (f"incremental, 100 changes over {size:,} links", seconds, len(result.operations))
-        )
+        name = f"incremental, 100 changes over {size:,} links"
+        rows.append(row(name, left, right, links, repeat))
     return rows
 
 
-def markdown(rows: list[tuple[str, float, int]]) -> str:
-    lines = ["| engine scenario | plan time | operations |", "|---|---:|---:|"]
+def row(
+    name: str, left: SideInput, right: SideInput, links: Links | list[Link], repeat: int
+) -> Row:
+    """One scenario: ``plan(left, right, links)`` timed as :func:`measure` says."""
+    run = partial(plan, left, right, links, window=WINDOW)
+    operations = len(run().operations)
+    return name, timed(run, repeat), timed(run, repeat, collect=True), operations
+
+
+def markdown(rows: list[Row]) -> str:
+    lines = [
+        "| engine scenario | plan time | plan time, GC on | operations |",
+        "|---|---:|---:|---:|",
+    ]
     lines += [
-        f"| {name} | {seconds * 1000:,.1f} ms | {operations:,} |"
-        for name, seconds, operations in rows
+        f"| {name} | {seconds * 1000:,.1f} ms | {collected * 1000:,.1f} ms | {operations:,} |"
+        for name, seconds, collected, operations in rows
     ]
     return "\n".join(lines)
 

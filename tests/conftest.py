@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from tests import pgserver, redisserver
+from tests.conformance.summary import write_summary as write_conformance_summary
 from tests.e2e.summary import write_summary
 
 _COMMON = {
@@ -101,5 +102,6 @@ def redis_url(redis_server: str) -> str:
 
 
 def pytest_terminal_summary(terminalreporter: object) -> None:
-    """The crash and fault matrices' counts, when they ran (``tests/e2e``)."""
+    """The crash and fault matrices' counts and the conformance figures, when they ran."""
     write_summary(terminalreporter)
+    write_conformance_summary(terminalreporter)

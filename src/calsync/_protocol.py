@@ -17,6 +17,7 @@ import attrs
 from attrs.validators import instance_of, optional
 
 from calsync._errors import ProviderError
+from calsync._frozen import builder
 from calsync._model._checks import Choice
 from calsync._model._event import Event
 from calsync._model._projection import Projection
@@ -129,6 +130,12 @@ class Delete:
 
 
 Write = Create | Update | Delete
+
+#: ``Create(...)``, ``Update(...)`` and ``Delete(...)`` the engine's way: the same objects,
+#: built faster (a plan writes up to hundreds of thousands).
+new_create = builder(Create)
+new_update = builder(Update)
+new_delete = builder(Delete)
 
 
 @attrs.frozen

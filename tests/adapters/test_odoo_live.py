@@ -36,11 +36,14 @@ WINDOW = Window(datetime(2027, 1, 1, tzinfo=UTC), datetime(2028, 1, 1, tzinfo=UT
 QUIET = {"no_mail_to_attendees": True}
 _NAMES = ("URL", "DB", "ADMIN_LOGIN", "ADMIN_PASSWORD", "USER_LOGIN", "USER_PASSWORD")
 
-pytestmark = pytest.mark.skipif(
-    not all(os.environ.get(f"CALSYNC_ODOO_{name}") for name in _NAMES),
-    reason="no live Odoo server: set CALSYNC_ODOO_URL, _DB, _ADMIN_LOGIN, _ADMIN_PASSWORD, "
-    "_USER_LOGIN and _USER_PASSWORD to run these tests against one",
-)
+pytestmark = [
+    pytest.mark.live,  # nox -s conformance
+    pytest.mark.skipif(
+        not all(os.environ.get(f"CALSYNC_ODOO_{name}") for name in _NAMES),
+        reason="no live Odoo server: set CALSYNC_ODOO_URL, _DB, _ADMIN_LOGIN, _ADMIN_PASSWORD, "
+        "_USER_LOGIN and _USER_PASSWORD to run these tests against one",
+    ),
+]
 
 
 def env(name: str) -> str:

@@ -353,6 +353,10 @@ class SyncMachine(RuleBasedStateMachine):
             self._clear_faults()
             return
         assert preview is not None
+        for op in preview.operations:  # the engine's fast builders skip its values' type checks
+            attrs.validate(op)
+            if op.write is not None:
+                attrs.validate(op.write)
         assert [str(o.operation) for o in report.outcomes] == [str(op) for op in preview.operations]
         assert report.ok, str(report)
         self.unmatched.clear()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol
 
 import attrs
 from attrs.validators import instance_of, optional
 
+from calsync._frozen import builder
 from calsync._model._event import Event
 
 __all__ = ["Link", "LinkIndex", "Links", "SideRef", "derive_key"]
@@ -64,13 +65,36 @@ class Link:
         return attrs.evolve(self, right=ref)
 
 
+#: ``SideRef(...)`` and ``Link(...)`` the engine's way: the same objects, built faster.
+new_ref = builder(SideRef)
+new_link = builder(Link)
+
+_SEPARATOR = "\x1f"
+
+
 def derive_key(*parts: str) -> str:
     """A stable link key from its origin (side name, id, ...): same origin, same key.
 
     Deterministic keys make a create planned again after a crash carry the key
     of the first attempt, so the provider's idempotency catches the repeat.
     """
-    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=16).hexdigest()
+    return hashlib.blake2b(_SEPARATOR.join(parts).encode(), digest_size=16).hexdigest()
+
+
+def key_deriver(*prefix: str) -> Callable[[str], str]:
+    """``derive_key(*prefix, last)`` as a function of ``last``, for many keys of one origin.
+
+    The prefix is hashed once and the hash state copied for each key: a third
+    of the cost of hashing the whole origin again.
+    """
+    start = hashlib.blake2b((_SEPARATOR.join(prefix) + _SEPARATOR).encode(), digest_size=16)
+
+    def derive(last: str) -> str:
+        state = start.copy()
+        state.update(last.encode())
+        return state.hexdigest()
+
+    return derive
 
 
 class LinkIndex(Protocol):

@@ -244,8 +244,13 @@ def _union(a: tuple[Any, ...], b: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(sorted(set(a) | set(b)))
 
 
+def normal_title(title: str) -> str:
+    """A title as matching compares it: case folded, whitespace runs made one space."""
+    return " ".join(title.casefold().split())
+
+
 def _same_title(a: str, b: str) -> bool:
-    return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
+    return normal_title(a) == normal_title(b)
 
 
 def _same_html(a: str, b: str) -> bool:

@@ -13,11 +13,11 @@ By convention the left side is Odoo and the right side Microsoft, as in
 
 from __future__ import annotations
 
-from calsync._engine._links import Link, LinkIndex, SideRef, derive_key
-from calsync._engine._plan import Operation, OperationKind, Plan, SideInput
+from calsync._engine._links import Link, LinkIndex, derive_key, new_link, new_ref
+from calsync._engine._plan import Operation, OperationKind, Plan, SideInput, new_operation
 from calsync._model._checks import Choice
 from calsync._model._window import Window
-from calsync._protocol import Delete, Notification, RemoteEvent
+from calsync._protocol import Notification, RemoteEvent, new_delete
 
 __all__ = ["ExistingEvents", "NextSync", "plan_reset"]
 
@@ -76,7 +76,7 @@ def plan_reset(
     for link in links:
         new_links[link.key] = None
         operations.append(
-            Operation(OperationKind.UNLINK, link.key, link.base.title, "reset: forget the link")
+            new_operation(OperationKind.UNLINK, link.key, link.base.title, "reset: forget the link")
         )
         attended = any(ref is not None and ref.read_only for ref in (link.left, link.right))
         for position in existing.positions:
@@ -89,12 +89,12 @@ def plan_reset(
             if current.archived:
                 continue
             deleted[position].add(ref.id)
-            write = Delete(link.key, current)
+            write = new_delete(link.key, current)
             notifications: tuple[Notification, ...] = ()
             if sides[position].notifications is not None:
                 notifications = sides[position].notifications(write)  # type: ignore[misc]
             operations.append(
-                Operation(
+                new_operation(
                     OperationKind.DELETE,
                     link.key,
                     current.event.title,
@@ -110,13 +110,13 @@ def plan_reset(
                 if item.id in deleted[position] or item.archived or not window.contains(item.event):
                     continue
                 key = derive_key(pair, side.name, item.id, "left out by a reset")
-                ref = SideRef(item.id, item.version, read_only=item.read_only)
-                link = Link(
+                ref = new_ref(item.id, item.version, read_only=item.read_only)
+                link = new_link(
                     key, item.event, ref if position == 0 else None, ref if position == 1 else None
                 )
                 new_links[key] = link
                 operations.append(
-                    Operation(
+                    new_operation(
                         OperationKind.SKIP,
                         key,
                         item.event.title,

@@ -227,7 +227,10 @@ class OdooCalendar:
 
     @property
     def projection(self) -> Projection:
-        """What Odoo stores of an event (see :data:`ODOO_PROJECTION`)."""
+        """What Odoo stores of an event: :data:`ODOO_PROJECTION`, or before 18.0, which has
+        no "default" privacy, ``ODOO_17_PROJECTION`` (known once connected)."""
+        if self.server_version and 0 < major_version(self.server_version) < 18:
+            return mapping.ODOO_17_PROJECTION
         return ODOO_PROJECTION
 
     @property
@@ -278,6 +281,7 @@ class OdooCalendar:
             if fixed is None:
                 raise
             raise fixed from error
+        self.server_version = self.server_version or getattr(transport, "version", None)
         fields = ["partner_id", "email", "name", "lang", "tz", "login"]
         rows = await self._call("res.users", "read", [uid], fields)
         self._check_identity(rows)

@@ -199,7 +199,7 @@ class Apply:
     ) -> dict[str, Any]:
         """Odoo values of these groups; relational ones as commands relative to ``row``."""
         wanted = list(groups)
-        values = mapping.scalar_values(event, wanted)
+        values = mapping.scalar_values(event, wanted, self.a.projection)
         if "when" in wanted:
             values.update(mapping.time_values(event))
         if "attendees" in wanted:
@@ -412,7 +412,7 @@ class Apply:
         assert event is not None
         values: dict[str, Any] = {
             "id": external_id(job.write.key),
-            **mapping.scalar_values(event),
+            **mapping.scalar_values(event, projection=self.a.projection),
             **mapping.time_values(event, for_load=True),
             "active": True,
             "user_id/.id": self._organiser_uid(event),
@@ -598,7 +598,7 @@ class Apply:
             if wanted.recurrence is not None:
                 await self._make_series(job, row)
                 return
-            groups = mapping.changed_groups(write.current.event, wanted)
+            groups = mapping.changed_groups(write.current.event, wanted, self.a.projection)
             values = self._values(wanted, groups, row)
             if not row.get("active"):
                 values["active"] = True
@@ -684,7 +684,9 @@ class Apply:
         self.snapshot.rows[sid] = fresh.rows[sid]
         self.snapshot.attendees.update(fresh.attendees)
         current = mapping.row_event(fresh.rows[sid], self.a._lookups(self.snapshot))
-        values = self._values(wanted, mapping.changed_groups(current, wanted), fresh.rows[sid])
+        values = self._values(
+            wanted, mapping.changed_groups(current, wanted, self.a.projection), fresh.rows[sid]
+        )
         if values:
             await self._write([sid], values)
         job.unit = Unit(sid)
@@ -804,7 +806,9 @@ class Apply:
         for row, target in plan.pairs:
             wire = snapshot.rows[row.id]
             self.snapshot.rows[row.id] = wire
-            values = self._values(target, mapping.changed_groups(row.event, target), wire)
+            values = self._values(
+                target, mapping.changed_groups(row.event, target, self.a.projection), wire
+            )
             if not row.active:
                 values["active"] = True
             if row.id not in linked:

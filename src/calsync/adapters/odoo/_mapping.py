@@ -63,6 +63,7 @@ __all__ = [
     "EMPTY_TITLE",
     "EVENT_FIELDS",
     "GROUPS",
+    "ODOO_17_PROJECTION",
     "ODOO_PROJECTION",
     "PRIVACY",
     "RESPONSES",
@@ -115,6 +116,10 @@ ODOO_PROJECTION = Projection(
     zones="recurring",
     empty_title=EMPTY_TITLE,
 )
+
+#: Odoo 17 has no "default" privacy: ``privacy`` is required there, ``public`` by
+#: default (``calendar_default_privacy`` came with 18.0), so the default is public.
+ODOO_17_PROJECTION = attrs.evolve(ODOO_PROJECTION, privacy={Privacy.DEFAULT: Privacy.PUBLIC})
 
 #: The ``calendar.event`` fields the adapter reads: named, never all (odoo.md §6).
 EVENT_FIELDS = (
@@ -310,16 +315,20 @@ def _group_value(event: Event, group: str) -> object:
     return getattr(event, group)
 
 
-def changed_groups(current: Event, wanted: Event) -> list[str]:
+def changed_groups(
+    current: Event, wanted: Event, projection: Projection = ODOO_PROJECTION
+) -> list[str]:
     """The groups in which two events (as Odoo holds them) differ, in :data:`GROUPS` order."""
-    old, new = ODOO_PROJECTION(current), ODOO_PROJECTION(wanted)
+    old, new = projection(current), projection(wanted)
     return [group for group in GROUPS if _group_value(old, group) != _group_value(new, group)]
 
 
-def scalar_values(event: Event, groups: Iterable[str] | None = None) -> dict[str, Any]:
-    """Odoo values of the scalar fields (those in ``groups``, or all)."""
+def scalar_values(
+    event: Event, groups: Iterable[str] | None = None, projection: Projection = ODOO_PROJECTION
+) -> dict[str, Any]:
+    """Odoo values of the scalar fields (those in ``groups``, or all), as ``projection`` keeps."""
     wanted = None if groups is None else set(groups)
-    projected = ODOO_PROJECTION(event)
+    projected = projection(event)
     return {
         scalar.field: scalar.write(getattr(projected, scalar.attribute))
         for scalar in SCALARS

@@ -35,8 +35,15 @@ __all__ = [
 ]
 
 #: Every write: no invitation/update mails from Odoo (calsync's side effects are
-#: previewed by the engine, and Outlook mails the attendees), datetimes in UTC.
-WRITE_CONTEXT: dict[str, Any] = {"no_mail_to_attendees": True, "tz": "UTC"}
+#: previewed by the engine, and Outlook mails the attendees), datetimes in UTC,
+#: and from Odoo 19 on no "Organized by ... Contact Details ..." block appended to
+#: the description of the events it creates (``Meeting.create``): the event's
+#: description is the other side's, and a block only Odoo holds would never sync.
+WRITE_CONTEXT: dict[str, Any] = {
+    "no_mail_to_attendees": True,
+    "skip_contact_description": True,
+    "tz": "UTC",
+}
 READ_CONTEXT: dict[str, Any] = {"tz": "UTC"}
 #: Reads that must see archived rows too.
 ALL_CONTEXT: dict[str, Any] = {"tz": "UTC", "active_test": False}

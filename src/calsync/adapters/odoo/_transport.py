@@ -182,6 +182,11 @@ class OdooRPCTransport(_Counting):
     def __repr__(self) -> str:
         return f"OdooRPCTransport(url={self._url!r}, db={self._db!r}, login={self._login!r})"
 
+    @property
+    def version(self) -> str | None:
+        """The server's version (``"17.0"``...), known once connected or when given."""
+        return self._version
+
     async def connect(self) -> int:
         """Log in (odoorpc: ``common.login`` then ``res.users.context_get``).
 
@@ -357,6 +362,11 @@ class Json2Transport(_Counting):
 
     def __repr__(self) -> str:
         return f"Json2Transport(url={self._url!r}, db={self._db!r})"
+
+    @property
+    def version(self) -> str:
+        """The server's major version as this transport speaks to it (``"19.0"`` and later)."""
+        return f"{self._major}.0"
 
     def _http(self) -> httpx.AsyncClient:
         loop = asyncio.get_running_loop()

@@ -216,6 +216,8 @@ class OdooApp:
         self.cooldown_after = cooldown_after
         self.cooldown_duration = cooldown_duration
         self.sessions: dict[str, Session] = {}
+        #: sessions nobody logged in to (their cookie identifies them, and grants nothing)
+        self.anonymous: set[str] = set()
         self.verified: set[tuple[int, str]] = set()
         self.failures = 0
         self.last_failure: datetime | None = None
@@ -254,7 +256,28 @@ class OdooApp:
 
     def _version_info(self, request: Request) -> Response:
         self._log(WEB, None, "version_info", None)
-        return self._rpc_answer(request, lambda _params: version_info(self.version))
+        response = self._rpc_answer(request, lambda _params: version_info(self.version))
+        return attrs.evolve(response, headers=(*response.headers, *self._anonymous(request)))
+
+    def _anonymous(self, request: Request) -> tuple[tuple[str, str], ...]:
+        """The cookie of a new anonymous session when the request names no session.
+
+        Odoo's ``Request._save_session`` (odoo/http.py) sets the cookie whenever
+        the session differs from the request's cookie: a JSON route called
+        without one gets a new session's cookie (a year's Expires, a week's Max-Age).
+        """
+        jar: SimpleCookie = SimpleCookie()
+        jar.load(request.headers.get("cookie", ""))
+        morsel = jar.get("session_id")
+        with self.lock:
+            if morsel is not None and (
+                morsel.value in self.sessions or morsel.value in self.anonymous
+            ):
+                return ()
+            expires = self.clock().replace(microsecond=0) + timedelta(days=365)
+            session = Session(secrets.token_urlsafe(63)[:84], 0, "", expires)
+            self.anonymous.add(session.sid)
+        return (("Set-Cookie", _cookie(session)),)
 
     def _web_version(self, request: Request) -> Response:
         info = version_info(self.version)

@@ -14,6 +14,17 @@ It mimics the PostgreSQL properties Odoo's behaviour leaks through RPC:
   because the linked record was deleted) does not.
 * **One transaction per call.** :meth:`Database.transaction` records the first
   version of every row it touches and puts them all back if the call fails.
+* **Writes are flushed late.** Odoo's ORM keeps a call's writes in its cache
+  and sends the ``UPDATE`` statements when it flushes: before a query that
+  names one of the written columns (``Environment.flush_query``), at the latest
+  when the call commits; a ``create`` inserts at once. So a row written before
+  a create of the same call may land after the new rows: the attendees of an
+  occurrence re-accepted during a "this and following" edit read back after
+  the attendees of the occurrences the same edit created, while the
+  occurrences that edit archived land before the new ones (the edit queries
+  ``recurrence_id`` in between). A written row moves to the end of the heap
+  when :meth:`Database.flush` names one of its written columns, or at commit,
+  in heap order (the ``UPDATE ... WHERE id IN`` scan's).
 """
 
 from __future__ import annotations
@@ -43,6 +54,8 @@ class Database:
         self._positions = itertools.count()
         self._undo: list[dict[tuple[str, int], tuple[Row | None, int | None]]] = []
         self._indexes: dict[tuple[str, str], dict[Any, set[int]]] = {}
+        #: rows written in the current transaction and not flushed yet: their written columns
+        self._written: dict[str, dict[int, set[str]]] = {}
 
     # -- sequences ---------------------------------------------------------------------------
 
@@ -83,6 +96,15 @@ class Database:
         """The row's physical position (ties in an ORDER BY are broken by it)."""
         return self._heap.get(model, {}).get(row_id, -1)
 
+    def set_physical_order(self, model: str, row_ids: list[int]) -> None:
+        """Lay ``model``'s rows out in this order (those not listed keep theirs, after them)."""
+        heap = self._heap.get(model, {})
+        for row_id in [
+            *(r for r in row_ids if r in heap),
+            *(r for r in self.ids(model) if r not in row_ids),
+        ]:
+            heap[row_id] = next(self._positions)
+
     def insert(self, model: str, row_id: int, row: Row) -> None:
         """Store a new row (it goes to the end of the heap)."""
         self._remember(model, row_id)
@@ -96,7 +118,9 @@ class Database:
         row = self._rows[model][row_id]
         self._reindex(model, row_id, row, values)
         row.update(values)
-        if move:
+        if move and self._undo:
+            self._written.setdefault(model, {}).setdefault(row_id, set()).update(values)
+        elif move:
             self._heap[model][row_id] = next(self._positions)
 
     def delete(self, model: str, row_id: int) -> None:
@@ -110,6 +134,7 @@ class Database:
 
     def lookup(self, model: str, column: str, value: Any) -> list[int]:
         """Ids of the rows whose ``column`` equals ``value``, in heap order (an index scan)."""
+        self.flush(model, {column})
         index = self._indexes.get((model, column))
         if index is None:
             index = {}
@@ -143,12 +168,28 @@ class Database:
             self._undo.append({})
             try:
                 yield
+                for model in list(self._written):
+                    self.flush(model)
             except BaseException:
                 while self._undo:
                     self._rollback(self._undo.pop())
                 raise
             finally:
                 self._undo.clear()
+                self._written.clear()
+
+    def flush(self, model: str, columns: set[str] | None = None) -> None:
+        """Send the pending ``UPDATE`` of ``model``'s rows written in one of ``columns``
+        (all written rows when None): they go to the end of the heap, in heap order."""
+        written = self._written.get(model)
+        if not written:
+            return
+        heap = self._heap.get(model, {})
+        due = [r for r, names in written.items() if columns is None or names & columns]
+        for row_id in sorted((r for r in due if r in heap), key=heap.__getitem__):
+            heap[row_id] = next(self._positions)
+        for row_id in due:
+            del written[row_id]
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:

@@ -213,6 +213,18 @@ class OdooEmulator(Serving):
         """Move a model's id sequence (``setval``): the next record gets ``next_id``."""
         self._database.set_next_id(model, next_id)
 
+    def set_physical_order(self, model: str, ids: list[int]) -> None:
+        """Lay a model's rows out in this order, as a real table's ``ctid`` order says.
+
+        Odoo sorts attendees by ``create_date`` and events by ``start`` alone:
+        rows that tie come back in the order PostgreSQL's sort leaves them,
+        which depends on where they lie in the table. The emulator keeps its
+        own layout (a write moves a row to the end when it is flushed); a
+        replay of a real server's recording corrects it with this.
+        """
+        with self._database.lock:
+            self._database.set_physical_order(model, ids)
+
     # -- mail --------------------------------------------------------------------------------
 
     def mail_log(self) -> list[OdooMail]:

@@ -140,6 +140,11 @@ _OWN: dict[tuple[str, str], tuple[bool, str, str]] = {
         "recurrence_update_setting",
         "recurrence_update_setting",
     ),
+    ("calendar.event", "change_attendee_status"): (
+        True,
+        "status, recurrence_update_setting",
+        "status, recurrence_update_setting",
+    ),
     ("res.partner", "default_get"): (False, "default_fields", "fields"),
     ("res.partner", "find_or_create"): (
         False,
@@ -173,6 +178,7 @@ _QUALNAMES: dict[str, dict[str, tuple[str, str, str]]] = {
         "read_group": ("Meeting", "Meeting", "BaseModel"),
         "action_mass_deletion": ("Meeting", "Meeting", "CalendarEvent"),
         "action_mass_archive": ("Meeting", "Meeting", "CalendarEvent"),
+        "change_attendee_status": ("Meeting", "Meeting", "CalendarEvent"),
     },
     "calendar.attendee": {
         "write": ("BaseModel", "BaseModel", "CalendarAttendee"),

@@ -32,7 +32,7 @@ from calsync.testing._odoo._errors import (
     not_null_error,
 )
 from calsync.testing._odoo._fields import Field, ModelSpec, model_specs
-from calsync.testing._odoo._order import sort_ids
+from calsync.testing._odoo._order import parse_order, sort_ids
 from calsync.testing._odoo._values import (
     as_id,
     m2m_commands,
@@ -269,8 +269,7 @@ class Model:
 
         ``real`` bypasses per-user masking (searches run on real values).
         """
-        hidden = self._public_fields is not None and fname not in self._public_fields
-        if not real and hidden and not env.su and self._masked(env, rid):
+        if not real and self._hides(env, rid, fname):
             return self._masked_value(env, rid, fname)
         return self._raw_value(env, rid, fname, real)
 
@@ -305,6 +304,7 @@ class Model:
         comodel = self.registry.models.get(field.relation)
         if comodel is None:
             return []
+        self.db.flush(field.relation, _one2many_columns(comodel))
         ids = self.db.lookup(field.relation, field.relation_field, rid)
         if comodel.has_active and env.active_test:
             ids = [cid for cid in ids if self.db.fetch(field.relation, cid).get("active")]
@@ -366,6 +366,8 @@ class Model:
         ):
             domain = [["active", "=", True], *domain]
         matcher = compile_domain(env, self, domain)
+        named = {term.field for term in parse_order(self, order or self.spec.order)}
+        self.db.flush(self._name, named | _domain_fields(domain))
         ids = [rid for rid in self.all_ids(env) if matcher(rid)]
         ids = sort_ids(env, self, ids, order)
         ids = ids[offset or 0 :]
@@ -559,16 +561,54 @@ class Model:
         fields: Sequence[str] | None,
         load: str | None = "_classic_read",
     ) -> list[dict[str, Any]]:
-        """``read``: deleted ids are skipped silently [22]; no ``fields`` means all [41]."""
-        names = self.read_field_names(fields)
-        return [
-            {
-                "id": rid,
-                **{name: self.wire_value(env, rid, name, load) for name in names if name != "id"},
-            }
-            for rid in ids
-            if self.db.exists(self._name, rid)
+        """``read``: deleted ids are skipped silently [22]; no ``fields`` means all [41].
+
+        A one2many is read for all the records at once, as Odoo's ``One2many.read``
+        does (one query, one sort: its ties depend on the whole batch).
+        """
+        names = [name for name in self.read_field_names(fields) if name != "id"]
+        present = [rid for rid in ids if self.db.exists(self._name, rid)]
+        batches = {
+            name: self._one2many_batch(env, present, self.spec.fields[name])
+            for name in names
+            if self.spec.fields[name].type == "one2many"
+            and getattr(self, f"_compute_{name}", None) is None
+        }
+
+        def wire(rid: int, name: str) -> Any:
+            if name not in batches:
+                return self.wire_value(env, rid, name, load)
+            return (
+                list(self.value(env, rid, name))
+                if self._hides(env, rid, name)
+                else batches[name][rid]
+            )
+
+        return [{"id": rid, **{name: wire(rid, name) for name in names}} for rid in present]
+
+    def _hides(self, env: Env, rid: int, fname: str) -> bool:
+        """Whether ``env``'s user reads ``fname`` of ``rid`` masked."""
+        hidden = self._public_fields is not None and fname not in self._public_fields
+        return hidden and not env.su and self._masked(env, rid)
+
+    def _one2many_batch(self, env: Env, ids: Sequence[int], field: Field) -> dict[int, list[int]]:
+        """A one2many of several records: one sort of all their lines, then grouped."""
+        assert field.relation is not None
+        assert field.relation_field is not None
+        comodel = self.registry.models.get(field.relation)
+        found: dict[int, list[int]] = {rid: [] for rid in ids}
+        if comodel is None:
+            return found
+        self.db.flush(field.relation, _one2many_columns(comodel))
+        lines = [
+            cid for rid in ids for cid in self.db.lookup(field.relation, field.relation_field, rid)
         ]
+        if comodel.has_active and env.active_test:
+            lines = [cid for cid in lines if self.db.fetch(field.relation, cid).get("active")]
+        for cid in sort_ids(env, comodel, lines, None):
+            owner = int(self.db.fetch(field.relation, cid)[field.relation_field])
+            found.setdefault(owner, []).append(cid)
+        return found
 
     def read_field_names(self, fields: Sequence[str] | None) -> list[str]:
         """The fields a read returns, checked."""
@@ -927,3 +967,20 @@ class Model:
         if nested:
             return comodel.web_read_records(env, [value], nested)[0]
         return value
+
+
+def _domain_fields(domain: object) -> set[str]:
+    """The columns a domain names (the first step of each leaf's path)."""
+    if not isinstance(domain, (list, tuple)):
+        return set()
+    return {
+        str(leaf[0]).split(".", 1)[0]
+        for leaf in domain
+        if isinstance(leaf, (list, tuple)) and len(leaf) == 3
+    }
+
+
+def _one2many_columns(comodel: Model) -> set[str]:
+    """What a one2many's query names besides its inverse: ``active`` and the comodel's order."""
+    order = {term.field for term in parse_order(comodel, comodel.spec.order)}
+    return order | ({"active"} if comodel.has_active else set())

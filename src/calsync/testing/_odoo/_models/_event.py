@@ -318,8 +318,13 @@ class CalendarEvent(Model):
         if start is not None and stop is not None:
             if "duration" not in vals:
                 out["duration"] = round((stop - start).total_seconds() / 3600, 2)
-            out["start_date"] = start.date() if allday else None
-            out["stop_date"] = stop.date() if allday else None
+            # _compute_dates runs when allday, start or stop change; a date written
+            # alongside them is kept as written, even on a timed event (the
+            # "following"/"all events" paths write the shifted dates: [series edits]).
+            if creating or {"allday", "start", "stop"} & (set(vals) | set(out)):
+                for name, moment in (("start_date", start), ("stop_date", stop)):
+                    kept = name in vals and not allday
+                    out[name] = row.get(name) if kept else (moment.date() if allday else None)
         return out
 
     def after_write(self, env: Env, ids: list[int], fnames: set[str]) -> None:
@@ -875,6 +880,37 @@ class CalendarEvent(Model):
         elif recurrence_update_setting == "self_only":
             self.write_from_rpc(env, [rid], {"active": False, "recurrence_update": "self_only"})
         return None
+
+    @api_multi
+    def change_attendee_status(
+        self, env: Env, ids: list[int], status: Any, recurrence_update_setting: Any
+    ) -> Any:
+        """The web client's answer to an invitation (the calendar popover's buttons).
+
+        ``Meeting.change_attendee_status`` (addons/calendar/models/calendar_event.py):
+        the current user's attendee rows of this event, of its whole series
+        (``all_events``) or of the occurrences from this one on
+        (``future_events``) take ``status`` through ``do_accept`` / ``do_decline`` /
+        ``do_tentative`` (any other status is tentative); they answer ``write``'s True.
+        """
+        rid = self._ensure_one(ids)
+        recurrence = self.db.fetch(self._name, rid).get("recurrence_id")
+        events = [rid]
+        if recurrence and recurrence_update_setting == "all_events":
+            events = env.recurrences.event_ids(env, recurrence)
+        elif recurrence and recurrence_update_setting == "future_events":
+            start = self.db.fetch(self._name, rid)["start"]
+            events = env.recurrences.events_from(env, recurrence, start)
+        attendees = env.attendees
+        mine = [
+            aid
+            for event in events
+            for aid in self.value(env, event, "attendee_ids", real=True)
+            if attendees.db.fetch(attendees.name, aid)["partner_id"] == env.partner_id
+        ]
+        state = status if status in ("accepted", "declined") else "tentative"
+        attendees.write_records(env, mine, {"state": state})
+        return True
 
     def _ensure_one(self, ids: list[int]) -> int:
         if len(ids) != 1:

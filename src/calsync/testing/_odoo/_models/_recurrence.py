@@ -140,6 +140,7 @@ class CalendarRecurrence(Model):
 
     def event_ids(self, env: Env, rid: int, *, active_only: bool = True) -> list[int]:
         """The events linked to a recurrence (``calendar_event_ids``), active ones by default."""
+        self.db.flush("calendar.event", {"active", "start"})  # the one2many's query names them
         linked = self.db.lookup("calendar.event", "recurrence_id", rid)
         return [eid for eid in linked if self._event_row(eid).get("active") or not active_only]
 

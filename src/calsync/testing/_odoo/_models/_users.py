@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from calsync.testing._odoo._errors import ValidationError, model_access_error
+from calsync.testing._odoo._errors import AccessError, ValidationError, model_access_error
 from calsync.testing._odoo._mail import SIGNUP, OdooMail
 from calsync.testing._odoo._models._base import Env, Model, api_model
 
@@ -139,7 +139,26 @@ class ResUsers(Model):
         env.mails.append(OdooMail(SIGNUP, str(email), None, subject, row["partner_id"]))
 
     def write_from_rpc(self, env: Env, ids: list[int], vals: dict[str, Any]) -> None:
-        """Partner fields go to the partner, the password to its hidden column."""
+        """Partner fields go to the partner, the password to its hidden column.
+
+        ``calendar_default_privacy`` is the user's own to change (or the Default
+        User Template's): calendar's ``Users.write`` (addons/calendar/models/res_users.py)
+        refuses anyone else, administrators included.
+        """
+        if "calendar_default_privacy" in vals:
+            template = next(
+                (
+                    rid
+                    for rid in self.db.ids(self._name)
+                    if self.db.fetch(self._name, rid).get("login") == "default"
+                ),
+                None,
+            )
+            if any(rid not in (template, env.uid) for rid in ids):
+                raise AccessError(
+                    "You are not allowed to change the calendar default privacy of another "
+                    "user due to privacy constraints."
+                )
         if "password" in vals:
             vals["_password"] = vals.pop("password")
         partner_vals: dict[str, Any] = {
