@@ -190,6 +190,8 @@ class Odoo:
     client: Any
     label: str
     week: str = "7"
+    #: whether the server keeps Odoo's yearly type (18.0 on; see ``rule_to_odoo``)
+    yearly_type: bool = True
 
     def call(self, model: str, method: str, *args: Any, **kwargs: Any) -> Any:
         return self.client.execute_kw(model, method, list(args), kwargs)
@@ -259,6 +261,7 @@ def odoo_server(real: Mapping[str, str] | None) -> Iterator[Odoo]:
         )
         odoo = Odoo(client, f"real Odoo {client.version} at {real['CALSYNC_ODOO_URL']}")
         odoo.week = _week_of(odoo)
+        odoo.yearly_type = int(client.version.split(".")[0].split("-")[-1]) >= 18
         yield odoo
         return
     with OdooEmulator() as emulator:
@@ -393,11 +396,14 @@ def _to_odoo(event: Event, odoo: Odoo, origin: Sequence[datetime]) -> Leg:
     rule = event.recurrence.rule
     wkst = week_start(odoo.week)
     try:
-        values = check_rule(rule, event.start, event.timezone, event.duration, wkst)
+        values = check_rule(
+            rule, event.start, event.timezone, event.duration, wkst, yearly_type=odoo.yearly_type
+        )
     except UnsupportedRecurrenceError as error:
         leg = Leg("refused", f"{type(error).__name__}: {error.reason}")
         try:
-            naive = rule_to_odoo(rule, local_date(event.start, event.timezone))
+            first = local_date(event.start, event.timezone)
+            naive = rule_to_odoo(rule, first, yearly_type=odoo.yearly_type)
         except UnsupportedRecurrenceError:
             return leg  # Odoo has no fields for it: nothing to send
         name = f"calsync-table-{uuid.uuid4().hex[:10]}"
@@ -451,7 +457,10 @@ def _from_odoo(record: Mapping[str, Any], rows: Sequence[Row], odoo: Odoo, zone:
     """The model's series for Odoo's rows, read as the Odoo adapter reads it."""
     first = min(rows, key=lambda row: row.start)
     rule = rule_from_odoo(
-        record, first=local_date(first.start, zone), weeks_start=week_start(odoo.week)
+        record,
+        first=local_date(first.start, zone),
+        weeks_start=week_start(odoo.week),
+        yearly_type=odoo.yearly_type,
     )
     assembly = assemble(rule, str(record.get("event_tz") or zone), rows)
     assert assembly is not None

@@ -226,6 +226,11 @@ class OdooCalendar:
         return True
 
     @property
+    def _yearly_type(self) -> bool:
+        """Whether the server keeps a yearly series as its yearly type (not before 18.0)."""
+        return not (self.server_version and 0 < major_version(self.server_version) < 18)
+
+    @property
     def projection(self) -> Projection:
         """What Odoo stores of an event: :data:`ODOO_PROJECTION`, or before 18.0, which has
         no "default" privacy, ``ODOO_17_PROJECTION`` (known once connected)."""
@@ -621,7 +626,10 @@ class OdooCalendar:
         tz = str(record.get("event_tz") or "UTC")
         first = min(rows, key=lambda row: _instant(row.start))
         rule = rule_from_odoo(
-            record, first=local_date(first.start, tz), weeks_start=self._week_start or Weekday.SU
+            record,
+            first=local_date(first.start, tz),
+            weeks_start=self._week_start or Weekday.SU,
+            yearly_type=self._yearly_type,
         )
         remembered = self._series.get(rid)
         if hint is None and remembered is not None:

@@ -151,12 +151,23 @@ class Apply:
         assert event.recurrence is not None
         try:
             check_rule(
-                event.recurrence.rule, event.start, event.timezone, event.duration, weeks_start
+                event.recurrence.rule,
+                event.start,
+                event.timezone,
+                event.duration,
+                weeks_start,
+                yearly_type=self.a._yearly_type,
             )
         except InvalidEventError as error:
             job.error = RejectedError(
                 f"Odoo cannot hold this series: {error}", code="unsupported-recurrence"
             )
+
+    def _odoo_rule(self, event: Event) -> dict[str, Any]:
+        """Odoo's recurrence fields for a series event, in the server version's form."""
+        assert event.recurrence is not None
+        first = local_date(event.start, event.timezone)
+        return rule_to_odoo(event.recurrence.rule, first, yearly_type=self.a._yearly_type)
 
     # -- references ------------------------------------------------------------------------
 
@@ -421,7 +432,7 @@ class Apply:
             "categ_ids/.id": self._tag_ids(event),
         }
         if event.recurrence is not None:
-            rule = rule_to_odoo(event.recurrence.rule, local_date(event.start, event.timezone))
+            rule = self._odoo_rule(event)
             values.update(rule, recurrency=True, event_tz=event.timezone or False)
         return [mapping.load_cell(values.get(column)) for column in columns]
 
@@ -431,9 +442,7 @@ class Apply:
             assert job.event is not None
             names = load_columns(job.event.recurrence is not None)
             if job.event.recurrence is not None:
-                rule = rule_to_odoo(
-                    job.event.recurrence.rule, local_date(job.event.start, job.event.timezone)
-                )
+                rule = self._odoo_rule(job.event)
                 names += sorted(rule)
             groups[tuple(names)].append(job)
         for columns, members in groups.items():
@@ -625,7 +634,7 @@ class Apply:
         assert wanted is not None
         assert wanted.recurrence is not None
         assert job.unit is not None
-        rule = rule_to_odoo(wanted.recurrence.rule, local_date(wanted.start, wanted.timezone))
+        rule = self._odoo_rule(wanted)
         first = attrs.evolve(wanted, recurrence=None)
         values = {
             **self._values(first, mapping.GROUPS, row),
@@ -701,7 +710,7 @@ class Apply:
         assert wanted.recurrence is not None
         record = self.snapshot.recurrences[rid]
         current = self.a._series_event(rid, self.snapshot, sid=job.unit.sid)
-        rule = rule_to_odoo(wanted.recurrence.rule, local_date(wanted.start, wanted.timezone))
+        rule = self._odoo_rule(wanted)
         same_rule = rule_key(record) == rule_key(rule)
         same_zone = wanted.all_day or (record.get("event_tz") or "UTC") == wanted.timezone
         same_time = (

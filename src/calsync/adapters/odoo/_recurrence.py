@@ -18,9 +18,10 @@ BYMONTHDAY (monthly)              ``month_by='date'`` + ``day``; ``day=-1`` is
                                   the month's last day (Odoo's check allows it
                                   and its ``dateutil`` rule expands it)
 BYDAY=2TU / -1FR (monthly)        ``month_by='day'`` + ``byday`` + ``weekday``
-YEARLY on the start's date        ``rrule_type='yearly'``
+YEARLY on the start's date        ``rrule_type='yearly'`` (18.0 and later)
 other YEARLY (2TU of March,       ``monthly`` with ``interval`` 12n, which
-last day of February)             counts from the first occurrence's month
+last day of February), and every  counts from the first occurrence's month
+YEARLY before 18.0
 WKST                              not stored: Odoo takes the user's
                                   language's week start (en_US: Sunday)
 ================================  ==========================================
@@ -133,12 +134,21 @@ def week_start(value: object) -> Weekday:
 
 
 def rule_from_odoo(
-    values: Mapping[str, Any], *, first: date, weeks_start: Weekday = Weekday.SU
+    values: Mapping[str, Any],
+    *,
+    first: date,
+    weeks_start: Weekday = Weekday.SU,
+    yearly_type: bool = True,
 ) -> RecurrenceRule:
     """The rule of a ``calendar.recurrence`` row; ``first`` (local) fills missing days.
 
     WKST is set only where it changes the occurrences (weekly, interval above
-    one), so that equal rules compare equal.
+    one), so that equal rules compare equal. ``yearly_type=False`` reads a row
+    of Odoo 17, which stores a yearly series made in its own client as
+    "monthly, every 12 months" on the day the series was *saved* (its
+    ``_rrule_parse`` reads the rule before the series has a start, and
+    dateutil then takes today's date): the series' day there is its first
+    occurrence's.
     """
     frequency = _FREQUENCIES.get(str(values.get("rrule_type") or "weekly"), Frequency.WEEKLY)
     interval = max(1, int(values.get("interval") or 1))
@@ -162,6 +172,8 @@ def rule_from_odoo(
             by_day = [WeekdayRule(_WEEKDAYS[_ODOO_DAYS.index(weekday)], int(position))]
         else:
             by_month_day = int(values.get("day") or first.day)
+            if not yearly_type and interval % 12 == 0:
+                by_month_day = first.day
     start_of_week = weeks_start if frequency is Frequency.WEEKLY and interval > 1 else Weekday.MO
     return RecurrenceRule(
         frequency,
@@ -174,8 +186,12 @@ def rule_from_odoo(
     )
 
 
-def rule_to_odoo(rule: RecurrenceRule, first: date) -> dict[str, Any]:
+def rule_to_odoo(rule: RecurrenceRule, first: date, *, yearly_type: bool = True) -> dict[str, Any]:
     """Odoo's recurrence fields for ``rule`` on a series starting (locally) on ``first``.
+
+    ``yearly_type=False`` (Odoo 17) writes every yearly rule as "monthly,
+    every 12n months", with its day: Odoo 17 stores its own yearly type so,
+    on the day the series is saved (see :func:`rule_from_odoo`).
 
     Raises :class:`~calsync.UnsupportedRecurrenceError` for what Odoo's fields
     cannot hold; :func:`check_rule` also checks that Odoo expands the fields to
@@ -197,7 +213,7 @@ def rule_to_odoo(rule: RecurrenceRule, first: date) -> dict[str, Any]:
     elif rule.frequency is Frequency.MONTHLY:
         values.update(_in_month(rule, first))
     elif rule.frequency is Frequency.YEARLY:
-        values.update(_yearly(rule, first))
+        values.update(_yearly(rule, first, yearly_type=yearly_type))
     return values
 
 
@@ -243,7 +259,7 @@ def _in_month(rule: RecurrenceRule, first: date) -> dict[str, Any]:
     return {"month_by": "date", "day": days[0]}
 
 
-def _yearly(rule: RecurrenceRule, first: date) -> dict[str, Any]:
+def _yearly(rule: RecurrenceRule, first: date, *, yearly_type: bool) -> dict[str, Any]:
     """A yearly rule: Odoo's yearly type on the start's date, else every 12 months."""
     if rule.by_month is None and (rule.by_day or rule.by_month_day):
         raise UnsupportedRecurrenceError(
@@ -253,7 +269,8 @@ def _yearly(rule: RecurrenceRule, first: date) -> dict[str, Any]:
         raise UnsupportedRecurrenceError(
             "BYMONTH", rule.by_month, "Odoo repeats a yearly series in its first month"
         )
-    if not rule.by_day and rule.by_month_day in ((), (first.day,)) and rule.by_set_pos is None:
+    on_start = not rule.by_day and rule.by_month_day in ((), (first.day,))
+    if on_start and rule.by_set_pos is None and yearly_type:
         return {}  # Odoo's yearly type repeats the first occurrence's date
     return {"rrule_type": "monthly", "interval": 12 * rule.interval, **_in_month(rule, first)}
 
@@ -384,17 +401,19 @@ def check_rule(
     tz_name: str | None,
     duration: timedelta,
     wkst: Weekday,
+    *,
+    yearly_type: bool = True,
 ) -> dict[str, Any]:
     """Odoo's fields for a series, checked to expand to the series' own occurrences.
 
     ``start`` is the series' first occurrence, ``tz_name`` its zone, ``wkst``
-    the Odoo user's week start. Raises
+    the Odoo user's week start, ``yearly_type`` as for :func:`rule_to_odoo`. Raises
     :class:`~calsync.UnsupportedRecurrenceError` naming the first occurrence
     Odoo would put elsewhere (its monthly interval counted from the UTC month,
     its weekly one grouped by the user's week start: see the module doc).
     """
     first = _local_date(start, tz_name)
-    values = rule_to_odoo(rule, first)
+    values = rule_to_odoo(rule, first, yearly_type=yearly_type)
     model = Recurrence(rule).original_starts(start, tz_name)
     made = odoo_starts(values, start, tz_name, duration, wkst)
     difference = first_difference(model, made, limit=min(COMPARED_OCCURRENCES, MAX_OCCURRENCES))

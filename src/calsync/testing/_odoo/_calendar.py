@@ -267,12 +267,19 @@ def range_calculation(
 _X_PARAM = re.compile(r";?X-[-\w]+=[^;:]*")
 
 
-def parse_rrule(text: str, dtstart: datetime | None) -> dict[str, Any]:
+def parse_rrule(
+    text: str, dtstart: datetime | None, *, now: datetime | None = None, major: int = 18
+) -> dict[str, Any]:
     """Recurrence fields from an RRULE string, the way Odoo's ``_rrule_parse`` maps them.
 
     BYDAY turns a rule weekly, an nth weekday (``+2TU``) monthly by day, BYMONTHDAY
-    monthly by date; a rule without BY* parts takes its day from ``dtstart``, as
-    dateutil does.
+    monthly by date; a rule without BY* parts takes its day (and a yearly one its
+    month) from ``dtstart``, as dateutil does, or from ``now`` when the series has
+    no start yet (dateutil's default). Before 18.0 (``calendar_recurrence.py``
+    ``_rrule_parse`` at 17.0) any BYMONTHDAY turns the rule monthly, yearly ones
+    included, and a BYMONTH multiplies the interval by 12: Odoo 17 stores a
+    yearly series as "every 12 months on day N", N from ``dtstart`` (the day it
+    was saved, when the recurrence is parsed before its events exist).
     """
     parts = _rrule_parts(text)
     freq_name = parts.get("FREQ", "")
@@ -283,12 +290,15 @@ def parse_rrule(text: str, dtstart: datetime | None) -> dict[str, Any]:
     freq = _FREQ_NAMES[freq_name]
     plain, nth = _byday(parts.get("BYDAY", ""), freq)
     monthdays = [int(item) for item in parts.get("BYMONTHDAY", "").split(",") if item]
-    anchor = dtstart or datetime(2000, 1, 1)  # noqa: DTZ001 (Odoo datetimes are naive UTC)
+    months = [int(item) for item in parts.get("BYMONTH", "").split(",") if item]
+    anchor = dtstart or now or datetime(2000, 1, 1)  # noqa: DTZ001 (Odoo's are naive UTC)
     if not (plain or nth or monthdays or parts.get("BYWEEKNO") or parts.get("BYYEARDAY")):
         if freq in ("yearly", "monthly"):
             monthdays = [anchor.day]
         elif freq == "weekly":
             plain = [anchor.weekday()]
+        if freq == "yearly" and not months:
+            months = [anchor.month]
     until = _until(parts.get("UNTIL"))
     data: dict[str, Any] = {
         "rrule_type": freq,
@@ -309,8 +319,10 @@ def parse_rrule(text: str, dtstart: datetime | None) -> dict[str, Any]:
             rrule_type="monthly",
         )
     positive_days = sorted(day for day in monthdays if day > 0)
-    if positive_days and data["rrule_type"] == "monthly":
-        data.update(day=positive_days[0], month_by="date")
+    if positive_days and (data["rrule_type"] == "monthly" or major < 18):
+        data.update(day=positive_days[0], month_by="date", rrule_type="monthly")
+    if months and major < 18:
+        data["interval"] *= 12
     data["end_type"] = "end_date" if until else "count" if data["count"] else "forever"
     return data
 

@@ -106,9 +106,28 @@ class CalendarRecurrence(Model):
         """Store the rule text (serialised now, or as given) and the fields parsed from it."""
         if text is None:
             text = serialize_rrule(self.rule(rid), env.now, self._week_start(env))
-        values = parse_rrule(text, self.dtstart(env, rid))
+        values = parse_rrule(
+            text, self.dtstart(env, rid), now=env.now, major=self.registry.settings.major
+        )
         self.db.update(self._name, rid, {**values, "rrule": text})
         self.db.update(self._name, rid, {"name": rule_name(self.rule(rid))}, move=False)
+
+    def parse_unstarted(self, env: Env, rids: Sequence[int]) -> None:
+        """Parse the rule text of new series again as if they had no start yet.
+
+        Odoo computes a new series' ``rrule`` when the transaction flushes, after
+        its occurrences were made from the fields, and its inverse parses it back
+        while ``dtstart`` (read from the database) finds no events: dateutil then
+        takes the current time. Only Odoo 17's yearly parse notices (day and month
+        from that date: its rows and its fields then disagree).
+        """
+        for rid in rids:
+            row = self.db.row(self._name, rid)
+            if row is not None and row.get("rrule"):
+                values = parse_rrule(
+                    str(row["rrule"]), None, now=env.now, major=self.registry.settings.major
+                )
+                self.db.update(self._name, rid, values)
 
     def rule(self, rid: int) -> Rule:
         """The stored rule of a recurrence."""
