@@ -397,9 +397,11 @@ def test_recurrence_fields_to_a_rule(odoo: dict[str, Any], rrule: str) -> None:
         "FREQ=YEARLY;INTERVAL=2;BYMONTH=3;BYMONTHDAY=15;COUNT=4",
     ],
 )
-def test_rules_survive_a_round_trip(rrule: str) -> None:
+@pytest.mark.parametrize("yearly_type", [True, False], ids=["18+", "17"])
+def test_rules_survive_a_round_trip(rrule: str, yearly_type: bool) -> None:
     rule = RecurrenceRule.parse(rrule)
-    back = rule_from_odoo(rule_to_odoo(rule, FIRST), first=FIRST, weeks_start=Weekday.SU)
+    odoo = rule_to_odoo(rule, FIRST, yearly_type=yearly_type)
+    back = rule_from_odoo(odoo, first=FIRST, weeks_start=Weekday.SU, yearly_type=yearly_type)
     expected = attrs.evolve(rule, count=None) if rule.count == 720 else rule
     assert back.canonical(FIRST) == expected.canonical(FIRST)
 
@@ -624,3 +626,13 @@ def test_odoo_exceptions_become_calsync_errors_with_the_name_as_code(
     assert type(error) is cls
     assert (error.code, error.message, error.side) == (name, "Odoo said no", "odoo")
     assert type(from_odoo(None, "", status=502)) is TransientError
+
+
+def test_odoo_17_keeps_a_yearly_last_day_of_february_but_not_its_saved_day() -> None:
+    leap = date(2028, 2, 29)
+    last = RecurrenceRule("YEARLY", by_month=2, by_month_day=[-1])
+    written = rule_to_odoo(last, leap, yearly_type=False)
+    assert (written["rrule_type"], written["interval"], written["day"]) == ("monthly", 12, -1)
+    assert rule_from_odoo(written, first=leap, yearly_type=False).canonical(leap) == last
+    saved = {**rule_to_odoo(RecurrenceRule("YEARLY"), leap, yearly_type=False), "day": 6}
+    assert rule_from_odoo(saved, first=leap, yearly_type=False).by_month_day == (29,)

@@ -61,6 +61,7 @@ def test_every_pattern_kind_both_ways_on_the_emulators() -> None:
     _check_table(None)
 
 
+@pytest.mark.live  # nox -s conformance
 def test_every_pattern_kind_both_ways_on_a_real_odoo_server() -> None:
     server = real_server()
     if server is None:

@@ -172,8 +172,8 @@ def rule_from_odoo(
             by_day = [WeekdayRule(_WEEKDAYS[_ODOO_DAYS.index(weekday)], int(position))]
         else:
             by_month_day = int(values.get("day") or first.day)
-            if not yearly_type and interval % 12 == 0:
-                by_month_day = first.day
+            if not yearly_type and interval % 12 == 0 and by_month_day > 0:
+                by_month_day = first.day  # the saved day of Odoo 17's own yearly form
     start_of_week = weeks_start if frequency is Frequency.WEEKLY and interval > 1 else Weekday.MO
     return RecurrenceRule(
         frequency,
