@@ -88,7 +88,7 @@ def world(webhook_app: Any, tmp_path: Path) -> Iterator[World]:
             )
 
         first = sync_many([build(spec.pair) for spec in specs])
-        assert all(o.ok for o in first), [str(o) for o in first]
+        assert all(o.ok for o in first), [(str(o), o.report and o.report.held) for o in first]
         port = free_port()
         url = f"http://127.0.0.1:{port}{webhook_app.PATH}"
         manager = SubscriptionManager(SQLiteSubscriptionStore(state), url)
