@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import attrs
+from hypothesis import assume
 from hypothesis import strategies as st
 
 from calsync.model import (
@@ -62,8 +63,16 @@ def all_day_spans(draw: st.DrawFn) -> tuple[date, date]:
     return start, start + timedelta(days=draw(st.integers(1, 3)))
 
 
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR")
 rules = st.one_of(
     st.builds(RecurrenceRule, frequency=st.just("DAILY"), count=st.integers(2, 6)),
+    st.builds(  # "every weekday" (weekly on them) and every other day on some weekdays
+        RecurrenceRule,
+        frequency=st.just("DAILY"),
+        interval=st.integers(1, 2),
+        count=st.integers(2, 6),
+        by_day=st.lists(st.sampled_from(WEEKDAYS), min_size=2, max_size=5, unique=True),
+    ),
     st.builds(
         RecurrenceRule,
         frequency=st.just("WEEKLY"),
@@ -75,13 +84,42 @@ rules = st.one_of(
         RecurrenceRule,
         frequency=st.just("MONTHLY"),
         count=st.integers(2, 4),
-        by_month_day=st.integers(1, 28),
+        by_month_day=st.integers(1, 28) | st.just(-1),
+    ),
+    st.builds(  # Outlook's day 29 or 30: that day, or the month's last when shorter
+        RecurrenceRule,
+        frequency=st.just("MONTHLY"),
+        interval=st.integers(1, 2),
+        count=st.integers(2, 4),
+        by_month_day=st.sampled_from(((28, 29), (28, 29, 30))),
+        by_set_pos=st.just(-1),
     ),
     st.builds(
         RecurrenceRule,
         frequency=st.just("MONTHLY"),
         count=st.integers(2, 4),
         by_day=st.sampled_from(("+2TU", "-1FR")),
+    ),
+    st.builds(  # the first or last weekday, or the second Thursday or Friday
+        RecurrenceRule,
+        frequency=st.just("MONTHLY"),
+        count=st.integers(2, 4),
+        by_day=st.sampled_from((WEEKDAYS, ("TH", "FR"))),
+        by_set_pos=st.sampled_from((1, 2, -1)),
+    ),
+    st.builds(
+        RecurrenceRule,
+        frequency=st.just("YEARLY"),
+        count=st.just(2),
+        by_month=st.integers(1, 12),
+        by_day=st.sampled_from(("+1MO", "+4TH", "-1SU")),
+    ),
+    st.builds(  # February's last day (Outlook's yearly February 29)
+        RecurrenceRule,
+        frequency=st.just("YEARLY"),
+        count=st.just(2),
+        by_month=st.just(2),
+        by_month_day=st.just(-1),
     ),
 )
 
@@ -114,6 +152,34 @@ def events(
         recurring = draw(st.booleans())
     if recurring:
         recurrence = Recurrence(draw(rules))
-        first = next(recurrence.original_starts(event.start, event.timezone))
+        for base in (event.start, event.start - timedelta(days=364)):
+            first = next(recurrence.original_starts(base, event.timezone))
+            if fits(recurrence, first, event.timezone):
+                break
+        else:  # a yearly rule whose two occurrences straddle the test window
+            assume(False)
         event = attrs.evolve(event, start=first, end=first + event.duration, recurrence=recurrence)
     return event
+
+
+#: The window the state machine syncs: a series drawn here has every occurrence in it.
+WINDOW_START = datetime(2026, 6, 1, tzinfo=timezone.utc)
+WINDOW_END = datetime(2028, 6, 1, tzinfo=timezone.utc)
+
+
+def fits(recurrence: Recurrence, first: date | datetime, zone: str | None) -> bool:
+    """Whether every occurrence of a (counted) series starting at ``first`` is in the window.
+
+    A yearly series can start a year after the drawn date; one whose occurrences
+    leave the window would be partly out of scope, which is no sync question.
+    """
+    starts = list(recurrence.original_starts(first, zone, before=WINDOW_END))
+    inside = bool(starts) and instant(starts[0]) >= WINDOW_START
+    return inside and len(starts) == recurrence.rule.count
+
+
+def instant(value: date | datetime) -> datetime:
+    """A start as an instant (an all-day date at UTC midnight)."""
+    if isinstance(value, datetime):
+        return value
+    return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)

@@ -6,7 +6,7 @@ side and which event it concerns when it knows (``pair``, ``side``,
 
     CalsyncError
     ├── InvalidEventError            bad input to the model (names field and value)
-    │   └── UnsupportedRecurrenceError   an RRULE outside the shared subset
+    │   └── UnsupportedRecurrenceError   a recurrence the model, or a side, cannot hold
     ├── ConfigurationError           bad arguments to calsync itself
     ├── MissingExtraError            a feature's optional dependencies are not installed
     ├── SyncError                    a run stopped before or while writing
@@ -115,7 +115,12 @@ class InvalidEventError(CalsyncError, ValueError):
 
 
 class UnsupportedRecurrenceError(InvalidEventError):
-    """A recurrence rule part that Outlook and Odoo cannot both express."""
+    """A recurrence calsync's model, or a provider, cannot hold (the reason says why).
+
+    An adapter raises it for a series its provider would expand to other
+    occurrences (Outlook's day 31 is the month's last day; Odoo counts its
+    intervals from the UTC month): the series is held with the reason.
+    """
 
 
 class ConfigurationError(CalsyncError, ValueError):

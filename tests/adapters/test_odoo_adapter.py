@@ -801,12 +801,14 @@ def test_a_rejected_load_is_split_to_isolate_the_bad_rows(either: Setup) -> None
 
 
 def test_unsupported_series_are_refused_before_writing(bob: Setup) -> None:
-    start = datetime(2027, 3, 1, 9, tzinfo=UTC)  # the first Monday of March
+    start = datetime(2027, 3, 1, 9, tzinfo=UTC)  # the first weekday of March
     yearly = Event(
-        "Yearly on a weekday",
+        "First weekday of the month",
         start,
         start + timedelta(hours=1),
-        recurrence=Recurrence(RecurrenceRule("YEARLY", by_day=["1MO"], by_month=3)),
+        recurrence=Recurrence(
+            RecurrenceRule("MONTHLY", by_day=["MO", "TU", "WE", "TH", "FR"], by_set_pos=1)
+        ),
     )
     bob.odoo.reset_counts()
     (result,) = bob.apply(Create("y", yearly))
@@ -1483,3 +1485,52 @@ def test_a_wrong_database_is_a_configuration_error_not_a_retry_later(
             sync.run()
     finally:
         odoo.stop()
+
+
+@pytest.fixture(params=["17.0", "18.0"])
+def on_december_6(request: pytest.FixtureRequest) -> Iterator[Setup]:
+    yield from make(request.param, clock=Clock("2026-12-06 10:00:00"))
+
+
+def test_a_yearly_series_is_stored_as_the_version_expands_it(on_december_6: Setup) -> None:
+    """Odoo 17 re-stores its yearly type as "every 12 months on the day it was saved"
+    (its ``_rrule_parse``): calsync writes months with the series' day there, and reads
+    a series made in Odoo 17's own client on its first occurrence's day."""
+    setup = on_december_6
+    version = setup.odoo.version
+    start = datetime(2027, 3, 15, 8, tzinfo=UTC)
+    rule = RecurrenceRule("YEARLY", count=2)
+    series = Event(
+        "Anniversary", start, start + timedelta(hours=1), timezone=BRUSSELS,
+        recurrence=Recurrence(rule),
+    )  # fmt: skip
+    (created,) = setup.apply(Create("a", series))
+    assert created.ok
+    [record] = setup.hands.call(
+        "calendar.recurrence", "search_read", [], ["rrule_type", "interval", "day"]
+    )
+    expected = (
+        {"rrule_type": "yearly", "interval": 1}
+        if version == "18.0"
+        else {"rrule_type": "monthly", "interval": 12, "day": 15}
+    )
+    assert {key: record[key] for key in expected} == expected
+    [item] = setup.pull().items
+    assert item.event.recurrence == Recurrence(rule.canonical(start.date()))
+    if version == "18.0":
+        return
+    # a yearly series made in Odoo 17's client: its record says day 6 (the day it was saved)
+    made = start.replace(year=2027, month=4, day=20).strftime("%Y-%m-%d %H:%M:%S")
+    setup.hands.call(
+        "calendar.event", "create",
+        [{"name": "Made in Odoo", "start": made, "stop": made[:11] + "09:00:00",
+          "recurrency": True, "rrule_type": "yearly", "end_type": "count", "count": 2,
+          "event_tz": BRUSSELS}],
+        context=QUIET,
+    )  # fmt: skip
+    days = setup.hands.call("calendar.recurrence", "search_read", [], ["day", "interval"])
+    assert {row["day"] for row in days} == {15, 6}
+    [read] = [i for i in setup.pull().items if i.event.title == "Made in Odoo"]
+    assert read.event.recurrence is not None
+    assert read.event.recurrence.rule.by_month_day == (20,)
+    assert not read.event.recurrence.exceptions

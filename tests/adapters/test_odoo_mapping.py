@@ -367,6 +367,11 @@ FIRST = date(2027, 3, 15)  # a Monday
             "FREQ=MONTHLY;COUNT=5;BYDAY=-1FR",
         ),
         (fields(rrule_type="yearly", count=3), "FREQ=YEARLY;COUNT=3"),
+        (fields(rrule_type="monthly", day=-1), "FREQ=MONTHLY;COUNT=5;BYMONTHDAY=-1"),
+        (
+            fields(rrule_type="monthly", interval=12, month_by="day", weekday="MON", byday="3"),
+            "FREQ=MONTHLY;INTERVAL=12;COUNT=5;BYDAY=+3MO",
+        ),
     ],
 )
 def test_recurrence_fields_to_a_rule(odoo: dict[str, Any], rrule: str) -> None:
@@ -385,13 +390,20 @@ def test_recurrence_fields_to_a_rule(odoo: dict[str, Any], rrule: str) -> None:
         "FREQ=MONTHLY;INTERVAL=2;COUNT=6;BYDAY=-1MO",
         "FREQ=YEARLY;COUNT=5",
         "FREQ=DAILY;COUNT=720",
+        "FREQ=MONTHLY;BYMONTHDAY=-1",
+        "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
+        "FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR",  # weekly on weekdays
+        "FREQ=YEARLY;BYMONTH=3;BYDAY=+3MO",  # every 12 months in Odoo
+        "FREQ=YEARLY;INTERVAL=2;BYMONTH=3;BYMONTHDAY=15;COUNT=4",
     ],
 )
-def test_rules_survive_a_round_trip(rrule: str) -> None:
+@pytest.mark.parametrize("yearly_type", [True, False], ids=["18+", "17"])
+def test_rules_survive_a_round_trip(rrule: str, yearly_type: bool) -> None:
     rule = RecurrenceRule.parse(rrule)
-    back = rule_from_odoo(rule_to_odoo(rule, FIRST), first=FIRST, weeks_start=Weekday.SU)
+    odoo = rule_to_odoo(rule, FIRST, yearly_type=yearly_type)
+    back = rule_from_odoo(odoo, first=FIRST, weeks_start=Weekday.SU, yearly_type=yearly_type)
     expected = attrs.evolve(rule, count=None) if rule.count == 720 else rule
-    assert back == expected
+    assert back.canonical(FIRST) == expected.canonical(FIRST)
 
 
 def test_omitted_days_are_filled_from_the_start_not_odoo_defaults() -> None:
@@ -403,8 +415,12 @@ def test_omitted_days_are_filled_from_the_start_not_odoo_defaults() -> None:
 @pytest.mark.parametrize(
     "rrule",
     [
-        "FREQ=YEARLY;BYDAY=1MO;BYMONTH=3",  # yearly on a weekday
-        "FREQ=YEARLY;BYMONTH=4",  # yearly on another day than the start's
+        "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=1",  # the first weekday of the month
+        "FREQ=YEARLY;BYMONTH=3;BYDAY=TH,FR;BYSETPOS=-1",
+        "FREQ=MONTHLY;BYMONTHDAY=1,15;BYSETPOS=1",
+        "FREQ=DAILY;INTERVAL=2;BYDAY=MO,TU",
+        "FREQ=YEARLY;BYMONTHDAY=15",  # the 15th of every month, as RFC 5545 reads it
+        "FREQ=YEARLY;BYMONTH=4",  # yearly in another month than the start's
         "FREQ=DAILY;COUNT=721",
     ],
 )
@@ -413,9 +429,10 @@ def test_rules_odoo_cannot_hold_are_refused(rrule: str) -> None:
         rule_to_odoo(RecurrenceRule.parse(rrule), FIRST)
 
 
-def test_the_week_start_comes_from_the_language() -> None:
-    assert week_start("en_US") is Weekday.SU
-    assert week_start("en_GB") is Weekday.MO
+def test_the_week_start_is_res_lang_s() -> None:
+    assert week_start("7") is Weekday.SU  # en_US
+    assert week_start("1") is Weekday.MO  # en_GB, fr_BE ...
+    assert week_start("6") is Weekday.SA  # ar_001
     assert week_start(None) is Weekday.SU
 
 
@@ -632,3 +649,13 @@ def test_odoo_exceptions_become_calsync_errors_with_the_name_as_code(
     assert type(error) is cls
     assert (error.code, error.message, error.side) == (name, "Odoo said no", "odoo")
     assert type(from_odoo(None, "", status=502)) is TransientError
+
+
+def test_odoo_17_keeps_a_yearly_last_day_of_february_but_not_its_saved_day() -> None:
+    leap = date(2028, 2, 29)
+    last = RecurrenceRule("YEARLY", by_month=2, by_month_day=[-1])
+    written = rule_to_odoo(last, leap, yearly_type=False)
+    assert (written["rrule_type"], written["interval"], written["day"]) == ("monthly", 12, -1)
+    assert rule_from_odoo(written, first=leap, yearly_type=False).canonical(leap) == last
+    saved = {**rule_to_odoo(RecurrenceRule("YEARLY"), leap, yearly_type=False), "day": 6}
+    assert rule_from_odoo(saved, first=leap, yearly_type=False).by_month_day == (29,)

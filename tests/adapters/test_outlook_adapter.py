@@ -399,6 +399,9 @@ def test_unsupported_rule_is_a_rejected_result(setup: Setup) -> None:
     )  # fmt: skip
     (result,) = setup.run(adapter.apply([Create("m", monthly)]))
     assert isinstance(result.error, RejectedError)
+    assert result.error.code == "unsupported-recurrence"
+    assert "Outlook cannot hold this series" in str(result.error)
+    assert "2027-02-28 where the rule has 2027-03-31" in str(result.error)  # RFC skips February
     assert setup.graph.request_count() == 0
 
 

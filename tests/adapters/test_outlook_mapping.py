@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -320,8 +321,8 @@ RULES = [
         {"type": "weekly", "interval": 1, "daysOfWeek": ["monday", "wednesday", "friday"]},
     ),
     (
-        "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;WKST=SU",
-        {"type": "weekly", "interval": 2, "daysOfWeek": ["tuesday"]},
+        "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,TH;WKST=SU",
+        {"type": "weekly", "interval": 2, "daysOfWeek": ["tuesday", "thursday"]},
     ),
     ("FREQ=MONTHLY;COUNT=5;BYMONTHDAY=15", {"type": "absoluteMonthly", "dayOfMonth": 15}),
     (
@@ -413,7 +414,8 @@ def test_rules_outlook_would_expand_differently_are_refused(text: str) -> None:
         rule_to_graph(RecurrenceRule.parse(text), date(2027, 1, 31), "UTC")
 
 
-def test_relative_pattern_with_several_days_cannot_be_read() -> None:
+def test_relative_pattern_with_several_days_is_the_nth_of_those_days() -> None:
+    """Outlook's "first weekday of the month": index picks among all the daysOfWeek."""
     recurrence = {
         "pattern": {
             "type": "relativeMonthly",
@@ -423,8 +425,14 @@ def test_relative_pattern_with_several_days_cannot_be_read() -> None:
         },
         "range": {"type": "noEnd", "startDate": "2027-03-01"},
     }
-    with pytest.raises(UnsupportedRecurrenceError):
-        rule_from_graph(recurrence, date(2027, 3, 1))
+    rule = rule_from_graph(recurrence, date(2027, 3, 1))
+    assert str(rule) == "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=1;WKST=SU"
+    firsts = Recurrence(rule).original_starts(date(2027, 5, 3), None)
+    assert list(itertools.islice(firsts, 3)) == [
+        date(2027, 5, 3),  # May 1st and 2nd are a weekend
+        date(2027, 6, 1),
+        date(2027, 7, 1),
+    ]
 
 
 def test_series_with_exceptions_and_cancellations() -> None:
@@ -461,6 +469,151 @@ def test_series_with_exceptions_and_cancellations() -> None:
     assert moved.title == "Moved"
     assert event.recurrence.cancelled == {datetime(2027, 3, 29, 7, tzinfo=UTC)}
     assert event.modified == datetime(2027, 3, 5, tzinfo=UTC)  # the latest of the series
+
+
+MONDAYS_MASTER = {
+    "type": "seriesMaster",
+    "id": "MASTER",
+    "start": {"dateTime": "2027-03-15T08:00:00.0000000", "timeZone": "UTC"},
+    "end": {"dateTime": "2027-03-15T08:30:00.0000000", "timeZone": "UTC"},
+    "recurrence": {
+        "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"],
+                    "firstDayOfWeek": "sunday", "month": 0, "dayOfMonth": 0, "index": "first"},
+        "range": {"type": "numbered", "numberOfOccurrences": 4, "startDate": "2027-03-15",
+                  "endDate": "0001-01-01", "recurrenceTimeZone": "UTC"},
+    },
+}  # fmt: skip
+
+
+def test_an_exception_marked_cancelled_is_a_cancelled_occurrence() -> None:
+    """The organiser cancelled it: the attendee's mailbox keeps "Canceled: ..." until removed."""
+    cancelled = graph_event(
+        type="exception",
+        id="EXC",
+        subject="Canceled: Planning",
+        isCancelled=True,
+        seriesMasterId="MASTER",
+        originalStart="2027-03-22T08:00:00Z",
+        start={"dateTime": "2027-03-22T08:00:00.0000000", "timeZone": "UTC"},
+        end={"dateTime": "2027-03-22T08:30:00.0000000", "timeZone": "UTC"},
+        lastModifiedDateTime="2027-03-06T00:00:00Z",
+    )
+    event = series_from_graph(graph_event(**MONDAYS_MASTER), [cancelled])
+    assert event.recurrence is not None
+    assert event.recurrence.exceptions == ()
+    assert event.recurrence.cancelled == {datetime(2027, 3, 22, 8, tzinfo=UTC)}
+    assert event.modified == datetime(2027, 3, 6, tzinfo=UTC)  # the cancellation is a change
+
+
+def test_a_start_off_its_pattern_moves_to_the_first_occurrence() -> None:
+    """Graph's recurrence page: first Thursday every 2 months from 2017-08-29 first occurs in
+    September (Outlook counts the interval from the first occurrence, not from startDate)."""
+    master = graph_event(
+        type="seriesMaster",
+        start={"dateTime": "2017-08-29T09:00:00.0000000", "timeZone": "UTC"},
+        end={"dateTime": "2017-08-29T10:00:00.0000000", "timeZone": "UTC"},
+        recurrence={
+            "pattern": {"type": "relativeMonthly", "interval": 2, "daysOfWeek": ["thursday"],
+                        "index": "first", "firstDayOfWeek": "sunday"},
+            "range": {"type": "numbered", "numberOfOccurrences": 3, "startDate": "2017-08-29",
+                      "recurrenceTimeZone": "UTC"},
+        },
+    )  # fmt: skip
+    event = series_from_graph(master)
+    assert [o.original_start.date() for o in event.occurrences()] == [  # type: ignore[union-attr]
+        date(2017, 9, 7),
+        date(2017, 11, 2),
+        date(2018, 1, 4),
+    ]
+    assert event.end == datetime(2017, 9, 7, 10, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "start", "expected"),
+    [
+        (  # Exchange's DayOfMonth: "the last day of the month is assumed"
+            {"type": "absoluteMonthly", "dayOfMonth": 31},
+            date(2027, 1, 31),
+            "FREQ=MONTHLY;COUNT=6;BYMONTHDAY=-1",
+        ),
+        (
+            {"type": "absoluteMonthly", "dayOfMonth": 30},
+            date(2027, 1, 30),
+            "FREQ=MONTHLY;COUNT=6;BYMONTHDAY=28,29,30;BYSETPOS=-1",
+        ),
+        (
+            {"type": "absoluteYearly", "dayOfMonth": 29, "month": 2},
+            date(2028, 2, 29),
+            "FREQ=YEARLY;COUNT=6;BYMONTHDAY=-1;BYMONTH=2",
+        ),
+        (  # every June has a 30th: a plain yearly date
+            {"type": "absoluteYearly", "dayOfMonth": 30, "month": 6},
+            date(2027, 6, 30),
+            "FREQ=YEARLY;COUNT=6;BYMONTHDAY=30;BYMONTH=6",
+        ),
+        (
+            {"type": "relativeMonthly", "daysOfWeek": ["thursday", "friday"], "index": "second"},
+            date(2027, 1, 8),
+            "FREQ=MONTHLY;COUNT=6;BYDAY=TH,FR;BYSETPOS=2",
+        ),
+        (
+            {"type": "relativeYearly", "daysOfWeek": ["monday", "friday"], "index": "last",
+             "month": 5},
+            date(2027, 5, 31),
+            "FREQ=YEARLY;COUNT=6;BYDAY=MO,FR;BYMONTH=5;BYSETPOS=-1",
+        ),
+    ],
+)  # fmt: skip
+def test_outlook_patterns_read_as_outlook_expands_them(
+    pattern: dict[str, Any], start: date, expected: str
+) -> None:
+    master = graph_event(
+        type="seriesMaster",
+        isAllDay=True,
+        start={"dateTime": f"{start}T00:00:00.0000000", "timeZone": "UTC"},
+        end={"dateTime": f"{start + timedelta(days=1)}T00:00:00.0000000", "timeZone": "UTC"},
+        recurrence={
+            "pattern": {"interval": 1, "firstDayOfWeek": "monday", **pattern},
+            "range": {"type": "numbered", "numberOfOccurrences": 6, "startDate": str(start)},
+        },
+    )
+    event = series_from_graph(master)
+    assert event.recurrence is not None
+    assert str(event.recurrence.rule) == expected
+    written = rule_to_graph(event.recurrence.rule, start, "UTC")["pattern"]
+    assert {key: written[key] for key in pattern} == pattern
+
+
+@pytest.mark.parametrize(
+    ("rule", "start", "reason"),
+    [
+        (
+            RecurrenceRule("MONTHLY", by_month_day=31),
+            date(2027, 1, 31),
+            "would put an occurrence on 2027-02-28 where the rule has 2027-03-31",
+        ),
+        (
+            RecurrenceRule("YEARLY", by_month=2, by_month_day=29, interval=4),
+            date(2028, 2, 29),
+            "on 2100-02-28 where the rule has 2104-02-29",
+        ),
+        (
+            RecurrenceRule("DAILY", interval=2, by_day=["MO", "TU", "WE", "TH", "FR"]),
+            date(2027, 1, 4),
+            "Outlook repeats on chosen weekdays only weekly",
+        ),
+        (
+            RecurrenceRule("MONTHLY", by_month_day=[1, 15], by_set_pos=1),
+            date(2027, 1, 1),
+            "one day of the month",
+        ),
+    ],
+)
+def test_rules_outlook_cannot_hold_are_refused_with_the_reason(
+    rule: RecurrenceRule, start: date, reason: str
+) -> None:
+    with pytest.raises(UnsupportedRecurrenceError, match=reason):
+        rule_to_graph(rule, start, "UTC")
 
 
 def test_master_patch_resends_the_recurrence_when_the_start_moves() -> None:

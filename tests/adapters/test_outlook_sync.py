@@ -203,7 +203,7 @@ def test_predicted_mail_equals_outlooks_mail(world: World) -> None:
 
 
 def test_an_event_calsync_cannot_hold_is_left_alone_not_deleted(world: World) -> None:
-    """A pattern outside the model (first weekday of the month) is reported, never deleted."""
+    """A series without a single occurrence (its range ends first) is reported, never deleted."""
     world.memory.add(meeting("Review", 10))
     world.run()
     (item,) = world.graph.events(world.alice)
@@ -215,14 +215,16 @@ def test_an_event_calsync_cannot_hold_is_left_alone_not_deleted(world: World) ->
                 "pattern": {
                     "type": "relativeMonthly",
                     "interval": 1,
-                    "daysOfWeek": ["monday", "tuesday", "wednesday", "thursday", "friday"],
+                    "daysOfWeek": ["monday"],
                     "index": "first",
                     "firstDayOfWeek": "monday",
                 },
-                "range": {"type": "numbered", "startDate": "2027-05-10", "numberOfOccurrences": 3},
+                # the first Monday after May 10 is June 7: nothing before the end
+                "range": {"type": "endDate", "startDate": "2027-05-10", "endDate": "2027-05-31"},
             }
         },
     )
+    world.graph.expire_delta_tokens(world.alice)  # a full round: the series is not listed
     report = world.sync.run()
     assert [(side, event_id) for side, event_id, _ in report.unreadable] == [
         ("outlook", item["id"])
@@ -230,3 +232,65 @@ def test_an_event_calsync_cannot_hold_is_left_alone_not_deleted(world: World) ->
     assert "unreadable on outlook" in str(report)
     assert [e.event.title for e in world.memory.events] == ["Review"], "nothing deleted"
     assert not writes(report)
+
+
+@pytest.fixture
+def attendee(tmp_path: Path) -> Iterator[World]:
+    """Bob's pair: Bob's Outlook mailbox (Alice organises the meetings) and his Odoo side."""
+    with GraphEmulator() as graph:
+        graph.add_mailbox("alice@example.com", name="Alice")
+        bob = graph.add_mailbox("bob@example.com", name="Bob")
+        memory = MemoryCalendar("odoo", account="bob@example.com")
+        outlook = make_adapter(graph, bob)
+        store = SQLiteStore(tmp_path / "state.sqlite3")
+        sync = Synchronizer(memory, outlook, store, pair="bob", window=WINDOW)
+        try:
+            yield World(graph, bob, memory, outlook, sync)
+        finally:
+            sync.close()
+        assert graph.errors == []
+
+
+def test_an_occurrence_the_organiser_cancels_is_a_cancelled_occurrence(attendee: World) -> None:
+    """Bob's copy keeps it as an exception marked isCancelled ("Canceled: Standup"), as
+    real Outlook.com mailboxes do: calsync cancels that occurrence, it copies no event."""
+    graph = attendee.graph
+    standup = attrs.evolve(series("Standup"), attendees=[Attendee("bob@example.com", "Bob")])
+    master = graph.create_event("alice@example.com", user_body(standup))
+    attendee.run()
+    assert [e.event.title for e in attendee.memory.events] == ["Standup"]
+    instances = graph.instances("alice@example.com", master["id"], WINDOW.start, WINDOW.end)
+    graph.cancel_event("alice@example.com", instances[2]["id"])
+    (bob_series,) = [e for e in graph.events(attendee.alice) if e["type"] == "seriesMaster"]
+    cancelled = [
+        e for e in graph.events(attendee.alice) if e["type"] == "exception" and e["isCancelled"]
+    ]
+    assert [e["subject"] for e in cancelled] == ["Canceled: Standup"]
+    attendee.run()
+    (after,) = attendee.memory.events
+    assert after.event.recurrence is not None
+    slot = datetime.fromisoformat(cancelled[0]["originalStart"].replace("Z", "+00:00"))
+    assert slot in after.event.recurrence.cancelled
+    assert "Canceled" not in str([x.event.title for x in after.event.recurrence.exceptions])
+    assert writes(attendee.run()) == []
+    graph.delete_event(attendee.alice, cancelled[0]["id"])  # Bob removes it from his calendar
+    assert writes(attendee.run()) == []
+    assert bob_series["id"] in {e["id"] for e in graph.events(attendee.alice)}
+
+
+def test_a_meeting_the_organiser_cancels_is_gone_not_an_active_event(attendee: World) -> None:
+    """Bob's copy of a cancelled meeting stays, marked isCancelled, until he deletes it:
+    calsync reads it as the meeting's end, so his Odoo side drops it."""
+    graph = attendee.graph
+    review = graph.create_event(
+        "alice@example.com", user_body(meeting("Review", 7, "bob@example.com"))
+    )
+    attendee.run()
+    assert [e.event.title for e in attendee.memory.events] == ["Review"]
+    graph.cancel_event("alice@example.com", review["id"])
+    (copy,) = graph.events(attendee.alice)
+    assert copy["isCancelled"] is True
+    report = attendee.run()
+    assert attendee.memory.events == []
+    assert report.count("delete", "odoo") == 1
+    assert writes(attendee.run()) == []

@@ -118,6 +118,29 @@ PATTERNS = [
         id="first-weekday",
     ),
     pytest.param(
+        {"type": "relativeMonthly", "interval": 2, "daysOfWeek": ["thursday"], "index": "first"},
+        "2026-08-29",  # Graph's page uses 2017-08-29: the first occurrence is in September
+        ["2026-09-03", "2026-11-05", "2027-01-07", "2027-03-04", "2027-05-06", "2027-07-01"],
+        id="graph-docs-first-thursday-every-2-months-from-august-29",
+    ),
+    pytest.param(
+        {
+            "type": "relativeMonthly",
+            "interval": 3,
+            "daysOfWeek": ["thursday", "friday"],
+            "index": "second",
+        },
+        "2026-01-01",
+        ["2026-01-02", "2026-04-03", "2026-07-03", "2026-10-02", "2027-01-07", "2027-04-02"],
+        id="second-thursday-or-friday-every-3-months",
+    ),
+    pytest.param(
+        {"type": "absoluteMonthly", "interval": 1, "dayOfMonth": 30},
+        "2028-01-30",
+        ["2028-01-30", "2028-02-29", "2028-03-30", "2028-04-30", "2028-05-30", "2028-06-30"],
+        id="day-30-on-february-29-in-a-leap-year",
+    ),
+    pytest.param(
         {"type": "relativeMonthly", "interval": 1, "daysOfWeek": ["tuesday"]},
         "2026-01-01",
         ["2026-01-06", "2026-02-03", "2026-03-03", "2026-04-07", "2026-05-05", "2026-06-02"],

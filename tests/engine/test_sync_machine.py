@@ -2,8 +2,9 @@
 
 Two lossy sides (one keeps free/busy only and zones on series only, the other
 one reminder only and no "default" privacy) receive random creates, edits,
-deletes, archives, series exceptions and cancellations, version bumps, and
-injected faults (failed writes, listings cut short). After every fault-free
+deletes, archives, series exceptions, cancellations and new rules (every pattern
+kind of ``tests.strategies.rules``), version bumps, and injected faults (failed
+writes, listings cut short). After every fault-free
 sync:
 
 * both sides hold the same events under the projection they share;
@@ -40,10 +41,21 @@ from calsync import (
     TransientError,
     Window,
 )
+from calsync.adapters import RemoteEvent
 from calsync.adapters.memory import MemoryCalendar, SimulatedCrash
 from calsync.model import Availability, Event, Privacy, Projection, Recurrence
 from calsync.stores import SQLiteStore
-from tests.strategies import attendees, descriptions, events, locations, titles
+from tests.strategies import (
+    WINDOW_END,
+    WINDOW_START,
+    attendees,
+    descriptions,
+    events,
+    fits,
+    locations,
+    rules,
+    titles,
+)
 
 ODOO_LIKE = Projection(
     name="odoo-like",
@@ -69,9 +81,7 @@ def shared(event: Event) -> Event:
     return OUTLOOK_LIKE(ODOO_LIKE(event))
 
 
-WINDOW = Window(
-    datetime(2026, 6, 1, tzinfo=timezone.utc), datetime(2028, 6, 1, tzinfo=timezone.utc)
-)
+WINDOW = Window(WINDOW_START, WINDOW_END)
 SIDES = ("odoo", "outlook")
 
 
@@ -251,12 +261,16 @@ class SyncMachine(RuleBasedStateMachine):
         if token:
             self.user_deleted.add(token)
 
+    def _a_series(self, side: str, data: st.DataObject) -> RemoteEvent | None:
+        """One of the side's series, drawn (None when it has none)."""
+        series = [e for e in self.sides[side].events if e.event.recurrence is not None]
+        return data.draw(st.sampled_from(series)) if series else None
+
     @rule(side=st.sampled_from(SIDES), data=st.data())
     def modify_occurrence(self, side: str, data: st.DataObject) -> None:
-        series = [e for e in self.sides[side].events if e.event.recurrence is not None]
-        if not series:
+        item = self._a_series(side, data)
+        if item is None:
             return
-        item = data.draw(st.sampled_from(series))
         recurrence = item.event.recurrence
         assert recurrence is not None
         occurrences = list(item.event.occurrences())
@@ -281,6 +295,24 @@ class SyncMachine(RuleBasedStateMachine):
             table[occurrence.original_start] = modified
             changed = Recurrence(recurrence.rule, exceptions=table, cancelled=recurrence.cancelled)
         self.sides[side].edit(item.id, recurrence=changed)
+
+    @rule(side=st.sampled_from(SIDES), data=st.data())
+    def change_rule(self, side: str, data: st.DataObject) -> None:
+        """The whole series gets another rule (the last weekday instead of the 31st ...)."""
+        item = self._a_series(side, data)
+        if item is None:
+            return
+        event = item.event
+        recurrence = Recurrence(data.draw(rules))
+        first = next(recurrence.original_starts(event.start, event.timezone), None)
+        if first is None or not fits(recurrence, first, event.timezone):
+            return  # the series would leave the window: out of scope, not a change
+        token = token_of(event)
+        if first != event.start and token in self.unmatched:
+            self.split.add(token)  # type: ignore[arg-type]
+        self.sides[side].edit(
+            item.id, start=first, end=first + event.duration, recurrence=recurrence
+        )
 
     @rule(side=st.sampled_from(SIDES), data=st.data())
     def touch(self, side: str, data: st.DataObject) -> None:

@@ -89,7 +89,7 @@ def world(webhook_app: Any, tmp_path: Path) -> Iterator[World]:
 
         built = [build(spec.pair) for spec in specs]
         first = sync_many(built)
-        assert all(o.ok for o in first), [str(o) for o in first]
+        assert all(o.ok for o in first), [(str(o), o.report and o.report.held) for o in first]
         for sync in built:
             sync.close()
         port = free_port()

@@ -7,10 +7,12 @@ from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
+from dateutil.rrule import rrulestr
 from hypothesis import given
 
 from calsync import InvalidEventError, UnsupportedRecurrenceError
 from calsync._model._codec import event_from_json, event_to_json
+from calsync._model._recurrence import first_difference
 from calsync.model import (
     Attendee,
     Availability,
@@ -137,6 +139,11 @@ def test_modified_is_metadata_not_content() -> None:
         "FREQ=MONTHLY;BYMONTHDAY=31",
         "FREQ=YEARLY;BYMONTHDAY=29;BYMONTH=2",
         "FREQ=YEARLY;COUNT=2;BYDAY=+1MO;BYMONTH=9",
+        "FREQ=MONTHLY;BYMONTHDAY=-1",
+        "FREQ=MONTHLY;BYMONTHDAY=28,29,30;BYSETPOS=-1",
+        "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=1",
+        "FREQ=YEARLY;BYDAY=TH,FR;BYMONTH=11;BYSETPOS=-1",
+        "FREQ=DAILY;INTERVAL=2;BYDAY=MO,TU,WE,TH,FR",
     ],
 )
 def test_rrule_text_round_trips(text: str) -> None:
@@ -144,7 +151,7 @@ def test_rrule_text_round_trips(text: str) -> None:
     assert RecurrenceRule.parse(str(rule)) == rule
 
 
-def test_rrule_parse_ignores_dtstart_and_reads_until_as_a_date() -> None:
+def test_rrule_parse_reads_a_floating_dtstart_and_a_utc_until() -> None:
     rule = RecurrenceRule.parse(
         "DTSTART:20261123T233058\nRRULE:FREQ=WEEKLY;WKST=SU;UNTIL=20270131T235959Z;BYDAY=FR"
     )
@@ -152,23 +159,186 @@ def test_rrule_parse_ignores_dtstart_and_reads_until_as_a_date() -> None:
     assert rule.frequency is Frequency.WEEKLY
 
 
+NEW_YORK = ZoneInfo("America/New_York")
+SYDNEY = ZoneInfo("Australia/Sydney")
+
+
+def test_a_utc_until_is_an_instant_compared_with_each_start_in_the_series_zone() -> None:
+    """RFC 5545 3.3.10 and its "daily until December 24, 1997" example."""
+    new_york = RecurrenceRule.parse(
+        "DTSTART;TZID=America/New_York:19970902T090000\nRRULE:FREQ=DAILY;UNTIL=19971224T000000Z"
+    )
+    assert new_york.until == date(1997, 12, 23)  # Dec 24 09:00 EST is after the instant
+    start = at(1997, 12, 20, 9, tz=SYDNEY)
+    sydney = RecurrenceRule.parse(
+        "FREQ=DAILY;UNTIL=19971223T230000Z", start=start, timezone="Australia/Sydney"
+    )
+    assert sydney.until == date(1997, 12, 24)  # Dec 24 09:00 AEDT is Dec 23 22:00 UTC
+    late = RecurrenceRule.parse(
+        "FREQ=DAILY;UNTIL=19971223T210000Z",
+        start=at(1997, 12, 20, 9, tz=SYDNEY),
+        timezone="Australia/Sydney",
+    )
+    assert late.until == date(1997, 12, 23)  # Dec 24 08:00 local: before the 09:00 start
+    utc = RecurrenceRule.parse("DTSTART:19970902T090000Z\nRRULE:FREQ=DAILY;UNTIL=19971224T090000Z")
+    assert utc.until == date(1997, 12, 24)  # inclusive
+
+
+def test_a_utc_until_without_the_series_start_is_refused() -> None:
+    with pytest.raises(InvalidEventError, match="series' start"):
+        RecurrenceRule.parse("FREQ=DAILY;UNTIL=19971224T000000Z")
+
+
+@pytest.mark.parametrize(
+    ("start", "zone"),
+    [
+        (at(1997, 9, 2, 9, tz=NEW_YORK), "America/New_York"),
+        (at(1997, 9, 2, 9, tz=SYDNEY), "Australia/Sydney"),
+        (at(1997, 9, 2, 23, 30), "UTC"),
+    ],
+)
+def test_ical_text_puts_a_utc_until_beside_a_zoned_dtstart(start: datetime, zone: str) -> None:
+    """dateutil refuses a date-only UNTIL beside a zoned DTSTART; calsync never writes one."""
+    rule = RecurrenceRule("DAILY", until=date(1997, 12, 23))
+    text = rule.to_ical(start, zone)
+    assert RecurrenceRule.parse(text) == rule
+    expanded = list(rrulestr(text))
+    assert expanded[0] == start
+    assert expanded[-1].astimezone(ZoneInfo(zone)).date() == date(1997, 12, 23)
+    assert len(expanded) == len(list(Recurrence(rule).original_starts(start, zone)))
+    with pytest.raises(ValueError, match="UNTIL"):
+        rrulestr(f"{text.splitlines()[0]}\nRRULE:{rule}")  # what calsync must not write
+
+
+def test_ical_text_of_an_all_day_series_has_dates() -> None:
+    rule = RecurrenceRule("WEEKLY", until=date(2027, 3, 29), by_day=["MO"])
+    text = rule.to_ical(date(2027, 3, 1))
+    assert text == "DTSTART;VALUE=DATE:20270301\nRRULE:FREQ=WEEKLY;UNTIL=20270329;BYDAY=MO"
+    assert RecurrenceRule.parse(text) == rule
+    assert len(list(rrulestr(text))) == 5
+
+
 @pytest.mark.parametrize(
     ("text", "part"),
     [
         ("FREQ=HOURLY;COUNT=2", "FREQ"),
-        ("FREQ=MONTHLY;BYSETPOS=1;BYDAY=MO", "BYSETPOS"),
+        ("FREQ=MONTHLY;BYSETPOS=5;BYDAY=MO,TU", "BYSETPOS"),
+        ("FREQ=MONTHLY;BYSETPOS=1,2;BYDAY=MO,TU", "BYSETPOS"),
+        ("FREQ=MONTHLY;BYSETPOS=1", "BYSETPOS"),
+        ("FREQ=MONTHLY;BYDAY=MO", "BYDAY"),
         ("FREQ=MONTHLY;BYMONTHDAY=1,15", "BYMONTHDAY"),
+        ("FREQ=MONTHLY;BYMONTHDAY=32", "BYMONTHDAY"),
+        ("FREQ=MONTHLY;BYMONTHDAY=1;BYDAY=MO;BYSETPOS=1", "BYMONTHDAY"),
         ("FREQ=MONTHLY;BYDAY=+5MO", "BYDAY"),
         ("FREQ=MONTHLY;BYDAY=+1MO,+3MO", "BYDAY"),
+        ("FREQ=MONTHLY;BYDAY=+1MO;BYSETPOS=1", "BYSETPOS"),
         ("FREQ=WEEKLY;BYDAY=+1MO", "BYDAY"),
-        ("FREQ=DAILY;BYDAY=MO", "BYDAY"),
         ("FREQ=WEEKLY;BYMONTH=3", "BYMONTH"),
+        ("FREQ=DAILY;BYSETPOS=1", "BYSETPOS"),
     ],
 )
 def test_rules_outside_the_subset_are_refused_by_part(text: str, part: str) -> None:
     with pytest.raises((UnsupportedRecurrenceError, InvalidEventError)) as caught:
         RecurrenceRule.parse(text)
     assert caught.value.field == part
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "canonical"),
+    [
+        ("FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR", date(2027, 1, 4), "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"),
+        ("FREQ=DAILY;INTERVAL=2;BYDAY=MO", date(2027, 1, 4), "FREQ=DAILY;INTERVAL=2;BYDAY=MO"),
+        (
+            "FREQ=MONTHLY;BYMONTHDAY=28,29,30,31;BYSETPOS=-1",
+            date(2027, 1, 31),
+            "FREQ=MONTHLY;BYMONTHDAY=-1",
+        ),
+        (
+            "FREQ=MONTHLY;BYMONTHDAY=28,29,30;BYSETPOS=-1",
+            date(2027, 1, 30),
+            "FREQ=MONTHLY;BYMONTHDAY=28,29,30;BYSETPOS=-1",
+        ),
+        ("FREQ=MONTHLY;BYMONTHDAY=31", date(2027, 1, 31), "FREQ=MONTHLY;BYMONTHDAY=31"),
+        (
+            "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=28,29;BYSETPOS=-1",
+            date(2028, 2, 29),
+            "FREQ=YEARLY;BYMONTHDAY=-1;BYMONTH=2",
+        ),
+        (
+            "FREQ=YEARLY;BYMONTH=6;BYMONTHDAY=28,29,30,31;BYSETPOS=-1",
+            date(2027, 6, 30),
+            "FREQ=YEARLY;BYMONTHDAY=30;BYMONTH=6",
+        ),
+        (
+            "FREQ=YEARLY;BYMONTH=6;BYMONTHDAY=-1",
+            date(2027, 6, 30),
+            "FREQ=YEARLY;BYMONTHDAY=30;BYMONTH=6",
+        ),
+        (
+            "FREQ=MONTHLY;INTERVAL=12;BYDAY=+2TU",
+            date(2027, 3, 9),
+            "FREQ=YEARLY;BYDAY=+2TU;BYMONTH=3",
+        ),
+        ("FREQ=MONTHLY;BYDAY=TH;BYSETPOS=1", date(2027, 1, 7), "FREQ=MONTHLY;BYDAY=+1TH"),
+        ("FREQ=YEARLY", date(2027, 3, 20), "FREQ=YEARLY;BYMONTHDAY=20;BYMONTH=3"),
+        ("FREQ=YEARLY;BYMONTHDAY=15", date(2027, 3, 15), "FREQ=YEARLY;BYMONTHDAY=15"),
+        ("FREQ=WEEKLY;INTERVAL=2;WKST=SU", date(2027, 1, 4), "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO"),
+    ],
+)
+def test_a_series_has_one_canonical_rule(text: str, start: date, canonical: str) -> None:
+    rule = RecurrenceRule.parse(text)
+    assert str(rule.canonical(start)) == canonical
+    same = Recurrence(rule.canonical(start)).original_starts(start, None)
+    assert first_difference(Recurrence(rule).original_starts(start, None), same) is None
+
+
+@pytest.mark.parametrize(
+    ("rule", "start", "expected"),
+    [
+        (  # Outlook's day 31: the month's last day
+            RecurrenceRule("MONTHLY", count=4, by_month_day=-1),
+            date(2027, 1, 31),
+            [date(2027, 1, 31), date(2027, 2, 28), date(2027, 3, 31), date(2027, 4, 30)],
+        ),
+        (  # Outlook's day 30: the 30th, or February's last day
+            RecurrenceRule("MONTHLY", count=3, by_month_day=[28, 29, 30], by_set_pos=-1),
+            date(2028, 1, 30),
+            [date(2028, 1, 30), date(2028, 2, 29), date(2028, 3, 30)],
+        ),
+        (  # RFC 5545's day 31 skips shorter months
+            RecurrenceRule("MONTHLY", count=3, by_month_day=31),
+            date(2027, 1, 31),
+            [date(2027, 1, 31), date(2027, 3, 31), date(2027, 5, 31)],
+        ),
+        (  # Outlook's yearly February 29: the 28th in common years
+            RecurrenceRule("YEARLY", count=3, by_month=2, by_month_day=-1),
+            date(2028, 2, 29),
+            [date(2028, 2, 29), date(2029, 2, 28), date(2030, 2, 28)],
+        ),
+        (  # the first weekday of the month
+            RecurrenceRule("MONTHLY", count=3, by_day=["MO", "TU", "WE", "TH", "FR"], by_set_pos=1),
+            date(2027, 5, 3),
+            [date(2027, 5, 3), date(2027, 6, 1), date(2027, 7, 1)],
+        ),
+        (  # the last weekday of the month
+            RecurrenceRule(
+                "MONTHLY", count=2, by_day=["MO", "TU", "WE", "TH", "FR"], by_set_pos=-1
+            ),
+            date(2027, 7, 30),
+            [date(2027, 7, 30), date(2027, 8, 31)],
+        ),
+        (  # every other day, on weekdays only
+            RecurrenceRule("DAILY", interval=2, count=4, by_day=["MO", "TU", "WE", "TH", "FR"]),
+            date(2027, 1, 4),
+            [date(2027, 1, 4), date(2027, 1, 6), date(2027, 1, 8), date(2027, 1, 12)],
+        ),
+    ],
+)
+def test_new_patterns_expand_as_their_providers_mean(
+    rule: RecurrenceRule, start: date, expected: list[date]
+) -> None:
+    series = Event("s", start, start + timedelta(days=1), recurrence=Recurrence(rule))
+    assert [o.original_start for o in series.occurrences()] == expected
 
 
 def test_count_and_until_are_exclusive() -> None:

@@ -31,7 +31,7 @@ from calsync._errors import (
 )
 from calsync._model._event import Event
 from calsync._model._projection import Projection, canonical
-from calsync._model._recurrence import OccurrenceKey
+from calsync._model._recurrence import OccurrenceKey, Weekday
 from calsync._model._values import Person
 from calsync._model._window import Window
 from calsync._protocol import (
@@ -196,7 +196,9 @@ class OdooCalendar:
         self._uid = 0
         self._partner = 0
         self._owner_email: str | None = None
-        self._week_start = week_start(None)
+        # the user's language and its week start (res.lang), read when a series needs it
+        self._lang: str | None = None
+        self._week_start: Weekday | None = None
         self._connected = False
         self._partners = Partners(self._call)
         self._users = Users(self._call)
@@ -234,6 +236,11 @@ class OdooCalendar:
     def holds_others_meetings(self) -> bool:
         """Yes: Odoo is one calendar shared by its users; a meeting keeps its organiser there."""
         return True
+
+    @property
+    def _yearly_type(self) -> bool:
+        """Whether the server keeps a yearly series as its yearly type (not before 18.0)."""
+        return not (self.server_version and 0 < major_version(self.server_version) < 18)
 
     @property
     def projection(self) -> Projection:
@@ -324,7 +331,7 @@ class OdooCalendar:
         self._uid = int(user["id"])
         self._partner = mapping.many2one(user.get("partner_id")) or 0
         self._owner_email = mapping.normalize_address(user.get("email"))
-        self._week_start = week_start(user.get("lang") or None)
+        self._lang = user.get("lang") or None
         owner = (
             Person(self._owner_email, str(user.get("name") or "")) if self._owner_email else None
         )
@@ -489,6 +496,8 @@ class OdooCalendar:
             )
             for record in records:
                 snapshot.recurrences[int(record["id"])] = record
+            if any(_week_start_matters(record) for record in records):
+                await self.week_start()
             rows = await self._search_read(
                 "calendar.event",
                 [("recurrence_id", "in", needed)],
@@ -511,6 +520,23 @@ class OdooCalendar:
         tag_ids = {t for row in rows for t in row.get("categ_ids") or ()}
         if tag_ids:
             await self._tags.ensure(tag_ids)
+
+    async def week_start(self) -> Weekday:
+        """The Odoo user's week start (their language's ``res.lang.week_start``), read once.
+
+        Odoo groups the weeks of a weekly series with an interval by it.
+        """
+        if self._week_start is None:
+            rows = await self._call(
+                "res.lang",
+                "search_read",
+                [("code", "=", self._lang or "en_US")],
+                fields=["week_start"],
+                limit=1,
+                context=ALL_CONTEXT,
+            )
+            self._week_start = week_start(rows[0].get("week_start") if rows else None)
+        return self._week_start
 
     async def _read_attendees(self, snapshot: Snapshot, *, again: bool = False) -> None:
         ids = {a for row in snapshot.rows.values() for a in row.get("attendee_ids") or ()}
@@ -620,7 +646,10 @@ class OdooCalendar:
         tz = str(record.get("event_tz") or "UTC")
         first = min(rows, key=lambda row: _instant(row.start))
         rule = rule_from_odoo(
-            record, first=local_date(first.start, tz), weeks_start=self._week_start
+            record,
+            first=local_date(first.start, tz),
+            weeks_start=self._week_start or Weekday.SU,
+            yearly_type=self._yearly_type,
         )
         remembered = self._series.get(rid)
         if hint is None and remembered is not None:
@@ -1237,6 +1266,11 @@ def _moved(known: Seen | None, stamp: str) -> bool:
 
 def _content_of(known: Seen | None) -> str | None:
     return known.hash if known is not None else None
+
+
+def _week_start_matters(record: Mapping[str, Any]) -> bool:
+    """Whether a recurrence's rows depend on the user's week start (weekly, every n weeks)."""
+    return record.get("rrule_type") == "weekly" and int(record.get("interval") or 1) > 1
 
 
 def _instant(value: date | datetime) -> datetime:

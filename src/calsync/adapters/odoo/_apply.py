@@ -43,6 +43,7 @@ from calsync._errors import (
     RejectedError,
 )
 from calsync._model._event import Event
+from calsync._model._recurrence import Frequency, Weekday
 from calsync._model._values import Response
 from calsync._protocol import Create, Delete, RemoteEvent, Update, Write
 from calsync.adapters.odoo import _mapping as mapping
@@ -51,7 +52,7 @@ from calsync.adapters.odoo._cursor import Seen, row_hash, shift
 from calsync.adapters.odoo._errors import EVENT_ERRORS
 from calsync.adapters.odoo._mapping import ODOO_PROJECTION, Lookups
 from calsync.adapters.odoo._partners import Refused
-from calsync.adapters.odoo._recurrence import rule_key, rule_to_odoo
+from calsync.adapters.odoo._recurrence import check_rule, rule_key, rule_to_odoo
 from calsync.adapters.odoo._series import local_date, plan_rows
 from calsync.adapters.odoo._snapshot import (
     ALL_CONTEXT,
@@ -203,8 +204,11 @@ class Apply:
         for job in creates + updates:
             assert isinstance(job.write, (Create, Update))
             job.event = ODOO_PROJECTION(job.write.event)
-            if job.event.recurrence is not None and not self._check_rule(job):
-                continue
+        series = [job for job in creates + updates if job.event and job.event.recurrence]
+        if series:
+            weeks_start = await self.a.week_start() if any(map(_weekly_interval, series)) else None
+            for job in series:
+                self._check_rule(job, weeks_start or Weekday.SU)
         await self._references([job for job in creates + updates if job.error is None])
         if deletes:
             await self._deletes(deletes)
@@ -213,18 +217,30 @@ class Apply:
         await self._reconcile()
         await self._finish()
 
-    def _check_rule(self, job: Job) -> bool:
+    def _check_rule(self, job: Job, weeks_start: Weekday) -> None:
+        """Hold a series Odoo cannot hold, or would expand to other occurrences (§5.5b)."""
         event = job.event
         assert event is not None
         assert event.recurrence is not None
         try:
-            rule_to_odoo(event.recurrence.rule, local_date(event.start, event.timezone))
+            check_rule(
+                event.recurrence.rule,
+                event.start,
+                event.timezone,
+                event.duration,
+                weeks_start,
+                yearly_type=self.a._yearly_type,
+            )
         except InvalidEventError as error:
             job.error = RejectedError(
                 f"Odoo cannot hold this series: {error}", code="unsupported-recurrence"
             )
-            return False
-        return True
+
+    def _odoo_rule(self, event: Event) -> dict[str, Any]:
+        """Odoo's recurrence fields for a series event, in the server version's form."""
+        assert event.recurrence is not None
+        first = local_date(event.start, event.timezone)
+        return rule_to_odoo(event.recurrence.rule, first, yearly_type=self.a._yearly_type)
 
     # -- references ------------------------------------------------------------------------
 
@@ -490,7 +506,7 @@ class Apply:
             "categ_ids/.id": self._tag_ids(event),
         }
         if event.recurrence is not None:
-            rule = rule_to_odoo(event.recurrence.rule, local_date(event.start, event.timezone))
+            rule = self._odoo_rule(event)
             values.update(rule, recurrency=True, event_tz=event.timezone or False)
         return [mapping.load_cell(values.get(column)) for column in columns]
 
@@ -500,9 +516,7 @@ class Apply:
             assert job.event is not None
             names = load_columns(job.event.recurrence is not None)
             if job.event.recurrence is not None:
-                rule = rule_to_odoo(
-                    job.event.recurrence.rule, local_date(job.event.start, job.event.timezone)
-                )
+                rule = self._odoo_rule(job.event)
                 names += sorted(rule)
             groups[tuple(names)].append(job)
         for columns, members in groups.items():
@@ -764,7 +778,7 @@ class Apply:
         assert wanted is not None
         assert wanted.recurrence is not None
         assert job.unit is not None
-        rule = rule_to_odoo(wanted.recurrence.rule, local_date(wanted.start, wanted.timezone))
+        rule = self._odoo_rule(wanted)
         first = attrs.evolve(wanted, recurrence=None)
         values = {
             **self._values(first, mapping.GROUPS, row),
@@ -840,7 +854,7 @@ class Apply:
         assert wanted.recurrence is not None
         record = self.snapshot.recurrences[rid]
         current = self.a._series_event(rid, self.snapshot, sid=job.unit.sid)
-        rule = rule_to_odoo(wanted.recurrence.rule, local_date(wanted.start, wanted.timezone))
+        rule = self._odoo_rule(wanted)
         same_rule = rule_key(record) == rule_key(rule)
         same_zone = wanted.all_day or (record.get("event_tz") or "UTC") == wanted.timezone
         same_time = (
@@ -1098,6 +1112,14 @@ def _needs(job: Job, owner_email: str | None) -> _Needs:
         need.minutes.update(event.reminders)
         need.names.update(event.categories)
     return need
+
+
+def _weekly_interval(job: Job) -> bool:
+    """Whether a series' rows depend on the Odoo user's week start (weekly, every n weeks)."""
+    assert job.event is not None
+    assert job.event.recurrence is not None
+    rule = job.event.recurrence.rule
+    return rule.frequency is Frequency.WEEKLY and rule.interval > 1
 
 
 def _outside_organiser(target: Event, row: Mapping[str, Any]) -> str | None:

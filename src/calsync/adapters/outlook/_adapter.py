@@ -50,6 +50,7 @@ from calsync._errors import (
     PreconditionFailedError,
     ProviderError,
     RejectedError,
+    UnsupportedRecurrenceError,
 )
 from calsync._limits import ConcurrencyLimiter
 from calsync._model._event import Event
@@ -111,6 +112,8 @@ _RSVP = {
     Response.DECLINED: "decline",
 }
 _CREATE_ATTEMPTS = 4
+#: The code of a write refused because Outlook cannot hold the series (Odoo's is the same).
+UNSUPPORTED = "unsupported-recurrence"
 UTC = timezone.utc
 
 
@@ -143,7 +146,7 @@ class _Page:
             kind, master = entry.get("type"), entry.get("seriesMasterId")
             if not event_id:
                 continue
-            if "@removed" in entry:
+            if "@removed" in entry or withdrawn(entry):
                 page.removed.add(event_id)
             elif kind == "seriesMaster":
                 page.masters[event_id] = None
@@ -159,6 +162,21 @@ class _Page:
 
 #: What reading an event the model cannot hold raises (see ``_try_remote`` and ``_stored``).
 _UNREADABLE = (InvalidEventError, ValueError, KeyError, TypeError)
+
+
+def withdrawn(data: Mapping[str, Any]) -> bool:
+    """A meeting its organiser cancelled, as the attendee's copy shows it until deleted.
+
+    Graph keeps the attendee's single event or series marked ``isCancelled``
+    (Odoo's own Outlook sync reads it as a cancellation too); calsync reads
+    it as gone, not as an active event titled "Canceled: ...". A cancelled
+    occurrence of a series is read with its series (a cancelled occurrence).
+    """
+    return data.get("isCancelled") is True and data.get("type") in (
+        "singleInstance",
+        "seriesMaster",
+        None,
+    )
 
 
 class _ResyncError(Exception):
@@ -521,7 +539,11 @@ class OutlookCalendar:
             if result.status == 404:
                 found[event_id] = None
                 continue
-            item = self._try_remote(item_of(result, side=self._name, event=event_id))
+            data = item_of(result, side=self._name, event=event_id)
+            if withdrawn(data):
+                found[event_id] = None
+                continue
+            item = self._try_remote(data)
             if item is not None:  # an unreadable event stays out: unknown, not gone
                 found[event_id] = item
         return found
@@ -601,6 +623,9 @@ class OutlookCalendar:
         unreadable: dict[str, str] = {}
 
         def keep(data: Mapping[str, Any]) -> None:
+            if withdrawn(data):
+                removed.add(str(data.get("id")))
+                return
             item = self._try_remote(data)
             if item is not None:
                 items[item.id] = item
@@ -674,8 +699,11 @@ class OutlookCalendar:
                 error.event = event_id or write.key
             return WriteResult(write, error=error)
         except InvalidEventError as error:
+            message, code = str(error), type(error).__name__
+            if isinstance(error, UnsupportedRecurrenceError):  # as the Odoo adapter says it
+                message, code = f"Outlook cannot hold this series: {error}", UNSUPPORTED
             rejected = RejectedError(
-                str(error), code=type(error).__name__, side=self._name, event=event_id or write.key
+                message, code=code, side=self._name, event=event_id or write.key
             )
             return WriteResult(write, error=rejected)
 

@@ -58,7 +58,7 @@ from calsync._model._values import (
     Privacy,
     Response,
 )
-from calsync.adapters.outlook._recurrence import rule_from_graph, rule_to_graph
+from calsync.adapters.outlook._recurrence import first_occurrence, rule_from_graph, rule_to_graph
 from calsync.adapters.outlook._zones import to_iana
 
 __all__ = [
@@ -349,7 +349,10 @@ def series_from_graph(
     """A series master with its exceptions and cancelled occurrence ids as one model event.
 
     The master's start is moved to the series' first occurrence when Outlook
-    kept another one (the model starts a series on its first occurrence).
+    kept another one (the model starts a series on its first occurrence, and
+    Outlook counts the interval from there). An exception Outlook marks
+    ``isCancelled`` (the organiser cancelled that occurrence; real mailboxes
+    keep it until the attendee removes it) is a cancelled occurrence.
     Cancelled ids whose date matches no slot are ignored.
     """
     fields = _read_fields(master, owner)
@@ -358,23 +361,26 @@ def series_from_graph(
     zone = event_zone(master)
     rule = rule_from_graph(_mapping(master, "recurrence"), start)
     plain = Recurrence(rule)
-    first = next(plain.original_starts(start, fields["timezone"]), None)
+    first = first_occurrence(rule, start, fields["timezone"])
     if first is not None and first != start:
         fields["end"] = first + (fields["end"] - start)
         fields["start"] = first
     series = attrs.evolve(Event(**fields), recurrence=plain)
     modified = fields["modified"]
     found: dict[OccurrenceKey, Event] = {}
+    gone: set[OccurrenceKey] = set()
     for item in exceptions:
         original = _text(item, "originalStart")
         if not original:
             continue
         key = occurrence_key(original, all_day=all_day, zone=zone)
         exception = event_from_graph(item, owner=owner)
-        found[key] = exception
         if exception.modified is not None and (modified is None or exception.modified > modified):
             modified = exception.modified
-    gone: set[OccurrenceKey] = set()
+        if exception.cancelled:
+            gone.add(key)
+        else:
+            found[key] = exception
     for value in cancelled:
         day = cancelled_date(value)
         slot = None if day is None else _slot_on(series, day)

@@ -10,6 +10,10 @@ that mailbox's calendar changes as Exchange would change it:
   ``notResponded`` and ``tentative``;
 - a cancellation of the meeting (or of the attendee's invitation) marks the
   copy ``isCancelled``; the copy stays until the attendee deletes it;
+- an occurrence the organiser cancels stays on the attendee's copy as an
+  exception marked ``isCancelled``, its subject prefixed "Canceled: " (as
+  real Outlook.com payloads show it), until the attendee deletes it; a new
+  copy simply lacks the occurrences cancelled before it was made;
 - a ``response`` from an attendee mailbox updates that attendee's status on
   the organiser's copy (series or single events; an answer about one
   instance is logged but not tracked).
@@ -89,7 +93,7 @@ def _update_copy(
     created = copy is None
     if copy is None:
         copy = _new_copy(store, mailbox, source)
-    _refresh(store, copy, source)
+    _refresh(store, copy, source, shown=not created)
     store.changed(mailbox, copy.id, "created" if created else "updated")
 
 
@@ -115,10 +119,16 @@ def _new_copy(store: Store, mailbox: MailboxState, source: Item) -> Item:
     return copy
 
 
-def _refresh(store: Store, copy: Item, source: Item) -> None:
-    """Give the copy the organiser's content, exceptions and cancellations."""
+def _refresh(store: Store, copy: Item, source: Item, *, shown: bool) -> None:
+    """Give the copy the organiser's content, exceptions and cancellations.
+
+    ``shown``: the copy existed before, so the occurrences the organiser has
+    cancelled since stay on it as cancelled exceptions.
+    """
     now = store.clock()
     personal = {name: getattr(copy.content, name) for name in _PERSONAL}
+    withdrawn = set(source.cancelled) - set(copy.cancelled) if shown else set()
+    previous = {original: copy.exceptions.get(original) for original in withdrawn}
     copy.content = attrs.evolve(source.content, is_cancelled=False, **personal)
     copy.exceptions = {
         original: Modified(
@@ -130,5 +140,21 @@ def _refresh(store: Store, copy: Item, source: Item) -> None:
         )
         for original, exception in source.exceptions.items()
     }
-    copy.cancelled = {original: occurrence_id(copy.id, original) for original in source.cancelled}
+    for original, before in previous.items():
+        overrides = dict(before.overrides) if before is not None else {}
+        subject = overrides.get("subject", copy.content.subject)
+        if not overrides.get("is_cancelled"):
+            overrides.update(is_cancelled=True, subject=f"Canceled: {subject}")
+        copy.exceptions[original] = Modified(
+            id=occurrence_id(copy.id, original),
+            original_start=original,
+            created=before.created if before is not None else now,
+            modified=now,
+            overrides=overrides,
+        )
+    copy.cancelled = {
+        original: occurrence_id(copy.id, original)
+        for original in source.cancelled
+        if original not in withdrawn
+    }
     copy.touch(now)

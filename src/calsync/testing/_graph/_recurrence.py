@@ -6,17 +6,29 @@ the type does not use (``dayOfMonth`` on a weekly pattern, even ``0``) is a
 every field filled (``index: first``, ``month: 0``, ``dayOfMonth: 0``,
 ``endDate: 0001-01-01``, ``numberOfOccurrences: 0``).
 
-Expansion follows Outlook where it differs from RFC 5545:
+Expansion follows Outlook where it differs from RFC 5545, as Microsoft
+documents it:
 
 - ``dayOfMonth`` 29 to 31 falls on the last day of shorter months (RFC skips
   those months); a yearly February 29 falls on February 28 in other years.
+  Exchange's ``DayOfMonth`` element: "If for a particular month this value is
+  larger than the number of days in the month, the last day of the month is
+  assumed"
+  (https://learn.microsoft.com/en-us/exchange/client-developer/web-service-reference/dayofmonth).
   Both are written as ``BYMONTHDAY=28..n;BYSETPOS=-1``: the last existing day
   of that set.
 - ``interval`` counts from the first occurrence, not from the event's start
   when that start is no occurrence: the first occurrence is found with
-  interval 1, and the rule restarts from it.
+  interval 1, and the rule restarts from it. Graph's "Schedule repeating
+  appointments" page gives the case: the first Thursday every 2 months with a
+  ``startDate`` of 2017-08-29 first occurs in September
+  (https://learn.microsoft.com/en-us/graph/outlook-schedule-recurring-events).
 - ``index`` picks among all days of ``daysOfWeek`` in the month
-  (``BYSETPOS``), which for one day is the RFC's ``BYDAY=+nXX``.
+  (``BYSETPOS``), which for one day is the RFC's ``BYDAY=+nXX``: Graph's
+  ``recurrencePattern`` counts the index over the instances of the allowed
+  days from the first one in the month, its relativeMonthly example being "the
+  second Thursday or Friday" every three months
+  (https://learn.microsoft.com/en-us/graph/api/resources/recurrencepattern).
 - ``firstDayOfWeek`` (default sunday) is the week start of weekly intervals.
 
 Slots are wall-clock times: the caller expands in the recurrence zone, so a

@@ -13,7 +13,8 @@ does (§5.5, §5.5b), on ``dateutil.rrule``:
   series starting on the 1st in Sydney (the 31st in UTC) comes out a month late.
 * Local times that do not exist or exist twice are resolved like pytz's
   ``localize(is_dst=False)``: standard time wins.
-* The week start (``WKST``) comes from the user's language: Sunday for en_US.
+* The week start (``WKST``) comes from the user's language (``res.lang``):
+  Sunday for en_US, Monday for en_GB, Saturday for ar_001.
 * ``forever`` means 720 occurrences (``MAX_RECURRENT_EVENT``).
 * The ``rrule`` text is dateutil's ``str()`` of the rule with a ``DTSTART``
   that is the **time of computation** (naive UTC, seconds), not the event
@@ -69,8 +70,6 @@ _FREQ: dict[str, Any] = {
 _FREQ_NAMES = {"DAILY": "daily", "WEEKLY": "weekly", "MONTHLY": "monthly", "YEARLY": "yearly"}
 _DAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _PERIOD_LABEL = {"daily": "Days", "weekly": "Weeks", "monthly": "Months", "yearly": "Years"}
-#: res.lang week_start per language (1 = Monday ... 7 = Sunday); unknown languages: Sunday
-_WEEK_START = {"en_US": 7, "en_GB": 1, "fr_BE": 1, "nl_BE": 1, "fr_FR": 1, "de_DE": 1, "nl_NL": 1}
 
 
 @attrs.frozen
@@ -112,11 +111,6 @@ class Rule:
         return [index for index, name in enumerate(WEEKDAY_FIELDS) if getattr(self, name)]
 
 
-def week_start(lang: str | None) -> int:
-    """dateutil weekday index (0 = Monday) of the language's first day of the week."""
-    return _WEEK_START.get(lang or "en_US", 7) - 1
-
-
 def weekday_occurrence(day: date) -> int:
     """Which occurrence of its weekday ``day`` is in its month (4th and 5th count as -1)."""
     position = math.ceil(day.day / 7)
@@ -124,7 +118,7 @@ def weekday_occurrence(day: date) -> int:
 
 
 def build_rrule(
-    rule: Rule, dtstart: datetime, lang: str | None, count: int | None = None
+    rule: Rule, dtstart: datetime, week_start: int, count: int | None = None
 ) -> rrule.rrule:
     """The dateutil rule Odoo builds for a recurrence (``_get_rrule``)."""
     params: dict[str, Any] = {"dtstart": dtstart, "interval": rule.interval}
@@ -140,7 +134,7 @@ def build_rrule(
 
             raise UserError("You have to choose at least one day in the week")
         params["byweekday"] = tuple(rrule.weekday(day) for day in days)
-        params["wkst"] = rrule.weekday(week_start(lang))
+        params["wkst"] = rrule.weekday(week_start)
     if count is not None:
         params["count"] = min(count, MAX_RECURRENT_EVENT)
     elif rule.end_type == "count":
@@ -152,11 +146,11 @@ def build_rrule(
     return rrule.rrule(_FREQ[rule.rrule_type], **params)
 
 
-def serialize_rrule(rule: Rule, now: datetime, lang: str | None) -> str:
+def serialize_rrule(rule: Rule, now: datetime, week_start: int) -> str:
     """The stored ``rrule`` text: ``DTSTART`` is the computation time [09]."""
     if not rule.rrule_type:
         return ""
-    return str(build_rrule(rule, now.replace(microsecond=0, tzinfo=None), lang))
+    return str(build_rrule(rule, now.replace(microsecond=0, tzinfo=None), week_start))
 
 
 def rule_name(rule: Rule) -> str:
@@ -202,7 +196,7 @@ def to_utc(aware: datetime) -> datetime:
 
 
 def start_of_period(
-    rule: Rule, moment: datetime, zone: ZoneInfo, lang: str | None, *, check_dst: bool = True
+    rule: Rule, moment: datetime, zone: ZoneInfo, week_start: int, *, check_dst: bool = True
 ) -> datetime:
     """Where Odoo starts expanding: week start / 1st of month of the UTC datetime.
 
@@ -210,7 +204,7 @@ def start_of_period(
     keeps the event's own start instead.
     """
     if rule.rrule_type == "weekly":
-        start = moment + relativedelta(weekday=rrule.weekday(week_start(lang))(-1))
+        start = moment + relativedelta(weekday=rrule.weekday(week_start)(-1))
     elif rule.rrule_type == "monthly":
         start = moment + relativedelta(day=1)
     else:
@@ -226,16 +220,18 @@ def occurrences(
     *,
     allday: bool,
     context_tz: str | None,
-    lang: str | None,
+    week_start: int,
     count: int | None = None,
 ) -> list[datetime]:
     """Occurrence starts (naive UTC) of ``rule`` expanded from ``first_start``."""
     zone = zone_of(rule, context_tz)
-    dtstart = start_of_period(rule, first_start, zone, lang)
+    dtstart = start_of_period(rule, first_start, zone, week_start)
     if allday:
-        return list(build_rrule(rule, dtstart, lang, count))
+        return list(build_rrule(rule, dtstart, week_start, count))
     local_start = dtstart.replace(tzinfo=timezone.utc).astimezone(zone).replace(tzinfo=None)
-    return [to_utc(localize(item, zone)) for item in build_rrule(rule, local_start, lang, count)]
+    return [
+        to_utc(localize(item, zone)) for item in build_rrule(rule, local_start, week_start, count)
+    ]
 
 
 def range_calculation(
@@ -245,13 +241,13 @@ def range_calculation(
     *,
     allday: bool,
     context_tz: str | None,
-    lang: str | None,
+    week_start: int,
 ) -> set[tuple[datetime, datetime]]:
     """The (start, stop) ranges a series must have from ``start`` on (``_range_calculation``)."""
 
     def ranges(count: int | None) -> set[tuple[datetime, datetime]]:
         starts = occurrences(
-            rule, start, allday=allday, context_tz=context_tz, lang=lang, count=count
+            rule, start, allday=allday, context_tz=context_tz, week_start=week_start, count=count
         )
         return {(item, item + duration) for item in starts}
 
@@ -271,12 +267,19 @@ def range_calculation(
 _X_PARAM = re.compile(r";?X-[-\w]+=[^;:]*")
 
 
-def parse_rrule(text: str, dtstart: datetime | None) -> dict[str, Any]:
+def parse_rrule(
+    text: str, dtstart: datetime | None, *, now: datetime | None = None, major: int = 18
+) -> dict[str, Any]:
     """Recurrence fields from an RRULE string, the way Odoo's ``_rrule_parse`` maps them.
 
     BYDAY turns a rule weekly, an nth weekday (``+2TU``) monthly by day, BYMONTHDAY
-    monthly by date; a rule without BY* parts takes its day from ``dtstart``, as
-    dateutil does.
+    monthly by date; a rule without BY* parts takes its day (and a yearly one its
+    month) from ``dtstart``, as dateutil does, or from ``now`` when the series has
+    no start yet (dateutil's default). Before 18.0 (``calendar_recurrence.py``
+    ``_rrule_parse`` at 17.0) any BYMONTHDAY turns the rule monthly, yearly ones
+    included, and a BYMONTH multiplies the interval by 12: Odoo 17 stores a
+    yearly series as "every 12 months on day N", N from ``dtstart`` (the day it
+    was saved, when the recurrence is parsed before its events exist).
     """
     parts = _rrule_parts(text)
     freq_name = parts.get("FREQ", "")
@@ -287,12 +290,15 @@ def parse_rrule(text: str, dtstart: datetime | None) -> dict[str, Any]:
     freq = _FREQ_NAMES[freq_name]
     plain, nth = _byday(parts.get("BYDAY", ""), freq)
     monthdays = [int(item) for item in parts.get("BYMONTHDAY", "").split(",") if item]
-    anchor = dtstart or datetime(2000, 1, 1)  # noqa: DTZ001 (Odoo datetimes are naive UTC)
+    months = [int(item) for item in parts.get("BYMONTH", "").split(",") if item]
+    anchor = dtstart or now or datetime(2000, 1, 1)  # noqa: DTZ001 (Odoo's are naive UTC)
     if not (plain or nth or monthdays or parts.get("BYWEEKNO") or parts.get("BYYEARDAY")):
         if freq in ("yearly", "monthly"):
             monthdays = [anchor.day]
         elif freq == "weekly":
             plain = [anchor.weekday()]
+        if freq == "yearly" and not months:
+            months = [anchor.month]
     until = _until(parts.get("UNTIL"))
     data: dict[str, Any] = {
         "rrule_type": freq,
@@ -313,8 +319,10 @@ def parse_rrule(text: str, dtstart: datetime | None) -> dict[str, Any]:
             rrule_type="monthly",
         )
     positive_days = sorted(day for day in monthdays if day > 0)
-    if positive_days and data["rrule_type"] == "monthly":
-        data.update(day=positive_days[0], month_by="date")
+    if positive_days and (data["rrule_type"] == "monthly" or major < 18):
+        data.update(day=positive_days[0], month_by="date", rrule_type="monthly")
+    if months and major < 18:
+        data["interval"] *= 12
     data["end_type"] = "end_date" if until else "count" if data["count"] else "forever"
     return data
 

@@ -37,6 +37,18 @@ _GROUPS: tuple[tuple[str, str], ...] = (
     ("Technical", "Access to export feature"),
     ("Extra Rights", "Contact Creation"),
 )
+#: Languages (code, name, week start, active), ids and week starts as a real 18.0 server
+#: lists them: en_US is the installed one; the others (inactive) show other week starts.
+_LANGUAGES: tuple[tuple[int, str, str, str, bool], ...] = (
+    (1, "en_US", "English (US)", "7", True),
+    (3, "ar_001", "Arabic / الْعَرَبيّة", "6", False),
+    (18, "nl_BE", "Dutch (BE) / Nederlands (BE)", "1", False),
+    (20, "en_AU", "English (AU)", "7", False),
+    (22, "en_GB", "English (UK)", "1", False),
+    (27, "fr_BE", "French (BE) / Français (BE)", "1", False),
+    (30, "fr_FR", "French / Français", "1", False),
+    (33, "de_DE", "German / Deutsch", "1", False),
+)
 ADMIN_GROUPS = (1, 4, 5, 7, 8, 9)
 _ADMIN = {"_access_admin": True, "_settings_admin": True}
 _USERS: tuple[dict[str, Any], ...] = (
@@ -109,6 +121,12 @@ def seed(env: Env, admin_password: str) -> None:
     groups.create_records(
         env, [{"name": name, "_category": category} for category, name in _GROUPS]
     )
+    languages = env.model("res.lang")
+    for rid, code, name, week_start, active in _LANGUAGES:
+        db.set_next_id("res.lang", rid)
+        languages.create_records(
+            env, [{"code": code, "name": name, "week_start": week_start, "active": active}]
+        )
     users = env.model("res.users")
     users.create_records(env, [dict(user) for user in _USERS])
     db.update("res.users", 2, {"_password": admin_password}, move=False)

@@ -14,6 +14,7 @@ from calsync.testing._odoo._models._simple import (
     MailTemplate,
     ResCompany,
     ResGroups,
+    ResLang,
 )
 from calsync.testing._odoo._models._users import ResUsers
 
@@ -25,6 +26,7 @@ MODELS: tuple[type[Model], ...] = (
     ResCompany,
     ResUsers,
     ResGroups,
+    ResLang,
     MailTemplate,
     IrModelData,
     CalendarAlarm,

@@ -689,10 +689,12 @@ class CalendarEvent(Model):
             elif future:
                 to_update.append(recurrences.split_from(env, recurrence, rid, values))
         self.write_plain(env, ids, {"recurrency": True, "follow_recurrence": True})
-        to_update += recurrences.create_records(
+        created = recurrences.create_records(
             env, [self._recurrence_vals(env, vals) for vals in new_vals]
         )
-        return recurrences.apply(env, to_update)
+        detached = recurrences.apply(env, to_update + created)
+        recurrences.parse_unstarted(env, created)
+        return detached
 
     def _recurrence_vals(self, env: Env, vals: Mapping[str, Any]) -> dict[str, Any]:
         """Recurrence field values as the recurrence model stores them."""

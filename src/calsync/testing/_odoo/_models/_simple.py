@@ -1,4 +1,4 @@
-"""Small models: alarms, tags (event types), access groups, mail templates.
+"""Small models: alarms, tags (event types), access groups, mail templates, company, languages.
 
 * ``calendar.alarm`` [36]: ``name`` is required (not computed over RPC), the
   type defaults to ``email``, the duration to 1 and the unit to ``hours``;
@@ -8,6 +8,9 @@
   colour 1-11; only Administration/Settings users may create, change or delete
   tags [39]. Deleting a tag in use silently unlinks it from the events.
 * ``res.groups`` and ``mail.template``: read-only records the others point to.
+* ``res.lang``: languages and their ``week_start`` ("1" Monday ... "7"
+  Sunday, recorded from a real server's ``res.lang``): the week a user's
+  weekly series count their intervals in.
 """
 
 from __future__ import annotations
@@ -20,7 +23,14 @@ from calsync.testing._odoo._models._base import Env, Model, changes_need
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["CalendarAlarm", "CalendarEventType", "MailTemplate", "ResCompany", "ResGroups"]
+__all__ = [
+    "CalendarAlarm",
+    "CalendarEventType",
+    "MailTemplate",
+    "ResCompany",
+    "ResGroups",
+    "ResLang",
+]
 
 REMINDER_TEMPLATE_ID = 8
 _MINUTES = {"minutes": 1, "hours": 60, "days": 1440}
@@ -123,3 +133,19 @@ class MailTemplate(Model):
     """``mail.template``: only so that ``mail_template_id`` reads ``[8, "Calendar: Reminder"]``."""
 
     _name = "mail.template"
+
+
+class ResLang(Model):
+    """``res.lang``: a language's week start decides how weekly series count their weeks."""
+
+    _name = "res.lang"
+
+    def week_start(self, env: Env, code: str | None) -> int:
+        """The week start of language ``code`` as a dateutil weekday (0 = Monday).
+
+        Odoo reads ``res.lang.week_start`` of the user's language; a language
+        without a record starts its weeks on Sunday, the field's default.
+        """
+        for rid in self.db.lookup(self._name, "code", code or "en_US"):
+            return int(self.db.fetch(self._name, rid).get("week_start") or 7) - 1
+        return 6
