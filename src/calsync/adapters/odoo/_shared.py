@@ -1,30 +1,32 @@
 """One change query per round for every calendar of a database: :class:`OdooDatabase`.
 
-An incremental pull of one calendar lists its rows in the window or written
-behind its cursor (``id``, ``write_date`` and a few public fields) and polls
-the attendee rows changed since: two calls per user and round, whatever
-changed. Where one account may read every synced user's calendar (a service
-login; an administrator, on 18.0+, also reads each user's default privacy),
-:class:`OdooDatabase` makes both queries once for all the calendars that
-share it, and gives each calendar exactly the rows its own queries would
-have returned:
+An incremental pull of one calendar asks Odoo three things: its live rows in
+the window (ids and series), ``(id, write_date)`` of its rows written behind
+its cursor, and its attendee rows changed since: three calls per user and
+round, whatever changed. Where one account may read every synced user's
+calendar (a service login; on 18.0 and later an administrator, which also
+reads each user's default privacy), :class:`OdooDatabase` asks once for all
+the calendars that share it, and gives each calendar exactly what its own
+queries would have answered (:class:`Changes`):
 
-* **One listing for all.** The union of the users' domains, rows in the
-  window or written after the lowest cursor among them, with ``user_id`` and
-  ``partner_ids`` to route each row to the calendars it belongs to; each
-  calendar then keeps the rows after its own cursor, in Odoo's order.
-* **One attendee poll for all**, routed through the listing.
+* **One listing for all.** The rows of the users' domains (organiser or
+  attendee) in the window, or written after the cursor of a user whose
+  domain they are in (one clause per distinct cursor: a calendar quiet for
+  months does not drag the others' old rows in), with ``user_id`` and
+  ``partner_ids`` to route each row to its calendars; each keeps its own, in
+  Odoo's ``write_date`` order.
+* **One attendee poll for all**, routed by the events' organisers and
+  attendees (those of events outside the listing read in one more call).
 * **Masking as Odoo applies it for each user.** Odoo masks a private event
   for the *reader* (``write_date`` and ``partner_ids`` read empty): such rows
-  are routed by their attendees (``calendar.attendee`` is not masked), and
-  the reader learns which of them were written after the lowest cursor with
-  a search (searches run on the real values). A calendar that reads as its
-  own user reads those few rows itself, as its user sees them (unmasked: it
-  attends); a calendar read by the shared account on its user's behalf gets
-  them masked, as its own query would have. No row is hidden from its own
-  user (the user organises or attends every row of the domain), and content
-  is never taken from the shared account: changed rows are read by each
-  calendar (:mod:`._privacy` masks what another login reads for its user).
+  are routed by their attendee rows (``calendar.attendee`` is not masked),
+  and a search (run on the real values) tells which were written after the
+  cursors. A calendar that signs in as its user reads their ``write_date``
+  itself (its user attends: unmasked); one read by the shared account on its
+  user's behalf keeps them masked, as its own query would. Changed rows are
+  then read in one call for the calendars that read at the same moment and
+  handed to each as its user would read them (:mod:`._privacy`); rows masked
+  to the shared account are read by the calendar itself.
 
 Freshness: a pull is served only by a listing that starts after the pull
 did, so it sees every change made before it began, as its own query would.
@@ -33,9 +35,12 @@ is on its way wait for the next one, which starts as soon as that one is
 done and serves them all. So the calendars of one ``sync_many`` round share
 a few listings (one when they start together), whatever their number.
 
-Costs, no matter how many users: two calls per listing (four when private
-events of others are among the rows), plus each calendar's reads of its own
-changed rows.
+A listing that fails, or holds a row calsync cannot route, serves no one:
+each calendar then lists alone (``OdooCalendar._shared_changes``).
+
+Costs, whatever the number of users: two calls per listing (up to five when
+answers concern events outside it or private events of others are among the
+rows), plus the reads of the changed rows.
 """
 
 from __future__ import annotations
@@ -179,6 +184,11 @@ class OdooDatabase:
     :param transport: ``"auto"``, ``"jsonrpc"``, ``"json2"`` or a ready
         :class:`~calsync.adapters.odoo.OdooTransport` (for instance the one the
         calendars of a service login share: one login for all).
+    :param timeout: seconds an answer may take.
+
+    Each calendar keeps its own credentials for everything but the listing: it
+    reads (what it may not get from the shared read) and writes as itself.
+    :attr:`listings` and :attr:`rows_listed` count what the listings cost.
 
     Give each :class:`OdooCalendar` of the database ``database=`` this object::
 
@@ -189,7 +199,8 @@ class OdooDatabase:
             for user in users
         ]
 
-    Close it with :meth:`aclose` (its transport, if it made it).
+    Keep it for as long as the calendars (its login is made once). Close it with
+    :meth:`close` or :meth:`aclose` (its transport, if it made it).
     """
 
     def __init__(
