@@ -83,9 +83,8 @@ from calsync.adapters.odoo._transport import (
     AutoTransport,
     OdooTransport,
     TransportChoice,
-    check_credentials,
-    check_url,
     major_version,
+    transport_for,
 )
 
 __all__ = ["OdooCalendar"]
@@ -159,11 +158,17 @@ class OdooCalendar:
         overlap: timedelta = timedelta(seconds=300),
         database: OdooDatabase | None = None,
     ) -> None:
-        if isinstance(transport, str):
-            check_credentials(transport, password, api_key)
-            check_url(url)
-        elif not isinstance(transport, OdooTransport):
-            raise TypeError(f"transport must be a name or an OdooTransport, not {transport!r}")
+        self._name = checks.text("name", name)
+        self._transport = transport_for(
+            transport,
+            url,
+            db,
+            login,
+            password=password,
+            api_key=api_key,
+            timeout=timeout,
+            side=self._name,
+        )
         if on_delete not in ("archive", "unlink"):
             raise ConfigurationError(f"on_delete must be archive or unlink, not {on_delete!r}")
         if database is not None and not isinstance(database, OdooDatabase):
@@ -172,27 +177,12 @@ class OdooCalendar:
         self._db = checks.text("db", db)
         self._login = checks.text("login", login)
         self._choice = transport
-        self._name = checks.text("name", name)
         self._user_login = checks.optional_text("user_login", user_login) or login
         self._page_size = checks.count("page_size", page_size)
         self._on_delete = on_delete
         self._overlap = checks.instance("overlap", overlap, timedelta)
         self._database = database
         self._owns_transport = isinstance(transport, str)
-        self._transport: OdooTransport = (
-            AutoTransport(
-                self._url,
-                self._db,
-                self._login,
-                password=checks.optional_text("password", password),
-                api_key=checks.optional_text("api_key", api_key),
-                choice=transport,
-                timeout=checks.seconds("timeout", timeout),
-                side=self._name,
-            )
-            if isinstance(transport, str)
-            else transport
-        )
         self._uid = 0
         self._partner = 0
         self._owner_email: str | None = None

@@ -63,12 +63,10 @@ from calsync.adapters.odoo._answers import checked, is_id
 from calsync.adapters.odoo._privacy import as_seen_by, needs_default_privacy
 from calsync.adapters.odoo._snapshot import ALL_CONTEXT, LISTED_FIELDS, window_bounds, write_date_of
 from calsync.adapters.odoo._transport import (
-    AutoTransport,
     OdooTransport,
     TransportChoice,
-    check_credentials,
-    check_url,
     major_version,
+    transport_for,
 )
 
 __all__ = ["Changes", "Member", "OdooDatabase"]
@@ -214,29 +212,20 @@ class OdooDatabase:
         transport: TransportChoice | OdooTransport = "auto",
         timeout: float = 600.0,
     ) -> None:
-        if isinstance(transport, str):
-            check_credentials(transport, password, api_key)
-            check_url(url)
-        elif not isinstance(transport, OdooTransport):
-            raise TypeError(f"transport must be a name or an OdooTransport, not {transport!r}")
+        self.transport = transport_for(
+            transport,
+            url,
+            db,
+            login,
+            password=password,
+            api_key=api_key,
+            timeout=timeout,
+            side="odoo",
+        )
         self._url = checks.text("url", url).rstrip("/")
         self._db = checks.text("db", db)
         self._login = checks.text("login", login)
         self._owns = isinstance(transport, str)
-        self.transport: OdooTransport = (
-            AutoTransport(
-                self._url,
-                self._db,
-                self._login,
-                password=checks.optional_text("password", password),
-                api_key=checks.optional_text("api_key", api_key),
-                choice=transport,
-                timeout=checks.seconds("timeout", timeout),
-                side="odoo",
-            )
-            if isinstance(transport, str)
-            else transport
-        )
         # what is on its way, per event loop (futures belong to the loop that made them)
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _InFlight] = (
             weakref.WeakKeyDictionary()

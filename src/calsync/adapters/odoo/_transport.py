@@ -81,6 +81,7 @@ __all__ = [
     "check_url",
     "major_version",
     "probe_version",
+    "transport_for",
 ]
 
 logger = logging.getLogger("calsync.odoo")
@@ -637,6 +638,38 @@ class AutoTransport(_Counting):
         """Close the chosen transport's connections (its login is kept)."""
         if self.inner is not None:
             await self.inner.aclose()
+
+
+def transport_for(
+    transport: TransportChoice | OdooTransport,
+    url: str,
+    db: str,
+    login: str,
+    *,
+    password: str | None,
+    api_key: str | None,
+    timeout: float,
+    side: str | None,
+) -> OdooTransport:
+    """The transport given, or an :class:`AutoTransport` for the one ``transport`` names:
+    its arguments checked first, each mistake a :class:`ConfigurationError` (or a
+    ``TypeError``) naming it."""
+    if not isinstance(transport, str):
+        if not isinstance(transport, OdooTransport):
+            raise TypeError(f"transport must be a name or an OdooTransport, not {transport!r}")
+        return transport
+    check_credentials(transport, password, api_key)
+    check_url(url)
+    return AutoTransport(
+        checks.text("url", url).rstrip("/"),
+        checks.text("db", db),
+        checks.text("login", login),
+        password=checks.optional_text("password", password),
+        api_key=checks.optional_text("api_key", api_key),
+        choice=transport,
+        timeout=checks.seconds("timeout", timeout),
+        side=side,
+    )
 
 
 def _raise(error: ProviderError) -> Any:
