@@ -36,7 +36,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -49,6 +48,7 @@ from typing import Any
 
 import attrs
 import httpx
+from pair import Host
 
 import calsync
 from calsync.adapters.odoo import JsonRpcTransport, OdooCalendar, OdooDatabase
@@ -106,36 +106,6 @@ class Round:
     writes: int
     failures: int
     server: ServerTime | None = None
-
-
-class Host:
-    """The emulators' process, spoken to in JSON lines."""
-
-    def __init__(self, *, odoo: bool) -> None:
-        command = [sys.executable, str(HERE / "many_host.py"), str(LATENCY)]
-        self.process = subprocess.Popen(
-            [*command, *([] if odoo else ["--no-odoo"])],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        self.hello = self._read()
-
-    def _read(self) -> dict[str, Any]:
-        assert self.process.stdout is not None
-        return dict(json.loads(self.process.stdout.readline()))
-
-    def ask(self, op: str, **arguments: Any) -> dict[str, Any]:
-        assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps({"op": op, **arguments}) + "\n")
-        self.process.stdin.flush()
-        return self._read()
-
-    def close(self) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write('{"op": "quit"}\n')
-        self.process.stdin.close()
-        self.process.wait(60)
 
 
 # -- a real Odoo server --------------------------------------------------------------------------
@@ -249,7 +219,7 @@ def writes_of(outcomes: Sequence[calsync.PairOutcome]) -> tuple[int, int]:
 def world(users: int, real: RealOdoo | None) -> Iterator[tuple[Host, list[dict[str, Any]], str]]:
     """The emulators, the users, and the run's tag."""
     run = uuid.uuid4().hex[:6]
-    host = Host(odoo=real is None)
+    host = Host(LATENCY, "many_host.py", *([] if real is None else ["--no-odoo"]))
     try:
         logins = [f"calsync-bench-{run}-{n}" for n in range(users)]
         made = host.ask("users", logins=logins)["users"]
