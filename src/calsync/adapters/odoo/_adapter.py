@@ -830,24 +830,59 @@ class OdooCalendar:
         """The server's major version, as learnt at connect (0: unknown)."""
         return major_version(self.server_version or "")
 
-    async def _listed(self, low: str, unread: Unread) -> list[tuple[int, str]]:
-        """``(id, write_date)`` of the rows written after ``low``, in Odoo's order.
+    async def _listed(self, low: str, unread: Unread, *, ordered: bool) -> list[tuple[int, str]]:
+        """``(id, write_date)`` of the rows written after ``low``; ``ordered``: in Odoo's order.
 
         Odoo sorts by the exact stamp, which it sends only to the second: a row
         written again in a second calsync read in sorts after the rows it read
-        (see :func:`~._cursor.last_seen_of`). Rows whose ``write_date`` Odoo masks
-        are left out (they are never read as content).
+        (see :func:`~._cursor.last_seen_of`). Only that needs the order, and only
+        in a second of which calsync read several rows: otherwise the pairs come
+        as two SQL aggregates (one grouping call, 10,000 rows: 0.1 s against
+        0.5 s for the ordered ``search_read``, real 18.0). Rows whose
+        ``write_date`` Odoo masks are left out either way (they are never read as
+        content; a grouping on a masked field leaves them out, see :meth:`_present`).
         """
-        rows = await self._search_read(
-            "calendar.event",
-            [*self._user_domain(), ("write_date", ">", low)],
-            ("write_date",),
-            order="write_date asc, id asc",
-            context=ALL_CONTEXT,
-            page=SMALL_ROWS_PAGE,
-            unread=unread,
-        )
-        return [(int(row["id"]), stamp) for row in rows if (stamp := write_date_of(row))]
+        domain = [*self._user_domain(), ("write_date", ">", low)]
+        if ordered:
+            rows = await self._search_read(
+                "calendar.event",
+                domain,
+                ("write_date",),
+                order="write_date asc, id asc",
+                context=ALL_CONTEXT,
+                page=SMALL_ROWS_PAGE,
+                unread=unread,
+            )
+            return [(int(row["id"]), stamp) for row in rows if (stamp := write_date_of(row))]
+        aggregates = ["id:array_agg", "write_date:array_agg"]
+        if self._major() >= 19:
+            groups = await self._call(
+                "calendar.event",
+                "formatted_read_group",
+                domain,
+                [],
+                aggregates,
+                context=ALL_CONTEXT,
+            )
+        else:
+            groups = await self._call(
+                "calendar.event", "read_group", domain, aggregates, [], lazy=False,
+                context=ALL_CONTEXT,
+            )  # fmt: skip
+        columns = aggregates if self._major() >= 19 else ["id", "write_date"]
+        pairs: list[tuple[int, str]] = []
+        for group in groups:
+            ids, stamps = (group.get(column) or [] for column in columns)
+            if not (isinstance(ids, list) and isinstance(stamps, list)) or len(ids) != len(stamps):
+                raise MalformedAnswerError(
+                    "Odoo answered calendar.event.read_group without its arrays", side=self._name
+                )
+            pairs += [
+                (int(i), str(stamp))
+                for i, stamp in zip(ids, stamps, strict=True)
+                if is_id(i) and stamp
+            ]
+        return pairs
 
     async def _attendee_answers(self, low: str) -> dict[int, tuple[int | None, str]]:
         """The user's attendee rows written after ``low``: event and ``write_date|state``.
@@ -879,17 +914,45 @@ class OdooCalendar:
             for aid, event_id, state, stamp in zip(*columns, strict=True)
         }
 
+    async def _read_moved(
+        self,
+        fresh: Snapshot,
+        pairs: Sequence[tuple[int, str]],
+        seen: Mapping[int, Seen],
+        opened: Iterable[str],
+        unread: Unread,
+    ) -> None:
+        """Read in full the listed rows that may differ from what calsync saw of them.
+
+        Those whose ``write_date`` moved, and the last seen of each second still
+        open (see :func:`~._cursor.last_seen_of`). When that one was written
+        again, others of its second may have been too (each sorts after every row
+        calsync saw then, the last one last): all rows of that second are read again.
+        """
+        wanted = {row_id for row_id, stamp in pairs if _moved(seen.get(row_id), stamp)}
+        last = {
+            second: row_id
+            for second in opened
+            if (row_id := last_seen_of(pairs, seen, second)) is not None
+        }
+        await self._read_rows(fresh, wanted | set(last.values()), unread)
+        rewritten = {
+            second
+            for second, row_id in last.items()
+            if _content_of(seen.get(row_id)) != _hash_of(fresh.rows.get(row_id))
+        }
+        if rewritten:
+            await self._read_rows(
+                fresh, (row_id for row_id, stamp in pairs if stamp in rewritten), unread
+            )
+
     async def _incremental(self, state: Cursor, window: Window) -> Listing:
         low = shift(state.since, -self._overlap)
         unread = Unread()
         present_ids = await self._present(window)
-        pairs = await self._listed(low, unread)
         seen = {**state.seen, **self._echo_rows}
         opened = _earliest(state.open, self._echo_open)
-        wanted = {row_id for row_id, stamp in pairs if _moved(seen.get(row_id), stamp)}
-        wanted |= {
-            row_id for second in opened if (row_id := last_seen_of(pairs, seen, second)) is not None
-        }
+        pairs = await self._listed(low, unread, ordered=_order_matters(opened, seen))
         entering: list[dict[str, Any]] = []
         if not state.made_for(window):  # a new window: what it adds is read in full
             entering = await self._search_read(
@@ -906,7 +969,7 @@ class OdooCalendar:
             )
         fresh = Snapshot()
         fresh.add_rows(entering)
-        await self._read_rows(fresh, wanted, unread)
+        await self._read_moved(fresh, pairs, seen, opened, unread)
         attendees = await self._attendee_answers(low)
         read_at = time.time()
         self._window = window
@@ -1179,9 +1242,20 @@ def _settle(
     return still, closed
 
 
+def _order_matters(opened: Iterable[str], seen: Mapping[int, Seen]) -> bool:
+    """Whether a second still open holds several rows calsync read: only then does
+    :func:`~._cursor.last_seen_of` need the listing in Odoo's order."""
+    counts = Counter(known.write_date for known in seen.values())
+    return any(counts[second] > 1 for second in opened)
+
+
 def _moved(known: Seen | None, stamp: str) -> bool:
     """Whether a listed row's ``write_date`` is not the one calsync last read it with."""
     return known is None or known.write_date != stamp
+
+
+def _hash_of(row: Mapping[str, Any] | None) -> str | None:
+    return row_hash(row) if row is not None else None
 
 
 def _content_of(known: Seen | None) -> str | None:
