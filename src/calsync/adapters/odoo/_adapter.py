@@ -906,16 +906,16 @@ class OdooCalendar:
             for second in opened
             if (row_id := last_seen_of(pairs, seen, second)) is not None
         }
-        await self._read_rows(fresh, wanted | set(last.values()), unread)
+        asked = wanted | set(last.values())
+        await self._read_rows(fresh, asked, unread)
         rewritten = {
             second
             for second, row_id in last.items()
             if _content_of(seen.get(row_id)) != _hash_of(fresh.rows.get(row_id))
         }
-        if rewritten:
-            await self._read_rows(
-                fresh, (row_id for row_id, stamp in pairs if stamp in rewritten), unread
-            )
+        if rewritten:  # (a row asked for and unreadable stays so: it is not asked again)
+            again = {row_id for row_id, stamp in pairs if stamp in rewritten} - asked
+            await self._read_rows(fresh, again, unread)
 
     async def _incremental(self, state: Cursor, window: Window) -> Listing:
         low = shift(state.since, -self._overlap)
