@@ -198,6 +198,21 @@ def test_a_no_op_incremental_pull_makes_three_calls(either: Setup) -> None:
     print(f"\nRPC: no-op incremental pull = {calls(either, before)} calls")
 
 
+def test_rows_written_again_in_a_second_calsync_read_in_are_all_seen(
+    clock: Clock, clocked: Setup
+) -> None:
+    """Odoo stamps both writes with the second calsync read in: only the last such row
+    sorts last, but every row written again after the read is read again (odoo.md 5.17)."""
+    ids = [clocked.hands.create(meeting(title, day=day)) for title, day in (("A", 10), ("B", 11))]
+    full = clocked.pull()
+    clocked.hands.write(ids[0], {"name": "A2"})
+    clocked.hands.write(ids[1], {"name": "B2"})
+    changes = clocked.pull(full.cursor)
+    assert sorted(item.event.title for item in changes.items) == ["A2", "B2"]
+    clock.advance(seconds=1)
+    assert not clocked.pull(aged(changes.cursor)).items
+
+
 def test_overlap_rereads_late_commits_and_dedupes_the_rest(clock: Clock, clocked: Setup) -> None:
     early = clocked.hands.create(meeting("Early"))
     clock.advance(minutes=5)

@@ -22,6 +22,8 @@
   in full again at each poll until a poll is known to read after that second
   has passed (it saw a later ``write_date``, or :data:`SETTLE` seconds went
   by since the first read in it); ``closed`` is then the newest such second.
+  When that row was written again, every row of its second is read again (others
+  may have been written after the read too, each sorting before it).
 * ``att`` does the same for attendee rows (RSVPs do not move the event's
   ``write_date``: §5.3); the state is in the listing itself.
 * ``series`` remembers, per recurrence, the id calsync reports the series
