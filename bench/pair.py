@@ -42,6 +42,7 @@ WINDOW = calsync.Window(
 )
 PAGE = 50  # Graph delta page size (calsync's default, and Odoo's module's)
 BATCH = 20  # Graph $batch size
+ODOO_BATCH = 500  # events per Odoo `load` call
 #: Seconds the Graph emulator adds to every request: loopback is unrealistically fast.
 LATENCY = 0.02
 
@@ -198,7 +199,7 @@ def incremental(changes: int, sync: calsync.Synchronizer, emulators: Host) -> Ro
         outlook_requests=report.requests["outlook"],
         outlook_inner=inner,
         outlook_floor=1 + math.ceil(writes(report, "outlook") / BATCH),
-        odoo_floor=3 + writes(report, "odoo"),
+        odoo_floor=3 + math.ceil(writes(report, "odoo") / ODOO_BATCH),
         wall=wall,
         peak_mb=peak,
         engine=report.timings.get("plan", 0.0),

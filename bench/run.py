@@ -7,6 +7,10 @@
    incremental syncs of 1, 100 and 1,000 changes; requests per side against
    their floor, wall time, peak memory, engine time; and the same pushes sent
    the way Odoo's own module sends them, one Graph request per event.
+4. The Odoo side alone (``odoo.py``): polls and one change after a bulk write of
+   10k events (right after, and after the overlap), 1,000 updates; on the
+   emulator, and with ``--real-odoo`` on the ``CALSYNC_ODOO_*`` server too (its own
+   time per step read from ``--odoo-log``).
 
 Results go to ``bench/results/bench.md`` and ``bench/results/bench.png`` (and
 stdout). Performance is measured here, never asserted in tests.
@@ -23,6 +27,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
+import odoo  # noqa: E402
 import pair  # noqa: E402
 import requests  # noqa: E402
 
@@ -78,6 +83,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes only (a smoke run)")
     parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument(
+        "--real-odoo", action="store_true", help="also the Odoo side on the CALSYNC_ODOO_* server"
+    )
+    parser.add_argument(
+        "--odoo-log", type=Path, default=odoo.env("LOG") or None, help="that server's log"
+    )
     args = parser.parse_args()
     sizes, changes = ([1000], [1, 100]) if args.quick else ([1000, 10000], [1, 100, 1000])
     engine_sizes = "10000" if args.quick else "10000,100000"
@@ -94,13 +105,24 @@ def main() -> None:
         "## The real pair on the emulators\n\n"
         "Requests per side, with the floor in brackets: one Graph delta page per 50 events "
         "listed plus one `$batch` per 20 Outlook writes; one Odoo page per 1,000 events and "
-        'one multi-create per batch (updates: one `write` each). "Odoo\'s module" is the '
+        'one `load` call per 500 events written. "Odoo\'s module" is the '
         "same Outlook pushes sent the way Odoo's own Outlook sync sends them, one request "
         "per event, in turn, measured in the same run. The Graph emulator adds "
         f"{pair.LATENCY * 1000:.0f} ms to every request (loopback answers in well under a "
         "millisecond, which flatters many small requests). Wall time is the whole sync; "
         '"calsync writes" is its apply stage (both sides at once).\n\n' + pair.markdown(rows)
     )
+    bulk = 2000 if args.quick else 10_000
+    sections.append(
+        f"## The Odoo side alone, {bulk:,} events\n\nOn the emulator (its clock moved on "
+        "past the overlap rather than waited for):\n\n" + odoo.markdown(odoo.run(bulk))
+    )
+    if args.real_odoo:
+        sections.append(
+            f"On the real Odoo server at {odoo.env('URL')} (database {odoo.env('DB')}), the "
+            "overlap waited for; the server's own time from its log:\n\n"
+            + odoo.markdown(odoo.run(bulk, real=True, log=args.odoo_log))
+        )
     text = "\n\n".join(sections) + "\n"
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "bench.md").write_text(text)

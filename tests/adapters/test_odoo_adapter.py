@@ -8,6 +8,7 @@ calendar; ``Hands`` plays him (or admin) in Odoo's web client.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections.abc import Coroutine, Iterator
@@ -27,6 +28,7 @@ from calsync import (
 from calsync.adapters import Create, Delete, Listing, RemoteEvent, Update
 from calsync.adapters.odoo import ODOO_PROJECTION as ODOO
 from calsync.adapters.odoo import OdooCalendar
+from calsync.adapters.odoo._cursor import SETTLE, Cursor
 from calsync.model import (
     Attendee,
     Event,
@@ -34,6 +36,7 @@ from calsync.model import (
     Recurrence,
     RecurrenceRule,
     Response,
+    Window,
 )
 from calsync.testing import OdooEmulator
 from tests.adapters.odoo_support import (
@@ -157,19 +160,49 @@ def calls(setup: Setup, before: int) -> int:
 # -- incremental pulls -------------------------------------------------------------------------
 
 
+def aged(cursor: str | None) -> str:
+    """The cursor as a poll made ``SETTLE`` seconds later finds it (calsync's clock moved on)."""
+    state = Cursor.parse(cursor)
+    assert state is not None
+    state.open = {second: at - SETTLE for second, at in state.open.items()}
+    return state.dump()
+
+
 def test_a_no_op_incremental_pull_makes_three_calls(either: Setup) -> None:
     either.hands.create(meeting())
     either.hands.call("calendar.event", "create", weekly(), context=QUIET)
     full = either.pull()
     assert full.full
     assert len(full.items) == 2
+    before = either.calendar.requests
+    soon = either.pull(full.cursor)
+    # within seconds of the newest write it read, calsync reads that event once more:
+    # a second write in the same second would look unchanged (odoo.md 5.17)
+    assert calls(either, before) == 4
+    assert not soon.items
+    settled = either.pull(aged(soon.cursor))  # a last time once that second is over
     before, server = either.calendar.requests, either.odoo.call_count()
-    quiet = either.pull(full.cursor)
+    quiet = either.pull(settled.cursor)
     assert calls(either, before) == 3
     assert either.odoo.call_count() - server == 3  # the server agrees
     assert not quiet.items
     assert quiet.present == {item.id for item in full.items}
     print(f"\nRPC: no-op incremental pull = {calls(either, before)} calls")
+
+
+def test_rows_written_again_in_a_second_calsync_read_in_are_all_seen(
+    clock: Clock, clocked: Setup
+) -> None:
+    """Odoo stamps both writes with the second calsync read in: only the last such row
+    sorts last, but every row written again after the read is read again (odoo.md 5.17)."""
+    ids = [clocked.hands.create(meeting(title, day=day)) for title, day in (("A", 10), ("B", 11))]
+    full = clocked.pull()
+    clocked.hands.write(ids[0], {"name": "A2"})
+    clocked.hands.write(ids[1], {"name": "B2"})
+    changes = clocked.pull(full.cursor)
+    assert sorted(item.event.title for item in changes.items) == ["A2", "B2"]
+    clock.advance(seconds=1)
+    assert not clocked.pull(aged(changes.cursor)).items
 
 
 def test_overlap_rereads_late_commits_and_dedupes_the_rest(clock: Clock, clocked: Setup) -> None:
@@ -208,6 +241,89 @@ def test_two_changes_in_one_second_are_both_seen(clock: Clock, clocked: Setup) -
     again = clocked.pull(seen.cursor)
     assert only(again).event.location == "Lab 2"
     assert only(again).version != only(seen).version
+
+
+def test_a_second_write_in_a_second_already_read_is_seen_behind_a_later_change(
+    clock: Clock, clocked: Setup
+) -> None:
+    first = clocked.hands.create(meeting("First"))
+    clock.advance(microseconds=100)
+    second = clocked.hands.create(meeting("Second", day=11))
+    full = clocked.pull()
+    clock.advance(microseconds=100)  # the same second, after the pull: First now sorts last
+    clocked.hands.write(first, {"location": "Lab"})
+    clock.advance(seconds=5)
+    clocked.hands.write(second, {"location": "Hall"})  # a later second: listed as new
+    changes = clocked.pull(full.cursor)
+    assert {item.event.title: item.event.location for item in changes.items} == {
+        "First": "Lab",
+        "Second": "Hall",
+    }
+
+
+def bulk(setup: Setup, count: int) -> list[int]:
+    """``count`` events made in one call (one transaction: one write_date), as a first sync does."""
+    values = [setup.hands.values(meeting(f"Bulk {n}", day=1 + n % 28)) for n in range(count)]
+    return list(setup.hands.call("calendar.event", "create", values, context=QUIET))
+
+
+def rows_read(setup: Setup, since: int) -> int:
+    """Rows the adapter read in full (``calendar.event.read``) since request ``since``."""
+    total = 0
+    for request in setup.odoo.requests[since:]:
+        body = json.loads(request.body or b"{}")
+        args = body.get("params", {}).get("args", [])
+        if len(args) > 4 and args[3:5] == ["calendar.event", "read"]:
+            total += len(args[5][0])
+    return total
+
+
+def test_one_change_after_a_bulk_write_is_read_alone(clock: Clock, clocked: Setup) -> None:
+    # every row written within the overlap used to be read again, in pages, at every poll
+    calendar = clocked.another(page_size=50)
+    ids = bulk(clocked, 200)
+    full = clocked.run(calendar.pull(None, WINDOW))
+    clock.advance(seconds=2)
+    clocked.hands.write(ids[7], {"name": "Renamed"})
+    before, requests = calendar.requests, len(clocked.odoo.requests)
+    changes = clocked.run(calendar.pull(full.cursor, WINDOW))
+    assert [item.event.title for item in changes.items] == ["Renamed"]
+    assert calendar.requests - before == 4  # ids in the window, moved rows, one read, answers
+    assert rows_read(clocked, requests) == 2  # the changed row, and the last one of its second
+    clock.advance(hours=1)
+    settled = clocked.run(calendar.pull(aged(changes.cursor), WINDOW))
+    before, requests = calendar.requests, len(clocked.odoo.requests)
+    quiet = clocked.run(calendar.pull(settled.cursor, WINDOW))
+    assert not quiet.items
+    assert calendar.requests - before == 3  # the bulk is listed by id and write_date only
+    assert rows_read(clocked, requests) == 0
+    assert quiet.present == {str(i) for i in ids}
+
+
+NEXT_WINDOW = Window(WINDOW.start + timedelta(days=60), WINDOW.end + timedelta(days=60))
+
+
+def test_a_window_refresh_reads_only_what_the_new_window_adds(clock: Clock, clocked: Setup) -> None:
+    bob = clocked
+    kept = bob.hands.create(meeting("Kept"))
+    bob.hands.call("calendar.event", "create", weekly(), context=QUIET)
+    later = WINDOW.end + timedelta(days=20)
+    added = bob.hands.create(Event("Added", later, later + timedelta(hours=1)))
+    bob.hands.create(Event("Beyond", later + timedelta(days=90), later + timedelta(days=91)))
+    clock.advance(hours=1)
+    newer = bob.hands.create(meeting("Newer", day=12))  # the others are behind the overlap now
+    full = bob.pull()
+    series = {item.id for item in full.items if item.event.recurrence is not None}
+    assert {item.event.title for item in full.items} == {"Kept", "Newer", "Standup"}
+    before = bob.calendar.requests
+    moved = bob.run(bob.calendar.pull(full.cursor, NEXT_WINDOW))
+    assert not moved.full
+    assert [item.event.title for item in moved.items] == ["Added"]
+    assert moved.present == {str(kept), str(newer), str(added), *series}  # the series keeps its id
+    # the window's ids, moved rows, what the window adds, the newest event again, answers
+    assert bob.calendar.requests - before == 5
+    again = bob.run(bob.calendar.pull(moved.cursor, NEXT_WINDOW))
+    assert not again.items
 
 
 def test_an_answer_alone_is_seen_through_the_attendee_poll(bob: Setup) -> None:
@@ -689,7 +805,8 @@ def test_echoes_of_calsyncs_own_writes_are_not_changes(bob: Setup) -> None:
     (created,) = bob.apply(Create("k", meeting(attendees=[Attendee("ann@example.com")])))
     before = bob.calendar.requests
     echo = bob.pull(full.cursor)
-    assert calls(bob, before) == 3  # remembered in this process: not even read again
+    # remembered in this process, and read once more only as the newest row of its second
+    assert calls(bob, before) == 4
     assert not echo.items
     assert created.stored.id in echo.present
     fresh = bob.another()
@@ -790,6 +907,9 @@ def test_odoo_errors_on_a_write_are_results_with_odoos_name(
     either: Setup, exception: str, error: type[Exception]
 ) -> None:
     (created,) = either.apply(Create("k", meeting()))
+    # an update goes in a load; a load Odoo refuses leaves the row to a write, whose error
+    # names the event's fault (a load's refusal says it only in words)
+    either.odoo.fail(exception, "Odoo refuses the load", model="calendar.event", method="load")
     either.odoo.fail(exception, "Odoo says no", model="calendar.event", method="write")
     (result,) = either.apply(Update("k", meeting("Changed"), created.stored))
     assert isinstance(result.error, error)
@@ -842,13 +962,20 @@ def test_no_secret_reaches_logs_reprs_or_errors(
 def refuse(
     odoo: OdooEmulator, model: str, method: str, record: int, error: str = "AccessError"
 ) -> None:
-    """From now on Odoo refuses every ``model.method`` call that touches ``record``."""
+    """From now on Odoo refuses every ``model.method`` call that touches ``record``.
+
+    A ``load`` touches the records its ``.id`` column names.
+    """
 
     def touches(request: Any) -> bool:
         body = request.json()
         if "params" in body:  # execute_kw(db, uid, password, model, method, args, kwargs)
             args = body["params"]["args"][5]
             ids = args[0] if args else []
+            if method == "load":
+                ids = _load_ids(args[0], args[1])
+        elif method == "load":
+            ids = _load_ids(body["fields"], body["data"])
         else:
             ids = body.get("ids") or []
         return record in ([ids] if isinstance(ids, int) else ids)
@@ -861,6 +988,13 @@ def refuse(
         times=None,
         match=touches,
     )
+
+
+def _load_ids(fields: list[str], data: list[list[str]]) -> list[int]:
+    if ".id" not in fields:
+        return []
+    column = fields.index(".id")
+    return [int(row[column]) for row in data if row[column]]
 
 
 def test_a_user_without_contact_creation_holds_only_the_event_with_a_new_address(
@@ -920,8 +1054,8 @@ def test_a_refused_delete_holds_only_that_event(either: Setup, on_delete: str) -
     calendar = either.another(on_delete=on_delete)
     method = "write" if on_delete == "archive" else "unlink"
     refuse(either.odoo, "calendar.event", method, int(created[1].stored.id))
-    if on_delete == "unlink":
-        refuse(either.odoo, "calendar.event", "action_mass_deletion", int(created[3].stored.id))
+    if on_delete == "unlink":  # one of the second series' rows
+        refuse(either.odoo, "calendar.event", "unlink", int(created[3].stored.id))
     results = either.run(calendar.apply([Delete(r.write.key, r.stored) for r in created]))
     either.run(calendar.aclose())
     assert [r.ok for r in results] == [True, False, True, on_delete == "archive"]
@@ -933,7 +1067,8 @@ def test_a_refused_delete_holds_only_that_event(either: Setup, on_delete: str) -
 
 def test_a_refused_update_holds_only_that_event(either: Setup) -> None:
     created = either.apply(Create("a", meeting("A")), Create("b", meeting("B", day=11)))
-    refuse(either.odoo, "calendar.event", "write", int(created[0].stored.id), "ValidationError")
+    for method in ("load", "write"):
+        refuse(either.odoo, "calendar.event", method, int(created[0].stored.id), "ValidationError")
     results = either.apply(
         *(
             Update(
@@ -952,7 +1087,8 @@ def test_a_refused_exception_edit_holds_only_that_series(either: Setup) -> None:
     created = either.apply(Create("s", series_event()), Create("t", series_event(title="Other")))
     moved = Event("Moved", at(23, 10), at(23, 10, 15))
     rows = either.hands.rows(either.hands.recurrence_of(int(created[0].stored.id)))
-    refuse(either.odoo, "calendar.event", "write", int(rows[1]["id"]))
+    for method in ("load", "write"):
+        refuse(either.odoo, "calendar.event", method, int(rows[1]["id"]))
     results = either.apply(
         Update("s", series_event(exceptions={at(22, 8): moved}), created[0].stored),
         Update(
@@ -1018,6 +1154,117 @@ def test_rpc_counts_for_bulk_creates_and_full_pulls(bob: Setup) -> None:
     assert len(listing.items) == 105
     print(f"RPC: full pull of 100 events + 5 series = {fresh.requests} calls {dict(fresh.calls)}")
     bob.run(fresh.aclose())
+
+
+def test_many_different_updates_go_in_one_load(either: Setup) -> None:
+    people = [Attendee("ann@example.com", "Ann")]
+    created = either.apply(
+        *(
+            Create(f"k{n}", meeting(f"Event {n}", day=1 + n % 28, attendees=people))
+            for n in range(60)
+        )
+    )
+    changes = []
+    for n, result in enumerate(created):
+        event = result.stored.event
+        if n % 3 == 0:
+            event = attrs.evolve(event, title=f"Renamed {n}")  # each its own value
+        elif n % 3 == 1:
+            event = attrs.evolve(event, location="Room 9")  # the same value for twenty
+        else:
+            later = event.start + timedelta(hours=1)
+            event = attrs.evolve(event, start=later, end=later + timedelta(hours=1), attendees=[])
+        changes.append(Update(result.write.key, event, result.stored))
+    before = either.calendar.calls
+    results = either.apply(*changes)
+    assert all(r.ok for r in results), [r.error for r in results if not r.ok]
+    spent = either.calendar.calls - before
+    # renames and moves: one load per set of columns; the same location: one write
+    assert (spent["calendar.event.load"], spent["calendar.event.write"]) == (2, 1)
+    assert sum(spent.values()) <= 7  # 60 writes made 60 calls
+    stored = {r.write.key: r.stored.event for r in results}
+    assert stored["k0"].title == "Renamed 0"
+    assert stored["k1"].location == "Room 9"
+    assert (stored["k2"].start.hour, stored["k2"].attendees) == (10, ())
+    titles = {item.event.title for item in either.pull().items}
+    assert {"Renamed 0", "Renamed 57", "Event 1", "Event 59"} <= titles
+
+
+def test_a_bad_row_in_a_bulk_update_is_split_down_to_its_own_write(either: Setup) -> None:
+    created = either.apply(*(Create(f"k{n}", meeting(f"E{n}", day=n + 1)) for n in range(16)))
+    for method in ("load", "write"):
+        refuse(either.odoo, "calendar.event", method, int(created[11].stored.id), "ValidationError")
+    before = either.calendar.calls
+    results = either.apply(
+        *(
+            Update(r.write.key, attrs.evolve(r.stored.event, title=f"F{n}"), r.stored)
+            for n, r in enumerate(created)
+        )
+    )
+    assert [r.ok for r in results] == [n != 11 for n in range(16)]
+    assert isinstance(results[11].error, RejectedError)
+    spent = either.calendar.calls - before
+    assert spent["calendar.event.load"] == 1 + 2 * 4  # halves down to one row
+    assert spent["calendar.event.write"] == 1  # which alone says why
+    assert either.hands.read([int(created[12].stored.id)], "name")[0]["name"] == "F12"
+
+
+def test_a_bad_row_in_a_shared_write_holds_only_that_event(either: Setup) -> None:
+    created = either.apply(*(Create(f"k{n}", meeting(f"E{n}", day=n + 1)) for n in range(24)))
+    refuse(either.odoo, "calendar.event", "write", int(created[5].stored.id), "ValidationError")
+    before = either.calendar.calls
+    results = either.apply(
+        *(
+            Update(r.write.key, attrs.evolve(r.stored.event, location="Room 42"), r.stored)
+            for r in created
+        )
+    )
+    assert [r.ok for r in results] == [n != 5 for n in range(24)]
+    assert isinstance(results[5].error, RejectedError)
+    spent = either.calendar.calls - before
+    assert spent["calendar.event.load"] == 0  # the same values: one write, split when refused
+    assert spent["calendar.event.write"] == 1 + 2 * 5  # halves down to the row at fault
+    rows = either.hands.read([int(r.stored.id) for r in created], "location")
+    assert [row["location"] == "Room 42" for row in rows] == [n != 5 for n in range(24)]
+
+
+def test_occurrences_of_many_series_are_written_in_one_load(either: Setup) -> None:
+    created = either.apply(*(Create(f"s{n}", series_event(title=f"Series {n}")) for n in range(4)))
+    before = either.calendar.calls
+    results = either.apply(
+        *(
+            Update(r.write.key, attrs.evolve(r.stored.event, title=f"Renamed {n}"), r.stored)
+            for n, r in enumerate(created)
+        )
+    )
+    assert all(r.ok for r in results), [r.error for r in results]
+    spent = either.calendar.calls - before
+    assert spent["calendar.event.load"] == 1  # 16 rows, 4 titles
+    assert spent["calendar.event.write"] == 0
+    rows = either.hands.rows(either.hands.recurrence_of(int(created[2].stored.id)), "name")
+    assert {row["name"] for row in rows} == {"Renamed 2"}
+    assert all(row["follow_recurrence"] for row in rows)  # renamed, not made exceptions
+
+
+def test_deleting_many_series_takes_two_calls(either: Setup) -> None:
+    calendar = either.another(on_delete="unlink")
+    created = either.run(
+        calendar.apply([Create(f"s{n}", series_event(title=f"Series {n}")) for n in range(3)])
+    )
+    recurrences = [either.hands.recurrence_of(int(r.stored.id)) for r in created]
+    before = calendar.calls
+    results = either.run(calendar.apply([Delete(r.write.key, r.stored) for r in created]))
+    assert all(r.ok for r in results)
+    spent = calendar.calls - before
+    assert (spent["calendar.event.unlink"], spent["calendar.recurrence.unlink"]) == (1, 1)
+    assert not either.hands.call("calendar.recurrence", "search", [("id", "in", recurrences)])
+    assert not either.hands.call(
+        "calendar.event",
+        "search",
+        [("recurrence_id", "in", recurrences)],
+        context={"active_test": False},
+    )
+    either.run(calendar.aclose())
 
 
 # -- more write paths --------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from calsync import (
 )
 from calsync.adapters.odoo import _mapping as mapping
 from calsync.adapters.odoo._apply import changed_answers
-from calsync.adapters.odoo._cursor import Cursor, row_hash, shift
+from calsync.adapters.odoo._cursor import Cursor, Seen, last_seen_of, row_hash, shift
 from calsync.adapters.odoo._errors import from_odoo
 from calsync.adapters.odoo._mapping import (
     EMPTY_TITLE,
@@ -582,17 +582,40 @@ def test_the_cursor_round_trips_and_refuses_foreign_text() -> None:
     cursor = Cursor(
         window=Cursor.window_key(WINDOW),
         since="2027-01-02 03:04:05",
-        seen={5: "abc"},
+        seen={5: Seen("2027-01-02 03:04:05", "abc")},
         attendees={9: "2027-01-02 03:04:05|accepted"},
         series={3: (12, MONDAYS[0]), 4: (20, date(2027, 1, 1))},
+        open={"2027-01-02 03:04:05": 1790000000.5},
     )
-    assert Cursor.parse(cursor.dump(), WINDOW) == cursor
+    assert Cursor.parse(cursor.dump()) == cursor
+    assert cursor.made_for(WINDOW)
     other = Window(datetime(2027, 1, 2, tzinfo=UTC), datetime(2028, 1, 1, tzinfo=UTC))
-    for text in ("", "42", "not json", '{"v": 1}', cursor.dump().replace('"v":1', '"v":9')):
-        assert Cursor.parse(text, WINDOW) is None
-    assert Cursor.parse(cursor.dump(), other) is None
+    assert not cursor.made_for(other)  # still read: the adapter lists what ``other`` adds
+    assert cursor.old_window() == WINDOW
+    for text in ("", "42", "not json", '{"v": 1}', cursor.dump().replace('"v":2', '"v":9')):
+        assert Cursor.parse(text) is None
     assert shift("1970-01-01 00:01:00", -timedelta(hours=1)) == "1970-01-01 00:00:00"
     assert row_hash({"a": 1}) != row_hash({"a": 2})
+
+
+def test_a_version_1_cursor_is_read_with_its_rows_to_read_again() -> None:
+    text = (
+        '{"v":1,"w":["2027-01-01T00:00:00+00:00","2028-01-01T00:00:00+00:00"],'
+        '"since":"2027-01-02 03:04:05","seen":{"5":"abc"},"att":{},"series":{},"rows":{}}'
+    )
+    cursor = Cursor.parse(text)
+    assert cursor is not None
+    assert cursor.seen == {5: Seen("", "abc")}  # no write_date: read in full once more
+    assert cursor.open == {"2027-01-02 03:04:05": 0.0}  # read long ago: checked once more
+
+
+def test_the_row_to_read_again_is_the_last_seen_of_its_second() -> None:
+    second = "2027-01-02 03:04:05"
+    seen = {1: Seen(second, "a"), 2: Seen(second, "b"), 3: Seen("2027-01-02 03:04:04", "c")}
+    # Odoo's order is by the exact stamp: a later write in the same second comes last
+    listed = [(3, "2027-01-02 03:04:04"), (2, second), (1, second), (7, second)]
+    assert last_seen_of(listed, seen, second) == 1  # 7 is new: read anyway
+    assert last_seen_of(listed, seen, "2027-01-02 03:04:06") is None
 
 
 @pytest.mark.parametrize("key", ["0f3e" * 8, "k1", "a-key", "with.dot", "späce key", ""])

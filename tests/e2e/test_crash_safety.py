@@ -70,8 +70,8 @@ def test_the_next_run_updates_and_deletes_on_both_sides(clean_runs: Cleans) -> N
     assert graph["PATCH"] >= 4
     assert graph["DELETE"] >= 2
     assert graph["POST"] >= 1
-    assert odoo["write"] >= 4
-    assert odoo["load"] >= 1
+    assert odoo["load"] >= 2, "creates, and updates each taking its own values"
+    assert odoo["write"] >= 1, "deletes (archived), and updates taking the same values"
     kinds = Counter(kind for kind, _, _, _ in clean.final.mail.elements())
     assert kinds == {"invitation": 3, "update": 3, "cancellation": 2}, kinds
 

@@ -125,7 +125,7 @@ def test_a_garbled_row_of_a_changed_event_writes_nothing_until_read(tmp_path: Pa
         def garble_dentist(rows: Any) -> Any:
             return [{**row, "start": 123} if row.get("name") == "Dentist" else row for row in rows]
 
-        made.odoo.garble(garble_dentist, model="calendar.event", method="search_read")
+        made.odoo.garble(garble_dentist, model="calendar.event", method="read")  # moved rows
         sent = writes(made)
         report = made.sync("alice")
         assert report.ok, str(report)

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -319,6 +319,25 @@ class World:
         self.loop.close()
 
 
+class _Ticking:
+    """Odoo's clock in these worlds: each reading a second after the last.
+
+    Every transaction then has a ``write_date`` of its own, so a run's requests do not
+    hang on whether two writes fell in one wall-clock second (calsync reads again the
+    rows of a second it read in while that second may still be going on): the fault
+    and crash matrices replay a run request for request.
+    """
+
+    def __init__(self) -> None:
+        self._now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            self._now += timedelta(seconds=1)
+            return self._now
+
+
 @contextmanager
 def world(
     tmp_path: Path,
@@ -333,7 +352,10 @@ def world(
     ``timeout`` and ``outlook_options`` shape every adapter the world builds,
     ``graph_options`` the Graph emulator; ``options`` go to every synchronizer.
     """
-    with OdooEmulator() as odoo, GraphEmulator(**(graph_options or {})) as graph:
+    with (
+        OdooEmulator(clock=_Ticking()) as odoo,
+        GraphEmulator(**(graph_options or {})) as graph,
+    ):
         made = World(
             odoo,
             graph,

@@ -74,7 +74,8 @@ class Synchronizer(ClosesOnExit):
     from both adapters' names and accounts). ``window`` fixes the span kept in
     sync (default: one year back, two ahead, re-anchored every
     ``window_refresh``); a given window is used as is, and a run with another
-    window than the last one lists both sides in full. ``rule`` decides
+    window than the last one lists both sides in full (an adapter whose cursor
+    serves a new window, as the Odoo adapter's does, lists only what it adds). ``rule`` decides
     conflicts (default :class:`~calsync.LatestWins`), ``deletion``
     edit-versus-delete. ``max_deletions`` guards against mass deletion
     (``allow_mass_deletion`` lifts it). ``max_notifications`` caps the
@@ -436,7 +437,12 @@ class Synchronizer(ClosesOnExit):
         return listings
 
     def _window(self, state: PairState) -> tuple[Window, dict[str, str | None]]:
-        """The pair's window; a new window starts both sides over with a full listing."""
+        """The pair's window and the cursors that serve it.
+
+        A new window starts a side over with a full listing, unless its adapter
+        says its cursor serves another window too (``keeps_cursor_across_windows``:
+        it then lists only what the new window adds).
+        """
         cursors = dict(state.cursors)
         stored = _parse_window(cursors.pop(_WINDOW, None))
         wanted = self.window or Window.around()
@@ -447,7 +453,10 @@ class Synchronizer(ClosesOnExit):
         )
         if keep and stored is not None:
             return stored, cursors
-        return wanted, {}
+        spanning = {
+            side.name for side in self.sides if getattr(side, "keeps_cursor_across_windows", False)
+        }
+        return wanted, {name: cursor for name, cursor in cursors.items() if name in spanning}
 
     async def _confirm(
         self, position: int, listing: Listing, state: PairState, window: Window

@@ -14,10 +14,14 @@ Reading
   series (all rows of one ``calendar.recurrence``) is one event whose id is
   the id of its first row as calsync first saw it (see :mod:`._series` for
   how rows become a rule, exceptions and cancelled occurrences). An
-  incremental pull polls ``write_date`` behind an overlap, polls
-  ``calendar.attendee`` for answers (they do not touch the event), and lists
-  the ids in the window as ``present`` (unlinked events show only there):
-  three calls when nothing changed.
+  incremental pull lists, in one call, ``(id, write_date)`` of the rows in the
+  window (``present``: unlinked events show only there) and of those written
+  behind an overlap, reads in full only the rows whose ``write_date`` moved
+  (and the last row seen in the second of its last read: a second write in
+  the same second looks unchanged), and polls ``calendar.attendee`` for
+  answers (they do not touch the event): three calls when nothing changed,
+  however many rows a bulk write just touched. A cursor of an earlier window
+  serves a new one: only what the new window adds is read.
 
 Writing
   Every write carries ``no_mail_to_attendees``: Odoo mails nobody
@@ -25,8 +29,11 @@ Writing
   ``load`` per batch keyed by the external id ``calsync.link_<key>``
   (create-or-update, safe to retry, allowed to ordinary users), a rejected
   batch being split to isolate the bad rows. Updates write only the changed
-  fields. Deletes archive (default) or unlink. What each write returns is
-  read back from Odoo. Odoo has no etags and a one-second ``write_date``: no
+  fields, many at once: rows taking the same values in one multi-record
+  ``write``, the others in ``load`` calls by database id, each row its own
+  values (a refused call is split down to the row at fault). Deletes archive
+  (default) or unlink, every event's rows in one call. What each write
+  returns is read back from Odoo. Odoo has no etags and a one-second ``write_date``: no
   optimistic concurrency is claimed.
 
 Decisions

@@ -61,6 +61,11 @@ def _load(value: object) -> bool:
     )
 
 
+def _groups(value: object) -> bool:
+    """``read_group``'s groups: objects, which carry no ``id`` of a record."""
+    return _rows(value)
+
+
 #: The answer each method must give (methods not listed are taken as they come).
 _SHAPES: dict[str, tuple[str, Callable[[object], bool]]] = {
     "read": ("a list of rows", _rows),
@@ -72,6 +77,8 @@ _SHAPES: dict[str, tuple[str, Callable[[object], bool]]] = {
     "write": ("true", lambda v: v is True),
     "unlink": ("true", lambda v: v is True),
     "load": ("a load result", _load),
+    "read_group": ("a list of groups", _groups),
+    "formatted_read_group": ("a list of groups", _groups),
     "context_get": ("a context", lambda v: isinstance(v, Mapping)),
 }
 

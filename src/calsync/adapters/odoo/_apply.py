@@ -2,15 +2,24 @@
 
 1. references: partners of every new address (one look-up, one multi-create),
    alarms, tags;
-2. deletes: archive (one ``write``) or unlink (series: ``action_mass_deletion``);
-3. creates: one ``load`` per column set, keyed by external id (a rejected batch
-   is split in halves to isolate the bad rows);
+2. deletes: archive (one ``write``) or unlink (one ``unlink`` of every row, then
+   one of the series' ``calendar.recurrence`` records);
+3. creates: one ``load`` per column set and :data:`LOAD_ROWS` rows, keyed by
+   external id (a rejected batch is split in halves to isolate the bad rows);
 4. updates: only the fields calsync changes (single events), a rebuild with
    ``recurrence_update='all_events'`` for a new rule or time (series);
 5. series rows: every written series' rows are made to hold its wanted
    occurrences (``self_only`` writes, archived cancellations);
 6. answers: ``calendar.attendee.state`` grouped by state;
 7. read-back: what Odoo now holds becomes each write's result.
+
+Row writes of steps 4 and 5 go out together (:meth:`Apply._write_rows`): rows
+that take the same values in one multi-record ``write``, the others in
+``load`` calls keyed by database id (``.id``), each row its own values. Odoo
+applies a ``load`` row with the model's ``write``, row by row, in one
+transaction (odoo.md §5.18); a series' structure (rule, zone, ``all_events``)
+is never changed through it: the first row's rebuild would archive the
+rows after it in the same call.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -38,7 +48,7 @@ from calsync._model._values import Response
 from calsync._protocol import Create, Delete, RemoteEvent, Update, Write
 from calsync.adapters.odoo import _mapping as mapping
 from calsync.adapters.odoo._answers import UNREADABLE
-from calsync.adapters.odoo._cursor import row_hash, shift
+from calsync.adapters.odoo._cursor import Seen, row_hash, shift
 from calsync.adapters.odoo._errors import EVENT_ERRORS
 from calsync.adapters.odoo._mapping import ODOO_PROJECTION, Lookups
 from calsync.adapters.odoo._partners import Refused
@@ -46,7 +56,6 @@ from calsync.adapters.odoo._recurrence import check_rule, rule_key, rule_to_odoo
 from calsync.adapters.odoo._series import local_date, plan_rows
 from calsync.adapters.odoo._snapshot import (
     ALL_CONTEXT,
-    DAY,
     SECOND,
     WRITE_CONTEXT,
     Snapshot,
@@ -80,6 +89,67 @@ class Job:
     error: ProviderError | None = None
     stored: RemoteEvent | None = None
     done: bool = False
+
+
+#: Rows per ``load`` call: one transaction each, well inside a worker's time limit.
+LOAD_ROWS = 500
+#: Rows taking the same values that share a ``write`` of their own rather than ride in a
+#: ``load``: Odoo writes a ``load`` row about four times slower than a row of a multi-record
+#: ``write`` (real 18.0: 1,000 rows in 38 s against 10 s), so a group this large pays for
+#: its round trip.
+SAME_VALUES_WRITE = 20
+#: Relational fields whose write commands a ``load`` cell replaces by the resulting ids.
+_SETS = ("partner_ids", "alarm_ids", "categ_ids")
+
+
+@attrs.frozen
+class RowWrite:
+    """Values to write to one ``calendar.event`` row, as read before (``wire``), for a job."""
+
+    job: Job
+    row: int
+    values: Mapping[str, Any]
+    wire: Mapping[str, Any]
+
+    def cells(self) -> dict[str, str] | None:
+        """The row as ``load`` columns (None when only a ``write`` can say it)."""
+        if self.values.get("active") or not self.wire.get("active"):
+            return None  # revived rows: ``load`` finds only active ones by ``.id``
+        cells: dict[str, str] = {}
+        for field, value in self.values.items():
+            if field in _SETS:
+                ids = _applied(self.wire.get(field) or [], value)
+                if ids is None:
+                    return None
+                cells[f"{field}/.id"] = mapping.load_cell(ids)
+            elif field == "recurrence_id":
+                cells["recurrence_id/.id"] = mapping.load_cell(value)
+            else:
+                cells[field] = mapping.load_cell(value)
+        return cells
+
+
+def _applied(current: Sequence[int], commands: Sequence[Any]) -> list[int] | None:
+    """The ids an x2many holds after ``commands`` (None for commands other than 3, 4, 5, 6)."""
+    ids = list(current)
+    for command in commands:
+        code = command[0]
+        if code == 6:
+            ids = list(command[2])
+        elif code == 4 and command[1] not in ids:
+            ids.append(command[1])
+        elif code == 3:
+            ids = [i for i in ids if i != command[1]]
+        elif code == 5:
+            ids = []
+        elif code != 4:
+            return None
+    return sorted(ids)
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def load_columns(series: bool) -> list[str]:
@@ -123,6 +193,8 @@ class Apply:
         self.series: dict[int, Job] = {}
         #: attendee rows that existed before this apply wrote anything
         self.existing_attendees: set[int] = set()
+        #: single events' row writes, sent together after every update is planned
+        self.row_writes: list[RowWrite] = []
 
     async def run(self) -> None:
         creates = [job for job in self.jobs if isinstance(job.write, Create)]
@@ -309,9 +381,12 @@ class Apply:
     async def _deletes(self, jobs: list[Job]) -> None:
         """Archive (or unlink) each job's rows; rows Odoo hides from the login are never touched.
 
-        A series is archived row by row, or unlinked with ``action_mass_deletion``
-        (which also drops the recurrence) when every row of it is visible; rows of it
-        that Odoo masks (occurrences the user left, in a private calendar) stay.
+        A series is archived row by row, or unlinked row by row and then its
+        ``calendar.recurrence`` when every row of it is visible (what Odoo's
+        ``action_mass_deletion('all_events')`` does, for one series a call, less its
+        archived rows, which it leaves orphaned); rows of it that Odoo masks
+        (occurrences the user left, in a private calendar) stay. Every job's rows go
+        in one call.
         """
         numbers = {job.index: n for job in jobs if (n := _current_id(job)) is not None}
         snapshot = Snapshot()
@@ -333,7 +408,7 @@ class Apply:
             snapshot.add_rows(rows)
         archive: list[tuple[Job, list[int]]] = []
         unlink: list[tuple[Job, list[int]]] = []
-        series: list[tuple[Job, list[int]]] = []
+        series: list[tuple[Job, list[int]]] = []  # (job, [recurrence id])
         for job in jobs:
             unit = units.get(job.index)
             if unit is None:
@@ -348,14 +423,14 @@ class Apply:
             ids = sorted({int(r["id"]) for r in visible})
             if self.a._on_delete == "archive":
                 archive.append((job, [i for i in ids if snapshot.rows[i].get("active")]))
-            elif members and len(visible) == len(own):
-                series.append((job, [int(members[0]["id"])]))
             else:
                 unlink.append((job, ids))
+                if unit.rid is not None and members and len(visible) == len(own):
+                    series.append((job, [unit.rid]))
         await self._isolated(archive, self._archive)
         await self._isolated(unlink, self._unlink, gone_is_done=True)
-        for part in series:  # action_mass_deletion takes one record (ensure_one)
-            await self._isolated([part], self._mass_delete, gone_is_done=True)
+        # a series whose every row is gone: its calendar.recurrence too (§5.8, odoo.md)
+        await self._isolated(series, self._unlink_recurrences, gone_is_done=True)
         for job in jobs:
             job.done = job.error is None
 
@@ -365,10 +440,8 @@ class Apply:
     async def _unlink(self, ids: list[int]) -> None:
         await self.a._call("calendar.event", "unlink", ids, context=WRITE_CONTEXT)
 
-    async def _mass_delete(self, ids: list[int]) -> None:
-        await self.a._call(
-            "calendar.event", "action_mass_deletion", ids, "all_events", context=WRITE_CONTEXT
-        )
+    async def _unlink_recurrences(self, ids: list[int]) -> None:
+        await self.a._call("calendar.recurrence", "unlink", ids, context=WRITE_CONTEXT)
 
     async def _isolated(
         self,
@@ -446,8 +519,9 @@ class Apply:
                 names += sorted(rule)
             groups[tuple(names)].append(job)
         for columns, members in groups.items():
-            rows = [(job, self._load_row(job, list(columns))) for job in members]
-            await self._load(list(columns), rows)
+            for chunk in _chunks(members, LOAD_ROWS):
+                rows = [(job, self._load_row(job, list(columns))) for job in chunk]
+                await self._load(list(columns), rows)
         created_series = [
             job
             for job in jobs
@@ -581,6 +655,7 @@ class Apply:
                     job.error = error
                 except UNREADABLE as error:  # what Odoo holds of it cannot be read now
                     job.error = _unreadable(error)
+        await self._write_rows(self.row_writes)
 
     async def _update(self, job: Job) -> None:
         write = job.write
@@ -612,7 +687,7 @@ class Apply:
             if not row.get("active"):
                 values["active"] = True
             if values:
-                await self._write([unit.sid], values)
+                self.row_writes.append(RowWrite(job, unit.sid, values, row))
             job.targets = {unit.sid: wanted}
             return
         if wanted.recurrence is None:
@@ -628,6 +703,74 @@ class Apply:
             {**values, "recurrence_update": "self_only"},
             context=WRITE_CONTEXT,
         )
+
+    async def _write_rows(self, parts: Sequence[RowWrite], *, series: bool = False) -> None:
+        """Write many rows, each its own values, in few calls (``series``: occurrences).
+
+        At least :data:`SAME_VALUES_WRITE` rows that take the same values share one
+        multi-record ``write``, the cheapest for Odoo; the others go in ``load``
+        calls by database id, one per set of columns and :data:`LOAD_ROWS` rows
+        (``recurrence_update`` is ``self_only`` for occurrences, as in
+        :meth:`_write`); a row only a ``write`` can say is written alone.
+        """
+        same: dict[str, list[RowWrite]] = defaultdict(list)
+        for part in parts:
+            same[json.dumps(part.values, sort_keys=True, default=str)].append(part)
+        loads: dict[tuple[str, ...], list[tuple[RowWrite, dict[str, str]]]] = defaultdict(list)
+        for members in same.values():
+            if len(members) >= SAME_VALUES_WRITE:
+                await self._write_same(members)
+                continue
+            for part in members:
+                cells = part.cells()
+                if cells is None:
+                    await self._write_same([part])
+                else:
+                    loads[tuple(sorted(cells))].append((part, cells))
+        for columns, rows in loads.items():
+            for chunk in _chunks(rows, LOAD_ROWS):
+                await self._load_rows(list(columns), chunk, series=series)
+
+    async def _write_same(self, parts: Sequence[RowWrite]) -> None:
+        """One ``write`` of rows that take the same values (split when refused)."""
+        write = functools.partial(self._write, values=parts[0].values)
+        await self._isolated([(part.job, [part.row]) for part in parts], write)
+
+    async def _load_rows(
+        self,
+        columns: list[str],
+        rows: Sequence[tuple[RowWrite, dict[str, str]]],
+        *,
+        series: bool,
+    ) -> None:
+        """One ``load`` of these rows; a refused one is split down to a row written alone.
+
+        ``load`` keeps nothing of a call with one bad row, and says which row only
+        unreliably (odoo.md §5.18); the row left alone is sent as a ``write``, so its
+        event gets Odoo's typed error (and is written, if only ``load`` minded).
+        """
+        live = [(part, cells) for part, cells in rows if part.job.error is None]
+        if not live:
+            return
+        extra = ["recurrence_update"] if series else []
+        data = [
+            [str(part.row), *(cells[c] for c in columns), *(["self_only"] if series else [])]
+            for part, cells in live
+        ]
+        try:
+            result = await self.a._call(
+                "calendar.event", "load", [".id", *columns, *extra], data, context=WRITE_CONTEXT
+            )
+        except EVENT_ERRORS:  # refused as a whole: split as a refusal in the answer is
+            result = {}
+        if result.get("ids"):
+            return
+        if len(live) == 1:
+            await self._write_same([live[0][0]])
+            return
+        middle = len(live) // 2
+        await self._load_rows(columns, live[:middle], series=series)
+        await self._load_rows(columns, live[middle:], series=series)
 
     async def _make_series(self, job: Job, row: Mapping[str, Any]) -> None:
         wanted = job.event
@@ -782,17 +925,14 @@ class Apply:
         await self.a._complete(snapshot, live)
         self.snapshot.attendees.update(snapshot.attendees)
         lookups = self.a._lookups(snapshot)
-        # rows of all series that take the same values go in one write
-        groups: dict[str, tuple[dict[str, Any], list[tuple[Job, list[int]]]]] = {}
+        writes: list[RowWrite] = []
         cancels: list[tuple[Job, list[int]]] = []
         for rid, job in live.items():
             cancel: list[int] = []
             for row_id, values in self._series_writes(rid, job, snapshot, lookups, cancel):
-                text = json.dumps(values, sort_keys=True, default=str)
-                groups.setdefault(text, (values, []))[1].append((job, [row_id]))
+                writes.append(RowWrite(job, row_id, values, snapshot.rows[row_id]))
             cancels.append((job, cancel))
-        for values, parts in groups.values():
-            await self._isolated(parts, functools.partial(self._write, values=values))
+        await self._write_rows(writes, series=True)
         await self._isolated(cancels, functools.partial(self._write, values={"active": False}))
 
     def _series_writes(
@@ -858,11 +998,15 @@ class Apply:
             job.done = True
         for row in snapshot.rows.values():
             if write_date_of(row):
-                self.a._echo_rows[int(row["id"])] = (row_hash(row), write_date_of(row))
+                self.a._echo_rows[int(row["id"])] = Seen(write_date_of(row), row_hash(row))
+        # a second write within the second of this read-back may come after it (odoo.md §5.17)
+        stamps = [write_date_of(row) for row in snapshot.rows.values() if write_date_of(row)]
+        if stamps:
+            second = max(stamps)
+            self.a._echo_open[second] = min(time.time(), self.a._echo_open.get(second, time.time()))
         window = self.a._window
         if window is not None:
-            low = mapping.format_datetime(window.start - DAY)
-            high = mapping.format_datetime(window.end + DAY)
+            low, high = self.a._bounds(window)
             touched = {job.unit.rid for job in done if job.unit and job.unit.rid}
             self.a._echo_digests.update(
                 series_digests(

@@ -93,8 +93,21 @@ _METHODS: dict[str, Signature] = {
     "search": Signature(False, ("domain", "offset", "limit", "order"), 1, _SEARCH_OPTIONS),
     # BaseModel.search_count(self, domain, limit=None)
     "search_count": Signature(False, ("domain", "limit"), 1, frozenset({"limit"})),
+    # Base.formatted_read_group(self, domain, groupby=(), aggregates=(), having=(),
+    # offset=0, limit=None, order=None): 19.0 and later (addons/web/models/models.py)
+    "formatted_read_group": Signature(
+        False, ("domain", "groupby", "aggregates", "having", "offset", "limit", "order"), 1
+    ),
     # BaseModel.load(self, fields, data)
     "load": Signature(False, ("fields", "data"), 2),
+    # BaseModel.read_group(self, domain, fields, groupby, offset=0, limit=None,
+    # orderby=False, lazy=True); calendar.event's override (17.0, 18.0) names them alike
+    "read_group": Signature(
+        False,
+        ("domain", "fields", "groupby", "offset", "limit", "orderby", "lazy"),
+        3,
+        frozenset({"lazy"}),
+    ),
     # BaseModel.get_metadata(self)
     "get_metadata": Signature(True),
     # BaseModel.fields_get(self, allfields=None, attributes=None)

@@ -12,11 +12,19 @@ callable in 19.0), checked on the real 18.0 server:
   ``"05 Jul 2027"``), with ``__range`` holding the bounds, datetimes in the
   context's ``tz`` converted back to UTC.
 * ``fields`` names the aggregates: ``"name:sum"`` (``sum``, ``min``, ``max``,
-  ``avg``, ``count``, ``count_distinct``), or a plain numeric field, summed.
+  ``avg``, ``count``, ``count_distinct``, ``array_agg``), or a plain numeric
+  field, summed. ``array_agg`` is ``ARRAY_AGG(column ORDER BY id)``: the stored
+  values as SQL has them (no per-user masking), ``null`` for empty ones, a
+  many2one as its id, datetimes as Odoo's JSON writes them (to the second).
 * Each group carries ``__domain``: the request's domain AND the group's leaves,
   in Odoo's normalised prefix form (``['&', A, B]``).
 * Groups are ordered by the grouped values (``orderby`` may say ``desc``), empty
-  values last; ``offset``/``limit`` page the groups.
+  values last; ``offset``/``limit`` page the groups. Without ``groupby`` there is
+  one group, with ``__count`` 0 when nothing matches.
+* 19.0's ``formatted_read_group`` (addons/web) groups alike and keys each group
+  as asked: values under their ``groupby`` spec, aggregates under theirs
+  (``"id:array_agg"``, ``__count`` only when asked for), the group's own leaves
+  in ``__extra_domain`` (``[[1, '=', 1]]`` without groupby).
 
 Not modelled: ``calendar.event``'s extra privacy domain when grouping by fields
 Odoo hides in private events (``Meeting.read_group``), and ``having``-style options.
@@ -30,6 +38,8 @@ from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+import attrs
+
 from calsync.testing._odoo._errors import OdooValueError
 from calsync.testing._odoo._values import format_date, format_datetime
 
@@ -38,11 +48,11 @@ if TYPE_CHECKING:
 
     from calsync.testing._odoo._models._base import Env, Model
 
-__all__ = ["and_domains", "read_group"]
+__all__ = ["and_domains", "formatted_read_group", "read_group"]
 
 _MONTHS = tuple(calendar.month_name)[1:]  # English, as Odoo's en_US labels
 _GRANULARITIES = ("day", "week", "month", "quarter", "year")
-_AGGREGATES = ("sum", "min", "max", "avg", "count", "count_distinct")
+_AGGREGATES = ("sum", "min", "max", "avg", "count", "count_distinct", "array_agg")
 
 
 def normalize(domain: Sequence[Any]) -> list[Any]:
@@ -183,6 +193,54 @@ def _aggregates(model: Model, fields: Sequence[str]) -> list[tuple[str, str, str
     return wanted
 
 
+@attrs.frozen
+class _Group:
+    """One group: its keys' wire values by spec, its own domain leaves, its rows."""
+
+    values: dict[str, Any]
+    leaves: list[list[Any]]
+    ranges: dict[str, Any]
+    ids: list[int]
+
+
+def _groups(
+    model: Model,
+    env: Env,
+    domain: Sequence[Any],
+    keys: Sequence[_Key],
+    offset: int,
+    limit: int | None,
+    orderby: str | bool,
+) -> list[_Group]:
+    rows: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    if not keys:  # one group, empty or not, as SQL without GROUP BY
+        rows[()] = []
+    for rid in model.search_ids(env, list(domain or [])):
+        rows[tuple(key.value(model, env, rid) for key in keys)].append(rid)
+    descending = bool(orderby) and " desc" in str(orderby).lower()
+    ordered = sorted(
+        rows.items(),
+        key=lambda item: tuple((value is None, _sortable(value)) for value in item[0]),
+        reverse=descending,
+    )
+    groups = []
+    for values, ids in ordered[offset or 0 :][: limit or None]:
+        group = _Group({}, [], {}, ids)
+        for key, value in zip(keys, values, strict=True):
+            wire, leaf, span = key.entry(model, env, value)
+            group.values[key.spec] = wire
+            group.leaves.append(leaf)
+            group.ranges.update(span)
+        groups.append(group)
+    return groups
+
+
+def _aggregated(model: Model, env: Env, kind: str, name: str, ids: list[int]) -> Any:
+    if kind == "array_agg":
+        return [_column(model, env, rid, name) for rid in sorted(ids)]
+    return _aggregate(kind, [model.value(env, rid, name) for rid in ids])
+
+
 def read_group(
     model: Model,
     env: Env,
@@ -198,38 +256,73 @@ def read_group(
     specs = [groupby] if isinstance(groupby, str) else list(groupby or [])
     keys = [_Key(model, spec, env) for spec in (specs[:1] if lazy else specs)]
     aggregates = _aggregates(model, fields)
-    groups: dict[tuple[Any, ...], list[int]] = defaultdict(list)
-    for rid in model.search_ids(env, list(domain or [])):
-        groups[tuple(key.value(model, env, rid) for key in keys)].append(rid)
-    descending = bool(orderby) and " desc" in str(orderby).lower()
-    ordered = sorted(
-        groups.items(),
-        key=lambda item: tuple((value is None, _sortable(value)) for value in item[0]),
-        reverse=descending,
-    )
     result = []
-    for values, ids in ordered[offset or 0 :][: limit or None]:
-        entry: dict[str, Any] = {}
-        leaves: list[list[Any]] = []
-        ranges: dict[str, Any] = {}
-        for key, value in zip(keys, values, strict=True):
-            wire, leaf, span = key.entry(model, env, value)
-            entry[key.spec] = wire
-            leaves.append(leaf)
-            ranges.update(span)
+    for group in _groups(model, env, domain, keys, offset, limit, orderby):
+        entry: dict[str, Any] = dict(group.values)
         if lazy:
-            entry[f"{keys[0].name}_count" if keys else "__count"] = len(ids)
+            entry[f"{keys[0].name}_count" if keys else "__count"] = len(group.ids)
         else:
-            entry["__count"] = len(ids)
+            entry["__count"] = len(group.ids)
         for out, name, kind in aggregates:
-            entry[out] = _aggregate(kind, [model.value(env, rid, name) for rid in ids])
-        entry["__domain"] = and_domains([list(domain or []), *leaves])
+            entry[out] = _aggregated(model, env, kind, name, group.ids)
+        entry["__domain"] = and_domains([list(domain or []), *group.leaves])
         if lazy and len(specs) > 1:
             entry["__context"] = {"group_by": specs[1:]}
-        if any(isinstance(v, dict) for v in ranges.values()):
-            entry["__range"] = {k: v for k, v in ranges.items() if isinstance(v, dict)}
+        if any(isinstance(v, dict) for v in group.ranges.values()):
+            entry["__range"] = {k: v for k, v in group.ranges.items() if isinstance(v, dict)}
         result.append(entry)
     return result
+
+
+def formatted_read_group(
+    model: Model,
+    env: Env,
+    domain: Sequence[Any],
+    groupby: Sequence[str] = (),
+    aggregates: Sequence[str] = (),
+    offset: int = 0,
+    limit: int | None = None,
+    order: str | None = None,
+) -> list[dict[str, Any]]:
+    """19.0's ``formatted_read_group``: see the module docstring."""
+    keys = [_Key(model, spec, env) for spec in groupby]
+    result = []
+    for group in _groups(model, env, domain, keys, offset, limit, order or False):
+        entry: dict[str, Any] = {
+            spec: group.values[key.spec] for spec, key in zip(groupby, keys, strict=True)
+        }
+        entry["__extra_domain"] = (
+            [leaf for leaves in group.leaves for leaf in normalize(leaves)]
+            if keys
+            else [[1, "=", 1]]
+        )
+        for spec in aggregates:
+            if spec == "__count":
+                entry[spec] = len(group.ids)
+                continue
+            name, _, kind = spec.partition(":")
+            if name not in model.spec.fields or kind not in _AGGREGATES:
+                raise OdooValueError(f"Invalid aggregate {spec!r}")
+            entry[spec] = _aggregated(model, env, kind, name, group.ids)
+        result.append(entry)
+    return result
+
+
+def _column(model: Model, env: Env, rid: int, name: str) -> Any:
+    """One stored value as ``ARRAY_AGG`` returns it, as Odoo's JSON encoder writes it."""
+    field = model.spec.fields[name]
+    value = model.value(env, rid, name, real=True)
+    if field.type == "boolean":
+        return bool(value)
+    if value is None or value is False or value == ():
+        return None
+    if field.x2many:
+        raise OdooValueError(f"Cannot aggregate the x2many field {name!r}")
+    if isinstance(value, datetime):
+        return format_datetime(value)
+    if isinstance(value, date):
+        return format_date(value)
+    return value
 
 
 def _sortable(value: Any) -> Any:

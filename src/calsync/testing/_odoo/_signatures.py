@@ -124,7 +124,16 @@ _BASE: dict[str, tuple[bool, str, str]] = {
         "operation, raise_exception=True",
         "operation, raise_exception=True",
     ),
+    # addons/web/models/models.py, 19.0 only
+    "formatted_read_group": (
+        False,
+        "",
+        "domain, groupby=(), aggregates=(), having=(), offset=0, limit=None, order=None",
+    ),
 }
+
+#: Methods 17.0 and 18.0 do not have.
+_SINCE_19 = frozenset({"formatted_read_group"})
 
 #: Models' own methods and renamed parameters: (model, method) -> (records?, 17/18, 19)
 _OWN: dict[tuple[str, str], tuple[bool, str, str]] = {
@@ -262,7 +271,7 @@ def _qualname(model: str, method: str, major: int) -> str:
 def signature(model: str, method: str, major: int) -> OdooSignature | None:
     """``model.method`` as Odoo ``major`` defines it; None when Odoo has no such method."""
     entry = _OWN.get((model, method)) or _BASE.get(method)
-    if entry is None:
+    if entry is None or (method in _SINCE_19 and major < 19):
         return None
     on_records, older, newer = entry
     params, defaults, var_keyword = _parse(newer if major >= 19 else older)

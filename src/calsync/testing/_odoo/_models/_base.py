@@ -885,6 +885,26 @@ class Model:
         return read_group(self, env, domain, fields, groupby, offset, limit, orderby, lazy)
 
     @api_model
+    def formatted_read_group(
+        self,
+        env: Env,
+        domain: Any,
+        groupby: Any = (),
+        aggregates: Any = (),
+        having: Any = (),
+        offset: Any = 0,
+        limit: Any = None,
+        order: Any = None,
+    ) -> Any:
+        """19.0's ``formatted_read_group`` (see :mod:`.._grouping`; ``having`` not modelled)."""
+        from calsync.testing._odoo._grouping import formatted_read_group
+
+        self.check_access(env, "read")
+        return formatted_read_group(
+            self, env, domain, list(groupby or ()), list(aggregates or ()), offset, limit, order
+        )
+
+    @api_model
     def check_access_rights(self, env: Env, operation: Any, raise_exception: Any = True) -> Any:
         """``check_access_rights``: whether the model's access rights allow ``operation``.
 

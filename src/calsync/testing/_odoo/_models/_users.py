@@ -159,6 +159,7 @@ class ResUsers(Model):
                     "You are not allowed to change the calendar default privacy of another "
                     "user due to privacy constraints."
                 )
+        vals = dict(vals)
         if "password" in vals:
             vals["_password"] = vals.pop("password")
         partner_vals: dict[str, Any] = {
