@@ -81,6 +81,7 @@ def conformance(session: nox.Session) -> None:
         "tests/conformance",
         "tests/adapters/test_odoo_live.py",
         "tests/adapters/test_odoo_live_safety.py",
+        "tests/adapters/test_odoo_bulk_paths.py",
         "tests/adapters/test_recurrence_real_odoo.py",
         "tests/adapters/test_recurrence_table.py",
         "-m",

@@ -154,7 +154,7 @@ def _live() -> Iterator[Made]:
         loop.close()
 
 
-@pytest.fixture(params=["18.0", "19.0", "live"])
+@pytest.fixture(params=["18.0", "19.0", pytest.param("live", marks=pytest.mark.live)])
 def server(request: pytest.FixtureRequest) -> Iterator[Server]:
     made = _live() if request.param == "live" else _emulated(request.param)
     loop, user, admin = next(made)
