@@ -40,7 +40,7 @@ from pair import WINDOW, Host
 
 import calsync
 from calsync.adapters import RemoteEvent, Update
-from calsync.adapters.odoo import OdooCalendar, OdooRPCTransport
+from calsync.adapters.odoo import JsonRpcTransport, OdooCalendar
 
 #: The overlap calsync looks behind its cursor (the adapter's default).
 OVERLAP = 300.0
@@ -112,7 +112,7 @@ class Real:
     def __init__(self, log: Path | None) -> None:
         self.url, self.db = env("URL"), env("DB")
         self.loop = asyncio.new_event_loop()
-        admin = OdooRPCTransport(self.url, self.db, env("ADMIN_LOGIN"), env("ADMIN_PASSWORD"))
+        admin = JsonRpcTransport(self.url, self.db, env("ADMIN_LOGIN"), env("ADMIN_PASSWORD"))
         self.login = f"calsync-bench-{uuid.uuid4().hex[:8]}"
         self.password = uuid.uuid4().hex
         self.loop.run_until_complete(admin.connect())
@@ -126,7 +126,7 @@ class Real:
             admin.call("res.users", "create", values, context={"no_reset_password": True})
         )
         self.loop.run_until_complete(admin.aclose())
-        self.hands = OdooRPCTransport(self.url, self.db, self.login, self.password)
+        self.hands = JsonRpcTransport(self.url, self.db, self.login, self.password)
         self.loop.run_until_complete(self.hands.connect())
         self.log = log
         self.ids: list[int] = []
@@ -213,7 +213,7 @@ def server_seconds(log: Path, windows: Sequence[tuple[float, float]]) -> float:
 class Timed:
     """An Odoo transport that notes when each call was sent and answered (UTC epoch)."""
 
-    def __init__(self, inner: OdooRPCTransport) -> None:
+    def __init__(self, inner: JsonRpcTransport) -> None:
         self.inner = inner
         self.windows: list[tuple[float, float]] = []
 
@@ -245,7 +245,7 @@ class Timed:
 
 def measure(size: int, server: Server, *, overlap: float = OVERLAP) -> list[Step]:
     """The steps of the module docstring, on ``server``."""
-    transport = Timed(OdooRPCTransport(server.url, server.db, server.login, server.password))
+    transport = Timed(JsonRpcTransport(server.url, server.db, server.login, server.password))
     calendar = OdooCalendar(
         server.url,
         server.db,

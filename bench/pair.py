@@ -66,11 +66,14 @@ class Row:
 
 
 class Host:
-    """The emulator process, spoken to in JSON lines."""
+    """An emulators' process (``script``, by default ``emulator_host.py``), spoken to in
+    JSON lines."""
 
-    def __init__(self, latency: float = LATENCY) -> None:
+    def __init__(
+        self, latency: float = LATENCY, script: str = "emulator_host.py", *options: str
+    ) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, str(HERE / "emulator_host.py"), str(latency)],
+            [sys.executable, str(HERE / script), str(latency), *options],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -91,7 +94,7 @@ class Host:
         assert self.process.stdin is not None
         self.process.stdin.write('{"op": "quit"}\n')
         self.process.stdin.close()
-        self.process.wait(30)
+        self.process.wait(60)
 
 
 @contextmanager

@@ -11,6 +11,10 @@
    10k events (right after, and after the overlap), 1,000 updates; on the
    emulator, and with ``--real-odoo`` on the ``CALSYNC_ODOO_*`` server too (its own
    time per step read from ``--odoo-log``).
+5. Many users at once (``many.py``): 20 and 50 pairs, each with its own
+   mailbox on one Graph emulator at 100 ms a request, each calendar listing
+   alone and all through one shared ``OdooDatabase`` (``--real-odoo``: on
+   that server too).
 
 Results go to ``bench/results/bench.md`` and ``bench/results/bench.png`` (and
 stdout). Performance is measured here, never asserted in tests.
@@ -27,6 +31,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
+import many  # noqa: E402
 import odoo  # noqa: E402
 import pair  # noqa: E402
 import requests  # noqa: E402
@@ -122,6 +127,20 @@ def main() -> None:
             f"On the real Odoo server at {odoo.env('URL')} (database {odoo.env('DB')}), the "
             "overlap waited for; the server's own time from its log:\n\n"
             + odoo.markdown(odoo.run(bulk, real=True, log=args.odoo_log))
+        )
+    users = [5] if args.quick else [20, 50]
+    sections.append(
+        "## Many users at once\n\nEach user with their own mailbox on one Graph emulator "
+        f"answering in {many.LATENCY * 1000:.0f} ms; `sync_many` at its defaults over "
+        "synchronizers kept from round to round; each calendar listing its own changes "
+        '("alone") or all through one `OdooDatabase` ("shared"). On the Odoo emulator:\n\n'
+        + many.markdown(many.run(users))
+    )
+    if args.real_odoo:
+        real = many.real_odoo(args.odoo_log or many.ODOO_LOG)
+        sections.append(
+            f"On the real Odoo server at {odoo.env('URL')}, the server's busy time from its "
+            "log:\n\n" + many.markdown(many.run(users, real))
         )
     text = "\n\n".join(sections) + "\n"
     args.out.mkdir(parents=True, exist_ok=True)

@@ -38,7 +38,13 @@ import calsync
 from calsync import CalsyncError
 from calsync.adapters import Create, Delete, Listing, RemoteEvent, Update
 from calsync.adapters.memory import MemoryCalendar
-from calsync.adapters.odoo import Json2Transport, OdooCalendar, OdooRPCTransport
+from calsync.adapters.odoo import (
+    AutoTransport,
+    Json2Transport,
+    JsonRpcTransport,
+    OdooCalendar,
+    OdooDatabase,
+)
 from calsync.adapters.outlook import OutlookCalendar, StaticToken
 from calsync.auth import ApplicationCredential, MicrosoftAuth
 from calsync.engine import Link, Links, SideInput, SideRef, plan
@@ -225,6 +231,22 @@ def use_auth(auth: MicrosoftAuth) -> None:
 
 def use_memory(adapter: MemoryCalendar) -> None:
     run(pull_and_close(adapter))
+
+
+def pull_through(database: Any, odoo_url: str, odoo_db: str) -> None:
+    """Bob's calendar pulls twice through the database: its second, incremental pull
+    lists through it."""
+
+    async def twice() -> None:
+        bob = OdooCalendar(odoo_url, odoo_db, "bob", password="bob-pw", database=database)
+        try:
+            listing = await bob.pull(None, WINDOW)
+            await bob.pull(listing.cursor, WINDOW)
+        finally:
+            await bob.aclose()
+            await database.aclose()
+
+    run(twice())
 
 
 def use_transport(transport: Any) -> None:
@@ -612,8 +634,38 @@ def cases(folder: Path, odoo: OdooEmulator, graph: GraphEmulator) -> list[Case]:
             frozenset({"url", "db", "login"}),
         ),
         Case(
-            "OdooRPCTransport",
-            OdooRPCTransport,
+            "OdooDatabase",
+            OdooDatabase,
+            {
+                "url": odoo_urls,
+                "db": st.sampled_from([odoo.db, "nosuchdb", ""]) | texts,
+                "login": st.sampled_from(["admin", "nobody", ""]),
+                "password": st.sampled_from(["admin", "wrong", ""]),
+                "api_key": st.sampled_from(["k" * 40, ""]),
+                "transport": st.sampled_from(["auto", "jsonrpc", "json2", "carrier-pigeon"]),
+                "timeout": st.sampled_from([5.0, 0, -1, math.nan]),
+            },
+            lambda d: pull_through(d, odoo.url, odoo.db),
+            frozenset({"url", "db", "login"}),
+        ),
+        Case(
+            "AutoTransport",
+            AutoTransport,
+            {
+                "url": odoo_urls,
+                "db": st.sampled_from([odoo.db, "nosuchdb", ""]) | texts,
+                "login": st.sampled_from(["bob", "nobody", ""]),
+                "password": st.sampled_from(["bob-pw", "wrong", ""]),
+                "api_key": st.sampled_from(["k" * 40, ""]),
+                "choice": st.sampled_from(["auto", "jsonrpc", "json2", "carrier-pigeon"]),
+                "timeout": st.sampled_from([5.0, 0, -1, math.nan]),
+            },
+            use_transport,
+            frozenset({"url", "db", "login"}),
+        ),
+        Case(
+            "JsonRpcTransport",
+            JsonRpcTransport,
             {
                 "url": odoo_urls,
                 "db": texts,
@@ -861,11 +913,11 @@ NAMES = [
     "Window.around", "Projection", "canonical", "fingerprint", "LatestWins", "Prefer",
     "KeepBoth", "Raise", "DeletionGuard", "ConcurrencyLimiter", "SideRef", "Link", "Links",
     "SideInput", "plan", "RemoteEvent", "Listing", "Create", "Update", "Delete",
-    "MemoryCalendar", "StaticToken", "OutlookCalendar", "OdooCalendar", "OdooRPCTransport",
-    "Json2Transport", "MemoryStore", "SQLiteStore", "SQLStore", "MemoryTokenStore",
-    "SQLiteTokenStore", "SQLTokenStore", "MemorySubscriptionStore", "SQLiteSubscriptionStore",
-    "SQLSubscriptionStore", "Held", "Intent", "Synchronizer", "reset", "sync_many",
-    "MicrosoftAuth", "ApplicationCredential", "SubscriptionManager",
+    "MemoryCalendar", "StaticToken", "OutlookCalendar", "OdooCalendar", "OdooDatabase",
+    "AutoTransport", "JsonRpcTransport", "Json2Transport", "MemoryStore", "SQLiteStore", "SQLStore",
+    "MemoryTokenStore", "SQLiteTokenStore", "SQLTokenStore", "MemorySubscriptionStore",
+    "SQLiteSubscriptionStore", "SQLSubscriptionStore", "Held", "Intent", "Synchronizer",
+    "reset", "sync_many", "MicrosoftAuth", "ApplicationCredential", "SubscriptionManager",
 ]  # fmt: skip
 
 

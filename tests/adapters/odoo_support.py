@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from calsync.adapters.odoo import OdooCalendar
+from calsync.adapters.odoo import OdooCalendar, OdooDatabase
 from calsync.model import Availability, Event, Privacy, Window
 from calsync.testing import OdooEmulator
 
@@ -202,15 +202,28 @@ def adapter(odoo: OdooEmulator, transport: str = "auto", **options: Any) -> Odoo
     return OdooCalendar(odoo.url, odoo.db, "bob", transport=transport, **credentials, **options)  # type: ignore[arg-type]
 
 
+def shared_database(odoo: OdooEmulator) -> OdooDatabase:
+    """The database's change query, made by its administrator (JSON-2 on 19.0)."""
+    secret = {"api_key": ADMIN_KEY} if odoo.version >= "19" else {"password": "admin"}
+    return OdooDatabase(odoo.url, odoo.db, "admin", **secret)  # type: ignore[arg-type]
+
+
 @contextmanager
-def harness(version: str = "18.0", **options: Any) -> Iterator[OdooHarness]:
+def harness(
+    version: str = "18.0", *, shared: bool = False, **options: Any
+) -> Iterator[OdooHarness]:
+    """Bob's calendar; ``shared``: its incremental pulls list through an administrator's
+    :class:`OdooDatabase` (bob still reads and writes with his own credentials)."""
     odoo = emulator(version)
     hands = Hands(odoo)
-    calendar = adapter(odoo, **options)
+    database = shared_database(odoo) if shared else None
+    calendar = adapter(odoo, database=database, **options)
     made = OdooHarness(odoo, calendar, hands)
     try:
         yield made
     finally:
         made.run(calendar.aclose())
+        if database is not None:
+            made.run(database.aclose())
         made.loop.close()
         odoo.stop()

@@ -27,7 +27,7 @@ from calsync import (
 )
 from calsync.adapters import Create, Delete, Listing, RemoteEvent, Update
 from calsync.adapters.odoo import ODOO_PROJECTION as ODOO
-from calsync.adapters.odoo import OdooCalendar
+from calsync.adapters.odoo import AutoTransport, OdooCalendar
 from calsync.adapters.odoo._cursor import SETTLE, Cursor
 from calsync.model import (
     Attendee,
@@ -74,6 +74,8 @@ class Setup:
     hands: Hands
     calendar: OdooCalendar
     loop: asyncio.AbstractEventLoop
+    #: the other adapters a test made, closed with the setup
+    others: list[OdooCalendar] = attrs.Factory(list)
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return self.loop.run_until_complete(coroutine)
@@ -89,7 +91,12 @@ class Setup:
 
     def another(self, **options: Any) -> OdooCalendar:
         """A fresh adapter instance (a new process): no memory of earlier runs."""
-        return adapter(self.odoo, **options)
+        return self.keep(adapter(self.odoo, **options))
+
+    def keep(self, calendar: OdooCalendar) -> OdooCalendar:
+        """``calendar``, closed with the setup."""
+        self.others.append(calendar)
+        return calendar
 
 
 def make(version: str = "18.0", clock: Clock | None = None, **options: Any) -> Iterator[Setup]:
@@ -99,7 +106,8 @@ def make(version: str = "18.0", clock: Clock | None = None, **options: Any) -> I
     try:
         yield setup
     finally:
-        loop.run_until_complete(setup.calendar.aclose())
+        for calendar in (setup.calendar, *setup.others):
+            loop.run_until_complete(calendar.aclose())
         loop.close()
         odoo.stop()
 
@@ -459,6 +467,46 @@ def test_an_occurrence_the_user_left_in_a_private_calendar_is_cancelled_not_busy
     assert result.ok  # read-only: only bob's answers are written, never the hidden row
     (hidden,) = bob.hands.read([rows[1]["id"]], "name")
     assert hidden["name"] == "Busy"
+
+
+@pytest.mark.parametrize("version", ["17.0", "18.0", "19.0"])
+def test_another_login_reads_the_users_calendar_as_the_user_would(version: str) -> None:
+    """An administrator who attends dora's private series reads every occurrence; bob, who
+    left one, may not: read for bob by the administrator, that occurrence is masked as
+    Odoo masks it for bob (cancelled, not kept), exactly as bob's own read shows it."""
+    odoo = emulator(version)
+    default = "private" if version != "17.0" else "public"  # 17.0 has no default privacy
+    odoo.add_user("dora", "dora-pw", email="dora@example.com", calendar_default_privacy=default)
+    dora = Hands(odoo, "dora")
+    people = [dora.partner(f"{who}@example.com") for who in ("dora", "bob", "admin")]
+    privacy = {} if version != "17.0" else {"privacy": "private"}
+    base = int(
+        dora.call(
+            "calendar.event",
+            "create",
+            weekly(count=4, partner_ids=[(6, 0, people)], **privacy),
+            context=QUIET,
+        )
+    )
+    rows = dora.rows(dora.recurrence_of(base))
+    dora.write(rows[1]["id"], {"partner_ids": [(6, 0, [people[0], people[2]])]})  # bob leaves
+    loop = asyncio.new_event_loop()
+    own = adapter(odoo)
+    as_admin = OdooCalendar(odoo.url, odoo.db, "admin", password="admin", user_login="bob")
+    try:
+        (mine,) = loop.run_until_complete(own.pull(None, WINDOW)).items
+        (read_for_bob,) = loop.run_until_complete(as_admin.pull(None, WINDOW)).items
+        recurrence = read_for_bob.event.recurrence
+        assert recurrence is not None
+        assert len(recurrence.cancelled) == 1
+        assert read_for_bob.event == mine.event
+        fetched = loop.run_until_complete(as_admin.fetch([read_for_bob.id]))
+        assert fetched[read_for_bob.id].event == mine.event  # type: ignore[union-attr]
+    finally:
+        for calendar in (own, as_admin):
+            loop.run_until_complete(calendar.aclose())
+        loop.close()
+        odoo.stop()
 
 
 # -- series read from Odoo ---------------------------------------------------------------------
@@ -864,17 +912,63 @@ def test_an_api_key_of_another_user_is_refused(transport: str) -> None:
 def test_a_restart_or_an_expired_session_means_one_new_login(bob: Setup) -> None:
     bob.hands.create(meeting())
     full = bob.pull()
-    bob.odoo.restart()  # /jsonrpc carries the password: nothing to lose
+    assert (bob.calendar.calls["common.login"], bob.odoo.password_checks) == (1, 1)
+    bob.odoo.restart()  # /jsonrpc carries the password: no new login, one new check
     assert not bob.pull(full.cursor).items
+    assert (bob.calendar.calls["common.login"], bob.odoo.password_checks) == (1, 2)
     bob.odoo.fail("SessionExpiredException", "Session expired", model="calendar.event")
     assert not bob.pull(full.cursor).items
-    assert bob.calendar.calls["common.login"] == 2
+    assert (bob.calendar.calls["common.login"], bob.odoo.password_checks) == (2, 3)
 
 
-@pytest.mark.parametrize("method", ["login", "context_get"])
+@pytest.mark.parametrize("version", ["18.0", "19.0"], ids=["jsonrpc", "json2"])
+def test_a_kept_adapter_logs_in_once_across_runs_closes_and_event_loops(version: str) -> None:
+    """Each run in a new event loop, the adapter closed after it (as ``asyncio.run`` and
+    ``sync_many`` once did): one login for all, a password hash only for it."""
+    odoo = emulator(version)
+    calendar = adapter(odoo)
+    Hands(odoo).create(meeting())
+    cursor = None
+    for _ in range(3):
+        loop = asyncio.new_event_loop()
+        cursor = loop.run_until_complete(calendar.pull(cursor, WINDOW)).cursor
+        loop.run_until_complete(calendar.aclose())
+        loop.close()
+    login = "common.login" if version == "18.0" else "res.users.context_get"
+    assert calendar.calls[login] == 1
+    assert odoo.password_checks == 1
+    odoo.stop()
+
+
+def test_one_transport_serves_many_calendars_with_one_login(bob: Setup) -> None:
+    """A service login reading three users' calendars: one transport, one login for all."""
+    for name in ("ann", "cid"):
+        bob.odoo.add_user(name, f"{name}-pw", email=f"{name}@example.com")
+        Hands(bob.odoo, name).create(meeting(f"{name}'s"))
+    service = AutoTransport(bob.odoo.url, bob.odoo.db, "admin", password="admin")
+    calendars = [
+        OdooCalendar(bob.odoo.url, bob.odoo.db, "admin", transport=service, user_login=user)
+        for user in ("bob", "ann", "cid")
+    ]
+    before = bob.odoo.password_checks
+    for _ in range(2):
+        for calendar in calendars:
+            bob.run(calendar.pull(None, WINDOW))
+            bob.run(calendar.aclose())  # not its transport: the service's stays open
+    assert [only(bob.run(c.pull(None, WINDOW))).event.title for c in calendars[1:]] == [
+        "ann's",
+        "cid's",
+    ]
+    assert service.calls["common.login"] == 1
+    assert bob.odoo.password_checks - before == 1
+    bob.run(service.aclose())
+
+
+@pytest.mark.parametrize("method", ["login", "read"])
 def test_an_expired_session_while_logging_in_means_one_new_login(bob: Setup, method: str) -> None:
-    """A front that answers the login itself (or the call right after it) with an expired
-    session: calsync logs in once more, as it does for any other call, and goes on."""
+    """A front that answers the login itself (or the call right after it, reading the
+    user) with an expired session: calsync logs in once more, as it does for any other
+    call, and goes on."""
     bob.hands.create(meeting())
     bob.odoo.fail("SessionExpiredException", "Session expired", method=method)
     assert len(bob.pull().items) == 1

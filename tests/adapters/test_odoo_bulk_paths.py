@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 import attrs
 import pytest
 
-from calsync.adapters.odoo import OdooRPCTransport
+from calsync.adapters.odoo import JsonRpcTransport
 from calsync.adapters.odoo._transport import major_version
 from calsync.testing import OdooEmulator
 from tests.adapters.odoo_support import PASSWORD, emulator
@@ -50,8 +50,8 @@ class Server:
     """An ordinary user's RPC on one server, and the tag of this test's data."""
 
     loop: asyncio.AbstractEventLoop
-    user: OdooRPCTransport
-    admin: OdooRPCTransport
+    user: JsonRpcTransport
+    admin: JsonRpcTransport
     uid: int
     tag: str = attrs.Factory(lambda: uuid.uuid4().hex[:8])
 
@@ -113,14 +113,14 @@ class Server:
         return self.call("calendar.event", "load", fields, rows, context={**QUIET, **context})
 
 
-Made = tuple[asyncio.AbstractEventLoop, OdooRPCTransport, OdooRPCTransport]
+Made = tuple[asyncio.AbstractEventLoop, JsonRpcTransport, JsonRpcTransport]
 
 
 def _emulated(version: str) -> Iterator[Made]:
     odoo: OdooEmulator = emulator(version)
     loop = asyncio.new_event_loop()
-    user = OdooRPCTransport(odoo.url, odoo.db, "bob", PASSWORD)
-    admin = OdooRPCTransport(odoo.url, odoo.db, "admin", "admin")
+    user = JsonRpcTransport(odoo.url, odoo.db, "bob", PASSWORD)
+    admin = JsonRpcTransport(odoo.url, odoo.db, "admin", "admin")
     try:
         yield loop, user, admin
     finally:
@@ -134,7 +134,7 @@ def _live() -> Iterator[Made]:
     if not all(_env(name) for name in _LIVE):
         pytest.skip("no live Odoo server: set CALSYNC_ODOO_URL, _DB, _ADMIN_LOGIN, _ADMIN_PASSWORD")
     loop = asyncio.new_event_loop()
-    admin = OdooRPCTransport(_env("URL"), _env("DB"), _env("ADMIN_LOGIN"), _env("ADMIN_PASSWORD"))
+    admin = JsonRpcTransport(_env("URL"), _env("DB"), _env("ADMIN_LOGIN"), _env("ADMIN_PASSWORD"))
     login, password = f"calsync-bulk-{uuid.uuid4().hex[:10]}", uuid.uuid4().hex
     uid = loop.run_until_complete(
         admin.call(
@@ -144,7 +144,7 @@ def _live() -> Iterator[Made]:
             context={"no_reset_password": True},
         )
     )
-    user = OdooRPCTransport(_env("URL"), _env("DB"), login, password)
+    user = JsonRpcTransport(_env("URL"), _env("DB"), login, password)
     try:
         yield loop, user, admin
     finally:

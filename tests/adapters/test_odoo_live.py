@@ -16,6 +16,7 @@ database.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import uuid
 from collections.abc import Coroutine, Iterator
@@ -27,7 +28,7 @@ import pytest
 
 from calsync import AccessDeniedError
 from calsync.adapters import Create, Delete, RemoteEvent, Update
-from calsync.adapters.odoo import OdooCalendar, OdooRPCTransport
+from calsync.adapters.odoo import JsonRpcTransport, OdooCalendar, OdooDatabase
 from calsync.model import Attendee, Event, Recurrence, RecurrenceRule, Window
 
 T = TypeVar("T")
@@ -55,7 +56,7 @@ class Live:
     """The live server, admin's raw RPC, and the users and events the test made."""
 
     loop: asyncio.AbstractEventLoop
-    admin: OdooRPCTransport
+    admin: JsonRpcTransport
     tag: str = attrs.Factory(lambda: uuid.uuid4().hex[:10])
     made_users: list[int] = attrs.Factory(list)
 
@@ -107,7 +108,7 @@ class Live:
 @pytest.fixture
 def live() -> Iterator[Live]:
     loop = asyncio.new_event_loop()
-    admin = OdooRPCTransport(env("URL"), env("DB"), env("ADMIN_LOGIN"), env("ADMIN_PASSWORD"))
+    admin = JsonRpcTransport(env("URL"), env("DB"), env("ADMIN_LOGIN"), env("ADMIN_PASSWORD"))
     server = Live(loop, admin)
     try:
         loop.run_until_complete(admin.connect())
@@ -170,7 +171,7 @@ def test_a_calendar_private_by_default_is_masked_and_left_alone(live: Live) -> N
     if not version:
         pytest.skip("this Odoo (17.0) has no default calendar privacy")
     login, password, uid = live.user()
-    owner = OdooRPCTransport(env("URL"), env("DB"), login, password)
+    owner = JsonRpcTransport(env("URL"), env("DB"), login, password)
     live.run(owner.call("res.users", "write", [uid], {"calendar_default_privacy": "private"}))
     event = live.meeting("Hidden", 8, location="Room 9")
     hidden = live.run(
@@ -234,3 +235,183 @@ def test_without_contact_creation_only_the_event_with_a_new_address_is_held(live
     assert calendar.calls["res.partner.create"] == 1
     live.run(calendar.apply([Delete(r.write.key, r.stored) for r in results if r.stored]))
     live.run(calendar.aclose())
+
+
+def test_an_administrator_reads_a_users_calendar_as_the_user_would(live: Live) -> None:
+    """The administrator attends a private series that one of its users left for one
+    occurrence: Odoo shows the administrator that occurrence, and masks it for the user.
+    Read for the user by the administrator, the series is what the user's own read is."""
+    owner_login, owner_password, owner_uid = live.user()
+    user_login, user_password, user_uid = live.user()
+    owner = JsonRpcTransport(env("URL"), env("DB"), owner_login, owner_password)
+    admin_uid = live.run(live.admin.connect())
+    people = {
+        uid: live.call("res.users", "read", [uid], ["partner_id"])[0]["partner_id"][0]
+        for uid in (owner_uid, user_uid, admin_uid)
+    }
+    base = live.run(
+        owner.call(
+            "calendar.event",
+            "create",
+            {
+                "name": f"Private series {live.tag}",
+                "privacy": "private",
+                "start": "2027-09-06 08:00:00",
+                "stop": "2027-09-06 08:30:00",
+                "recurrency": True,
+                "rrule_type": "weekly",
+                "interval": 1,
+                "end_type": "count",
+                "count": 4,
+                "mon": True,
+                "event_tz": "UTC",
+                "partner_ids": [(6, 0, list(people.values()))],
+            },
+            context=QUIET,
+        )
+    )
+    (record,) = live.run(owner.call("calendar.event", "read", [base], ["recurrence_id"]))
+    rows = live.run(
+        owner.call(
+            "calendar.event",
+            "search_read",
+            [("recurrence_id", "=", record["recurrence_id"][0])],
+            fields=["start"],
+            order="start asc",
+        )
+    )
+    left = [people[owner_uid], people[admin_uid]]
+    live.run(
+        owner.call(
+            "calendar.event", "write", [rows[1]["id"]], {"partner_ids": [(6, 0, left)]},
+            context=QUIET,
+        )
+    )  # fmt: skip
+    mine = live.calendar(user_login, user_password)
+    for_user = live.calendar(env("ADMIN_LOGIN"), env("ADMIN_PASSWORD"), user_login=user_login)
+    try:
+        (own,) = [i for i in live.run(mine.pull(None, WINDOW)).items if live.tag in i.event.title]
+        (read,) = [
+            i for i in live.run(for_user.pull(None, WINDOW)).items if live.tag in i.event.title
+        ]
+        assert own.event.recurrence is not None
+        assert len(own.event.recurrence.cancelled) == 1  # Odoo masks it for the user
+        assert read.event == own.event
+    finally:
+        live.run(owner.call("calendar.event", "unlink", [r["id"] for r in rows], context=QUIET))
+        for calendar in (mine, for_user):
+            live.run(calendar.aclose())
+        live.run(owner.aclose())
+
+
+def _comparable(listing: Any) -> Any:
+    """A listing as compared between calendars: items, what is present, the cursor but for
+    when (calsync's clock) each open second was first read in."""
+    cursor = json.loads(listing.cursor)
+    cursor["open"] = sorted(cursor.get("open") or {})
+    return (
+        sorted((item.id, item.event, item.version) for item in listing.items),
+        listing.present,
+        cursor,
+        listing.complete,
+    )
+
+
+def test_a_shared_listing_gives_each_calendar_what_its_own_queries_give(live: Live) -> None:
+    """Ann's and bob's calendars list through the administrator's OdooDatabase; after an
+    edit, an answer, a private meeting of carl's (never synced) that bob attends renamed,
+    and an unlinked meeting, each calendar's incremental pull equals the one a calendar
+    of the same user makes alone from the same cursor."""
+    users = {name: live.user() for name in ("ann", "bob", "carl")}
+    partner = {
+        name: live.call("res.users", "read", [uid], ["partner_id"])[0]["partner_id"][0]
+        for name, (_login, _password, uid) in users.items()
+    }
+
+    def event(title: str, day: int, organiser: str, *guests: str, **values: Any) -> int:
+        people = [partner[who] for who in (organiser, *guests)]
+        return int(
+            live.call(
+                "calendar.event",
+                "create",
+                {
+                    "name": f"{title} {live.tag}",
+                    "start": f"2027-09-{day:02d} 09:00:00",
+                    "stop": f"2027-09-{day:02d} 10:00:00",
+                    "user_id": users[organiser][2],
+                    "partner_ids": [(6, 0, people)],
+                    **values,
+                },
+                context=QUIET,
+            )
+        )
+
+    single = event("Single", 6, "ann")
+    both = event("Both", 7, "ann", "bob")
+    carl = JsonRpcTransport(env("URL"), env("DB"), *users["carl"][:2])
+    private = int(
+        live.run(
+            carl.call(
+                "calendar.event",
+                "create",
+                {
+                    "name": f"Board {live.tag}",
+                    "start": "2027-09-08 09:00:00",
+                    "stop": "2027-09-08 10:00:00",
+                    "privacy": "private",
+                    "partner_ids": [(6, 0, [partner["carl"], partner["bob"]])],
+                },
+                context=QUIET,
+            )
+        )
+    )
+    gone = event("Gone", 9, "bob", "ann")
+    database = OdooDatabase(
+        env("URL"), env("DB"), env("ADMIN_LOGIN"), password=env("ADMIN_PASSWORD")
+    )
+    shared = {name: live.calendar(*users[name][:2], database=database) for name in ("ann", "bob")}
+    try:
+        cursors = {name: live.run(c.pull(None, WINDOW)).cursor for name, c in shared.items()}
+        live.call("calendar.event", "write", [single], {"location": "Room 2"}, context=QUIET)
+        (answer,) = live.call(
+            "calendar.attendee",
+            "search",
+            [("event_id", "=", both), ("partner_id", "=", partner["bob"])],
+        )
+        live.call("calendar.attendee", "write", [answer], {"state": "declined"})
+        live.run(
+            carl.call(
+                "calendar.event",
+                "write",
+                [private],
+                {"name": f"Board moved {live.tag}"},
+                context=QUIET,
+            )
+        )
+        live.call("calendar.event", "unlink", [gone], context=QUIET)
+
+        async def round_() -> list[Any]:
+            return list(
+                await asyncio.gather(*(c.pull(cursors[n], WINDOW) for n, c in shared.items()))
+            )
+
+        listings = dict(zip(shared, live.run(round_()), strict=True))
+        assert database.listings == 1
+        for name, listing in listings.items():
+            alone = live.calendar(*users[name][:2])
+            try:
+                assert _comparable(listing) == _comparable(
+                    live.run(alone.pull(cursors[name], WINDOW))
+                ), name
+            finally:
+                live.run(alone.aclose())
+        titles = {n: sorted(i.event.title for i in found.items) for n, found in listings.items()}
+        assert f"Board moved {live.tag}" in titles["bob"]
+        assert not any("Board" in title for title in titles["ann"])
+    finally:
+        live.call("calendar.event", "unlink", [single, both], context=QUIET)
+        live.run(carl.call("calendar.event", "unlink", [private], context=QUIET))
+        live.run(carl.aclose())
+        for calendar in shared.values():
+            live.run(calendar.aclose())
+        live.run(database.aclose())

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from calsync import ConfigurationError
-from calsync.adapters.odoo import Json2Transport, OdooRPCTransport
+from calsync.adapters.odoo import Json2Transport, JsonRpcTransport
 from calsync.adapters.odoo._signatures import jsonrpc_arguments, named
 from calsync.testing import OdooEmulator
 from tests.adapters.odoo_support import API_KEY, PASSWORD, emulator
@@ -76,9 +76,9 @@ def server(request: pytest.FixtureRequest) -> Iterator[OdooEmulator]:
 
 def test_both_transports_write_and_create_with_positionals(server: OdooEmulator) -> None:
     async def scenario() -> None:
-        transport: OdooRPCTransport | Json2Transport
+        transport: JsonRpcTransport | Json2Transport
         if server.version == "18.0":
-            transport = OdooRPCTransport(server.url, server.db, "bob", PASSWORD)
+            transport = JsonRpcTransport(server.url, server.db, "bob", PASSWORD)
         else:
             transport = Json2Transport(server.url, server.db, API_KEY)
         await transport.connect()

@@ -123,3 +123,31 @@ def test_import_calsync_stays_light() -> None:
     code = f"import sys, calsync; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert shown.stdout.strip() == "[]"
+
+
+SHARED = (
+    GOOD.replace(
+        'database = "prod"',
+        'database = "prod"\nlogin = "calsync"\napi_key_env = "KEY_SERVICE"\nshared_listing = true',
+    ).replace('odoo_api_key_env = "KEY_ANN"', "")
+    + '\n[[pairs]]\nmailbox = "bob@example.com"\n'
+)
+
+
+def test_a_shared_listing_is_one_odoo_database_for_every_pair(tmp_path: Path) -> None:
+    deployment = Deployment(load(write(tmp_path, SHARED)), {"KEY_SERVICE": "k" * 40})
+    try:
+        ann, bob = (deployment.odoo(pair) for pair in deployment.pairs())
+        database = deployment.odoo_database()
+        assert database is not None
+        assert ann._database is bob._database is database
+        assert database.transport is ann._transport is bob._transport  # one login for all
+    finally:
+        deployment.close()
+
+
+def test_a_shared_listing_needs_a_service_login(tmp_path: Path) -> None:
+    text = GOOD.replace('database = "prod"', 'database = "prod"\nshared_listing = true')
+    with pytest.raises(ConfigurationError, match=r"odoo\.shared_listing .* set odoo\.login"):
+        load(write(tmp_path, text))
+    assert Deployment(load(write(tmp_path, GOOD)), {}).odoo_database() is None

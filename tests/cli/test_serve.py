@@ -140,6 +140,7 @@ def test_serve_keeps_two_pairs_in_sync_and_stops_cleanly(world: World) -> None:
     port = served(world)
     event(world, "ann", "A1", 1)
     event(world, "bob", "B1", 2)
+    checks = world.odoo.password_checks
     with service(world) as (process, lines):
         check_service(world, process, lines, port)
         text = "".join(lines)
@@ -148,6 +149,9 @@ def test_serve_keeps_two_pairs_in_sync_and_stops_cleanly(world: World) -> None:
         assert "1 run under way finished first" in text or "2 runs under way" in text
         page = answer(f"http://127.0.0.1:{port}/")
         assert page is None  # stopped: nothing listens any more
+    # three runs and more of each pair, one Odoo login (one password hash) per user
+    assert run_lines(lines, "ann") >= 3
+    assert world.odoo.password_checks - checks == 2
     nothing_lost(world)
 
 
@@ -172,6 +176,17 @@ def test_sign_in_pages_send_the_browser_to_microsoft(world: World) -> None:
         assert process.wait(60) == 0
 
 
+def drained(redis_url: str, name: str) -> bool:
+    """No job of the queue is waiting, scheduled or running."""
+    from redis import Redis
+    from rq import Queue
+
+    with Redis.from_url(redis_url) as connection:
+        queue = Queue(name, connection=connection)
+        registries = (queue.scheduled_job_registry, queue.started_job_registry)
+        return queue.count == 0 and all(registry.count == 0 for registry in registries)
+
+
 @pytest.mark.slow
 def test_serve_hands_runs_to_rq_workers(world: World, redis_url: str) -> None:
     world.add_user("ann")
@@ -179,10 +194,11 @@ def test_serve_hands_runs_to_rq_workers(world: World, redis_url: str) -> None:
     port = served(world, runner="rq", redis_url=redis_url, queue="calsync-test")
     event(world, "ann", "A1", 1)
     event(world, "bob", "B1", 2)
+    checks = world.odoo.password_checks
     workers = [
         subprocess.Popen(
-            [str(Path(sys.executable).parent / "rq"), "worker", "--with-scheduler", "--url",
-             redis_url, "calsync-test"],
+            [str(Path(sys.executable).parent / "rq"), "worker", "--with-scheduler",
+             "--worker-class", "rq.worker.SimpleWorker", "--url", redis_url, "calsync-test"],
             env=world.environment(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -193,7 +209,9 @@ def test_serve_hands_runs_to_rq_workers(world: World, redis_url: str) -> None:
     try:
         with service(world) as (process, lines):
             check_service(world, process, lines, port)
-        # the workers finish the job they hold, then stop (RQ's warm shutdown)
+        # the workers run what the service handed them (a job that found its pair locked
+        # comes back 5 s later), then stop (RQ's warm shutdown)
+        wait_for(lambda: drained(redis_url, "calsync-test"), 60)
         for worker in workers:
             worker.send_signal(signal.SIGTERM)
         for worker in workers:
@@ -203,4 +221,7 @@ def test_serve_hands_runs_to_rq_workers(world: World, redis_url: str) -> None:
             if worker.poll() is None:
                 worker.kill()
                 worker.wait(10)
+    # SimpleWorker keeps each worker's deployment: at most one login per user and worker
+    assert run_lines(lines, "ann") >= 3
+    assert world.odoo.password_checks - checks <= 4
     nothing_lost(world)

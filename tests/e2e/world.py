@@ -14,8 +14,7 @@ import asyncio
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -43,46 +42,6 @@ async def _no_wait(seconds: float) -> None:
 def quick_retry(**changes: Any) -> RetryPolicy:
     """calsync's retry policy without the waiting (the delays still count attempts)."""
     return RetryPolicy(sleep=_no_wait, random=lambda: 0.5, **changes)
-
-
-class TrackingExecutor(ThreadPoolExecutor):
-    """The loop's default executor, counting the calls still running in its threads.
-
-    The Odoo adapter runs odoorpc in worker threads: a run cancelled while one of
-    them waits on Odoo leaves that call to finish on its own, as a request
-    already sent by a dying process does. :meth:`wait_idle` waits for them.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(max_workers=4, thread_name_prefix="world")
-        self._busy = 0
-        self._idle = threading.Condition()
-
-    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        with self._idle:
-            self._busy += 1
-        try:
-            future = super().submit(fn, *args, **kwargs)
-        except BaseException:
-            self._done(None)
-            raise
-        future.add_done_callback(self._done)
-        return future
-
-    def _done(self, _: object) -> None:
-        with self._idle:
-            self._busy -= 1
-            self._idle.notify_all()
-
-    def wait_idle(self, timeout: float = 10.0) -> bool:
-        with self._idle:
-            return self._idle.wait_for(lambda: self._busy == 0, timeout)
-
-
-def _new_loop() -> asyncio.AbstractEventLoop:
-    loop = asyncio.new_event_loop()
-    loop.set_default_executor(TrackingExecutor())
-    return loop
 
 
 @attrs.define
@@ -208,7 +167,7 @@ class World:
     graph: GraphEmulator
     store_path: Path
     users: dict[str, User] = attrs.Factory(dict)
-    loop: asyncio.AbstractEventLoop = attrs.Factory(_new_loop)
+    loop: asyncio.AbstractEventLoop = attrs.Factory(asyncio.new_event_loop)
     store: SQLiteStore | None = None
     #: Seconds each adapter waits for an answer (small values let tests provoke timeouts).
     timeout: float = 5.0
@@ -266,16 +225,19 @@ class World:
     def settle(self, timeout: float = 10.0) -> None:
         """Wait until nothing of an interrupted run is still on its way to a provider.
 
-        Calls still running in worker threads finish, then both servers finish
-        what they received (a delayed request lands, a dropped answer is dropped).
-        Tasks the run left on the loop fail the test: a dead process runs nothing.
+        Both servers finish what they received (a delayed request lands, a dropped
+        answer is dropped). Tasks the run left on the loop fail the test: a dead
+        process runs nothing. Tasks already cancelled get a few turns of the loop to
+        take their cancellation (no thread pool gives them that time any more).
         """
+        for _ in range(5):
+            pending = [t for t in asyncio.all_tasks(self.loop) if not t.done()]
+            if not pending or not all(t.cancelling() for t in pending):
+                break
+            self.loop.run_until_complete(asyncio.sleep(0))
         leftover = [t for t in asyncio.all_tasks(self.loop) if not t.done()]
         assert not leftover, f"a stopped run left tasks running: {leftover}"
-        executor = self.loop._default_executor  # type: ignore[attr-defined]
-        assert isinstance(executor, TrackingExecutor)
         deadline = time.monotonic() + timeout
-        assert executor.wait_idle(timeout), "a worker thread is still calling Odoo"
         for server in (self.odoo, self.graph):
             left = max(deadline - time.monotonic(), 0.1)
             assert server.wait_idle(left), f"{type(server).__name__} is still answering"

@@ -87,8 +87,11 @@ def world(webhook_app: Any, tmp_path: Path) -> Iterator[World]:
                 first_sync_max_notifications=10,
             )
 
-        first = sync_many([build(spec.pair) for spec in specs])
+        built = [build(spec.pair) for spec in specs]
+        first = sync_many(built)
         assert all(o.ok for o in first), [(str(o), o.report and o.report.held) for o in first]
+        for sync in built:
+            sync.close()
         port = free_port()
         url = f"http://127.0.0.1:{port}{webhook_app.PATH}"
         manager = SubscriptionManager(SQLiteSubscriptionStore(state), url)

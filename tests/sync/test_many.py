@@ -16,8 +16,9 @@ from calsync.adapters.memory import MemoryCalendar
 from calsync.adapters.outlook import OutlookCalendar
 from calsync.model import Event
 from calsync.stores import MemoryStore, SQLiteStore
-from calsync.testing import GraphEmulator
+from calsync.testing import GraphEmulator, OdooEmulator
 from tests.adapters.outlook_support import WINDOW, make_adapter, user_body
+from tests.scale_support import add_pairs, seed
 
 UTC = timezone.utc
 
@@ -275,6 +276,7 @@ def test_two_pairs_on_one_mailbox_share_its_four_slots(graph: GraphEmulator) -> 
         assert titles(sync.left) == {f"Odoo {n}/{d}" for d in range(1, 25)} | {
             f"Outlook {n}/{d}" for d in range(1, 6)
         }
+        sync.close()
 
 
 def test_without_a_shared_limiter_two_pairs_exceed_the_mailbox_limit(
@@ -307,6 +309,8 @@ def test_an_app_wide_ceiling_holds_across_mailboxes(graph: GraphEmulator) -> Non
     assert graph.max_concurrency() <= 3
     assert limiter.peak() <= 3
     assert max(limiter.peaks().values()) <= 3
+    for sync in pairs:
+        sync.close()
 
 
 def test_a_failing_progress_callback_stops_nothing(caplog: pytest.LogCaptureFixture) -> None:
@@ -318,3 +322,33 @@ def test_a_failing_progress_callback_stops_nothing(caplog: pytest.LogCaptureFixt
     outcomes = sync_many(pairs, progress=broken)
     assert all(o.ok for o in outcomes)
     assert "progress callback failed" in caplog.text
+
+
+# -- sessions kept from round to round ---------------------------------------------------------
+
+
+def test_rounds_of_sync_many_log_in_to_odoo_once_per_user() -> None:
+    """Three pairs, three rounds of the blocking sync_many: each user logs in once, in the
+    first round; the later rounds cost Odoo no password hash and no login."""
+    with OdooEmulator("18.0") as odoo, GraphEmulator() as graph:
+        specs = add_pairs(odoo, graph, 3)
+        for spec in specs:
+            seed(odoo, graph, spec)
+        store = MemoryStore()
+        syncs = [
+            Synchronizer(
+                spec.odoo(odoo),
+                spec.outlook(graph),
+                store,
+                pair=spec.pair,
+                window=WINDOW,
+                first_sync_max_notifications=10,
+            )
+            for spec in specs
+        ]
+        for _ in range(3):
+            assert all(outcome.ok for outcome in sync_many(syncs))
+        assert odoo.password_checks == 3
+        assert odoo.call_count(None, "login") == 3
+        for sync in syncs:
+            sync.close()

@@ -64,6 +64,8 @@ def test_two_hundred_pairs_converge_apart_within_graphs_limits() -> None:
         assert writes == []
         assert max(graph.max_concurrency(spec.mailbox) for spec in specs) <= 4
         assert graph.errors == []
+        for sync in syncs:
+            sync.close()
         print(
             f"\n{PAIRS} pairs: first run {elapsed:.1f}s, {graph_first} Graph requests "
             f"({inner_first} inside $batch), {odoo_first} Odoo requests; "

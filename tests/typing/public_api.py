@@ -183,3 +183,32 @@ def operations(state: str, tenant: str, client_id: str, secret: str) -> int:
         auth.finish_device_login(code, timeout=60.0)
         found: TokenStatus | None = auth.token_status("ann")
         return 0 if found is None else int(found.refresh_expires or 0)
+
+
+def many_users_of_one_odoo_database(logins: list[str]) -> list[calsync.PairOutcome]:
+    """Odoo calendars listing their changes through one OdooDatabase, kept for every round."""
+    from calsync.adapters.odoo import OdooCalendar, OdooDatabase
+
+    database = OdooDatabase("https://odoo.example.com", "prod", "admin", api_key="k" * 40)
+    synchronizers = [
+        calsync.Synchronizer(
+            OdooCalendar(
+                "https://odoo.example.com",
+                "prod",
+                "admin",
+                transport=database.transport,
+                user_login=login,
+                database=database,
+            ),
+            MemoryCalendar("outlook", account=login),
+            SQLiteStore("state.sqlite3"),
+            pair=login,
+        )
+        for login in logins
+    ]
+    outcomes = calsync.sync_many(synchronizers)
+    assert_type(database.listings, int)
+    for sync in synchronizers:
+        sync.close()
+    database.close()
+    return outcomes

@@ -15,7 +15,6 @@ requests per pair, no write.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import re
@@ -28,6 +27,7 @@ from urllib.parse import urlencode
 import attrs
 import httpx
 
+from calsync._blocking import run_blocking
 from calsync._errors import (
     AccessDeniedError,
     AppRegistrationError,
@@ -189,7 +189,7 @@ def _pair(deployment: Deployment, pair: PairConfig) -> Iterator[Finding]:
         subject = f"pair {pair.name}: {side}"
         try:
             adapter = deployment.odoo(pair) if side == "odoo" else deployment.outlook(pair)
-            asyncio.run(_read(adapter, window))
+            run_blocking(_read(adapter, window), "an async check")
         except CalsyncError as error:
             yield Finding(subject, "error", _explain(error, pair, side), error)
         else:

@@ -83,7 +83,9 @@ class Secret:
 @attrs.frozen
 class OdooConfig:
     """The Odoo server; ``login``/``secret``: a service login (application access discovers
-    users with it and syncs their calendars through it)."""
+    users with it and syncs their calendars through it); ``shared_listing``: the pairs'
+    incremental pulls list their changes through one query of the service login a round
+    (:class:`~calsync.adapters.odoo.OdooDatabase`)."""
 
     url: str
     database: str
@@ -92,6 +94,7 @@ class OdooConfig:
     password: Secret | None = None
     api_key_expires: date | None = None
     transport: str = "auto"
+    shared_listing: bool = False
 
 
 @attrs.frozen
@@ -338,8 +341,16 @@ def _odoo(table: _Table) -> OdooConfig:
         password=table.secret("password"),
         api_key_expires=table.day("api_key_expires"),
         transport=table.text("transport", "auto") or "auto",
+        shared_listing=bool(table.get("shared_listing", bool, False)),
     )
     table.done()
+    if config.shared_listing and (
+        config.login is None or (config.api_key is None and config.password is None)
+    ):
+        raise ConfigurationError(
+            "odoo.shared_listing lists every pair's changes with the service login: set "
+            "odoo.login and odoo.api_key_env (or _file)"
+        )
     return config
 
 

@@ -6,10 +6,13 @@ or app-only :class:`~calsync.auth.ApplicationCredential`), and one
 :class:`~calsync.Synchronizer` per pair. The command line and the service both
 stand on it; it imports no CLI or web library.
 
-Each pair's synchronizer is built by :meth:`Deployment.synchronizer` and closed
-by its caller after the run: adapters hold no state between runs that the
-store does not keep, so a process that keeps them longer (one Odoo session per
-pair, kept across runs) can cache them here without touching its callers.
+A deployment keeps what is costly to make again for as long as it lives: one
+Odoo transport per login and secret (a service login that reads every
+user's calendar logs in once for all pairs; a user's own key or password
+once per process), and each pair's two adapters (their clients, connections
+and what they remember between runs). :meth:`Deployment.synchronizer` builds
+a :class:`~calsync.Synchronizer` over the pair's kept adapters for each
+run; closing the deployment closes them.
 """
 
 from __future__ import annotations
@@ -24,13 +27,14 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from calsync._blocking import in_running_loop, run_blocking
 from calsync._closing import ClosesOnExit
 from calsync._errors import ConfigurationError
 from calsync._sync._synchronizer import Synchronizer
 
 if TYPE_CHECKING:
     from calsync._app._config import Config, PairConfig
-    from calsync.adapters.odoo import OdooCalendar
+    from calsync.adapters.odoo import AutoTransport, OdooCalendar, OdooDatabase
     from calsync.adapters.outlook import OutlookCalendar
     from calsync.auth import ApplicationCredential, MicrosoftAuth
     from calsync.stores import MappingStore, SubscriptionStore, TokenStore
@@ -95,6 +99,9 @@ class Deployment(ClosesOnExit):
         self.environ = os.environ if environ is None else environ
         self._discovered: list[PairConfig] | None = None
         self._lock = threading.Lock()
+        self._transports: dict[tuple[str, str | None, str | None], AutoTransport] = {}
+        self._sides: dict[str, tuple[OdooCalendar, OutlookCalendar]] = {}
+        self._database: OdooDatabase | None = None
 
     def __repr__(self) -> str:
         return f"Deployment({str(self.config.path)!r})"
@@ -201,7 +208,11 @@ class Deployment(ClosesOnExit):
         return self.config.pair(name)  # raises, naming the known pairs
 
     def odoo(self, pair: PairConfig) -> OdooCalendar:
-        """The Odoo side: the user's own key or password, else the service login on their behalf."""
+        """The Odoo side: the user's own key or password, else the service login on their behalf.
+
+        A new adapter on the deployment's transport for that login (made once, logged
+        in once); the deployment closes the transport, not the adapter.
+        """
         from calsync.adapters.odoo import OdooCalendar
 
         odoo = self.config.odoo
@@ -223,11 +234,49 @@ class Deployment(ClosesOnExit):
             odoo.url,
             odoo.database,
             login,
-            api_key=api_key,
-            password=password,
+            transport=self.odoo_transport(login, api_key=api_key, password=password),
             user_login=user,
-            transport=odoo.transport,  # type: ignore[arg-type]
+            database=self.odoo_database(),
         )
+
+    def odoo_database(self) -> OdooDatabase | None:
+        """With ``odoo.shared_listing``, the one change query of the pairs (the service
+        login's, on its transport: made once, logged in once)."""
+        from calsync.adapters.odoo import OdooDatabase
+
+        odoo = self.config.odoo
+        if not odoo.shared_listing or odoo.login is None:
+            return None
+        api_key = odoo.api_key.value(self.environ) if odoo.api_key else None
+        password = odoo.password.value(self.environ) if odoo.password else None
+        transport = self.odoo_transport(odoo.login, api_key=api_key, password=password)
+        with self._lock:
+            if self._database is None:
+                self._database = OdooDatabase(
+                    odoo.url, odoo.database, odoo.login, transport=transport
+                )
+            return self._database
+
+    def odoo_transport(
+        self, login: str, *, api_key: str | None = None, password: str | None = None
+    ) -> AutoTransport:
+        """The deployment's transport for ``login`` with this secret (made on first use)."""
+        from calsync.adapters.odoo import AutoTransport
+
+        odoo = self.config.odoo
+        key = (login, api_key, password)
+        with self._lock:
+            found = self._transports.get(key)
+            if found is None:
+                found = self._transports[key] = AutoTransport(
+                    odoo.url,
+                    odoo.database,
+                    login,
+                    api_key=api_key,
+                    password=password,
+                    choice=odoo.transport,  # type: ignore[arg-type]
+                )
+            return found
 
     def outlook(self, pair: PairConfig) -> OutlookCalendar:
         """The Outlook side: the user's delegated tokens, or the app's own at ``/users/{id}``."""
@@ -247,13 +296,26 @@ class Deployment(ClosesOnExit):
             base_url=self.config.microsoft.graph_url,
         )
 
+    def sides(self, pair: PairConfig) -> tuple[OdooCalendar, OutlookCalendar]:
+        """The pair's two adapters, made on first use and kept until :meth:`aclose`."""
+        with self._lock:
+            kept = self._sides.get(pair.name)
+        if kept is None:
+            made = (self.odoo(pair), self.outlook(pair))
+            with self._lock:
+                kept = self._sides.setdefault(pair.name, made)
+        return kept
+
     def synchronizer(self, pair: PairConfig, **options: Any) -> Synchronizer:
-        """The pair's Synchronizer (Odoo left, Outlook right); close it after use."""
+        """A Synchronizer over the pair's kept adapters (Odoo left, Outlook right).
+
+        Build one per run, or keep it; closing it closes the adapters' connections
+        only (they reconnect on their next run, with no new login).
+        """
         if pair.max_notifications is not None:
             options.setdefault("max_notifications", pair.max_notifications)
-        return Synchronizer(
-            self.odoo(pair), self.outlook(pair), self.store, pair=pair.name, **options
-        )
+        odoo, outlook = self.sides(pair)
+        return Synchronizer(odoo, outlook, self.store, pair=pair.name, **options)
 
     # -- expiry ----------------------------------------------------------------------------------
 
@@ -299,8 +361,25 @@ class Deployment(ClosesOnExit):
 
     # -- closing ---------------------------------------------------------------------------------
 
+    async def aclose(self) -> None:
+        """Close the kept adapters and the Odoo transports (their connections)."""
+        with self._lock:
+            sides = [side for pair in self._sides.values() for side in pair]
+            transports = list(self._transports.values())
+            self._sides.clear()
+            self._transports.clear()
+            self._database = None  # on those transports: nothing of its own to close
+        for held in (*sides, *transports):
+            try:
+                await held.aclose()
+            except Exception:  # closing one must not keep the others open
+                logger.warning("closing %r failed", held, exc_info=True)
+
     def close(self) -> None:
-        """Close the stores and credentials that were made."""
+        """Close the kept adapters and transports (in a running event loop, await
+        :meth:`aclose` first), then the stores and credentials that were made."""
+        if not in_running_loop():
+            run_blocking(self.aclose(), "Deployment.aclose()")
         for name in ("auth", "app_credential", "subscription_store", "token_store", "store"):
             made = self.__dict__.pop(name, None)
             if made is not None:

@@ -32,13 +32,13 @@ logger = logging.getLogger("calsync.app")
 
 async def odoo_users(deployment: Deployment) -> list[tuple[str, str]]:
     """(login, e-mail) of Odoo's active internal users with an address, by login."""
-    from calsync.adapters.odoo import OdooRPCTransport
+    from calsync.adapters.odoo import JsonRpcTransport
 
     odoo = deployment.config.odoo
     secret = odoo.api_key or odoo.password
     if odoo.login is None or secret is None:
         raise ConfigurationError("discover needs odoo.login and odoo.api_key_env (or _file)")
-    transport = OdooRPCTransport(
+    transport = JsonRpcTransport(
         odoo.url, odoo.database, odoo.login, secret.value(deployment.environ), timeout=60.0
     )
     try:

@@ -24,6 +24,7 @@ from typing import Any
 import attrs
 
 from calsync import _arguments as checks
+from calsync._blocking import run_blocking
 from calsync._errors import ConfigurationError, PairLockedError
 from calsync._limits import ConcurrencyLimiter
 from calsync._sync._report import SyncReport
@@ -171,33 +172,25 @@ def sync_many(
     timeout: float | None = None,
     progress: Progress | None = None,
 ) -> list[PairOutcome]:
-    """Blocking :func:`sync_many_async`, on an event loop of its own.
+    """Blocking :func:`sync_many_async`, on this thread's event loop.
 
-    The adapters' connections belong to that loop: they are closed before
-    this returns (adapters open new ones on their next use). Inside a
-    running event loop, await :func:`sync_many_async` instead.
+    The loop stays open between calls (see :mod:`calsync._blocking`): the same
+    synchronizers run again later keep their sessions and connections, so a
+    round of many pairs costs no login and no new clients. Close them
+    (:meth:`Synchronizer.close`) when done. Inside a running event loop,
+    await :func:`sync_many_async` instead.
     """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:
-        raise ConfigurationError("an event loop is running here: await sync_many_async() instead")
     items = _synchronizers(synchronizers)
-
-    async def main() -> list[PairOutcome]:
-        try:
-            return await sync_many_async(
-                items,
-                concurrency=concurrency,
-                per_mailbox=per_mailbox,
-                app_concurrency=app_concurrency,
-                limiter=limiter,
-                full=full,
-                timeout=timeout,
-                progress=progress,
-            )
-        finally:
-            await asyncio.gather(*(sync.aclose() for sync in items), return_exceptions=True)
-
-    return asyncio.run(main())
+    return run_blocking(
+        sync_many_async(
+            items,
+            concurrency=concurrency,
+            per_mailbox=per_mailbox,
+            app_concurrency=app_concurrency,
+            limiter=limiter,
+            full=full,
+            timeout=timeout,
+            progress=progress,
+        ),
+        "sync_many_async()",
+    )

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import weakref
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
@@ -27,6 +26,7 @@ from typing import Any, TypeVar
 import attrs
 
 from calsync import _arguments as checks
+from calsync._blocking import in_running_loop, run_blocking
 from calsync._closing import ClosesOnExit
 from calsync._engine._links import Link, SideRef, derive_key
 from calsync._engine._plan import DeletionGuard, Operation, Plan, SideInput, plan
@@ -88,6 +88,11 @@ class Synchronizer(ClosesOnExit):
     ``progress`` is called as the run advances.
     ``lock_timeout`` is how long to wait for the pair's lock (default: not
     at all, :class:`~calsync.PairLockedError`).
+
+    Keep a Synchronizer for as long as its pair is synced: its adapters keep
+    their sessions (one Odoo login for the process's life) and connections
+    from run to run. The blocking calls (:meth:`run`, :meth:`preview`, the
+    resets) run on their thread's event loop, which stays open between calls.
     """
 
     def __init__(
@@ -140,7 +145,6 @@ class Synchronizer(ClosesOnExit):
         )
         self.progress = progress
         self.lock_timeout = checks.seconds("lock_timeout", lock_timeout, zero=True)
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._timings: dict[str, float] = {}
         self._stage_started: dict[str, float] = {}
 
@@ -163,26 +167,13 @@ class Synchronizer(ClosesOnExit):
         return self._block(self.preview_async())
 
     def _block(self, coroutine: Coroutine[Any, Any, T]) -> T:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:
-            coroutine.close()
-            raise ConfigurationError("an event loop is running here: await run_async() instead")
-        if self._loop is None or self._loop.is_closed():
-            self._loop = asyncio.new_event_loop()
-            # Adapters' HTTP clients belong to this loop: it lives as long as the
-            # Synchronizer, and is closed with it even if close() is never called.
-            weakref.finalize(self, self._loop.close)
-        return self._loop.run_until_complete(coroutine)
+        return run_blocking(coroutine, "run_async()")
 
     def close(self) -> None:
-        """Close both adapters and the private event loop of the blocking API."""
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.run_until_complete(self.aclose())
-            self._loop.close()
-        self._loop = None
+        """Close both adapters' connections (blocking; in a running event loop, await
+        :meth:`aclose`: this does nothing there)."""
+        if not in_running_loop():
+            run_blocking(self.aclose(), "aclose()")
 
     async def aclose(self) -> None:
         """Close both adapters."""

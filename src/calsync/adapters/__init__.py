@@ -2,7 +2,7 @@
 
 * :class:`calsync.adapters.memory.MemoryCalendar`: in memory, the reference adapter.
 * ``calsync.adapters.outlook.OutlookCalendar``: Microsoft Graph through msgraph-sdk.
-* ``calsync.adapters.odoo.OdooCalendar``: Odoo over JSON-RPC (odoorpc) or JSON-2.
+* ``calsync.adapters.odoo.OdooCalendar``: Odoo over JSON-RPC or JSON-2.
 
 Each adapter lives in its own module and is imported only when used, so
 ``import calsync`` never pays for msgraph-sdk.

@@ -77,7 +77,7 @@ def _setup_logging(verbose: int) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     if verbose < 2:  # the SDKs' own request logs only at -vv
-        for noisy in ("azure", "msal", "httpx", "kiota_http", "odoorpc", "urllib3"):
+        for noisy in ("azure", "msal", "httpx", "kiota_http", "urllib3"):
             logging.getLogger(noisy).setLevel(max(level, logging.WARNING) + 10)
 
 

@@ -123,6 +123,7 @@ async def serve(config: Config) -> int:
     server.should_exit = True
     await http
     await runner.aclose()
+    await deployment.aclose()
     deployment.close()
     logger.info("calsync serve stopped")
     return 0

@@ -49,7 +49,12 @@ class Runner(Protocol):
 
 
 class InProcess:
-    """Each run in this process: the pair's Synchronizer, ``run_async``, closed after."""
+    """Each run in this process, over the pair's adapters the deployment keeps.
+
+    The adapters live from run to run (one Odoo login per login for the
+    service's life, kept clients and connections); the service closes them
+    with the deployment when it stops.
+    """
 
     def __init__(self, deployment: Deployment) -> None:
         self._deployment = deployment
@@ -63,11 +68,10 @@ class InProcess:
             logger.info("pair %s is being synced elsewhere", pair, extra={"calsync_pair": pair})
         except CalsyncError as error:
             logger.warning("pair %s not synced: %s", pair, error, extra={"calsync_pair": pair})
-        finally:
-            await sync.aclose()
 
     async def aclose(self) -> None:
-        """Nothing to release."""
+        """Close the adapters the deployment kept for the runs."""
+        await self._deployment.aclose()
 
 
 class Scheduler:

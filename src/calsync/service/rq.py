@@ -3,7 +3,15 @@
 The service plans the runs; RQ workers, on as many machines as needed, run
 them::
 
-    rq worker --with-scheduler --url redis://redis.example.com:6379/0 calsync
+    rq worker --with-scheduler --worker-class rq.worker.SimpleWorker \
+        --url redis://redis.example.com:6379/0 calsync
+
+``SimpleWorker`` runs the jobs in the worker's own process, which keeps the
+deployment of each configuration file between jobs: its Odoo transports
+(one login per login for the worker's life) and each pair's adapters with
+their clients. RQ's default worker forks a new process for every job and
+forgets all of it: every job then logs in to Odoo again, which costs the
+Odoo server a password hash (0.3 CPU-second; seconds when it is loaded).
 
 Each job is :func:`sync_pair` with the configuration file's path and the
 pair's name: a worker reads the same configuration (keep the file, its
@@ -138,7 +146,5 @@ def sync_pair(config_path: str, pair: str, full: bool = False) -> dict[str, Any]
         logger.warning("pair %s not synced: %s", pair, error, extra={"calsync_pair": pair})
         result.update(status="failed", error=f"{type(error).__name__}: {error}")
         return result
-    finally:
-        sync.close()
     result.update(status="synced", ok=report.ok, summary=report.summary)
     return result

@@ -2,8 +2,8 @@
 
 The events of one Odoo user (organiser, or attendee through their partner)
 inside the sync window, over one of two transports behind one seam
-(:mod:`._transport`): odoorpc on ``/jsonrpc`` (Odoo 16-21), or JSON-2 on
-httpx (Odoo 19+, with an API key). ``transport="auto"`` asks
+(:mod:`._transport`): ``/jsonrpc`` (Odoo 16-21), or JSON-2 (Odoo 19+, with an
+API key), both on a pooled httpx client. ``transport="auto"`` asks
 ``/web/webclient/version_info`` and takes JSON-2 when it can::
 
     odoo = OdooCalendar("https://odoo.example.com", "prod", "ann@example.com", api_key=KEY)
@@ -57,13 +57,21 @@ Modules: :mod:`._adapter` (connection, reading, pulls, fetch), :mod:`._apply`
 
 from calsync.adapters.odoo._adapter import OdooCalendar
 from calsync.adapters.odoo._mapping import EMPTY_TITLE, ODOO_PROJECTION
-from calsync.adapters.odoo._transport import Json2Transport, OdooRPCTransport, OdooTransport
+from calsync.adapters.odoo._shared import OdooDatabase
+from calsync.adapters.odoo._transport import (
+    AutoTransport,
+    Json2Transport,
+    JsonRpcTransport,
+    OdooTransport,
+)
 
 __all__ = [
     "EMPTY_TITLE",
     "ODOO_PROJECTION",
+    "AutoTransport",
     "Json2Transport",
+    "JsonRpcTransport",
     "OdooCalendar",
-    "OdooRPCTransport",
+    "OdooDatabase",
     "OdooTransport",
 ]

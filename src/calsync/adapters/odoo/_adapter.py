@@ -61,28 +61,30 @@ from calsync.adapters.odoo._mapping import (
     Lookups,
 )
 from calsync.adapters.odoo._partners import Alarms, Partners, Tags, Users
+from calsync.adapters.odoo._privacy import as_seen_by, needs_default_privacy
 from calsync.adapters.odoo._recurrence import (
     RECURRENCE_FIELDS,
     rule_from_odoo,
     week_start,
 )
 from calsync.adapters.odoo._series import assemble, local_date
+from calsync.adapters.odoo._shared import Changes, OdooDatabase
 from calsync.adapters.odoo._snapshot import (
     ALL_CONTEXT,
-    DAY,
     READ_CONTEXT,
     Snapshot,
     Unit,
     key_of,
     series_digests,
+    window_bounds,
     write_date_of,
 )
 from calsync.adapters.odoo._transport import (
-    Json2Transport,
-    OdooRPCTransport,
+    AutoTransport,
     OdooTransport,
+    TransportChoice,
     major_version,
-    probe_version,
+    transport_for,
 )
 
 __all__ = ["OdooCalendar"]
@@ -94,34 +96,13 @@ logger = logging.getLogger("calsync.odoo")
 SMALL_ROWS_PAGE = 50_000
 
 UTC = timezone.utc
-TransportChoice = Literal["auto", "jsonrpc", "json2"]
+#: What :func:`~._privacy.hidden_from` reads of a row.
+_RULE_FIELDS = frozenset({"privacy", "user_id", "partner_ids"})
 OnDelete = Literal["archive", "unlink"]
-
-
-def _check_credentials(transport: str, password: str | None, api_key: str | None) -> None:
-    if transport not in ("auto", "jsonrpc", "json2"):
-        raise ConfigurationError(f"transport must be auto, jsonrpc or json2, not {transport!r}")
-    if password is None and api_key is None:
-        raise ConfigurationError("give a password or an API key")
-    if transport == "json2" and api_key is None:
-        raise ConfigurationError("JSON-2 needs an API key")
 
 
 #: What PostgreSQL says (through Odoo's /jsonrpc) about a database name it does not have.
 _MISSING_DATABASE = re.compile(r'database "[^"]*" does not exist')
-#: First path segments of Odoo's web client (a URL copied from the browser): not the server.
-_WEB_CLIENT = frozenset({"odoo", "web"})
-
-
-def _check_url(url: str) -> None:
-    """The server's root URL, or a :class:`ConfigurationError` that says what to give."""
-    parts = checks.http_url("the Odoo URL", url, "https://odoo.example.com")
-    first = parts.path.strip("/").split("/")[0]
-    if first in _WEB_CLIENT:
-        root = f"{parts.scheme}://{parts.netloc}"
-        raise ConfigurationError(
-            f"{url!r} is an address of Odoo's web client, not the server's: give {root!r}"
-        )
 
 
 def _in_window(event: Event, window: Window) -> bool:
@@ -134,7 +115,7 @@ def _in_window(event: Event, window: Window) -> bool:
 
 
 class OdooCalendar:
-    """The calendar of one Odoo user, synced through ``/jsonrpc`` (odoorpc) or JSON-2.
+    """The calendar of one Odoo user, synced through ``/jsonrpc`` or JSON-2.
 
     :param url: the server, e.g. ``https://odoo.example.com``.
     :param db: the database.
@@ -143,16 +124,21 @@ class OdooCalendar:
     :param api_key: an API key of that login (JSON-2, or as password on ``/jsonrpc``).
     :param transport: ``"auto"`` (JSON-2 when the server is 19 or later and an
         API key is given, else ``/jsonrpc``), ``"jsonrpc"``, ``"json2"``, or a
-        ready :class:`OdooTransport`.
+        ready :class:`OdooTransport`, which may serve many adapters (its login
+        is made once for all; the adapter then neither needs the credentials
+        nor closes it: its maker does).
     :param name: the side's label in plans and reports.
     :param user_login: whose calendar (default: ``login``). Reading someone
         else's calendar as another user hides their private events (Odoo masks them).
-    :param timeout: seconds per call (bulk writes need minutes; odoorpc's 120 s default is short).
+    :param timeout: seconds per call (bulk writes need minutes).
     :param page_size: rows per ``search_read`` page.
     :param on_delete: ``"archive"`` (default: recoverable, keeps the attendees and
         the calsync key, so a later create with the same key revives the record)
         or ``"unlink"`` (Odoo's own module deletes for good).
     :param overlap: how far back each incremental poll looks behind its cursor.
+    :param database: an :class:`OdooDatabase` shared by the calendars synced in
+        this database: incremental pulls then take their listing and attendee
+        poll from its one query per round instead of making their own.
     """
 
     def __init__(
@@ -170,31 +156,33 @@ class OdooCalendar:
         page_size: int = 1000,
         on_delete: OnDelete = "archive",
         overlap: timedelta = timedelta(seconds=300),
+        database: OdooDatabase | None = None,
     ) -> None:
-        if isinstance(transport, str):
-            _check_credentials(transport, password, api_key)
-            _check_url(url)
-        elif not isinstance(transport, OdooTransport):
-            raise TypeError(f"transport must be a name or an OdooTransport, not {transport!r}")
+        self._name = checks.text("name", name)
+        self._transport = transport_for(
+            transport,
+            url,
+            db,
+            login,
+            password=password,
+            api_key=api_key,
+            timeout=timeout,
+            side=self._name,
+        )
         if on_delete not in ("archive", "unlink"):
             raise ConfigurationError(f"on_delete must be archive or unlink, not {on_delete!r}")
+        if database is not None and not isinstance(database, OdooDatabase):
+            raise TypeError(f"database must be an OdooDatabase, not {database!r}")
         self._url = checks.text("url", url).rstrip("/")
         self._db = checks.text("db", db)
         self._login = checks.text("login", login)
-        self.__password = checks.optional_text("password", password)
-        self.__api_key = checks.optional_text("api_key", api_key)
         self._choice = transport
-        self._name = checks.text("name", name)
         self._user_login = checks.optional_text("user_login", user_login) or login
-        self._timeout = checks.seconds("timeout", timeout)
         self._page_size = checks.count("page_size", page_size)
         self._on_delete = on_delete
         self._overlap = checks.instance("overlap", overlap, timedelta)
-        self._transport: OdooTransport | None = (
-            transport if not isinstance(transport, str) else None
-        )
-        self._extra: Counter[str] = Counter()
-        self.server_version: str | None = None
+        self._database = database
+        self._owns_transport = isinstance(transport, str)
         self._uid = 0
         self._partner = 0
         self._owner_email: str | None = None
@@ -214,6 +202,8 @@ class OdooCalendar:
         self._echo_attendees: dict[int, str] = {}
         self._echo_digests: dict[int, str] = {}
         self._window: Window | None = None
+        # organiser uid -> calendar_default_privacy, for rows read for another user (per pull)
+        self._default_privacy: dict[int, object] = {}
 
     # -- identity ------------------------------------------------------------------------------
 
@@ -252,16 +242,26 @@ class OdooCalendar:
 
     @property
     def calls(self) -> Counter[str]:
-        """RPC round trips by ``model.method`` (login and version probe included)."""
-        total: Counter[str] = Counter(self._extra)
-        if self._transport is not None:
-            total.update(self._transport.calls)
-        return total
+        """RPC round trips by ``model.method`` (login and version probe included).
+
+        A transport shared by many adapters counts the calls of all of them.
+        """
+        return Counter(self._transport.calls)
 
     @property
     def requests(self) -> int:
         """RPC round trips made so far."""
         return sum(self.calls.values())
+
+    @property
+    def partner(self) -> int:
+        """The calendar user's partner (0 before connecting)."""
+        return self._partner
+
+    @property
+    def reads_as_user(self) -> bool:
+        """Whether calsync signs in as the calendar's user (else as another login for them)."""
+        return self._login == self._user_login
 
     @property
     def uid(self) -> int:
@@ -270,8 +270,16 @@ class OdooCalendar:
 
     @property
     def transport(self) -> OdooTransport | None:
-        """The transport in use (None before connecting)."""
+        """The transport in use (None before connecting, when the adapter chooses it)."""
+        if isinstance(self._transport, AutoTransport):
+            return self._transport.inner
         return self._transport
+
+    @property
+    def server_version(self) -> str | None:
+        """The server version, once the transport knows it."""
+        version = getattr(self._transport, "version", None)
+        return version if isinstance(version, str) else None
 
     def notifications(self, write: Write) -> tuple[Notification, ...]:
         """None: every write carries ``no_mail_to_attendees``, so Odoo mails nobody."""
@@ -290,15 +298,12 @@ class OdooCalendar:
         if self._connected:
             return
         try:
-            transport = self._transport or await self._make_transport()
-            self._transport = transport
-            uid = await transport.connect()
+            uid = await self._transport.connect()
         except ProviderError as error:
             fixed = self._misconfigured(error)
             if fixed is None:
                 raise
             raise fixed from error
-        self.server_version = self.server_version or getattr(transport, "version", None)
         fields = ["partner_id", "email", "name", "lang", "tz", "login"]
         rows = await self._call("res.users", "read", [uid], fields)
         self._check_identity(rows)
@@ -354,47 +359,15 @@ class OdooCalendar:
                 side=self._name,
             )
 
-    async def _make_transport(self) -> OdooTransport:
-        choice = self._choice
-        version: str | None = None
-        if choice == "auto":
-            self._extra["version_info"] += 1
-            version = await probe_version(
-                self._url, timeout=min(self._timeout, 60), side=self._name
-            )
-            self.server_version = version
-            choice = "json2" if self.__api_key and major_version(version) >= 19 else "jsonrpc"
-        if choice == "json2":
-            assert self.__api_key is not None
-            return Json2Transport(
-                self._url,
-                self._db,
-                self.__api_key,
-                timeout=self._timeout,
-                version=version or "19.0",
-                side=self._name,
-            )
-        secret = self.__password if self.__password is not None else self.__api_key
-        assert secret is not None
-        return OdooRPCTransport(
-            self._url,
-            self._db,
-            self._login,
-            secret,
-            timeout=self._timeout,
-            version=version,
-            side=self._name,
-        )
-
     async def _call(self, model: str, method: str, *args: Any, **kwargs: Any) -> Any:
         """One call; an answer without the shape the method gives is a MalformedAnswerError."""
-        assert self._transport is not None
         result = await self._transport.call(model, method, *args, **kwargs)
         return checked(result, model, method, side=self._name)
 
     async def aclose(self) -> None:
-        """Release the transport's connections."""
-        if self._transport is not None:
+        """Release the connections of the transport the adapter made (the login is kept:
+        the adapter goes on after this, without logging in again)."""
+        if self._owns_transport:
             await self._transport.aclose()
 
     # -- reading -------------------------------------------------------------------------------
@@ -433,7 +406,7 @@ class OdooCalendar:
                 order=order,
                 context=dict(context),
             )
-            readable = self._readable(model, batch, fields, unread)
+            readable = await self._as_user_sees(self._readable(model, batch, fields, unread))
             for row in readable:
                 if int(row["id"]) not in seen:
                     seen.add(int(row["id"]))
@@ -461,6 +434,32 @@ class OdooCalendar:
                 unread.add(label, problem, [row], garbled=True)
         return [dict(row) for row in good]
 
+    async def _as_user_sees(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Event rows as the calendar's user would read them (see :mod:`._privacy`).
+
+        Only for another login than the user's, and rows read with the fields the rule
+        needs: a search restricted to the user's events needs none (none is hidden from
+        its own user).
+        """
+        if self._login == self._user_login or not rows or not rows[0].keys() >= _RULE_FIELDS:
+            return rows
+        asked = {
+            organizer
+            for row in rows
+            if (organizer := needs_default_privacy(row, self._uid, self._partner)) is not None
+        }
+        private = await self._private_calendars(asked)
+        return [as_seen_by(row, self._uid, self._partner, private) for row in rows]
+
+    async def _private_calendars(self, organizers: Iterable[int]) -> set[int]:
+        """Which of these users' calendars are private by default (18.0+; known per pull)."""
+        wanted = sorted(set(organizers) - set(self._default_privacy))
+        if wanted and major_version(self.server_version or "18.0") >= 18:
+            rows = await self._call("res.users", "read", wanted, ["calendar_default_privacy"])
+            for row in rows:
+                self._default_privacy[int(row["id"])] = row.get("calendar_default_privacy")
+        return {uid for uid in organizers if self._default_privacy.get(uid) == "private"}
+
     async def _read_rows(
         self, snapshot: Snapshot, ids: Iterable[int], unread: Unread | None = None
     ) -> None:
@@ -468,10 +467,9 @@ class OdooCalendar:
         wanted = sorted(set(ids) - set(snapshot.rows))
         for first in range(0, len(wanted), self._page_size):
             page = wanted[first : first + self._page_size]
-            rows = await self._call(
-                "calendar.event", "read", page, list(EVENT_FIELDS), context=ALL_CONTEXT
-            )
-            snapshot.add_rows(self._readable("calendar.event", rows, EVENT_FIELDS, unread))
+            rows = await self._read("calendar.event", page, EVENT_FIELDS, ALL_CONTEXT)
+            readable = self._readable("calendar.event", rows, EVENT_FIELDS, unread)
+            snapshot.add_rows(await self._as_user_sees(readable))
 
     async def _complete(
         self, snapshot: Snapshot, recurrences: Iterable[int], unread: Unread | None = None
@@ -535,10 +533,8 @@ class OdooCalendar:
         wanted = sorted(ids if again else ids - set(snapshot.attendees))
         if not wanted:
             return
-        rows = await self._call(
-            "calendar.attendee", "read", wanted, list(ATTENDEE_FIELDS), context=READ_CONTEXT
-        )
-        for row in rows:
+        rows = await self._read("calendar.attendee", wanted, ATTENDEE_FIELDS, READ_CONTEXT)
+        for row in checked(rows, "calendar.attendee", "read", side=self._name):
             attendee = AttendeeRow.from_wire(row)
             snapshot.attendees[attendee.id] = attendee
             self._partners.remember(attendee.email, attendee.partner_id)
@@ -724,6 +720,7 @@ class OdooCalendar:
         adds, not the whole window again.
         """
         await self.connect()
+        self._default_privacy.clear()
         state = Cursor.parse(cursor)
         if state is not None:
             self._series.update(
@@ -737,21 +734,13 @@ class OdooCalendar:
         """Yes: a cursor of an earlier window still serves (see :meth:`pull`)."""
         return True
 
-    @staticmethod
-    def _bounds(window: Window) -> tuple[str, str]:
-        """The window a day wider each way, as Odoo's datetimes: rows that start before the
-        second and stop after the first may hold events of the window."""
-        return mapping.format_datetime(window.start - DAY), mapping.format_datetime(
-            window.end + DAY
-        )
-
     def _window_domain(self, window: Window) -> list[Any]:
-        low, high = self._bounds(window)
+        low, high = window_bounds(window)
         return [("start", "<", high), ("stop", ">", low)]
 
     def _outside_domain(self, window: Window) -> list[Any]:
         """Rows :meth:`_window_domain` leaves out."""
-        low, high = self._bounds(window)
+        low, high = window_bounds(window)
         return ["|", ("start", ">=", high), ("stop", "<=", low)]
 
     async def _mark(self) -> str:
@@ -914,6 +903,51 @@ class OdooCalendar:
             for aid, event_id, state, stamp in zip(*columns, strict=True)
         }
 
+    async def read_own(
+        self, model: str, ids: Sequence[int], fields: Sequence[str], context: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        """``model.read`` with this calendar's own login (for :class:`OdooDatabase`)."""
+        rows = await self._call(
+            model, "read", sorted(set(ids)), list(fields), context=dict(context)
+        )
+        return list(rows)
+
+    async def _read(
+        self, model: str, ids: Sequence[int], fields: Sequence[str], context: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        """``model.read``: with the shared database's reads when there is one (one call for
+        the calendars that read at the same time), else with this calendar's login."""
+        if self._database is not None:
+            try:
+                return await self._database.read(self, model, ids, fields, context)
+            except ProviderError as error:
+                logger.warning(
+                    "a shared Odoo read failed (%s): %s reads alone",
+                    type(error).__name__,
+                    self._user_login,
+                    extra={"calsync_side": self._name, "calsync_error": str(error)},
+                )
+        return await self.read_own(model, ids, fields, context)
+
+    async def _shared_changes(self, low: str, window: Window) -> Changes | None:
+        """This calendar's share of the database's listing, if it has one that answers.
+
+        A shared listing that fails (its account refused, Odoo down for it, an answer
+        it cannot route) costs this pull nothing but the wait: it lists alone.
+        """
+        if self._database is None:
+            return None
+        try:
+            return await self._database.changes(self, low, window)
+        except ProviderError as error:
+            logger.warning(
+                "the shared Odoo listing failed (%s): %s lists its own changes",
+                type(error).__name__,
+                self._user_login,
+                extra={"calsync_side": self._name, "calsync_error": str(error)},
+            )
+            return None
+
     async def _read_moved(
         self,
         fresh: Snapshot,
@@ -949,10 +983,14 @@ class OdooCalendar:
     async def _incremental(self, state: Cursor, window: Window) -> Listing:
         low = shift(state.since, -self._overlap)
         unread = Unread()
-        present_ids = await self._present(window)
+        shared = await self._shared_changes(low, window)
+        present_ids, pairs = (
+            (dict(shared.present), list(shared.pairs))
+            if shared is not None
+            else (await self._present(window), await self._listed(low, unread))
+        )
         seen = {**state.seen, **self._echo_rows}
         opened = _earliest(state.open, self._echo_open)
-        pairs = await self._listed(low, unread)
         entering: list[dict[str, Any]] = []
         if not state.made_for(window):  # a new window: what it adds is read in full
             entering = await self._search_read(
@@ -970,7 +1008,9 @@ class OdooCalendar:
         fresh = Snapshot()
         fresh.add_rows(entering)
         await self._read_moved(fresh, pairs, seen, opened, unread)
-        attendees = await self._attendee_answers(low)
+        attendees = (
+            dict(shared.answers) if shared is not None else await self._attendee_answers(low)
+        )
         read_at = time.time()
         self._window = window
         answered_before = {**state.attendees, **self._echo_attendees}
@@ -1085,6 +1125,7 @@ class OdooCalendar:
     async def fetch(self, ids: Sequence[str]) -> Mapping[str, RemoteEvent | None]:
         """The current state of these events: archived ones archived, unlinked ones None."""
         await self.connect()
+        self._default_privacy.clear()
         numeric = {i: int(i) for i in ids if i.isdigit()}
         snapshot = Snapshot()
         unread = Unread()
@@ -1200,11 +1241,6 @@ class OdooCalendar:
         return WriteResult(job.write, stored=job.stored)
 
 
-def _week_start_matters(record: Mapping[str, Any]) -> bool:
-    """Whether a recurrence's rows depend on the user's week start (weekly, every n weeks)."""
-    return record.get("rrule_type") == "weekly" and int(record.get("interval") or 1) > 1
-
-
 @attrs.frozen
 class _Read:
     """What one pull read: rows in full by id, the ``(id, write_date)`` listing in order,
@@ -1258,6 +1294,11 @@ def _hash_of(row: Mapping[str, Any] | None) -> str | None:
 
 def _content_of(known: Seen | None) -> str | None:
     return known.hash if known is not None else None
+
+
+def _week_start_matters(record: Mapping[str, Any]) -> bool:
+    """Whether a recurrence's rows depend on the user's week start (weekly, every n weeks)."""
+    return record.get("rrule_type") == "weekly" and int(record.get("interval") or 1) > 1
 
 
 def _instant(value: date | datetime) -> datetime:

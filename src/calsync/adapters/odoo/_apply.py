@@ -62,6 +62,7 @@ from calsync.adapters.odoo._snapshot import (
     Unit,
     external_id,
     series_digests,
+    window_bounds,
     write_date_of,
 )
 
@@ -1006,7 +1007,7 @@ class Apply:
             self.a._echo_open[second] = min(time.time(), self.a._echo_open.get(second, time.time()))
         window = self.a._window
         if window is not None:
-            low, high = self.a._bounds(window)
+            low, high = window_bounds(window)
             touched = {job.unit.rid for job in done if job.unit and job.unit.rid}
             self.a._echo_digests.update(
                 series_digests(

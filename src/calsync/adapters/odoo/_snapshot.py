@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from calsync._model._window import Window
 from calsync.adapters.odoo import _mapping as mapping
 from calsync.adapters.odoo._cursor import ids_digest
 from calsync.adapters.odoo._mapping import AttendeeRow
@@ -23,6 +24,7 @@ from calsync.adapters.odoo._mapping import AttendeeRow
 __all__ = [
     "ALL_CONTEXT",
     "DAY",
+    "LISTED_FIELDS",
     "READ_CONTEXT",
     "SECOND",
     "WRITE_CONTEXT",
@@ -31,6 +33,7 @@ __all__ = [
     "external_id",
     "key_of",
     "series_digests",
+    "window_bounds",
     "write_date_of",
 ]
 
@@ -50,6 +53,14 @@ ALL_CONTEXT: dict[str, Any] = {"tz": "UTC", "active_test": False}
 DAY = timedelta(days=1)
 SECOND = timedelta(seconds=1)
 _KEY_MODULE = "calsync"
+#: What an incremental pull lists of each row: its ``write_date`` and public fields.
+LISTED_FIELDS = ("write_date", "recurrence_id", "active", "start", "stop")
+
+
+def window_bounds(window: Window) -> tuple[str, str]:
+    """The window a day wider each way, as Odoo's datetimes: rows that start before the
+    second and stop after the first may hold events of the window."""
+    return mapping.format_datetime(window.start - DAY), mapping.format_datetime(window.end + DAY)
 
 
 def external_id(key: str) -> str:
