@@ -21,7 +21,9 @@ no function name (``got an unexpected keyword argument 'vals'``); so does
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -58,9 +60,16 @@ class OdooSignature:
         return len(self.default_values)
 
 
+#: CPython 3.11's compiler is not safe to run from several threads at once ("AST
+#: constructor recursion depth mismatch", seen under the threaded server's load)
+_PARSING = threading.Lock()
+
+
+@functools.cache
 def _parse(spec: str) -> tuple[tuple[str, ...], tuple[object, ...], str | None]:
     """A parameter list as Python writes it (``"a, b=None, **rest"``): names, the
-    defaults of the last ones (literals), and the ``**`` parameter."""
+    defaults of the last ones (literals), and the ``**`` parameter. Parsed once per
+    spec, one thread at a time."""
     names: list[str] = []
     defaults: list[object] = []
     var_keyword = None
@@ -71,7 +80,8 @@ def _parse(spec: str) -> tuple[tuple[str, ...], tuple[object, ...], str | None]:
             continue
         names.append(name)
         if equals:
-            defaults.append(ast.literal_eval(literal))
+            with _PARSING:
+                defaults.append(ast.literal_eval(literal))
     return tuple(names), tuple(defaults), var_keyword
 
 
