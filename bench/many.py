@@ -25,7 +25,7 @@ Odoo is the emulator (in the emulators' process, a password check costing
 0.31 s as on an idle 18.0 server), or a real server (``--real``, from
 ``CALSYNC_ODOO_URL``, ``_DB``, ``_ADMIN_LOGIN``, ``_ADMIN_PASSWORD``; users
 ``calsync-bench-<run>-<n>`` are created there with their own passwords). On
-a real server, ``--odoo-log`` (default ``/work/odoo/server18.log``) gives the
+a real server, ``--odoo-log`` (or ``CALSYNC_ODOO_LOG``) gives the
 server's own time per round: the werkzeug access lines of calsync's requests
 (tagged with a query string Odoo ignores) carry each request's SQL and
 Python time.
@@ -61,7 +61,7 @@ WINDOW = calsync.Window(
 )
 LATENCY = 0.1
 #: The real server's log (its access lines give its own time per request).
-ODOO_LOG = Path("/work/odoo/server18.log")
+ODOO_LOG = Path(os.environ["CALSYNC_ODOO_LOG"]) if os.environ.get("CALSYNC_ODOO_LOG") else None
 PULLED, PUSHED = 10, 5
 #: Odoo 18's own Outlook module for 50 users (issue 16: its cron, one user after another,
 #: on a real 18.0 server against the same Graph emulator), seconds per round.
@@ -390,11 +390,14 @@ def markdown(rounds: Sequence[Round]) -> str:
     return "\n".join(lines)
 
 
-def real_odoo(log: Path) -> RealOdoo:
+def real_odoo(log: Path | None) -> RealOdoo:
     names = ("URL", "DB", "ADMIN_LOGIN", "ADMIN_PASSWORD")
     missing = [f"CALSYNC_ODOO_{n}" for n in names if not os.environ.get(f"CALSYNC_ODOO_{n}")]
+    if log is None:
+        missing.append("the server's log (--odoo-log or CALSYNC_ODOO_LOG)")
     if missing:
         raise SystemExit(f"--real needs {', '.join(missing)}")
+    assert log is not None
     url, db, login, password = (os.environ[f"CALSYNC_ODOO_{n}"] for n in names)
     return RealOdoo(url, db, login, password, log)
 
