@@ -1,6 +1,6 @@
 """Microsoft Graph calendars on loopback: ``GraphEmulator`` and its helper types.
 
-What it emulates (Graph v1.0 as ``/work/shared/reference/graph.md`` states
+What it emulates (Graph v1.0 as the team's reference notes, ``graph.md``, state
 it): mailboxes addressed by ``/me`` (bearer token) or ``/users/{id or
 address}``; calendars; events with Outlook's fields and forms; recurring
 series with Outlook's expansion, exceptions and cancelled occurrences;
