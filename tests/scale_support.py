@@ -15,11 +15,13 @@ from typing import Any
 
 import attrs
 
+from calsync import Synchronizer
 from calsync.adapters.odoo import OdooCalendar
 from calsync.adapters.outlook import OutlookCalendar
 from calsync.model import Event, Recurrence, RecurrenceRule
+from calsync.stores import MappingStore
 from calsync.testing import GraphEmulator, GraphMailbox, OdooEmulator
-from tests.adapters.outlook_support import fast_retry, user_body
+from tests.adapters.outlook_support import WINDOW, fast_retry, user_body
 
 UTC = timezone.utc
 QUIET = {"no_mail_to_attendees": True}
@@ -52,6 +54,19 @@ class PairSpec:
             base_url=graph.base_url,
             account=self.mailbox.email,
             **options,
+        )
+
+    def synchronizer(
+        self, odoo: OdooEmulator, graph: GraphEmulator, store: MappingStore
+    ) -> Synchronizer:
+        """The pair's synchronizer over the test window; its first run may mail 10 guests."""
+        return Synchronizer(
+            self.odoo(odoo),
+            self.outlook(graph),
+            store,
+            pair=self.pair,
+            window=WINDOW,
+            first_sync_max_notifications=10,
         )
 
     def config(self, odoo: OdooEmulator, graph: GraphEmulator) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from calsync.model import Event
 from calsync.stores import SQLiteStore, SQLiteSubscriptionStore
 from calsync.subscriptions import SubscriptionManager
 from calsync.testing import GraphEmulator, OdooEmulator
-from tests.adapters.outlook_support import WINDOW, user_body
+from tests.adapters.outlook_support import user_body
 from tests.scale_support import PairSpec, add_pairs, odoo_titles, seed
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -77,15 +77,7 @@ def world(webhook_app: Any, tmp_path: Path) -> Iterator[World]:
         by_pair = {spec.pair: spec for spec in specs}
 
         def build(pair: str) -> Synchronizer:
-            spec = by_pair[pair]
-            return Synchronizer(
-                spec.odoo(odoo),
-                spec.outlook(graph),
-                store,
-                pair=pair,
-                window=WINDOW,
-                first_sync_max_notifications=10,
-            )
+            return by_pair[pair].synchronizer(odoo, graph, store)
 
         built = [build(spec.pair) for spec in specs]
         first = sync_many(built)

@@ -335,17 +335,7 @@ def test_rounds_of_sync_many_log_in_to_odoo_once_per_user() -> None:
         for spec in specs:
             seed(odoo, graph, spec)
         store = MemoryStore()
-        syncs = [
-            Synchronizer(
-                spec.odoo(odoo),
-                spec.outlook(graph),
-                store,
-                pair=spec.pair,
-                window=WINDOW,
-                first_sync_max_notifications=10,
-            )
-            for spec in specs
-        ]
+        syncs = [spec.synchronizer(odoo, graph, store) for spec in specs]
         for _ in range(3):
             assert all(outcome.ok for outcome in sync_many(syncs))
         assert odoo.password_checks == 3

@@ -6,10 +6,9 @@ import time
 
 import pytest
 
-from calsync import PairOutcome, Synchronizer, sync_many
+from calsync import PairOutcome, sync_many
 from calsync.stores import MemoryStore
 from calsync.testing import GraphEmulator, OdooEmulator
-from tests.adapters.outlook_support import WINDOW
 from tests.scale_support import SEEDED, add_pairs, graph_titles, odoo_titles, seed
 
 PAIRS = 200
@@ -23,17 +22,7 @@ def test_two_hundred_pairs_converge_apart_within_graphs_limits() -> None:
         for spec in specs:
             seed(odoo, graph, spec)
         store = MemoryStore()
-        syncs = [
-            Synchronizer(
-                spec.odoo(odoo),
-                spec.outlook(graph),
-                store,
-                pair=spec.pair,
-                window=WINDOW,
-                first_sync_max_notifications=10,
-            )
-            for spec in specs
-        ]
+        syncs = [spec.synchronizer(odoo, graph, store) for spec in specs]
         graph.reset_counts()
         odoo.reset_counts()
         finished: list[PairOutcome] = []
