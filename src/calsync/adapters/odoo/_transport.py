@@ -254,11 +254,6 @@ class JsonRpcTransport(_Counting):
         return f"JsonRpcTransport(url={self._url!r}, db={self._db!r}, login={self._login!r})"
 
     @property
-    def major(self) -> int:
-        """The server's major version (0 before it is known: asked before the first login)."""
-        return major_version(self._version or "")
-
-    @property
     def uid(self) -> int | None:
         """The login's uid once known (None before the first login)."""
         return self._uid
@@ -431,11 +426,6 @@ class Json2Transport(_Counting):
 
     def __repr__(self) -> str:
         return f"Json2Transport(url={self._url!r}, db={self._db!r})"
-
-    @property
-    def major(self) -> int:
-        """The server's major version (19 or later: JSON-2 came with 19.0)."""
-        return self._major
 
     @property
     def uid(self) -> int | None:
