@@ -230,13 +230,13 @@ class OdooCalendar:
     @property
     def _yearly_type(self) -> bool:
         """Whether the server keeps a yearly series as its yearly type (not before 18.0)."""
-        return not (self.server_version and 0 < major_version(self.server_version) < 18)
+        return not 0 < self._major() < 18
 
     @property
     def projection(self) -> Projection:
         """What Odoo stores of an event: :data:`ODOO_PROJECTION`, or before 18.0, which has
         no "default" privacy, ``ODOO_17_PROJECTION`` (known once connected)."""
-        if self.server_version and 0 < major_version(self.server_version) < 18:
+        if 0 < self._major() < 18:
             return mapping.ODOO_17_PROJECTION
         return ODOO_PROJECTION
 
