@@ -950,6 +950,7 @@ def test_every_public_constructor_is_checked() -> None:
         **dict.fromkeys(ENUMS, "enum"),
         # Protocols and data that only calsync itself builds and hands out
         "CalendarAdapter": "Protocol", "OdooTransport": "Protocol", "MappingStore": "Protocol",
+        "ServerClock": "Protocol",
         "TokenStore": "Protocol", "SubscriptionStore": "Protocol", "LinkIndex": "Protocol",
         "SubscriptionTarget": "Protocol",
         "Plan": "engine output", "Operation": "engine output", "Outcome": "report",

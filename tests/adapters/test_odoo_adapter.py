@@ -13,6 +13,7 @@ import logging
 import re
 from collections.abc import Coroutine, Iterator
 from datetime import date, datetime, timedelta, timezone
+from email.utils import format_datetime
 from typing import Any, TypeVar
 
 import attrs
@@ -39,6 +40,7 @@ from calsync.model import (
     Window,
 )
 from calsync.testing import OdooEmulator
+from calsync.testing._server import Response as HttpResponse
 from tests.adapters.odoo_support import (
     API_KEY,
     BRUSSELS,
@@ -306,6 +308,60 @@ def test_one_change_after_a_bulk_write_is_read_alone(clock: Clock, clocked: Setu
     assert calendar.requests - before == 3  # the bulk is listed by id and write_date only
     assert rows_read(clocked, requests) == 0
     assert quiet.present == {str(i) for i in ids}
+
+
+def listed_after(setup: Setup, since: int) -> list[str]:
+    """The ``write_date`` bound of each ``calendar.event`` listing since request ``since``."""
+    bounds = []
+    for request in setup.odoo.requests[since:]:
+        args = json.loads(request.body or b"{}").get("params", {}).get("args", [])
+        if len(args) > 5 and args[3:5] == ["calendar.event", "search_read"]:
+            bounds += [term[2] for term in args[5][0] if term[:2] == ["write_date", ">"]]
+    return bounds
+
+
+def test_a_bulk_write_leaves_the_listing_once_the_overlap_has_passed_it(
+    clock: Clock, clocked: Setup
+) -> None:
+    # on a quiet calendar the newest write_date stays the bulk's; the time of the last
+    # poll moves on, and the overlap reaches back from it
+    ids = bulk(clocked, 200)
+    bulk_stamp = f"{clock.now:%Y-%m-%d %H:%M:%S}"
+    full = clocked.pull()
+    clock.advance(minutes=6)
+    first = clocked.pull(full.cursor)  # the full pull read at the bulk: it is in the overlap
+    requests = len(clocked.odoo.requests)
+    quiet = clocked.pull(first.cursor)
+    assert not quiet.items
+    assert quiet.present == {str(i) for i in ids}
+    [low] = listed_after(clocked, requests)
+    assert low > bulk_stamp  # six minutes after the bulk, minus the overlap
+    state = Cursor.parse(quiet.cursor)
+    assert state is not None
+    assert state.since == bulk_stamp
+    assert not state.seen  # the cursor no longer carries the bulk either
+    clocked.hands.write(ids[3], {"name": "Renamed"})
+    assert [item.event.title for item in clocked.pull(quiet.cursor).items] == ["Renamed"]
+
+
+def test_a_server_clock_far_ahead_hides_no_change(bob: Setup) -> None:
+    # a Date a day ahead (a proxy's clock, say) while Odoo stamps rows by the true time:
+    # the overlap reaches back from the earlier of that clock and calsync's
+    ahead = format_datetime(datetime.now(UTC) + timedelta(days=1), usegmt=True)
+
+    def skewed(_request: object, response: HttpResponse) -> HttpResponse:
+        headers = tuple((k, v) for k, v in response.headers if k.lower() != "date")
+        return attrs.evolve(response, headers=(*headers, ("Date", ahead)))
+
+    bob.odoo._server.faults.add(rewrite=skewed, times=10_000)  # every answer
+    bob.hands.create(meeting("First"))
+    full = bob.pull()
+    quiet = bob.pull(full.cursor)
+    bob.hands.create(meeting("Later", day=12))
+    assert [item.event.title for item in bob.pull(quiet.cursor).items] == ["Later"]
+    state = Cursor.parse(quiet.cursor)
+    assert state is not None
+    assert state.read <= f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S}"
 
 
 NEXT_WINDOW = Window(WINDOW.start + timedelta(days=60), WINDOW.end + timedelta(days=60))

@@ -9,13 +9,15 @@ bind is refused before it is sent (odoo.md §5.19).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
 from calsync import ConfigurationError
-from calsync.adapters.odoo import Json2Transport, JsonRpcTransport
+from calsync.adapters.odoo import Json2Transport, JsonRpcTransport, ServerClock
 from calsync.adapters.odoo._signatures import jsonrpc_arguments, named
 from calsync.testing import OdooEmulator
 from tests.adapters.odoo_support import API_KEY, PASSWORD, emulator
@@ -98,3 +100,32 @@ def test_both_transports_write_and_create_with_positionals(server: OdooEmulator)
         await transport.aclose()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("version", ["18.0", "19.0"], ids=["jsonrpc", "json2"])
+def test_both_transports_tell_the_servers_time_from_its_answers(version: str) -> None:
+    # a server clock far from this machine's: the transport goes by the server's Date
+    server_now = datetime(2031, 5, 6, 7, 8, 9)
+    odoo = emulator(version, clock=lambda: server_now)
+
+    async def scenario() -> None:
+        transport: JsonRpcTransport | Json2Transport
+        if version == "18.0":
+            transport = JsonRpcTransport(odoo.url, odoo.db, "bob", PASSWORD)
+        else:
+            transport = Json2Transport(odoo.url, odoo.db, API_KEY)
+        assert isinstance(transport, ServerClock)
+        assert transport.server_time(time.monotonic()) is None  # nothing answered yet
+        await transport.connect()
+        later = time.monotonic() + 60
+        reached = transport.server_time(later)
+        assert reached is not None
+        expected = server_now.replace(tzinfo=timezone.utc) + timedelta(seconds=60)
+        # the Date (the clock stands still), carried forward by the time since it came
+        assert expected <= reached <= expected + timedelta(seconds=5)
+        await transport.aclose()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        odoo.stop()

@@ -256,7 +256,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.connection.shutdown(socket.SHUT_RDWR)
 
     def _write(self, response: Response) -> None:
-        self.send_response(response.status)
+        if any(name.lower() == "date" for name, _value in response.headers):
+            # the app keeps its own clock: its Date, not the stdlib's
+            self.log_request(response.status)
+            self.send_response_only(response.status)
+            self.send_header("Server", self.version_string())
+        else:
+            self.send_response(response.status)
         for name, value in response.headers:
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))

@@ -14,13 +14,16 @@ Reading
   series (all rows of one ``calendar.recurrence``) is one event whose id is
   the id of its first row as calsync first saw it (see :mod:`._series` for
   how rows become a rule, exceptions and cancelled occurrences). An
-  incremental pull lists, in one call, ``(id, write_date)`` of the rows in the
-  window (``present``: unlinked events show only there) and of those written
-  behind an overlap, reads in full only the rows whose ``write_date`` moved
-  (and the last row seen in the second of its last read: a second write in
-  the same second looks unchanged), and polls ``calendar.attendee`` for
-  answers (they do not touch the event): three calls when nothing changed,
-  however many rows a bulk write just touched. A cursor of an earlier window
+  incremental pull lists, at once, the ids of the rows in the window
+  (``present``: unlinked events show only there), ``(id, write_date)`` of
+  those written behind an overlap, and the answers of ``calendar.attendee``
+  (they do not touch the event); it reads in full only the rows whose
+  ``write_date`` moved (and the last row seen in the second of its last read:
+  a second write in the same second looks unchanged): four calls when nothing
+  changed, however many rows a bulk write just touched. The overlap reaches
+  back from the later of the newest ``write_date`` and the time of the last
+  poll (the earlier of Odoo's clock and calsync's), so a bulk write stops
+  being listed once the overlap has passed it. A cursor of an earlier window
   serves a new one: only what the new window adds is read.
 
 Writing
@@ -63,6 +66,7 @@ from calsync.adapters.odoo._transport import (
     Json2Transport,
     JsonRpcTransport,
     OdooTransport,
+    ServerClock,
 )
 
 __all__ = [
@@ -74,4 +78,5 @@ __all__ = [
     "OdooCalendar",
     "OdooDatabase",
     "OdooTransport",
+    "ServerClock",
 ]

@@ -8,6 +8,7 @@ assembled into :class:`~calsync.adapters.RemoteEvent` s, the pulls and
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import hashlib
 import json
@@ -41,6 +42,7 @@ from calsync._protocol import (
     Write,
     WriteResult,
 )
+from calsync._tasks import settle
 from calsync.adapters.odoo import _mapping as mapping
 from calsync.adapters.odoo._answers import UNREADABLE, Unread, checked, is_id, split_rows
 from calsync.adapters.odoo._apply import Apply, Job
@@ -82,6 +84,7 @@ from calsync.adapters.odoo._snapshot import (
 from calsync.adapters.odoo._transport import (
     AutoTransport,
     OdooTransport,
+    ServerClock,
     TransportChoice,
     major_version,
     transport_for,
@@ -757,6 +760,7 @@ class OdooCalendar:
         return max(stamps) if stamps else EPOCH
 
     async def _full(self, window: Window) -> Listing:
+        moment, wall = time.monotonic(), time.time()
         since = await self._mark()
         unread = Unread()
         rows = await self._search_read(
@@ -788,8 +792,9 @@ class OdooCalendar:
         pairs = [(row_id, write_date_of(row)) for row_id, row in read.items()]
         newest = max((stamp for _row_id, stamp in pairs), default="")
         opened = {newest: time.time()} if newest else {}
+        at = self._read_time(moment, wall) if held == since else EPOCH
         cursor = self._next_cursor(
-            window, held or since, _Read(read, pairs, opened=opened), answers, digests
+            window, held or since, _Read(read, pairs, opened=opened, at=at), answers, digests
         )
         return Listing(
             items=items,
@@ -929,6 +934,40 @@ class OdooCalendar:
                 )
         return await self.read_own(model, ids, fields, context)
 
+    async def _own_changes(
+        self, low: str, window: Window, unread: Unread
+    ) -> tuple[dict[int, int | None], list[tuple[int, str]], dict[int, tuple[int | None, str]]]:
+        """What a shared listing gives, asked by this calendar alone, three calls at once:
+        the rows in the window, those written after ``low``, the attendees' answers."""
+        calls = (
+            asyncio.ensure_future(self._present(window)),
+            asyncio.ensure_future(self._listed(low, unread)),
+            asyncio.ensure_future(self._attendee_answers(low)),
+        )
+        try:
+            return await calls[0], await calls[1], await calls[2]
+        finally:
+            await settle(calls)
+
+    def _read_time(self, moment: float, wall: float) -> str:
+        """A time a pull that began at ``moment`` (``time.monotonic()``; ``wall`` on
+        calsync's clock) read after, as Odoo stamps rows; EPOCH when Odoo's clock is unknown.
+
+        The earlier of Odoo's clock (the ``Date`` of its answers, see
+        :class:`~._transport.ServerClock`) and calsync's: with either clock ahead,
+        the overlap still reaches back from the true time, by the other one.
+        """
+        clocks: list[object] = [self.transport, self._database and self._database.transport]
+        odoo = [
+            reached
+            for clock in clocks
+            if isinstance(clock, ServerClock) and (reached := clock.server_time(moment))
+        ]
+        if not odoo:
+            return EPOCH
+        ours = datetime.fromtimestamp(wall, UTC)
+        return mapping.format_datetime(min(max(odoo), ours))
+
     async def _shared_changes(self, low: str, window: Window) -> Changes | None:
         """This calendar's share of the database's listing, if it has one that answers.
 
@@ -981,13 +1020,14 @@ class OdooCalendar:
             await self._read_rows(fresh, again, unread)
 
     async def _incremental(self, state: Cursor, window: Window) -> Listing:
-        low = shift(state.since, -self._overlap)
+        moment, wall = time.monotonic(), time.time()
+        low = state.low(self._overlap)
         unread = Unread()
         shared = await self._shared_changes(low, window)
-        present_ids, pairs = (
-            (dict(shared.present), list(shared.pairs))
+        present_ids, pairs, attendees = (
+            (dict(shared.present), list(shared.pairs), dict(shared.answers))
             if shared is not None
-            else (await self._present(window), await self._listed(low, unread))
+            else await self._own_changes(low, window, unread)
         )
         seen = {**state.seen, **self._echo_rows}
         opened = _earliest(state.open, self._echo_open)
@@ -1008,9 +1048,6 @@ class OdooCalendar:
         fresh = Snapshot()
         fresh.add_rows(entering)
         await self._read_moved(fresh, pairs, seen, opened, unread)
-        attendees = (
-            dict(shared.answers) if shared is not None else await self._attendee_answers(low)
-        )
         read_at = time.time()
         self._window = window
         answered_before = {**state.attendees, **self._echo_attendees}
@@ -1070,8 +1107,9 @@ class OdooCalendar:
         held = unread.hold(since)
         kept = {row_id: row for row_id, row in read.items() if not unread.holds(row)}
         still, closed = _settle(opened, state.closed, newest, read_at)
+        at = self._read_time(moment, wall) if held == since else EPOCH
         cursor = self._next_cursor(
-            window, held or since, _Read(kept, pairs, seen, still, closed), answers, digests
+            window, held or since, _Read(kept, pairs, seen, still, closed, at), answers, digests
         )
         return Listing(
             items=items,
@@ -1090,7 +1128,7 @@ class OdooCalendar:
         digests: Mapping[int, str],
     ) -> Cursor:
         """The cursor after a pull; the echo of calsync's own writes is folded in and reset."""
-        low = shift(since, -self._overlap)
+        low = shift(max(since, read.at), -self._overlap)
         seen = {
             row_id: Seen(write_date_of(row), row_hash(row))
             for row_id, row in read.rows.items()
@@ -1112,6 +1150,7 @@ class OdooCalendar:
         return Cursor(
             window=Cursor.window_key(window),
             since=since,
+            read=read.at,
             seen=seen,
             attendees=kept,
             series={rid: value for rid, value in self._series.items() if rid in digests},
@@ -1251,6 +1290,8 @@ class _Read:
     before: Mapping[int, Seen] = attrs.Factory(dict)
     opened: Mapping[str, float] = attrs.Factory(dict)
     closed: str = EPOCH
+    #: a time the pull read after (see :meth:`~._cursor.Cursor.low`)
+    at: str = EPOCH
 
 
 def _earliest(*maps: Mapping[str, float]) -> dict[str, float]:

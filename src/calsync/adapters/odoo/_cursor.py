@@ -1,15 +1,20 @@
 """The incremental pull's cursor: an opaque JSON string only this adapter reads.
 
 ``{"v": 2, "w": [window start, window end], "since": "YYYY-MM-DD HH:MM:SS",
-"seen": {row id: "write_date|row hash"}, "open": {second: read at}, "closed": second,
-"att": {attendee id: "write_date|state"}, "series": {recurrence id: [series id, anchor]},
+"read": "YYYY-MM-DD HH:MM:SS", "seen": {row id: "write_date|row hash"},
+"open": {second: read at}, "closed": second, "att": {attendee id:
+"write_date|state"}, "series": {recurrence id: [series id, anchor]},
 "rows": {recurrence id: digest}}``
 
-* ``since`` is the newest ``write_date`` known. Each poll lists ``(id,
-  write_date)`` of the rows written after ``since - overlap``: Odoo stamps a row
-  with its transaction's *start*, so a long transaction can commit behind the
-  cursor (odoo.md §5.2); its rows then show a ``write_date`` calsync has not
-  seen for them.
+* ``since`` is the newest ``write_date`` known, ``read`` a time the last poll
+  read after (see :meth:`Cursor.low`). Each poll lists ``(id, write_date)`` of
+  the rows written after the later of the two, minus the overlap: Odoo stamps
+  a row with its transaction's *start*, so a long transaction can commit
+  behind the cursor (odoo.md §5.2); its rows then show a ``write_date``
+  calsync has not seen for them. A transaction that commits after the last
+  poll read started less than an overlap before it, so rows stamped earlier
+  were all there to be read then; ``read`` lets a quiet calendar stop listing
+  the last bulk write once the overlap has passed it.
 * ``seen`` holds, for the rows written in that overlap, the ``write_date`` and
   a hash of the row as last read in full. A row listed with the same
   ``write_date`` is not read again: only new or moved ``write_date`` s are.
@@ -131,6 +136,8 @@ class Cursor:
 
     window: tuple[str, str]
     since: str = EPOCH
+    #: a time (Odoo's clock, to the second) the last poll read after; EPOCH when unknown
+    read: str = EPOCH
     seen: dict[int, Seen] = attrs.Factory(dict)
     attendees: dict[int, str] = attrs.Factory(dict)
     series: dict[int, tuple[int, OccurrenceKey | None]] = attrs.Factory(dict)
@@ -143,6 +150,11 @@ class Cursor:
     def window_key(window: Window) -> tuple[str, str]:
         """How a window is written in the cursor."""
         return (window.start.isoformat(), window.end.isoformat())
+
+    def low(self, overlap: timedelta) -> str:
+        """The ``write_date`` after which the next poll lists rows: ``overlap`` before the
+        later of ``since`` and ``read``."""
+        return shift(max(self.since, self.read), -overlap)
 
     def made_for(self, window: Window) -> bool:
         """Whether this cursor describes ``window`` (else the window moved since)."""
@@ -170,6 +182,7 @@ class Cursor:
             return cls(
                 window=(start, end),
                 since=_stamp(data["since"]),
+                read=_stamp(data.get("read", EPOCH)),
                 seen={int(k): Seen.parse(str(v)) for k, v in data.get("seen", {}).items()},
                 attendees={int(k): str(v) for k, v in data.get("att", {}).items()},
                 series=series,
@@ -186,6 +199,7 @@ class Cursor:
             "v": _VERSION,
             "w": list(self.window),
             "since": self.since,
+            "read": self.read,
             "seen": {str(k): v.dump() for k, v in sorted(self.seen.items())},
             "open": dict(sorted(self.open.items())),
             "closed": self.closed,

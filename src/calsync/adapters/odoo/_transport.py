@@ -47,15 +47,20 @@ that reads many users' calendars): it logs in once for all of them.
 
 Both count what they send: ``requests`` (every HTTP round trip, login
 included) and ``calls`` (a :class:`~collections.Counter` by ``model.method``).
-Neither logs, reprs nor raises with the password or the key in it.
+Both tell the server's time (:class:`ServerClock`): the ``Date`` header of its
+latest answer, carried forward on calsync's monotonic clock. Neither logs,
+reprs nor raises with the password or the key in it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import itertools
 import logging
+import time
 from collections import Counter
+from datetime import datetime, timedelta, timezone
 from typing import Any, Literal, Protocol, runtime_checkable
 from urllib.parse import SplitResult
 
@@ -76,6 +81,7 @@ __all__ = [
     "Json2Transport",
     "JsonRpcTransport",
     "OdooTransport",
+    "ServerClock",
     "TransportChoice",
     "check_credentials",
     "check_url",
@@ -109,6 +115,49 @@ class OdooTransport(Protocol):
 
     async def aclose(self) -> None:
         """Release connections (the login is kept: a later call reconnects without one)."""
+
+
+@runtime_checkable
+class ServerClock(Protocol):
+    """A transport that can tell the server's time (both of calsync's can)."""
+
+    def server_time(self, moment: float) -> datetime | None:
+        """A time the server's clock had certainly reached at ``moment`` (``time.monotonic()``).
+
+        None before the server has answered with a ``Date``.
+        """
+
+
+class _DateHeader:
+    """The ``Date`` of the server's latest answer and when it arrived (``time.monotonic()``).
+
+    A server stamps each answer with the time it made it, to the second (RFC 9110
+    §6.6.1; Odoo's werkzeug server does, and so do the proxies in front of it).
+    That answer was made before it arrived, so the stamp plus the time since it
+    arrived is a time the server's clock had reached (clocks run at one rate).
+    """
+
+    def __init__(self) -> None:
+        self._stamp: datetime | None = None
+        self._arrived = 0.0
+
+    def note(self, response: httpx.Response) -> None:
+        """Keep the answer's ``Date`` (an answer without a readable one changes nothing)."""
+        header = response.headers.get("date")
+        if not header:
+            return
+        try:
+            stamp = email.utils.parsedate_to_datetime(header)
+        except (TypeError, ValueError):
+            return
+        self._stamp = stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
+        self._arrived = time.monotonic()
+
+    def at(self, moment: float) -> datetime | None:
+        """The server's time at ``moment``, at least (None before any ``Date``)."""
+        if self._stamp is None:
+            return None
+        return self._stamp + timedelta(seconds=moment - self._arrived)
 
 
 class _Counting:
@@ -147,6 +196,7 @@ class _Pool:
         self._headers = {"User-Agent": "calsync", **headers}
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.date = _DateHeader()
 
     def _http(self) -> httpx.AsyncClient:
         loop = asyncio.get_running_loop()
@@ -160,7 +210,7 @@ class _Pool:
     async def post(self, path: str, body: Any, what: str) -> httpx.Response:
         """POST ``body`` as JSON; a timeout or a connection failure is transient."""
         try:
-            return await self._http().post(path, json=body)
+            response = await self._http().post(path, json=body)
         except httpx.TimeoutException as error:
             raise transient(
                 f"Odoo did not answer {what} within {self.timeout} s: {type(error).__name__}",
@@ -171,6 +221,8 @@ class _Pool:
                 f"could not reach Odoo at {self.url}: {type(error).__name__}: {error}",
                 side=self.side,
             ) from None
+        self.date.note(response)
+        return response
 
     def http_error(self, status: int) -> ProviderError:
         """A non-200 answer without Odoo's envelope: transient for 5xx, 408 and 429."""
@@ -252,6 +304,11 @@ class JsonRpcTransport(_Counting):
 
     def __repr__(self) -> str:
         return f"JsonRpcTransport(url={self._url!r}, db={self._db!r}, login={self._login!r})"
+
+    def server_time(self, moment: float) -> datetime | None:
+        """A time Odoo's clock had reached at ``moment`` (``time.monotonic()``): the
+        ``Date`` of its latest answer, carried forward (None before any)."""
+        return self._pool.date.at(moment)
 
     @property
     def uid(self) -> int | None:
@@ -426,6 +483,11 @@ class Json2Transport(_Counting):
 
     def __repr__(self) -> str:
         return f"Json2Transport(url={self._url!r}, db={self._db!r})"
+
+    def server_time(self, moment: float) -> datetime | None:
+        """A time Odoo's clock had reached at ``moment`` (``time.monotonic()``): the
+        ``Date`` of its latest answer, carried forward (None before any)."""
+        return self._pool.date.at(moment)
 
     @property
     def uid(self) -> int | None:
@@ -615,6 +677,10 @@ class AutoTransport(_Counting):
             version=self._probed,
             side=self._side,
         )
+
+    def server_time(self, moment: float) -> datetime | None:
+        """The chosen transport's :meth:`~JsonRpcTransport.server_time` (None before it)."""
+        return self.inner.server_time(moment) if self.inner is not None else None
 
     async def connect(self) -> int:
         """Choose (once), then the chosen transport's login (once)."""

@@ -34,7 +34,7 @@ import re
 import secrets
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from http.cookies import SimpleCookie
 from importlib import resources
@@ -252,7 +252,14 @@ class OdooApp:
             handler = self._xmlrpc
         if handler is None and _DOC_PATH.match(path) and self._has_json2:
             handler = self._doc_bearer
-        return handler(request) if handler is not None else _NOT_FOUND
+        response = handler(request) if handler is not None else _NOT_FOUND
+        return attrs.evolve(response, headers=(*response.headers, ("Date", self._date())))
+
+    def _date(self) -> str:
+        """Every answer's ``Date`` (RFC 9110 §6.6.1), on the server's clock: Odoo's werkzeug
+        server stamps each answer with its host's time (``BaseHTTPRequestHandler.send_response``),
+        and the emulator's clock may be set or moved, its ``write_date`` with it."""
+        return format_datetime(self.clock().replace(tzinfo=timezone.utc), usegmt=True)
 
     def _version_info(self, request: Request) -> Response:
         self._log(WEB, None, "version_info", None)
