@@ -67,6 +67,8 @@ PULLED, PUSHED = 10, 5
 #: on a real 18.0 server against the same Graph emulator), seconds per round.
 MODULE_50 = {"pull": 8.7, "push": 35.3, "no-op": 5.7}
 ROUNDS = ("first sync", "pull", "push", "no-op")
+#: ``sync_many(concurrency=...)``; None: its default (``--concurrency``)
+CONCURRENCY: int | None = None
 MODES = ("alone", "shared")
 
 
@@ -298,7 +300,7 @@ def measure(
     odoo_before = requests_of(syncs, database)
     logins_before = logins_of(syncs, database)
     started = time.perf_counter()
-    outcomes = calsync.sync_many(syncs)
+    outcomes = calsync.sync_many(syncs, **({"concurrency": CONCURRENCY} if CONCURRENCY else {}))
     wall = time.perf_counter() - started
     counts = host.ask("counts")
     made, failed = writes_of(outcomes)
@@ -410,7 +412,10 @@ def main() -> None:
     parser.add_argument("--real", action="store_true", help="a real Odoo (CALSYNC_ODOO_*)")
     parser.add_argument("--modes", default=",".join(MODES), help="alone, shared or both")
     parser.add_argument("--odoo-log", type=Path, default=ODOO_LOG)
+    parser.add_argument("--concurrency", type=int, help="pairs at once (sync_many's default)")
     args = parser.parse_args()
+    global CONCURRENCY  # noqa: PLW0603 (a run-wide setting of this script)
+    CONCURRENCY = args.concurrency
     real = real_odoo(args.odoo_log) if args.real else None
     rounds = run([int(n) for n in args.users.split(",")], real, args.modes.split(","))
     print(markdown(rounds))

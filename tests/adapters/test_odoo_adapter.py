@@ -320,6 +320,36 @@ def listed_after(setup: Setup, since: int) -> list[str]:
     return bounds
 
 
+def listing_domains(setup: Setup, since: int) -> list[list[Any]]:
+    """The domain of each ``calendar.event`` listing since request ``since``."""
+    domains = []
+    for request in setup.odoo.requests[since:]:
+        args = json.loads(request.body or b"{}").get("params", {}).get("args", [])
+        if len(args) > 5 and args[3:5] == ["calendar.event", "search_read"]:
+            domains.append(args[5][0])
+    return domains
+
+
+def test_within_the_overlap_odoo_lists_only_the_rows_calsync_has_not_seen_as_they_are(
+    clock: Clock, clocked: Setup
+) -> None:
+    ids = bulk(clocked, 200)  # one transaction: one second
+    full = clocked.pull()
+    clock.advance(seconds=30)  # still inside the overlap
+    # the first poll after calsync read in a second lists all of its rows once, to read
+    # the last of them again now that the second is over (see last_seen_of)
+    first = clocked.pull(aged(full.cursor))
+    clocked.hands.write(ids[7], {"name": "Renamed"})
+    clocked.hands.create(meeting("New", day=20))
+    requests = len(clocked.odoo.requests)
+    changes = clocked.pull(first.cursor)
+    assert sorted(item.event.title for item in changes.items) == ["New", "Renamed"]
+    [domain] = listing_domains(clocked, requests)
+    matched = clocked.hands.call("calendar.event", "search", domain, context={"active_test": False})
+    assert len(matched) == 2  # not the 198 rows calsync has read as they are
+    assert ids[7] in matched
+
+
 def test_a_bulk_write_leaves_the_listing_once_the_overlap_has_passed_it(
     clock: Clock, clocked: Setup
 ) -> None:
