@@ -586,8 +586,11 @@ def test_the_cursor_round_trips_and_refuses_foreign_text() -> None:
         attendees={9: "2027-01-02 03:04:05|accepted"},
         series={3: (12, MONDAYS[0]), 4: (20, date(2027, 1, 1))},
         open={"2027-01-02 03:04:05": 1790000000.5},
+        read="2027-01-02 03:10:00",
     )
     assert Cursor.parse(cursor.dump()) == cursor
+    # the overlap reaches back from the later of the newest write and the last read
+    assert cursor.low(timedelta(minutes=5)) == "2027-01-02 03:05:00"
     assert cursor.made_for(WINDOW)
     other = Window(datetime(2027, 1, 2, tzinfo=UTC), datetime(2028, 1, 1, tzinfo=UTC))
     assert not cursor.made_for(other)  # still read: the adapter lists what ``other`` adds
@@ -607,6 +610,8 @@ def test_a_version_1_cursor_is_read_with_its_rows_to_read_again() -> None:
     assert cursor is not None
     assert cursor.seen == {5: Seen("", "abc")}  # no write_date: read in full once more
     assert cursor.open == {"2027-01-02 03:04:05": 0.0}  # read long ago: checked once more
+    assert cursor.read == "1970-01-01 00:00:00"  # no time of reading: from ``since`` alone
+    assert cursor.low(timedelta(minutes=5)) == "2027-01-02 02:59:05"
 
 
 def test_the_row_to_read_again_is_the_last_seen_of_its_second() -> None:
