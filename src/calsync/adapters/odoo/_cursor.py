@@ -72,10 +72,26 @@ def ids_digest(ids: Iterable[int]) -> str:
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
+#: Fields holding a set of ids, hashed sorted: Odoo lists a row's attendees in
+#: ``calendar.attendee._order``, ``create_date ASC``, and the attendees created with
+#: the event tie; PostgreSQL then returns them in whatever order it finds them, which
+#: one attendee's answer can change (seen on 19.0).
+_ID_SETS = frozenset({"attendee_ids", "partner_ids", "alarm_ids", "categ_ids"})
+
+
 def row_hash(row: Mapping[str, Any]) -> str:
-    """A short hash of a row as read (every field, ``write_date`` included)."""
-    text = json.dumps(row, sort_keys=True, separators=(",", ":"), default=str)
+    """A short hash of a row as read (every field, ``write_date`` included; sets of ids
+    in any order)."""
+    normal = {
+        name: sorted(value) if name in _ID_SETS and _all_ids(value) else value
+        for name, value in row.items()
+    }
+    text = json.dumps(normal, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def _all_ids(value: object) -> bool:
+    return isinstance(value, list) and all(type(item) is int for item in value)
 
 
 @attrs.frozen
