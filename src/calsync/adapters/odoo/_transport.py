@@ -255,6 +255,17 @@ class _LoopLock:
         return lock
 
 
+class _Pooled(_Counting):
+    """What both transports share: their requests counted, their pool, the server's clock."""
+
+    _pool: _Pool
+
+    def server_time(self, moment: float) -> datetime | None:
+        """A time Odoo's clock had reached at ``moment`` (``time.monotonic()``): the
+        ``Date`` of its latest answer, carried forward (None before any)."""
+        return self._pool.date.at(moment)
+
+
 # -- /jsonrpc ----------------------------------------------------------------------------------
 
 
@@ -262,7 +273,7 @@ class _SessionExpiredError(Exception):
     """Internal: the server wants a new login."""
 
 
-class JsonRpcTransport(_Counting):
+class JsonRpcTransport(_Pooled):
     """``execute_kw`` on ``/jsonrpc``: one login, then the uid and the secret on every call.
 
     ``secret`` is the password or an API key (Odoo accepts either on
@@ -304,11 +315,6 @@ class JsonRpcTransport(_Counting):
 
     def __repr__(self) -> str:
         return f"JsonRpcTransport(url={self._url!r}, db={self._db!r}, login={self._login!r})"
-
-    def server_time(self, moment: float) -> datetime | None:
-        """A time Odoo's clock had reached at ``moment`` (``time.monotonic()``): the
-        ``Date`` of its latest answer, carried forward (None before any)."""
-        return self._pool.date.at(moment)
 
     @property
     def uid(self) -> int | None:
@@ -448,7 +454,7 @@ class JsonRpcTransport(_Counting):
 # -- JSON-2 over httpx -------------------------------------------------------------------------
 
 
-class Json2Transport(_Counting):
+class Json2Transport(_Pooled):
     """JSON-2 (``POST /json/2/<model>/<method>``) on a pooled :class:`httpx.AsyncClient`.
 
     ``timeout`` bounds each call. ``version`` (19.0 and later) chooses the
@@ -483,11 +489,6 @@ class Json2Transport(_Counting):
 
     def __repr__(self) -> str:
         return f"Json2Transport(url={self._url!r}, db={self._db!r})"
-
-    def server_time(self, moment: float) -> datetime | None:
-        """A time Odoo's clock had reached at ``moment`` (``time.monotonic()``): the
-        ``Date`` of its latest answer, carried forward (None before any)."""
-        return self._pool.date.at(moment)
 
     @property
     def uid(self) -> int | None:
