@@ -16,9 +16,9 @@ import logging
 import re
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import attrs
 
@@ -52,6 +52,7 @@ from calsync.adapters.odoo._cursor import (
     Cursor,
     Seen,
     last_seen_of,
+    low_bound,
     row_hash,
     shift,
 )
@@ -92,6 +93,8 @@ from calsync.adapters.odoo._transport import (
 )
 
 __all__ = ["OdooCalendar"]
+
+T = TypeVar("T")
 
 logger = logging.getLogger("calsync.odoo")
 
@@ -934,16 +937,28 @@ class OdooCalendar:
         """``model.read``: with the shared database's reads when there is one (one call for
         the calendars that read at the same time), else with this calendar's login."""
         if self._database is not None:
-            try:
-                return await self._database.read(self, model, ids, fields, context)
-            except ProviderError as error:
-                logger.warning(
-                    "a shared Odoo read failed (%s): %s reads alone",
-                    type(error).__name__,
-                    self._user_login,
-                    extra={"calsync_side": self._name, "calsync_error": str(error)},
-                )
+            rows = await self._shared(
+                self._database.read(self, model, ids, fields, context), "read", "reads alone"
+            )
+            if rows is not None:
+                return rows
         return await self.read_own(model, ids, fields, context)
+
+    async def _shared(self, call: Awaitable[T], what: str, instead: str) -> T | None:
+        """What the shared database answers, or None when it fails: the calendar then does
+        the work alone (a warning says so)."""
+        try:
+            return await call
+        except ProviderError as error:
+            logger.warning(
+                "a shared Odoo %s failed (%s): %s %s",
+                what,
+                type(error).__name__,
+                self._user_login,
+                instead,
+                extra={"calsync_side": self._name, "calsync_error": str(error)},
+            )
+            return None
 
     async def _own_changes(
         self,
@@ -993,16 +1008,9 @@ class OdooCalendar:
         """
         if self._database is None:
             return None
-        try:
-            return await self._database.changes(self, low, window)
-        except ProviderError as error:
-            logger.warning(
-                "the shared Odoo listing failed (%s): %s lists its own changes",
-                type(error).__name__,
-                self._user_login,
-                extra={"calsync_side": self._name, "calsync_error": str(error)},
-            )
-            return None
+        return await self._shared(
+            self._database.changes(self, low, window), "listing", "lists its own changes"
+        )
 
     async def _read_moved(
         self,
@@ -1149,7 +1157,7 @@ class OdooCalendar:
         digests: Mapping[int, str],
     ) -> Cursor:
         """The cursor after a pull; the echo of calsync's own writes is folded in and reset."""
-        low = shift(max(since, read.at), -self._overlap)
+        low = low_bound(since, read.at, self._overlap)
         seen = {
             row_id: Seen(write_date_of(row), row_hash(row))
             for row_id, row in read.rows.items()

@@ -55,7 +55,17 @@ import attrs
 from calsync._model._recurrence import OccurrenceKey
 from calsync._model._window import Window
 
-__all__ = ["EPOCH", "SETTLE", "Cursor", "Seen", "ids_digest", "last_seen_of", "row_hash", "shift"]
+__all__ = [
+    "EPOCH",
+    "SETTLE",
+    "Cursor",
+    "Seen",
+    "ids_digest",
+    "last_seen_of",
+    "low_bound",
+    "row_hash",
+    "shift",
+]
 
 UTC = timezone.utc
 EPOCH = "1970-01-01 00:00:00"
@@ -168,9 +178,8 @@ class Cursor:
         return (window.start.isoformat(), window.end.isoformat())
 
     def low(self, overlap: timedelta) -> str:
-        """The ``write_date`` after which the next poll lists rows: ``overlap`` before the
-        later of ``since`` and ``read``."""
-        return shift(max(self.since, self.read), -overlap)
+        """The ``write_date`` after which the next poll lists rows (:func:`low_bound`)."""
+        return low_bound(self.since, self.read, overlap)
 
     def made_for(self, window: Window) -> bool:
         """Whether this cursor describes ``window`` (else the window moved since)."""
@@ -227,6 +236,12 @@ class Cursor:
             "rows": {str(k): v for k, v in sorted(self.rows.items())},
         }
         return json.dumps(data, separators=(",", ":"))
+
+
+def low_bound(since: str, read: str, overlap: timedelta) -> str:
+    """``overlap`` before the later of ``since`` (the newest ``write_date`` known) and
+    ``read`` (a time the last poll read after): no row a poll has not seen is older."""
+    return shift(max(since, read), -overlap)
 
 
 def shift(stamp: str, delta: timedelta) -> str:
