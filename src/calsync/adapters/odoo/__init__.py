@@ -19,8 +19,9 @@ Reading
   those written behind an overlap, and the answers of ``calendar.attendee``
   (they do not touch the event); it reads in full only the rows whose
   ``write_date`` moved (and the last row seen in the second of its last read:
-  a second write in the same second looks unchanged): four calls when nothing
-  changed, however many rows a bulk write just touched. The overlap reaches
+  a second write in the same second looks unchanged): three calls when nothing
+  changed (four within seconds of a write), however many rows a bulk write
+  just touched. The overlap reaches
   back from the later of the newest ``write_date`` and the time of the last
   poll (the earlier of Odoo's clock and calsync's), so a bulk write stops
   being listed once the overlap has passed it. A cursor of an earlier window
