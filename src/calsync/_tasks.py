@@ -21,12 +21,21 @@ T = TypeVar("T")
 
 
 async def settle(tasks: Iterable[asyncio.Future[Any] | None]) -> None:
-    """Cancel these tasks unless done, and wait until they are."""
-    pending = [task for task in tasks if task is not None and not task.done()]
+    """Cancel these tasks unless done, and wait until they are.
+
+    Their errors count as retrieved: the caller raises the first one it met,
+    and a sibling's (often the same cause) would otherwise be logged by
+    asyncio as "Task exception was never retrieved" when collected.
+    """
+    given = [task for task in tasks if task is not None]
+    pending = [task for task in given if not task.done()]
     for task in pending:
         task.cancel()
     if pending:
         await asyncio.wait(pending)
+    for task in given:
+        if not task.cancelled():
+            task.exception()
 
 
 async def gather(*awaitables: Awaitable[T]) -> list[T]:
