@@ -18,7 +18,9 @@ Semantics:
   back, waiters are woken in arrival order across keys;
 - the limiter is thread-safe and not tied to an event loop: waiters of
   different loops and threads (workers of one process each running their
-  own loop) share it, each woken in its own loop.
+  own loop) share it, each woken in its own loop; a waiter whose loop was
+  closed under it is dropped, its permits going to the next (a limiter
+  shared for a process's life must not lose them).
 """
 
 from __future__ import annotations
@@ -109,10 +111,13 @@ class ConcurrencyLimiter:
             if not self._fits_key(waiter.key, waiter.count):
                 blocked.add(waiter.key)
                 continue
+            self._waiters.remove(waiter)
+            try:
+                waiter.loop.call_soon_threadsafe(_resolve, waiter.future)
+            except RuntimeError:  # its loop was closed with it waiting: nobody to grant
+                continue
             self._take(waiter.key, waiter.count)
             waiter.granted = True
-            self._waiters.remove(waiter)
-            waiter.loop.call_soon_threadsafe(_resolve, waiter.future)
 
     # -- API ------------------------------------------------------------------------
 
@@ -137,7 +142,8 @@ class ConcurrencyLimiter:
                     self._give(key, count)
                     self._wake()
                 else:
-                    self._waiters.remove(waiter)
+                    if waiter in self._waiters:  # else dropped: its loop was closed
+                        self._waiters.remove(waiter)
                     self._wake()  # later waiters of this key may fit now
             raise
         return count

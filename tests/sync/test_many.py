@@ -127,6 +127,27 @@ def test_limiter_is_shared_by_event_loops_in_threads() -> None:
     assert limiter.in_use() == 0
 
 
+def test_a_waiter_whose_loop_was_closed_gives_its_turn_away() -> None:
+    """A limiter shared for a process's life (the Odoo transports' default) must not lose
+    permits to a thread whose loop was closed while it waited."""
+    limiter = ConcurrencyLimiter(per_key=1)
+    asyncio.run(limiter.acquire("k"))  # held: the next ones wait
+    abandoned = asyncio.new_event_loop()
+    waiter = abandoned.create_task(limiter.acquire("k"))
+    abandoned.run_until_complete(asyncio.sleep(0.01))  # it waits now
+    abandoned.close()
+    assert not waiter.done()
+
+    async def next_one() -> None:
+        waiting = asyncio.ensure_future(limiter.acquire("k"))
+        await asyncio.sleep(0.01)
+        limiter.release("k")
+        assert await asyncio.wait_for(waiting, 1) == 1
+
+    asyncio.run(next_one())
+    assert limiter.in_use("k") == 1
+
+
 def test_limiter_refuses_nonsense() -> None:
     with pytest.raises(calsync.ConfigurationError):
         ConcurrencyLimiter(per_key=0)
@@ -342,3 +363,4 @@ def test_rounds_of_sync_many_log_in_to_odoo_once_per_user() -> None:
         assert odoo.call_count(None, "login") == 3
         for sync in syncs:
             sync.close()
+
