@@ -67,8 +67,11 @@ PULLED, PUSHED = 10, 5
 #: on a real 18.0 server against the same Graph emulator), seconds per round.
 MODULE_50 = {"pull": 8.7, "push": 35.3, "no-op": 5.7}
 ROUNDS = ("first sync", "pull", "push", "no-op")
-#: ``sync_many(concurrency=...)``; None: its default (``--concurrency``)
-CONCURRENCY: int | None = None
+#: ``sync_many``'s keyword arguments from the command line (``--concurrency``,
+#: ``--app-concurrency``); its defaults where not given
+OPTIONS: dict[str, int] = {}
+#: The Odoo transports' limiter (``--odoo-in-flight``); None: the default, SERVER_LIMITER
+LIMITER: calsync.ConcurrencyLimiter | None = None
 MODES = ("alone", "shared")
 
 
@@ -242,11 +245,13 @@ def synchronizers(
     database = None
     if mode == "shared":
         login, password = real.admin if real else ("admin", "admin")
-        transport = Tagged(url, db, login, password, version="18.0", side="odoo")
+        transport = Tagged(url, db, login, password, version="18.0", side="odoo", limiter=LIMITER)
         database = OdooDatabase(url, db, login, transport=transport)
     made = []
     for user in users:
-        transport = Tagged(url, db, user["login"], user["password"], version="18.0", side="odoo")
+        transport = Tagged(
+            url, db, user["login"], user["password"], version="18.0", side="odoo", limiter=LIMITER
+        )
         odoo = OdooCalendar(url, db, user["login"], transport=transport, database=database)
         outlook = OutlookCalendar(
             StaticToken(user["token"]), base_url=host.hello["graph"], account=user["email"]
@@ -300,7 +305,7 @@ def measure(
     odoo_before = requests_of(syncs, database)
     logins_before = logins_of(syncs, database)
     started = time.perf_counter()
-    outcomes = calsync.sync_many(syncs, **({"concurrency": CONCURRENCY} if CONCURRENCY else {}))
+    outcomes = calsync.sync_many(syncs, **OPTIONS)
     wall = time.perf_counter() - started
     counts = host.ask("counts")
     made, failed = writes_of(outcomes)
@@ -413,9 +418,19 @@ def main() -> None:
     parser.add_argument("--modes", default=",".join(MODES), help="alone, shared or both")
     parser.add_argument("--odoo-log", type=Path, default=ODOO_LOG)
     parser.add_argument("--concurrency", type=int, help="pairs at once (sync_many's default)")
+    parser.add_argument(
+        "--app-concurrency", type=int, help="Graph requests in flight (sync_many's default)"
+    )
+    parser.add_argument(
+        "--odoo-in-flight", type=int, help="Odoo requests in flight (SERVER_LIMITER's 8)"
+    )
     args = parser.parse_args()
-    global CONCURRENCY  # noqa: PLW0603 (a run-wide setting of this script)
-    CONCURRENCY = args.concurrency
+    global LIMITER  # noqa: PLW0603 (a run-wide setting of this script)
+    if args.odoo_in_flight is not None:
+        LIMITER = calsync.ConcurrencyLimiter(per_key=args.odoo_in_flight)
+    for name in ("concurrency", "app_concurrency"):
+        if getattr(args, name) is not None:
+            OPTIONS[name] = getattr(args, name)
     real = real_odoo(args.odoo_log) if args.real else None
     rounds = run([int(n) for n in args.users.split(",")], real, args.modes.split(","))
     print(markdown(rounds))

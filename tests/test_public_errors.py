@@ -320,6 +320,7 @@ def cases(folder: Path, odoo: OdooEmulator, graph: GraphEmulator) -> list[Case]:
     adapters = memory | st.sampled_from([None, "odoo", 3])
     stores = st.sampled_from([MemoryStore(), None, "state.sqlite3"])
     odoo_urls = URLS | st.just(odoo.url)
+    limiters = st.sampled_from([None, calsync.ConcurrencyLimiter(per_key=2), "eight", 8])
     graph_urls = URLS | st.just(graph.base_url)
     token = StaticToken(graph.add_mailbox(f"u{id(folder)}@example.com").token)
     rules = st.sampled_from([calsync.LatestWins(), calsync.Prefer("odoo"), calsync.KEEP_BOTH])
@@ -629,6 +630,7 @@ def cases(folder: Path, odoo: OdooEmulator, graph: GraphEmulator) -> list[Case]:
                 "page_size": numbers,
                 "on_delete": texts,
                 "user_login": texts,
+                "limiter": limiters,
             },
             lambda a: run(pull_and_close(a)),
             frozenset({"url", "db", "login"}),
@@ -644,6 +646,7 @@ def cases(folder: Path, odoo: OdooEmulator, graph: GraphEmulator) -> list[Case]:
                 "api_key": st.sampled_from(["k" * 40, ""]),
                 "transport": st.sampled_from(["auto", "jsonrpc", "json2", "carrier-pigeon"]),
                 "timeout": st.sampled_from([5.0, 0, -1, math.nan]),
+                "limiter": limiters,
             },
             lambda d: pull_through(d, odoo.url, odoo.db),
             frozenset({"url", "db", "login"}),
@@ -659,6 +662,7 @@ def cases(folder: Path, odoo: OdooEmulator, graph: GraphEmulator) -> list[Case]:
                 "api_key": st.sampled_from(["k" * 40, ""]),
                 "choice": st.sampled_from(["auto", "jsonrpc", "json2", "carrier-pigeon"]),
                 "timeout": st.sampled_from([5.0, 0, -1, math.nan]),
+                "limiter": limiters,
             },
             use_transport,
             frozenset({"url", "db", "login"}),
@@ -672,6 +676,7 @@ def cases(folder: Path, odoo: OdooEmulator, graph: GraphEmulator) -> list[Case]:
                 "login": texts,
                 "secret": texts,
                 "timeout": st.sampled_from([5.0, 0, -1]),
+                "limiter": limiters,
             },
             use_transport,
             frozenset({"url", "db", "login", "secret"}),
@@ -685,6 +690,7 @@ def cases(folder: Path, odoo: OdooEmulator, graph: GraphEmulator) -> list[Case]:
                 "api_key": texts,
                 "timeout": st.sampled_from([5.0, 0, -1]),
                 "version": texts,
+                "limiter": limiters,
             },
             use_transport,
             frozenset({"url", "db", "api_key"}),

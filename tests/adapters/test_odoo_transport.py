@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from calsync import ConfigurationError
-from calsync.adapters.odoo import Json2Transport, JsonRpcTransport, ServerClock
+from calsync import ConcurrencyLimiter, ConfigurationError, TransientError
+from calsync.adapters.odoo import SERVER_LIMITER, Json2Transport, JsonRpcTransport, ServerClock
 from calsync.adapters.odoo._signatures import jsonrpc_arguments, named
 from calsync.testing import OdooEmulator
 from tests.adapters.odoo_support import API_KEY, PASSWORD, emulator
@@ -127,5 +127,63 @@ def test_both_transports_tell_the_servers_time_from_its_answers(version: str) ->
 
     try:
         asyncio.run(scenario())
+    finally:
+        odoo.stop()
+
+
+def _transport(
+    odoo: OdooEmulator, limiter: ConcurrencyLimiter | None = None
+) -> JsonRpcTransport | Json2Transport:
+    if odoo.version == "18.0":
+        return JsonRpcTransport(odoo.url, odoo.db, "bob", PASSWORD, limiter=limiter)
+    return Json2Transport(odoo.url, odoo.db, API_KEY, limiter=limiter)
+
+
+async def _reads(transport: JsonRpcTransport | Json2Transport, count: int) -> list[object]:
+    await transport.connect()
+    calls = (transport.call("res.users", "context_get") for _ in range(count))
+    try:
+        return list(await asyncio.gather(*calls, return_exceptions=True))
+    finally:
+        await transport.aclose()
+
+
+@pytest.mark.parametrize("version", ["18.0", "19.0"], ids=["jsonrpc", "json2"])
+def test_a_full_connection_pool_fails_calls_beyond_it_and_a_limiter_keeps_below(
+    version: str,
+) -> None:
+    """Odoo's threaded server answers HTTP 500 to requests beyond its connection pool
+    (recorded on real 18.0); a limiter at the pool's size keeps every call whole."""
+    odoo = emulator(version, db_maxconn=3)
+    odoo.slow(0.05)
+    try:
+        unbounded = asyncio.run(_reads(_transport(odoo, ConcurrencyLimiter(per_key=12)), 12))
+        refused = [error for error in unbounded if isinstance(error, TransientError)]
+        assert refused, "12 calls at once on a pool of 3: some answered 500"
+        assert all(error.status == 500 for error in refused)
+        assert odoo.peak_in_flight == 3
+        bounded = asyncio.run(_reads(_transport(odoo, ConcurrencyLimiter(per_key=3)), 12))
+        assert all(isinstance(answer, dict) for answer in bounded)
+    finally:
+        odoo.stop()
+
+
+def test_every_transport_of_the_process_shares_the_default_ceiling_per_server() -> None:
+    """Two users' transports (JSON-RPC and JSON-2) to one server, 10 calls each at once:
+    at most SERVER_LIMITER.per_key (8) reach it together."""
+    assert SERVER_LIMITER.per_key == 8
+    odoo = emulator("19.0", db_maxconn=8)
+    odoo.slow(0.05)
+
+    async def both() -> list[object]:
+        jsonrpc = JsonRpcTransport(odoo.url, odoo.db, "bob", PASSWORD, version="19.0")
+        json2 = Json2Transport(odoo.url, odoo.db, API_KEY)
+        first, second = await asyncio.gather(_reads(jsonrpc, 10), _reads(json2, 10))
+        return first + second
+
+    try:
+        answers = asyncio.run(both())
+        assert all(isinstance(answer, dict) for answer in answers)
+        assert odoo.peak_in_flight == 8
     finally:
         odoo.stop()

@@ -364,3 +364,22 @@ def test_rounds_of_sync_many_log_in_to_odoo_once_per_user() -> None:
         for sync in syncs:
             sync.close()
 
+
+def test_many_pairs_stay_within_odoo_connection_pool() -> None:
+    """Twelve pairs at once on an Odoo whose threaded server has a pool of 8 connections
+    (each call 20 ms): without a ceiling their listing calls alone would need 36; the
+    transports' shared default (8 per server) keeps every call within it, and no pair
+    fails with Odoo's HTTP 500."""
+    with OdooEmulator("18.0", db_maxconn=8) as odoo, GraphEmulator() as graph:
+        specs = add_pairs(odoo, graph, 12)
+        for spec in specs:
+            seed(odoo, graph, spec)
+        odoo.slow(0.02)
+        store = MemoryStore()
+        syncs = [spec.synchronizer(odoo, graph, store) for spec in specs]
+        for _ in range(2):  # a first sync, then incremental pulls (three listing calls each)
+            outcomes = sync_many(syncs, concurrency=12)
+            assert all(outcome.ok for outcome in outcomes), [str(o) for o in outcomes]
+        assert odoo.peak_in_flight == 8
+        for sync in syncs:
+            sync.close()

@@ -10,6 +10,11 @@ lost on the way back); a ``rewrite`` fault changes the app's own answer (a
 garbled body, see :mod:`calsync.testing._garble`). An app may also raise
 :class:`DropConnection` to close the connection without answering, which
 lets it apply faults of its own.
+
+A server may have a ``capacity``: at most that many requests handled at
+once (delays included), each one beyond answered ``over_capacity`` at once,
+as Odoo's threaded server answers a request that finds its database
+connection pool empty. ``peak`` is the most it ever handled at once.
 """
 
 from __future__ import annotations
@@ -219,7 +224,11 @@ class _Handler(BaseHTTPRequestHandler):
         owner = self.server.owner
         owner.record(request)
         owner.busy(+1)
+        admitted = owner.admit()
         try:
+            if not admitted:
+                self._write(owner.over_capacity)
+                return
             fault = owner.faults.take(request)
             try:
                 if fault is not None and not fault.after and self._apply(fault, request):
@@ -234,6 +243,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._write(response)
         finally:
+            if admitted:
+                owner.leave()
             owner.busy(-1)
 
     def _apply(self, fault: Fault, request: Request) -> bool:
@@ -315,12 +326,28 @@ class _Server(ThreadingHTTPServer):
 
 
 class LoopbackServer(Serving):
-    """Serve ``app`` on ``127.0.0.1`` at a random port from a background thread."""
+    """Serve ``app`` on ``127.0.0.1`` at a random port from a background thread.
 
-    def __init__(self, app: Callable[[Request], Response]) -> None:
+    ``capacity`` (None: unbounded) and ``over_capacity``: see the module docstring.
+    """
+
+    def __init__(
+        self,
+        app: Callable[[Request], Response],
+        *,
+        capacity: int | None = None,
+        over_capacity: Response | None = None,
+    ) -> None:
+        if capacity is not None and (capacity < 1 or over_capacity is None):
+            raise ValueError("a capacity is at least 1 and comes with its over_capacity answer")
         self.app = app
         self.faults = Faults()
         self.requests: list[Request] = []
+        self.capacity = capacity
+        self.over_capacity = over_capacity or Response(503, b"")
+        #: The most requests handled at once so far (those answered ``over_capacity`` aside).
+        self.peak = 0
+        self._handling = 0
         self._lock = threading.Lock()
         self._busy = 0
         self._idle = threading.Condition(self._lock)
@@ -340,6 +367,20 @@ class LoopbackServer(Serving):
         """Log a request (every request the socket received, faults included)."""
         with self._lock:
             self.requests.append(request)
+
+    def admit(self) -> bool:
+        """Take a request in, unless ``capacity`` are being handled; False: refuse it."""
+        with self._lock:
+            if self.capacity is not None and self._handling >= self.capacity:
+                return False
+            self._handling += 1
+            self.peak = max(self.peak, self._handling)
+            return True
+
+    def leave(self) -> None:
+        """An admitted request is done."""
+        with self._lock:
+            self._handling -= 1
 
     def busy(self, change: int) -> None:
         """Count a request in (+1) or out (-1) of handling."""

@@ -63,6 +63,7 @@ from calsync.adapters.odoo._adapter import OdooCalendar
 from calsync.adapters.odoo._mapping import EMPTY_TITLE, ODOO_PROJECTION
 from calsync.adapters.odoo._shared import OdooDatabase
 from calsync.adapters.odoo._transport import (
+    SERVER_LIMITER,
     AutoTransport,
     Json2Transport,
     JsonRpcTransport,
@@ -73,6 +74,7 @@ from calsync.adapters.odoo._transport import (
 __all__ = [
     "EMPTY_TITLE",
     "ODOO_PROJECTION",
+    "SERVER_LIMITER",
     "AutoTransport",
     "Json2Transport",
     "JsonRpcTransport",

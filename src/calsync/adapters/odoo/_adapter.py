@@ -30,6 +30,7 @@ from calsync._errors import (
     MalformedAnswerError,
     ProviderError,
 )
+from calsync._limits import ConcurrencyLimiter
 from calsync._model._event import Event
 from calsync._model._projection import Projection, canonical
 from calsync._model._recurrence import OccurrenceKey, Weekday
@@ -146,6 +147,11 @@ class OdooCalendar:
     :param database: an :class:`OdooDatabase` shared by the calendars synced in
         this database: incremental pulls then take their listing and attendee
         poll from its one query per round instead of making their own.
+    :param limiter: a :class:`~calsync.ConcurrencyLimiter` bounding the requests
+        in flight to the server, keyed ``("odoo", scheme://host:port)``
+        (default: :data:`~calsync.adapters.odoo.SERVER_LIMITER`, 8 per server
+        for the whole process; Odoo's threaded server fails requests beyond
+        its connection pool). A ready ``transport`` keeps its own.
     """
 
     def __init__(
@@ -164,6 +170,7 @@ class OdooCalendar:
         on_delete: OnDelete = "archive",
         overlap: timedelta = timedelta(seconds=300),
         database: OdooDatabase | None = None,
+        limiter: ConcurrencyLimiter | None = None,
     ) -> None:
         self._name = checks.text("name", name)
         self._transport = transport_for(
@@ -175,6 +182,7 @@ class OdooCalendar:
             api_key=api_key,
             timeout=timeout,
             side=self._name,
+            limiter=limiter,
         )
         if on_delete not in ("archive", "unlink"):
             raise ConfigurationError(f"on_delete must be archive or unlink, not {on_delete!r}")

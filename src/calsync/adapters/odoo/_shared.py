@@ -57,6 +57,7 @@ import attrs
 from calsync import _arguments as checks
 from calsync._blocking import in_running_loop, run_blocking
 from calsync._errors import MalformedAnswerError
+from calsync._limits import ConcurrencyLimiter
 from calsync._model._window import Window
 from calsync.adapters.odoo import _mapping as mapping
 from calsync.adapters.odoo._answers import checked, is_id
@@ -183,6 +184,9 @@ class OdooDatabase:
         :class:`~calsync.adapters.odoo.OdooTransport` (for instance the one the
         calendars of a service login share: one login for all).
     :param timeout: seconds an answer may take.
+    :param limiter: bounds the requests in flight to the server (as
+        :class:`OdooCalendar`'s; default
+        :data:`~calsync.adapters.odoo.SERVER_LIMITER`).
 
     Each calendar keeps its own credentials for everything but the listing: it
     reads (what it may not get from the shared read) and writes as itself.
@@ -211,6 +215,7 @@ class OdooDatabase:
         api_key: str | None = None,
         transport: TransportChoice | OdooTransport = "auto",
         timeout: float = 600.0,
+        limiter: ConcurrencyLimiter | None = None,
     ) -> None:
         self.transport = transport_for(
             transport,
@@ -221,6 +226,7 @@ class OdooDatabase:
             api_key=api_key,
             timeout=timeout,
             side="odoo",
+            limiter=limiter,
         )
         self._url = checks.text("url", url).rstrip("/")
         self._db = checks.text("db", db)

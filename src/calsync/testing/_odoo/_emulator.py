@@ -46,6 +46,19 @@ VERSIONS = ("17.0", "18.0", "19.0")
 _UNLIMITED = sys.maxsize
 
 
+#: What Odoo's threaded server answers a request that finds its connection pool full
+#: (``psycopg2.pool.PoolError: The Connection Pool Is Full``, in its log only): recorded on
+#: real 18.0 (2026-12-06), 90 ``execute_kw`` calls at once on ``/jsonrpc``, 11 of them so.
+POOL_FULL = Response(
+    500,
+    b"<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error</title>\n"
+    b"<h1>Internal Server Error</h1>\n<p>The server encountered an internal error and was "
+    b"unable to complete your request. Either the server is overloaded or there is an error "
+    b"in the application.</p>\n",
+    (("Content-Type", "text/html; charset=utf-8"), ("Connection", "close")),
+)
+
+
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
@@ -77,6 +90,11 @@ class OdooEmulator(Serving):
         and non-chronological like a real server), ``"chronological"``, or a
         callable receiving the ranges sorted by start.
     :param seed: seed of the emulator's randomness (tag colours).
+    :param db_maxconn: Odoo's ``db_maxconn`` on a threaded server (``workers =
+        0``): a request that finds that many being handled gets the answer of
+        a full connection pool, HTTP 500 with Werkzeug's page (:data:`POOL_FULL`).
+        None (default): no limit. :attr:`peak_in_flight` tells the most requests
+        handled at once.
     """
 
     def __init__(
@@ -92,6 +110,7 @@ class OdooEmulator(Serving):
         clock: Callable[[], datetime] | None = None,
         series_order: str | SeriesOrder = "scrambled",
         seed: int = 0,
+        db_maxconn: int | None = None,
     ) -> None:
         if version not in VERSIONS:
             raise ValueError(f"unsupported Odoo version {version!r}; choose one of {VERSIONS}")
@@ -114,7 +133,7 @@ class OdooEmulator(Serving):
             cooldown_after=login_cooldown_after,
             cooldown_duration=login_cooldown_duration,
         )
-        self._server = LoopbackServer(self._app)
+        self._server = LoopbackServer(self._app, capacity=db_maxconn, over_capacity=POOL_FULL)
 
     def _install(self, admin_password: str, admin_api_key: str | None) -> None:
         with self._database.transaction():
@@ -262,6 +281,11 @@ class OdooEmulator(Serving):
             and (protocol is None or call.protocol == protocol)
             and (uid is None or call.uid == uid)
         )
+
+    @property
+    def peak_in_flight(self) -> int:
+        """The most requests the server handled at once (delays included)."""
+        return self._server.peak
 
     @property
     def password_checks(self) -> int:
