@@ -178,6 +178,7 @@ def test_every_transport_of_the_process_shares_the_default_ceiling_per_server() 
     async def both() -> list[object]:
         jsonrpc = JsonRpcTransport(odoo.url, odoo.db, "bob", PASSWORD, version="19.0")
         json2 = Json2Transport(odoo.url, odoo.db, API_KEY)
+        assert jsonrpc.limiter is json2.limiter is SERVER_LIMITER
         first, second = await asyncio.gather(_reads(jsonrpc, 10), _reads(json2, 10))
         return first + second
 

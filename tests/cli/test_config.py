@@ -151,3 +151,23 @@ def test_a_shared_listing_needs_a_service_login(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match=r"odoo\.shared_listing .* set odoo\.login"):
         load(write(tmp_path, text))
     assert Deployment(load(write(tmp_path, GOOD)), {}).odoo_database() is None
+
+
+def test_every_odoo_transport_of_a_deployment_shares_its_requests_in_flight(
+    tmp_path: Path,
+) -> None:
+    text = SHARED.replace("shared_listing = true", "shared_listing = true\nrequests_in_flight = 3")
+    deployment = Deployment(load(write(tmp_path, text)), {"KEY_SERVICE": "k" * 40})
+    try:
+        own = deployment.odoo_transport("ann", api_key="a" * 40)
+        service = deployment.odoo_transport("calsync", api_key="k" * 40)
+        assert own is not service
+        assert own.limiter is service.limiter
+        assert own.limiter.per_key == 3
+    finally:
+        deployment.close()
+    assert load(write(tmp_path, GOOD)).odoo.requests_in_flight == 8
+    for wrong in ("0", '"many"'):
+        bad = GOOD.replace('database = "prod"', f'database = "prod"\nrequests_in_flight = {wrong}')
+        with pytest.raises(ConfigurationError, match=r"odoo\.requests_in_flight"):
+            load(write(tmp_path, bad))

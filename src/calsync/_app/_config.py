@@ -85,7 +85,8 @@ class OdooConfig:
     """The Odoo server; ``login``/``secret``: a service login (application access discovers
     users with it and syncs their calendars through it); ``shared_listing``: the pairs'
     incremental pulls list their changes through one query of the service login a round
-    (:class:`~calsync.adapters.odoo.OdooDatabase`)."""
+    (:class:`~calsync.adapters.odoo.OdooDatabase`); ``requests_in_flight``: calsync's
+    requests at once to the server, all pairs together (below its connection pool)."""
 
     url: str
     database: str
@@ -95,6 +96,7 @@ class OdooConfig:
     api_key_expires: date | None = None
     transport: str = "auto"
     shared_listing: bool = False
+    requests_in_flight: int = 8
 
 
 @attrs.frozen
@@ -342,8 +344,11 @@ def _odoo(table: _Table) -> OdooConfig:
         api_key_expires=table.day("api_key_expires"),
         transport=table.text("transport", "auto") or "auto",
         shared_listing=bool(table.get("shared_listing", bool, False)),
+        requests_in_flight=table.get("requests_in_flight", int, 8),
     )
     table.done()
+    if config.requests_in_flight < 1:
+        raise ConfigurationError("odoo.requests_in_flight must be at least 1")
     if config.shared_listing and (
         config.login is None or (config.api_key is None and config.password is None)
     ):
@@ -467,6 +472,8 @@ database = "{odoo_db}"
 # api_key_env = "CALSYNC_ODOO_API_KEY"
 # api_key_expires = 2026-12-31  # Odoo 17+: keys of non-administrators expire (1 day unless
 #                               # an administrator raises "API Keys maximum duration")
+# requests_in_flight = 8        # at once to Odoo, all pairs together: a threaded Odoo answers
+#                               # HTTP 500 beyond its pool (db_maxconn); raise for more workers
 
 [microsoft]
 # The app registration in Microsoft Entra ID (docs: "Set up the Microsoft side").

@@ -30,6 +30,7 @@ import attrs
 from calsync._blocking import in_running_loop, run_blocking
 from calsync._closing import ClosesOnExit
 from calsync._errors import ConfigurationError
+from calsync._limits import ConcurrencyLimiter
 from calsync._sync._synchronizer import Synchronizer
 
 if TYPE_CHECKING:
@@ -100,6 +101,8 @@ class Deployment(ClosesOnExit):
         self._discovered: list[PairConfig] | None = None
         self._lock = threading.Lock()
         self._transports: dict[tuple[str, str | None, str | None], AutoTransport] = {}
+        # every transport of the deployment, whatever its login, shares the server's ceiling
+        self._odoo_limiter = ConcurrencyLimiter(per_key=config.odoo.requests_in_flight)
         self._sides: dict[str, tuple[OdooCalendar, OutlookCalendar]] = {}
         self._database: OdooDatabase | None = None
 
@@ -275,6 +278,7 @@ class Deployment(ClosesOnExit):
                     api_key=api_key,
                     password=password,
                     choice=odoo.transport,  # type: ignore[arg-type]
+                    limiter=self._odoo_limiter,
                 )
             return found
 

@@ -297,6 +297,11 @@ class _Pooled(_Counting):
 
     _pool: _Pool
 
+    @property
+    def limiter(self) -> ConcurrencyLimiter:
+        """The limiter every request of this transport takes a slot of."""
+        return self._pool.limiter
+
     def server_time(self, moment: float) -> datetime | None:
         """A time Odoo's clock had reached at ``moment`` (``time.monotonic()``): the
         ``Date`` of its latest answer, carried forward (None before any)."""
@@ -675,6 +680,11 @@ class AutoTransport(_Counting):
     def version(self) -> str | None:
         """The server version, once known."""
         return self._probed or (self.inner.version if self.inner is not None else None)
+
+    @property
+    def limiter(self) -> ConcurrencyLimiter:
+        """The limiter every request of this transport (and the one it chooses) takes."""
+        return self._limiter
 
     @property
     def calls(self) -> Counter[str]:
