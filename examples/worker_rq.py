@@ -6,7 +6,7 @@ schedule, change notifications and the workers' tasks in
 :mod:`calsync.service.rq`), reading the pairs from its configuration file.
 
 Past one machine, calsync runs as tasks of a queue the integrator already
-has; calsync itself ships no scheduler. This example uses RQ (Redis Queue):
+has; the library itself schedules nothing. This example uses RQ (Redis Queue):
 a task is a plain function named by its import path, a worker is one
 command (``rq worker calsync``; ``--burst`` drains the queue and exits),
 and the only service is Redis. Celery or Dramatiq fit the same mould: the

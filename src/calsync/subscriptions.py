@@ -2,7 +2,8 @@
 
 A notification is a hint that a pair's mailbox changed, not the data: the
 receiver answers at once and a worker runs the pair's usual delta sync.
-calsync ships no scheduler and no web server; the integrator wires three
+The library runs no scheduler and no web server of its own (``calsync
+serve``, an optional extra, does both); embedded, the integrator wires three
 pieces to their own::
 
     from calsync.subscriptions import SubscriptionManager

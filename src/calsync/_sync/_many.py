@@ -7,9 +7,12 @@ limits hold across pairs: adapters that accept a shared limiter (the
 Outlook adapter's ``limiter``) and have none get one
 :class:`~calsync.ConcurrencyLimiter` for the run, keyed by mailbox, so two
 pairs on one mailbox share its 4 slots; ``app_concurrency`` caps the
-requests in flight across all mailboxes. Past one machine, run each pair as
-a task of a queue instead (``examples/worker_rq.py``); calsync ships no
-scheduler.
+requests in flight across all mailboxes. Odoo's adapters keep their own
+limiter, per server for the whole process
+(:data:`~calsync.adapters.odoo.SERVER_LIMITER`). Past one machine, run each pair as
+a task of a queue instead (``examples/worker_rq.py``). The library schedules
+nothing: the caller decides when (``calsync serve``, an optional extra, runs
+pairs on an interval).
 """
 
 from __future__ import annotations
