@@ -24,7 +24,8 @@ requests in flight per mailbox and overall as Graph's emulator saw them
 Odoo is the emulator (in the emulators' process, a password check costing
 0.31 s as on an idle 18.0 server), or a real server (``--real``, from
 ``CALSYNC_ODOO_URL``, ``_DB``, ``_ADMIN_LOGIN``, ``_ADMIN_PASSWORD``; users
-``calsync-bench-<run>-<n>`` are created there with their own passwords). On
+``calsync-bench-<run>-<n>`` are created there with their own passwords, and
+archived with their events deleted at the end). On
 a real server, ``--odoo-log`` (or ``CALSYNC_ODOO_LOG``) gives the
 server's own time per round: the werkzeug access lines of calsync's requests
 (tagged with a query string Odoo ignores) carry each request's SQL and
@@ -69,7 +70,7 @@ MODULE_50 = {"pull": 8.7, "push": 35.3, "no-op": 5.7}
 ROUNDS = ("first sync", "pull", "push", "no-op")
 #: ``sync_many``'s keyword arguments from the command line (``--concurrency``,
 #: ``--app-concurrency``); its defaults where not given
-OPTIONS: dict[str, int] = {}
+OPTIONS: dict[str, Any] = {}
 #: The Odoo transports' limiter (``--odoo-in-flight``); None: the default, SERVER_LIMITER
 LIMITER: calsync.ConcurrencyLimiter | None = None
 MODES = ("alone", "shared")
@@ -187,6 +188,20 @@ class RealOdoo:
         ]
         self.execute("calendar.event", "create", rows, context={"no_mail_to_attendees": True})
 
+    def forget(self, users: Sequence[dict[str, Any]]) -> None:
+        """Delete the users' events and archive the users: runs do not pile up rows that
+        every later listing on this server scans (Odoo has no index on ``write_date``)."""
+        uids = [user["uid"] for user in users]
+        events = self.execute(
+            "calendar.event",
+            "search",
+            [("user_id", "in", uids)],
+            context={"active_test": False},
+        )
+        if events:
+            self.execute("calendar.event", "unlink", events, context={"no_mail_to_attendees": True})
+        self.execute("res.users", "write", uids, {"active": False})
+
     def server_time(self, tag: str) -> ServerTime:
         """What the server's log says of the requests tagged ``tag``."""
         tagged = r"^(\S+ \S+) .*\?calsync-bench=" + re.escape(tag)
@@ -225,6 +240,7 @@ def world(users: int, real: RealOdoo | None) -> Iterator[tuple[Host, list[dict[s
     """The emulators, the users, and the run's tag."""
     run = uuid.uuid4().hex[:6]
     host = Host(LATENCY, "many_host.py", *([] if real is None else ["--no-odoo"]))
+    made: list[dict[str, Any]] = []
     try:
         logins = [f"calsync-bench-{run}-{n}" for n in range(users)]
         made = host.ask("users", logins=logins)["users"]
@@ -234,6 +250,8 @@ def world(users: int, real: RealOdoo | None) -> Iterator[tuple[Host, list[dict[s
         yield host, made, run
     finally:
         host.close()
+        if real is not None and made and "uid" in made[0]:  # the server's users, made
+            real.forget(made)
 
 
 def synchronizers(
