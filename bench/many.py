@@ -364,7 +364,8 @@ def run_one(size: int, mode: str, real: RealOdoo | None) -> list[Round]:
 
         def seed_odoo() -> object:
             if real is not None:
-                return real.seed(users, PUSHED, 100)
+                real.seed(users, PUSHED, 100)
+                return None
             return host.ask("odoo", count=PUSHED, first=100)
 
         steps: list[tuple[str, Callable[[], object]]] = [
