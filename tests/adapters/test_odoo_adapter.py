@@ -350,6 +350,61 @@ def test_within_the_overlap_odoo_lists_only_the_rows_calsync_has_not_seen_as_the
     assert ids[7] in matched
 
 
+def attendee_poll_domains(setup: Setup, since: int) -> list[list[Any]]:
+    """The domain of each ``calendar.attendee`` poll since request ``since``."""
+    domains = []
+    for request in setup.odoo.requests[since:]:
+        args = json.loads(request.body or b"{}").get("params", {}).get("args", [])
+        if len(args) > 5 and args[3:5] == ["calendar.attendee", "read_group"]:
+            domains.append(args[5][0])
+    return domains
+
+
+def guests_of(setup: Setup, ids: list[int]) -> list[int]:
+    """The attendee row of ann@example.com in each of these events, in order."""
+    rows = setup.hands.call(
+        "calendar.attendee", "search_read", [("event_id", "in", ids)], ["event_id", "email"]
+    )
+    by_event = {row["event_id"][0]: row["id"] for row in rows if row["email"] == "ann@example.com"}
+    return [by_event[event_id] for event_id in ids]
+
+
+def test_within_the_overlap_odoo_polls_only_the_answers_calsync_has_not_read(
+    clock: Clock, clocked: Setup
+) -> None:
+    guest = [Attendee("ann@example.com", "Ann")]
+    values = [clocked.hands.values(meeting(f"Bulk {n}", day=1 + n % 28, attendees=guest))
+              for n in range(100)]  # fmt: skip
+    ids = list(clocked.hands.call("calendar.event", "create", values, context=QUIET))
+    full = clocked.pull()
+    clock.advance(seconds=30)  # still inside the overlap
+    first = clocked.pull(aged(full.cursor))
+    ann = guests_of(clocked, ids)
+    clocked.hands.call("calendar.attendee", "write", [ann[7]], {"state": "accepted"})
+    requests = len(clocked.odoo.requests)
+    changes = clocked.pull(first.cursor)
+    assert [item.event.title for item in changes.items] == ["Bulk 7"]
+    [domain] = attendee_poll_domains(clocked, requests)
+    matched = clocked.hands.call("calendar.attendee", "search", domain)
+    assert matched == [ann[7]]  # not the 199 attendee rows whose answer calsync has read
+    assert not clocked.pull(changes.cursor).items
+
+
+def test_an_answer_changed_twice_in_one_second_is_seen(clock: Clock, clocked: Setup) -> None:
+    """Attendee rows keep one ``write_date`` a second: an answer read, then changed in the
+    same second, still differs in state from what calsync read, and is polled again."""
+    event_id = clocked.hands.create(meeting(attendees=[Attendee("ann@example.com", "Ann")]))
+    full = clocked.pull()
+    [ann] = guests_of(clocked, [event_id])
+    clocked.hands.call("calendar.attendee", "write", [ann], {"state": "tentative"})
+    tentative = clocked.pull(full.cursor)  # read in the second of that write
+    assert [a.response for a in only(tentative).event.attendees] == [Response.TENTATIVE]
+    clocked.hands.call("calendar.attendee", "write", [ann], {"state": "declined"})  # same second
+    declined = clocked.pull(tentative.cursor)
+    assert [a.response for a in only(declined).event.attendees] == [Response.DECLINED]
+    assert not clocked.pull(declined.cursor).items
+
+
 def test_a_bulk_write_leaves_the_listing_once_the_overlap_has_passed_it(
     clock: Clock, clocked: Setup
 ) -> None:

@@ -900,17 +900,22 @@ class OdooCalendar:
         )
         return [(int(row["id"]), stamp) for row in rows if (stamp := write_date_of(row))]
 
-    async def _attendee_answers(self, low: str) -> dict[int, tuple[int | None, str]]:
-        """The user's attendee rows written after ``low``: event and ``write_date|state``.
+    async def _attendee_answers(
+        self, low: str, known: Mapping[int, str]
+    ) -> dict[int, tuple[int | None, str]]:
+        """The user's attendee rows written after ``low`` whose answer calsync has not read
+        (``known``: ``write_date|state`` by attendee id): event and ``write_date|state``.
 
-        One ``read_group`` (arrays aggregated in SQL) rather than rows: after a bulk
-        write every attendee row of it is in the overlap.
+        One ``read_group`` (arrays aggregated in SQL) rather than rows; Odoo itself
+        leaves out the rows known as they are (see :func:`_not_answered_as_they_are`):
+        after a bulk write every attendee row of it is in the overlap.
         """
         [group] = await self._call(
             "calendar.attendee",
             "read_group",
             [
                 ("write_date", ">", low),
+                *_not_answered_as_they_are(low, known),
                 "|",
                 ("event_id.user_id", "=", self._uid),
                 ("event_id.partner_ids", "in", [self._partner]),
@@ -972,17 +977,16 @@ class OdooCalendar:
         self,
         low: str,
         window: Window,
-        seen: Mapping[int, Seen],
-        opened: Iterable[str],
+        known: _Known,
         unread: Unread,
     ) -> tuple[dict[int, int | None], list[tuple[int, str]], dict[int, tuple[int | None, str]]]:
         """What a shared listing gives, asked by this calendar alone, three calls at once:
         the rows in the window, those written after ``low`` (but for those ``seen`` as
-        they are), the attendees' answers."""
+        they are), the attendees' answers (but for those known as they are)."""
         calls = (
             asyncio.ensure_future(self._present(window)),
-            asyncio.ensure_future(self._listed(low, seen, opened, unread)),
-            asyncio.ensure_future(self._attendee_answers(low)),
+            asyncio.ensure_future(self._listed(low, known.seen, known.opened, unread)),
+            asyncio.ensure_future(self._attendee_answers(low, known.answers)),
         )
         try:
             return await calls[0], await calls[1], await calls[2]
@@ -1058,11 +1062,12 @@ class OdooCalendar:
         unread = Unread()
         seen = {**state.seen, **self._echo_rows}
         opened = _earliest(state.open, self._echo_open)
+        answered_before = {**state.attendees, **self._echo_attendees}
         shared = await self._shared_changes(low, window)
         present_ids, pairs, attendees = (
             (dict(shared.present), list(shared.pairs), dict(shared.answers))
             if shared is not None
-            else await self._own_changes(low, window, seen, opened, unread)
+            else await self._own_changes(low, window, _Known(seen, opened, answered_before), unread)
         )
         entering: list[dict[str, Any]] = []
         if not state.made_for(window):  # a new window: what it adds is read in full
@@ -1083,7 +1088,6 @@ class OdooCalendar:
         await self._read_moved(fresh, pairs, seen, opened, unread)
         read_at = time.time()
         self._window = window
-        answered_before = {**state.attendees, **self._echo_attendees}
         digests = series_digests(present_ids.items())
         known_digests = {**state.rows, **self._echo_digests}
         entered = {int(row["id"]) for row in entering}
@@ -1093,7 +1097,8 @@ class OdooCalendar:
             if not mapping.masked(row)
             and (row_id in entered or _content_of(seen.get(row_id)) != row_hash(row))
         ]
-        answers = {aid: value for aid, (_event, value) in attendees.items()}
+        # the answers not listed again are as calsync read them
+        answers = {**answered_before, **{aid: value for aid, (_e, value) in attendees.items()}}
         answered = {
             event_id
             for aid, (event_id, value) in attendees.items()
@@ -1330,6 +1335,16 @@ class _Read:
     at: str = EPOCH
 
 
+@attrs.frozen
+class _Known:
+    """What a pull knows of the overlap before it lists: the rows read as they are, the
+    seconds still open when it read in them, and the answers by attendee id."""
+
+    seen: Mapping[int, Seen]
+    opened: Mapping[str, float]
+    answers: Mapping[int, str]
+
+
 def _earliest(*maps: Mapping[str, float]) -> dict[str, float]:
     """Seconds and when calsync first read in each, merged (the earliest time wins)."""
     merged: dict[str, float] = {}
@@ -1381,6 +1396,31 @@ def _not_seen_as_they_are(low: str, seen: Mapping[int, Seen], opened: Iterable[s
         terms.append(_all_of([_in_second(second), _not_among(ids)]))
     for second in sorted({second for second in opened if second > low}):
         terms.append(_in_second(second))
+    return ["|"] * (len(terms) - 1) + [part for term in terms for part in term]
+
+
+def _not_answered_as_they_are(low: str, known: Mapping[int, str]) -> list[Any]:
+    """Domain terms (one OR) for the attendee rows of the overlap whose answer calsync has
+    not read: in a second it read no answer in, or in a second it did but not among the
+    ids it read with that state.
+
+    Unlike an event, an attendee row matters only by its state: written again in its
+    second with the same state it is rightly left out; with another, it no longer
+    matches the ids read with the first. Empty when calsync knows no answer of the
+    overlap: every row is then new.
+    """
+    by_second: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for aid, value in known.items():
+        stamp, _, state = value.partition("|")
+        if stamp > low and state in mapping.RESPONSES:
+            by_second[stamp][state].append(aid)
+    if not by_second:
+        return []
+    terms = [_all_of([_not_in_second(second) for second in sorted(by_second)])]
+    for second, states in sorted(by_second.items()):
+        terms.append(_all_of([_in_second(second), [("state", "not in", sorted(states))]]))
+        for state, ids in sorted(states.items()):
+            terms.append(_all_of([_in_second(second), [("state", "=", state)], _not_among(ids)]))
     return ["|"] * (len(terms) - 1) + [part for term in terms for part in term]
 
 
