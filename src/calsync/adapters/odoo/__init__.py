@@ -17,7 +17,8 @@ Reading
   incremental pull lists, at once, the ids of the rows in the window
   (``present``: unlinked events show only there), ``(id, write_date)`` of
   those written behind an overlap, and the answers of ``calendar.attendee``
-  (they do not touch the event); it reads in full only the rows whose
+  (they do not touch the event), Odoo leaving out the rows and answers
+  calsync has read as they are; it reads in full only the rows whose
   ``write_date`` moved (and the last row seen in the second of its last read:
   a second write in the same second looks unchanged): three calls when nothing
   changed (four within seconds of a write), however many rows a bulk write
