@@ -304,6 +304,54 @@ def test_an_administrator_reads_a_users_calendar_as_the_user_would(live: Live) -
         live.run(owner.aclose())
 
 
+def test_answers_are_polled_as_they_change_also_in_the_second_calsync_read_in(live: Live) -> None:
+    """Ann's three meetings with bob as guest: each answer of bob's is seen by the next
+    incremental pull, though the answers calsync has read are left out of the attendee
+    poll, and each answer usually comes within the second of the pull before it (Odoo
+    keeps one ``write_date`` a second); a pull after the last sees nothing."""
+    ann, bob = live.user(), live.user()
+    bob_partner = live.call("res.users", "read", [bob[2]], ["partner_id"])[0]["partner_id"][0]
+    calendar = live.calendar(*ann[:2])
+    try:
+        made = live.run(
+            calendar.apply(
+                [
+                    Create(
+                        f"m{n}{live.tag}",
+                        live.meeting(f"Meeting {n}", 6 + n, attendees=[Attendee(
+                            f"{bob[0]}@example.com", bob[0])]),
+                    )
+                    for n in range(3)
+                ]
+            )
+        )  # fmt: skip
+        assert all(result.ok for result in made), [result.error for result in made]
+        cursor = live.run(calendar.pull(None, WINDOW)).cursor
+        event_ids = [int(result.stored.id) for result in made]  # type: ignore[union-attr]
+        (answer,) = live.call(
+            "calendar.attendee",
+            "search",
+            [("event_id", "=", event_ids[1]), ("partner_id", "=", bob_partner)],
+        )
+        seen: list[list[str]] = []
+        for state in ("tentative", "declined", "accepted"):
+            live.call("calendar.attendee", "write", [answer], {"state": state})
+            listing = live.run(calendar.pull(cursor, WINDOW))
+            cursor = listing.cursor
+            seen.append(
+                [
+                    f"{item.event.title.split()[1]} {attendee.response.value}"
+                    for item in listing.items
+                    for attendee in item.event.attendees
+                    if attendee.email == f"{bob[0]}@example.com"
+                ]
+            )
+        assert seen == [["1 tentative"], ["1 declined"], ["1 accepted"]]
+        assert not live.run(calendar.pull(cursor, WINDOW)).items
+    finally:
+        live.run(calendar.aclose())
+
+
 def _comparable(listing: Any) -> Any:
     """A listing as compared between calendars: items, what is present, the cursor but for
     what depends on when each pull ran: the time it read, and which of the newest seconds
