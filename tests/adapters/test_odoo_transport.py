@@ -16,10 +16,11 @@ from typing import Any
 
 import pytest
 
-from calsync import ConcurrencyLimiter, ConfigurationError, TransientError
+from calsync import ConcurrencyLimiter, ConfigurationError, ProviderError, TransientError
 from calsync.adapters.odoo import SERVER_LIMITER, Json2Transport, JsonRpcTransport, ServerClock
 from calsync.adapters.odoo._signatures import jsonrpc_arguments, named
 from calsync.testing import OdooEmulator
+from calsync.testing._odoo._emulator import POOL_FULL
 from tests.adapters.odoo_support import API_KEY, PASSWORD, emulator
 
 
@@ -139,9 +140,18 @@ def _transport(
     return Json2Transport(odoo.url, odoo.db, API_KEY, limiter=limiter)
 
 
-async def _reads(transport: JsonRpcTransport | Json2Transport, count: int) -> list[object]:
+async def _calls(
+    transport: JsonRpcTransport | Json2Transport, count: int, *, write: bool = False
+) -> list[object]:
+    """``count`` calls at once: reads (``context_get``), or writes (``res.partner.create``:
+    not tried again when refused)."""
     await transport.connect()
-    calls = (transport.call("res.users", "context_get") for _ in range(count))
+    calls = (
+        transport.call("res.partner", "create", [{"name": f"P{n}"}])
+        if write
+        else transport.call("res.users", "context_get")
+        for n in range(count)
+    )
     try:
         return list(await asyncio.gather(*calls, return_exceptions=True))
     finally:
@@ -157,13 +167,15 @@ def test_a_full_connection_pool_fails_calls_beyond_it_and_a_limiter_keeps_below(
     odoo = emulator(version, db_maxconn=3)
     odoo.slow(0.05)
     try:
-        unbounded = asyncio.run(_reads(_transport(odoo, ConcurrencyLimiter(per_key=12)), 12))
+        wide = _transport(odoo, ConcurrencyLimiter(per_key=12))
+        unbounded = asyncio.run(_calls(wide, 12, write=True))
         refused = [error for error in unbounded if isinstance(error, TransientError)]
         assert refused, "12 calls at once on a pool of 3: some answered 500"
         assert all(error.status == 500 for error in refused)
         assert odoo.peak_in_flight == 3
-        bounded = asyncio.run(_reads(_transport(odoo, ConcurrencyLimiter(per_key=3)), 12))
-        assert all(isinstance(answer, dict) for answer in bounded)
+        narrow = _transport(odoo, ConcurrencyLimiter(per_key=3))
+        bounded = asyncio.run(_calls(narrow, 12, write=True))
+        assert all(isinstance(answer, list) for answer in bounded)
     finally:
         odoo.stop()
 
@@ -179,12 +191,69 @@ def test_every_transport_of_the_process_shares_the_default_ceiling_per_server() 
         jsonrpc = JsonRpcTransport(odoo.url, odoo.db, "bob", PASSWORD, version="19.0")
         json2 = Json2Transport(odoo.url, odoo.db, API_KEY)
         assert jsonrpc.limiter is json2.limiter is SERVER_LIMITER
-        first, second = await asyncio.gather(_reads(jsonrpc, 10), _reads(json2, 10))
+        first, second = await asyncio.gather(_calls(jsonrpc, 10), _calls(json2, 10))
         return first + second
 
     try:
         answers = asyncio.run(both())
         assert all(isinstance(answer, dict) for answer in answers)
         assert odoo.peak_in_flight == 8
+    finally:
+        odoo.stop()
+
+
+@pytest.mark.parametrize("version", ["18.0", "19.0"], ids=["jsonrpc", "json2"])
+def test_a_read_that_finds_the_pool_full_is_tried_again_and_a_write_is_not(
+    version: str,
+) -> None:
+    """Odoo's page for a full connection pool (HTTP 500, no JSON: the call never ran)
+    costs a read one more try; a write fails at once (the sync journals it)."""
+    odoo = emulator(version)
+
+    async def scenario() -> None:
+        transport = _transport(odoo)
+        await transport.connect()
+        odoo.respond(POOL_FULL, model="res.users", method="context_get")
+        before = len(odoo.requests)
+        assert isinstance(await transport.call("res.users", "context_get"), dict)
+        assert len(odoo.requests) - before == 2
+        odoo.respond(POOL_FULL, model="res.partner", method="create")
+        before = len(odoo.requests)
+        with pytest.raises(TransientError) as refused:
+            await transport.call("res.partner", "create", [{"name": "Ann"}])
+        assert refused.value.status == 500
+        assert len(odoo.requests) - before == 1
+        assert odoo.call_count(model="res.partner", method="create") == 0
+        await transport.aclose()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        odoo.stop()
+
+
+@pytest.mark.parametrize("version", ["18.0", "19.0"], ids=["jsonrpc", "json2"])
+def test_a_read_tries_three_times_and_an_error_of_odoo_itself_once(version: str) -> None:
+    """JSON-2 answers Odoo's own errors with a 5xx too, but in JSON: not retried."""
+    odoo = emulator(version)
+
+    async def scenario() -> None:
+        transport = _transport(odoo)
+        await transport.connect()
+        odoo.respond(POOL_FULL, model="res.users", method="context_get", times=None)
+        before = len(odoo.requests)
+        with pytest.raises(TransientError):
+            await transport.call("res.users", "context_get")
+        assert len(odoo.requests) - before == 3  # READ_RETRY's attempts
+        odoo.clear_faults()
+        odoo.fail("psycopg2.OperationalError", model="res.users", method="context_get")
+        before = len(odoo.requests)
+        with pytest.raises(ProviderError):
+            await transport.call("res.users", "context_get")
+        assert len(odoo.requests) - before == 1  # Odoo's own answer: the call ran
+        await transport.aclose()
+
+    try:
+        asyncio.run(scenario())
     finally:
         odoo.stop()

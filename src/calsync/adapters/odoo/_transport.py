@@ -55,7 +55,9 @@ keeps at most 8 requests in flight to one server. Odoo's threaded server
 once got that answer, and no pair synced. The ceiling costs no time: the
 server is busy anyway. 50 users on real 18.0 (2 cores), 16 pairs at once:
 a pull round took 6.4 s with 8 in flight against 7.1 s with up to 48, and
-4.3 s against 5.4 s with a shared listing.
+4.3 s against 5.4 s with a shared listing. A read that still meets a full
+pool (or a proxy without its upstream, or a dropped connection) is tried
+again (:data:`READ_RETRY`); a write is not.
 
 Both count what they send: ``requests`` (every HTTP round trip, login
 included) and ``calls`` (a :class:`~collections.Counter` by ``model.method``).
@@ -84,8 +86,10 @@ from calsync._errors import (
     ConfigurationError,
     MalformedAnswerError,
     ProviderError,
+    TransientError,
 )
 from calsync._limits import ConcurrencyLimiter
+from calsync._retry import RetryPolicy
 from calsync.adapters.odoo._errors import SESSION_EXPIRED, from_odoo, transient
 from calsync.adapters.odoo._signatures import jsonrpc_arguments, named
 
@@ -244,22 +248,49 @@ class _Pool:
 
     async def post(self, path: str, body: Any, what: str) -> httpx.Response:
         """POST ``body`` as JSON, in a slot of the server's limiter; a timeout or a
-        connection failure is transient."""
+        connection failure is transient.
+
+        A read (``what``: ``model.method`` of one of :data:`READS`, or the login)
+        that finds the server overloaded or unreachable is tried again (see
+        :data:`READ_RETRY`): a 5xx page instead of Odoo's JSON (a full connection
+        pool, a proxy without its upstream) or a dropped connection, not a
+        timeout. Writes are not: the sync journals them and its next run
+        completes them.
+        """
+        attempt = READ_RETRY.begin() if _reads(what) else None
+        while True:
+            outcome, again = await self._attempt(path, body, what)
+            delay = attempt.next_delay() if attempt is not None and again else None
+            if delay is None:
+                break
+            logger.info(
+                "Odoo %s failed (%s): again in %.1f s",
+                what,
+                outcome if isinstance(outcome, TransientError) else f"HTTP {outcome.status_code}",
+                delay,
+                extra={"calsync_side": self.side},
+            )
+            await READ_RETRY.sleep(delay)
+        if isinstance(outcome, TransientError):
+            raise outcome
+        return outcome
+
+    async def _attempt(
+        self, path: str, body: Any, what: str
+    ) -> tuple[httpx.Response | TransientError, bool]:
+        """The answer, or the failure as a transient error; and whether another try may
+        help (see :meth:`post`)."""
         try:
             async with self.limiter.slot(self._key):
                 response = await self._http().post(path, json=body)
-        except httpx.TimeoutException as error:
-            raise transient(
-                f"Odoo did not answer {what} within {self.timeout} s: {type(error).__name__}",
-                side=self.side,
-            ) from None
+        except httpx.TimeoutException as error:  # another would wait as long
+            message = f"Odoo did not answer {what} within {self.timeout} s"
+            return transient(f"{message}: {type(error).__name__}", side=self.side), False
         except httpx.TransportError as error:
-            raise transient(
-                f"could not reach Odoo at {self.url}: {type(error).__name__}: {error}",
-                side=self.side,
-            ) from None
+            message = f"could not reach Odoo at {self.url}: {type(error).__name__}: {error}"
+            return transient(message, side=self.side), True
         self.date.note(response)
-        return response
+        return response, _overloaded(response)
 
     def http_error(self, status: int) -> ProviderError:
         """A non-200 answer without Odoo's envelope: transient for 5xx, 408 and 429."""
@@ -275,6 +306,25 @@ class _Pool:
                 await client.aclose()
             except RuntimeError:  # its event loop is gone already
                 logger.debug("the Odoo client's event loop was already closed")
+
+
+#: The methods calsync calls that only read: tried again on an overloaded server.
+READS = frozenset(
+    {"read", "search", "search_read", "search_count", "read_group", "formatted_read_group",
+     "fields_get", "context_get"}
+)  # fmt: skip
+#: Three tries of a read within 30 s, waiting up to 0.5 s, then 1 s (jittered).
+READ_RETRY = RetryPolicy(attempts=3, base_delay=0.5, max_delay=5.0, budget=30.0)
+
+
+def _reads(what: str) -> bool:
+    return what == "login" or what.rsplit(".", 1)[-1] in READS
+
+
+def _overloaded(response: httpx.Response) -> bool:
+    """A 5xx answer that is not Odoo's own JSON: the request did not reach Odoo's code."""
+    kind = response.headers.get("content-type", "")
+    return response.status_code in (500, 502, 503, 504) and "json" not in kind
 
 
 class _LoopLock:
