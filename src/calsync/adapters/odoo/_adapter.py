@@ -1097,8 +1097,8 @@ class OdooCalendar:
             if not mapping.masked(row)
             and (row_id in entered or _content_of(seen.get(row_id)) != row_hash(row))
         ]
-        # the answers not listed again are as calsync read them
-        answers = {**answered_before, **{aid: value for aid, (_e, value) in attendees.items()}}
+        listed = {aid: value for aid, (_event, value) in attendees.items()}
+        answers = {**answered_before, **listed}  # those not listed again: as calsync read them
         answered = {
             event_id
             for aid, (event_id, value) in attendees.items()
@@ -1144,7 +1144,7 @@ class OdooCalendar:
             ],
             default="",
         )
-        stamps = [state.since, newest, *(value.split("|", 1)[0] for value in answers.values())]
+        stamps = [state.since, newest, *(value.split("|", 1)[0] for value in listed.values())]
         since = max(stamp for stamp in stamps if stamp)
         held = unread.hold(since)
         kept = {row_id: row for row_id, row in read.items() if not unread.holds(row)}
