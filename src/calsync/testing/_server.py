@@ -224,10 +224,10 @@ class _Handler(BaseHTTPRequestHandler):
         owner = self.server.owner
         owner.record(request)
         owner.busy(+1)
-        admitted = owner.admit()
+        refusal = owner.admit()
         try:
-            if not admitted:
-                self._write(owner.over_capacity)
+            if refusal is not None:
+                self._write(refusal)
                 return
             fault = owner.faults.take(request)
             try:
@@ -243,7 +243,7 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._write(response)
         finally:
-            if admitted:
+            if refusal is None:
                 owner.leave()
             owner.busy(-1)
 
@@ -344,7 +344,7 @@ class LoopbackServer(Serving):
         self.faults = Faults()
         self.requests: list[Request] = []
         self.capacity = capacity
-        self.over_capacity = over_capacity or Response(503, b"")
+        self.over_capacity = over_capacity
         #: The most requests handled at once so far (those answered ``over_capacity`` aside).
         self.peak = 0
         self._handling = 0
@@ -368,14 +368,15 @@ class LoopbackServer(Serving):
         with self._lock:
             self.requests.append(request)
 
-    def admit(self) -> bool:
-        """Take a request in, unless ``capacity`` are being handled; False: refuse it."""
+    def admit(self) -> Response | None:
+        """Take a request in (None), unless ``capacity`` are being handled: then the answer
+        that refuses it."""
         with self._lock:
             if self.capacity is not None and self._handling >= self.capacity:
-                return False
+                return self.over_capacity
             self._handling += 1
             self.peak = max(self.peak, self._handling)
-            return True
+            return None
 
     def leave(self) -> None:
         """An admitted request is done."""
