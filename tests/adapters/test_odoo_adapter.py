@@ -310,24 +310,27 @@ def test_one_change_after_a_bulk_write_is_read_alone(clock: Clock, clocked: Setu
     assert quiet.present == {str(i) for i in ids}
 
 
-def listed_after(setup: Setup, since: int) -> list[str]:
-    """The ``write_date`` bound of each ``calendar.event`` listing since request ``since``."""
-    bounds = []
-    for request in setup.odoo.requests[since:]:
-        args = json.loads(request.body or b"{}").get("params", {}).get("args", [])
-        if len(args) > 5 and args[3:5] == ["calendar.event", "search_read"]:
-            bounds += [term[2] for term in args[5][0] if term[:2] == ["write_date", ">"]]
-    return bounds
-
-
-def listing_domains(setup: Setup, since: int) -> list[list[Any]]:
-    """The domain of each ``calendar.event`` listing since request ``since``."""
+def domains_of(
+    setup: Setup, since: int, call: tuple[str, str] = ("calendar.event", "search_read")
+) -> list[list[Any]]:
+    """The domain of each ``call`` (``model``, ``method``; default: the event listing)
+    since request ``since``."""
     domains = []
     for request in setup.odoo.requests[since:]:
         args = json.loads(request.body or b"{}").get("params", {}).get("args", [])
-        if len(args) > 5 and args[3:5] == ["calendar.event", "search_read"]:
+        if len(args) > 5 and tuple(args[3:5]) == call:
             domains.append(args[5][0])
     return domains
+
+
+def listed_after(setup: Setup, since: int) -> list[str]:
+    """The ``write_date`` bound of each ``calendar.event`` listing since request ``since``."""
+    return [
+        term[2]
+        for domain in domains_of(setup, since)
+        for term in domain
+        if term[:2] == ["write_date", ">"]
+    ]
 
 
 def test_within_the_overlap_odoo_lists_only_the_rows_calsync_has_not_seen_as_they_are(
@@ -344,20 +347,10 @@ def test_within_the_overlap_odoo_lists_only_the_rows_calsync_has_not_seen_as_the
     requests = len(clocked.odoo.requests)
     changes = clocked.pull(first.cursor)
     assert sorted(item.event.title for item in changes.items) == ["New", "Renamed"]
-    [domain] = listing_domains(clocked, requests)
+    [domain] = domains_of(clocked, requests)
     matched = clocked.hands.call("calendar.event", "search", domain, context={"active_test": False})
     assert len(matched) == 2  # not the 198 rows calsync has read as they are
     assert ids[7] in matched
-
-
-def attendee_poll_domains(setup: Setup, since: int) -> list[list[Any]]:
-    """The domain of each ``calendar.attendee`` poll since request ``since``."""
-    domains = []
-    for request in setup.odoo.requests[since:]:
-        args = json.loads(request.body or b"{}").get("params", {}).get("args", [])
-        if len(args) > 5 and args[3:5] == ["calendar.attendee", "read_group"]:
-            domains.append(args[5][0])
-    return domains
 
 
 def guests_of(setup: Setup, ids: list[int]) -> list[int]:
@@ -384,7 +377,7 @@ def test_within_the_overlap_odoo_polls_only_the_answers_calsync_has_not_read(
     requests = len(clocked.odoo.requests)
     changes = clocked.pull(first.cursor)
     assert [item.event.title for item in changes.items] == ["Bulk 7"]
-    [domain] = attendee_poll_domains(clocked, requests)
+    [domain] = domains_of(clocked, requests, ("calendar.attendee", "read_group"))
     matched = clocked.hands.call("calendar.attendee", "search", domain)
     assert matched == [ann[7]]  # not the 199 attendee rows whose answer calsync has read
     assert not clocked.pull(changes.cursor).items
