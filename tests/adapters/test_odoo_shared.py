@@ -14,7 +14,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Iterator
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import pytest
@@ -408,3 +408,50 @@ def test_each_calendar_is_listed_after_its_own_cursor(world: World) -> None:
     before = world.database.rows_listed
     world.round()
     assert world.database.rows_listed - before == 1  # New: in the window (and the overlap)
+
+
+class CountedRow(dict[str, Any]):
+    """A listed row that counts the reads of its fields (all rows together)."""
+
+    reads = 0
+
+    def get(self, key: str, default: Any = None) -> Any:
+        type(self).reads += 1
+        return super().get(key, default)
+
+
+def test_routing_a_listing_reads_each_row_a_few_times_whatever_the_calendars() -> None:
+    from calsync.adapters.odoo._shared import Member, _Listing
+
+    @attrs.frozen
+    class Someone:
+        uid: int
+        partner: int
+
+    people = [cast(Member, Someone(uid, 1000 + uid)) for uid in range(1, 201)]
+    rows = [
+        CountedRow(
+            id=10 * person.uid + n,
+            user_id=[person.uid, "x"],
+            partner_ids=[person.partner, 1000 + (person.uid * 7 + n) % 200 + 1],
+            write_date="2026-12-06 10:00:00",
+        )
+        for person in people
+        for n in range(3)
+    ]
+    answers = [
+        CountedRow(id=n + 1, event_id=[row["id"], "x"], state="accepted")
+        for n, row in enumerate(rows[::2])
+    ]
+    listing = _Listing({}, ("", ""), tuple(rows), tuple(answers), (), {}, frozenset()).indexed()
+    for person in people:
+        mine = [
+            row
+            for row in rows
+            if row["user_id"][0] == person.uid or person.partner in row["partner_ids"]
+        ]
+        assert listing.rows_of(person) == mine
+        ids = {row["id"] for row in mine}
+        assert listing.answers_of(person) == [a for a in answers if a["event_id"][0] in ids]
+    # each row read a few times for all 200 calendars, not once per calendar
+    assert CountedRow.reads < 10 * (len(rows) + len(answers))

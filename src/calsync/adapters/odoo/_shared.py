@@ -114,6 +114,10 @@ class Changes:
     answers: Mapping[int, tuple[int | None, str]]
 
 
+#: ``("user", uid)``: organised by that user; ``("partner", id)``: that partner invited.
+_Audience = tuple[str, int]
+
+
 @attrs.frozen
 class _Listing:
     """One shared listing: the rows of every member's domain, and the attendee changes."""
@@ -128,16 +132,58 @@ class _Listing:
     #: rows masked to the shared account: their attendees' partners, and those written after low
     masked_partners: Mapping[int, frozenset[int]]
     masked_recent: frozenset[int]
+    #: who each row and answer goes to: audience (see :func:`_audience`) -> their positions
+    #: in ``rows`` and ``answers``, so each member takes its own without scanning the others'
+    rows_for: Mapping[_Audience, tuple[int, ...]] = attrs.field(factory=dict)
+    answers_for: Mapping[_Audience, tuple[int, ...]] = attrs.field(factory=dict)
 
-    def belongs(self, row: Mapping[str, Any], member: Member) -> bool:
-        """Whether the row is in the member's domain (organiser, or its partner invited);
-        a row masked to the shared account is routed by its attendees' partners."""
+    def indexed(self) -> _Listing:
+        """This listing with ``rows_for`` and ``answers_for`` filled in."""
+        events = {_id(row): row for row in (*self.rows, *self.routes)}
+        return attrs.evolve(
+            self,
+            rows_for=_positions(self._audiences(row) for row in self.rows),
+            answers_for=_positions(
+                self._audiences(events[event]) if (event := _event_of(row)) in events else ()
+                for row in self.answers
+            ),
+        )
+
+    def _audiences(self, row: Mapping[str, Any]) -> list[_Audience]:
+        """The row's organiser and invited partners; a row masked to the shared account
+        is routed by its attendees' partners."""
         partners: Collection[int] = (
             self.masked_partners.get(_id(row), frozenset())
             if mapping.masked(row)
             else row.get("partner_ids") or ()
         )
-        return _organiser(row) == member.uid or member.partner in partners
+        found: list[_Audience] = [("partner", partner) for partner in partners]
+        organiser = _organiser(row)
+        return found if organiser is None else [("user", organiser), *found]
+
+    def rows_of(self, member: Member) -> list[dict[str, Any]]:
+        """The member's rows (organised, or its partner invited), in Odoo's order."""
+        return [self.rows[i] for i in _merged(self.rows_for, member)]
+
+    def answers_of(self, member: Member) -> list[dict[str, Any]]:
+        """The attendee rows of the member's events, in Odoo's order."""
+        return [self.answers[i] for i in _merged(self.answers_for, member)]
+
+
+def _positions(audiences: Iterable[Iterable[_Audience]]) -> dict[_Audience, tuple[int, ...]]:
+    """For each audience, the positions of the items that go to it (in order)."""
+    found: dict[_Audience, list[int]] = defaultdict(list)
+    for position, each in enumerate(audiences):
+        for audience in dict.fromkeys(each):
+            found[audience].append(position)
+    return {audience: tuple(places) for audience, places in found.items()}
+
+
+def _merged(index: Mapping[_Audience, tuple[int, ...]], member: Member) -> list[int]:
+    """The positions of what goes to the member as organiser or as invited partner."""
+    own = index.get(("user", member.uid), ())
+    invited = index.get(("partner", member.partner), ())
+    return sorted({*own, *invited})
 
 
 @attrs.define
@@ -253,7 +299,7 @@ class OdooDatabase:
         in Odoo's order, and its attendee rows written after ``low``."""
         listing = await self._listing(member, low, window_bounds(window))
         start, end = listing.bounds
-        mine = [row for row in listing.rows if listing.belongs(row, member)]
+        mine = listing.rows_of(member)
         recent = [_id(row) for row in mine if _id(row) in listing.masked_recent]
         stamps: dict[int, str] = {}
         if recent and member.reads_as_user:  # its user reads them unmasked: as its query would
@@ -269,13 +315,10 @@ class OdooDatabase:
             for row in mine
             if (stamp := stamps.get(_id(row)) or write_date_of(row)) > low
         ]
-        routes = {_id(row): row for row in (*listing.rows, *listing.routes)}
         answers = {
-            _id(row): (event, f"{write_date_of(row)}|{row.get('state')}")
-            for row in listing.answers
+            _id(row): (_event_of(row), f"{write_date_of(row)}|{row.get('state')}")
+            for row in listing.answers_of(member)
             if write_date_of(row) > low
-            and (event := _event_of(row)) in routes
-            and listing.belongs(routes[event], member)
         }
         return Changes(present, pairs, answers)
 
@@ -477,7 +520,7 @@ class OdooDatabase:
             routes=tuple(routes),
             masked_partners={event: frozenset(found) for event, found in partners_of.items()},
             masked_recent=frozenset(int(i) for i in recent if is_id(i)),
-        )
+        ).indexed()
 
     async def _pages(
         self,
