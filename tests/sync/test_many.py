@@ -227,6 +227,35 @@ def test_sync_many_bounds_the_pairs_in_flight() -> None:
     assert state["peak"] == 3
 
 
+def test_sync_many_defaults_32_pairs_and_128_graph_requests_across_mailboxes() -> None:
+    store = MemoryStore()
+    pairs = memory_pairs(40, store)
+    state: dict[str, int] = {"now": 0, "peak": 0}
+    lent: list[ConcurrencyLimiter | None] = []
+
+    class Limited(MemoryCalendar):
+        limiter: ConcurrencyLimiter | None = None  # as OutlookCalendar's
+
+        async def pull(
+            self, cursor: str | None, window: calsync.Window
+        ) -> calsync.adapters.Listing:
+            lent.append(self.limiter)
+            state["now"] += 1
+            state["peak"] = max(state["peak"], state["now"])
+            await asyncio.sleep(0.01)
+            state["now"] -= 1
+            return await super().pull(cursor, window)
+
+    for sync in pairs:
+        sync.right = Limited("outlook", account=sync.right.account)
+    asyncio.run(sync_many_async(pairs))
+    assert state["peak"] == 32
+    assert len({id(limiter) for limiter in lent}) == 1
+    assert lent[0] is not None
+    assert (lent[0].per_key, lent[0].total) == (4, 128)
+    assert all(sync.right.limiter is None for sync in pairs)  # type: ignore[attr-defined]
+
+
 def test_sync_many_refuses_a_pair_twice_and_a_running_loop() -> None:
     store = MemoryStore()
     pairs = memory_pairs(2, store)

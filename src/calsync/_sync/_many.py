@@ -33,9 +33,15 @@ from calsync._limits import ConcurrencyLimiter
 from calsync._sync._report import SyncReport
 from calsync._sync._synchronizer import Synchronizer
 
-__all__ = ["PairOutcome", "sync_many", "sync_many_async"]
+__all__ = ["APP_REQUESTS_IN_FLIGHT", "PAIRS_AT_ONCE", "PairOutcome", "sync_many", "sync_many_async"]
 
 logger = logging.getLogger("calsync.sync")
+#: Pairs in flight by default. Each service has its own ceiling (Graph's per mailbox and
+#: across mailboxes, Odoo's per server), so this bounds the memory of the runs under way.
+PAIRS_AT_ONCE = 32
+#: Graph requests in flight across mailboxes by default. Graph allows 2,000 requests a
+#: second per app: at its usual 100 ms or more per request, 128 at once stay within it.
+APP_REQUESTS_IN_FLIGHT = 128
 
 
 @attrs.frozen
@@ -102,9 +108,9 @@ def _shared_limiter(
 async def sync_many_async(
     synchronizers: Iterable[Synchronizer],
     *,
-    concurrency: int = 16,
+    concurrency: int = PAIRS_AT_ONCE,
     per_mailbox: int = 4,
-    app_concurrency: int | None = None,
+    app_concurrency: int | None = APP_REQUESTS_IN_FLIGHT,
     limiter: ConcurrencyLimiter | None = None,
     full: bool = False,
     timeout: float | None = None,
@@ -113,8 +119,8 @@ async def sync_many_async(
     """Run every synchronizer once, ``concurrency`` at a time; outcomes in input order.
 
     ``per_mailbox`` and ``app_concurrency`` build the shared limiter (Graph:
-    4 requests per mailbox; a lower app-wide ceiling when many mailboxes
-    share one app registration); pass ``limiter`` instead to share one
+    4 requests per mailbox; at most 128 across mailboxes by default, None
+    for no ceiling across them); pass ``limiter`` instead to share one
     across calls or processes' threads. Adapters given a limiter of their own
     keep it. ``full`` runs each pair with a full listing
     (:meth:`Synchronizer.run_async`). ``timeout`` (seconds) stops a pair
@@ -167,9 +173,9 @@ async def sync_many_async(
 def sync_many(
     synchronizers: Iterable[Synchronizer],
     *,
-    concurrency: int = 16,
+    concurrency: int = PAIRS_AT_ONCE,
     per_mailbox: int = 4,
-    app_concurrency: int | None = None,
+    app_concurrency: int | None = APP_REQUESTS_IN_FLIGHT,
     limiter: ConcurrencyLimiter | None = None,
     full: bool = False,
     timeout: float | None = None,

@@ -27,6 +27,7 @@ import calsync
 from calsync._app._config import TEMPLATE, Config, PairConfig, load
 from calsync._app._deploy import Deployment
 from calsync._errors import CalsyncError, ConfigurationError, ReauthorizationRequiredError
+from calsync._sync._many import PAIRS_AT_ONCE
 from calsync.cli._exit import Exit, exit_of, worst
 
 __all__ = ["main"]
@@ -299,7 +300,13 @@ def _bar(state: _State, total: int, what: str) -> Iterator[Callable[[], None]]:
     help="Attendee e-mails a run may cause (default: the pair's max_notifications; 0 on a "
     "first sync). See 'calsync preview'.",
 )
-@click.option("--concurrency", type=int, default=8, show_default=True)
+@click.option(
+    "--concurrency",
+    type=int,
+    default=PAIRS_AT_ONCE,
+    show_default=True,
+    help="Pairs synced at once (Graph's and Odoo's own ceilings hold whatever it says).",
+)
 @pass_state
 def sync(
     state: _State,
