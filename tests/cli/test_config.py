@@ -171,3 +171,13 @@ def test_every_odoo_transport_of_a_deployment_shares_its_requests_in_flight(
         bad = GOOD.replace('database = "prod"', f'database = "prod"\nrequests_in_flight = {wrong}')
         with pytest.raises(ConfigurationError, match=r"odoo\.requests_in_flight"):
             load(write(tmp_path, bad))
+
+
+def test_graph_requests_in_flight_across_mailboxes_is_a_setting(tmp_path: Path) -> None:
+    assert load(write(tmp_path, GOOD)).microsoft.requests_in_flight == 128
+    text = GOOD.replace("[microsoft]\n", "[microsoft]\nrequests_in_flight = 16\n")
+    assert load(write(tmp_path, text)).microsoft.requests_in_flight == 16
+    for wrong in ("0", '"many"'):
+        bad = GOOD.replace("[microsoft]\n", f"[microsoft]\nrequests_in_flight = {wrong}\n")
+        with pytest.raises(ConfigurationError, match=r"microsoft\.requests_in_flight"):
+            load(write(tmp_path, bad))

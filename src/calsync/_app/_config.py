@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 
 from calsync._errors import ConfigurationError
+from calsync._sync._many import APP_REQUESTS_IN_FLIGHT
 
 __all__ = [
     "TEMPLATE",
@@ -101,7 +102,8 @@ class OdooConfig:
 
 @attrs.frozen
 class MicrosoftConfig:
-    """The Microsoft app registration and how calsync signs in with it."""
+    """The Microsoft app registration and how calsync signs in with it; ``requests_in_flight``:
+    calsync's requests at once to Graph, all mailboxes together (and 4 per mailbox)."""
 
     tenant: str
     client_id: str
@@ -113,6 +115,7 @@ class MicrosoftConfig:
     redirect_uri: str | None = None
     authority_host: str = "https://login.microsoftonline.com"
     graph_url: str = "https://graph.microsoft.com/v1.0"
+    requests_in_flight: int = APP_REQUESTS_IN_FLIGHT
 
 
 @attrs.frozen
@@ -378,8 +381,11 @@ def _microsoft(table: _Table, environ: Mapping[str, str]) -> MicrosoftConfig:
         redirect_uri=table.text("redirect_uri"),
         authority_host=table.text("authority_host", "https://login.microsoftonline.com") or "",
         graph_url=(table.text("graph_url", "https://graph.microsoft.com/v1.0") or "").rstrip("/"),
+        requests_in_flight=table.get("requests_in_flight", int, APP_REQUESTS_IN_FLIGHT),
     )
     table.done()
+    if config.requests_in_flight < 1:
+        raise ConfigurationError("microsoft.requests_in_flight must be at least 1")
     if config.client_secret is None and config.certificate is None:
         raise ConfigurationError(
             "microsoft: set client_secret_env or client_secret_file (or, for application "
@@ -493,6 +499,8 @@ client_secret_env = "CALSYNC_MS_CLIENT_SECRET"
 redirect_uri = "http://localhost:8400/microsoft_account/authentication"
 # authority_host = "https://login.microsoftonline.com"
 # graph_url = "https://graph.microsoft.com/v1.0"
+# requests_in_flight = 128      # at once to Graph, all mailboxes together (4 per mailbox
+#                               # whatever this says); Graph allows 2,000 a second per app
 
 [store]
 # One SQLite file for one machine; PostgreSQL when several workers share the state:

@@ -103,6 +103,11 @@ class Deployment(ClosesOnExit):
         self._transports: dict[tuple[str, str | None, str | None], AutoTransport] = {}
         # every transport of the deployment, whatever its login, shares the server's ceiling
         self._odoo_limiter = ConcurrencyLimiter(per_key=config.odoo.requests_in_flight)
+        # and every Outlook adapter Graph's: 4 per mailbox (two pairs on one mailbox share
+        # them), the app's ceiling across mailboxes; the service runs pairs one by one
+        self._graph_limiter = ConcurrencyLimiter(
+            per_key=4, total=config.microsoft.requests_in_flight
+        )
         self._sides: dict[str, tuple[OdooCalendar, OutlookCalendar]] = {}
         self._database: OdooDatabase | None = None
 
@@ -298,6 +303,7 @@ class Deployment(ClosesOnExit):
             calendar_id=pair.calendar_id,
             account=pair.mailbox.lower(),
             base_url=self.config.microsoft.graph_url,
+            limiter=self._graph_limiter,
         )
 
     def sides(self, pair: PairConfig) -> tuple[OdooCalendar, OutlookCalendar]:
