@@ -9,6 +9,8 @@ bind is refused before it is sent (odoo.md §5.19).
 from __future__ import annotations
 
 import asyncio
+import importlib.abc
+import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -101,6 +103,40 @@ def test_both_transports_write_and_create_with_positionals(server: OdooEmulator)
         await transport.aclose()
 
     asyncio.run(scenario())
+
+
+class ImportAttempts(importlib.abc.MetaPathFinder):
+    """Records the modules Python looks for (and lets the other finders find them)."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def find_spec(self, fullname: str, path: object, target: object = None) -> None:
+        self.names.append(fullname)
+
+
+def test_a_call_looks_for_no_module(server: OdooEmulator) -> None:
+    """Nothing is imported per request: a module that is not installed would be looked
+    for along sys.path on every call (httpcore looks for sniffio whenever it sends)."""
+
+    async def scenario() -> list[str]:
+        transport: JsonRpcTransport | Json2Transport
+        if server.version == "18.0":
+            transport = JsonRpcTransport(server.url, server.db, "bob", PASSWORD)
+        else:
+            transport = Json2Transport(server.url, server.db, API_KEY)
+        await transport.call("res.users", "read", [2], ["name"])  # imports done once
+        attempts = ImportAttempts()
+        sys.meta_path.insert(0, attempts)
+        try:
+            for _ in range(5):
+                await transport.call("res.users", "read", [2], ["name"])
+        finally:
+            sys.meta_path.remove(attempts)
+            await transport.aclose()
+        return attempts.names
+
+    assert asyncio.run(scenario()) == []
 
 
 @pytest.mark.parametrize("version", ["18.0", "19.0"], ids=["jsonrpc", "json2"])
