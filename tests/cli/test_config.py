@@ -174,7 +174,9 @@ def test_every_odoo_transport_of_a_deployment_shares_its_requests_in_flight(
 
 
 def test_graph_requests_in_flight_across_mailboxes_is_a_setting(tmp_path: Path) -> None:
-    assert load(write(tmp_path, GOOD)).microsoft.requests_in_flight == 128
+    defaults = load(write(tmp_path, GOOD))
+    assert defaults.microsoft.requests_in_flight == 128
+    assert defaults.service.concurrency == 32  # pairs at once, as sync_many's
     text = GOOD.replace("[microsoft]\n", "[microsoft]\nrequests_in_flight = 16\n")
     assert load(write(tmp_path, text)).microsoft.requests_in_flight == 16
     for wrong in ("0", '"many"'):

@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 
 from calsync._errors import ConfigurationError
-from calsync._sync._many import APP_REQUESTS_IN_FLIGHT
+from calsync._sync._many import APP_REQUESTS_IN_FLIGHT, PAIRS_AT_ONCE
 
 __all__ = [
     "TEMPLATE",
@@ -141,7 +141,7 @@ class ServiceConfig:
     public_url: str | None = None
     interval: float = 900.0
     jitter: float = 0.1
-    concurrency: int = 8
+    concurrency: int = PAIRS_AT_ONCE
     runner: str = "inprocess"
     redis_url: str = "redis://127.0.0.1:6379/0"
     queue: str = "calsync"
@@ -427,7 +427,7 @@ def _service(table: _Table) -> ServiceConfig:
         public_url=(table.text("public_url") or "").rstrip("/") or None,
         interval=table.number("interval", 900.0),
         jitter=table.number("jitter", 0.1),
-        concurrency=int(table.number("concurrency", 8)),
+        concurrency=int(table.number("concurrency", PAIRS_AT_ONCE)),
         runner=runner,
         redis_url=table.text("redis_url", "redis://127.0.0.1:6379/0") or "",
         queue=table.text("queue", "calsync") or "calsync",
@@ -513,7 +513,8 @@ listen = "127.0.0.1:8400"
 # public_url = "https://calsync.example.com"  # where Graph sends change notifications
 interval = 900                  # seconds between two syncs of a pair
 jitter = 0.1                    # each wait varies by up to 10%, so pairs spread out
-concurrency = 8                 # pairs synced at once (runner = "inprocess")
+concurrency = 32                # pairs synced at once (runner = "inprocess"); Graph's and
+                                # Odoo's ceilings hold whatever it says
 runner = "inprocess"            # or "rq": each sync is a task for `rq worker` processes
 # redis_url = "redis://127.0.0.1:6379/0"
 # session_secret_env = "CALSYNC_SESSION_SECRET"  # signs the sign-in pages' cookie
