@@ -132,7 +132,7 @@ class _Listing:
     #: rows masked to the shared account: their attendees' partners, and those written after low
     masked_partners: Mapping[int, frozenset[int]]
     masked_recent: frozenset[int]
-    #: who each row and answer goes to: audience (see :func:`_audience`) -> their positions
+    #: who each row and answer goes to: audience (an ``_Audience``) -> their positions
     #: in ``rows`` and ``answers``, so each member takes its own without scanning the others'
     rows_for: Mapping[_Audience, tuple[int, ...]] = attrs.field(factory=dict)
     answers_for: Mapping[_Audience, tuple[int, ...]] = attrs.field(factory=dict)
