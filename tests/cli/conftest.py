@@ -12,9 +12,11 @@ from tests.cli.support import CLIENT_ID, REDIRECT, SECRET, World
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    """Emulators with the app registered (public client flows allowed, polls every second)."""
-    with OdooEmulator() as odoo, GraphEmulator() as graph:
+def world(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[World]:
+    """Emulators with the app registered (public client flows allowed, polls every second);
+    ``@pytest.mark.graph(...)`` gives the Graph emulator options."""
+    marker = request.node.get_closest_marker("graph")
+    with OdooEmulator() as odoo, GraphEmulator(**(marker.kwargs if marker else {})) as graph:
         graph.identity.register_app(CLIENT_ID, SECRET, [REDIRECT], public_client=True)
         graph.identity.device_interval = 1
         yield World(odoo, graph, tmp_path)
