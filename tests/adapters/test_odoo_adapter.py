@@ -1076,6 +1076,52 @@ def test_a_kept_adapter_logs_in_once_across_runs_closes_and_event_loops(version:
     odoo.stop()
 
 
+def restarted(odoo: OdooEmulator, cursor: str | None) -> tuple[OdooCalendar, Listing]:
+    """A new process (a new calendar and transport) pulling from the cursor kept in the
+    store, on a server whose caches were cleared (each password check counts)."""
+    odoo.restart()
+    calendar = adapter(odoo)
+    loop = asyncio.new_event_loop()
+    try:
+        listing = loop.run_until_complete(calendar.pull(cursor, WINDOW))
+        loop.run_until_complete(calendar.aclose())
+    finally:
+        loop.close()
+    return calendar, listing
+
+
+def test_a_new_process_takes_the_uid_from_the_cursor_instead_of_logging_in() -> None:
+    """A login costs Odoo a password hash, and the first call after it another (a login
+    fills no cache: odoo.md 5.1). The uid kept in the cursor saves the login."""
+    odoo = emulator("18.0")
+    Hands(odoo).create(meeting())
+    _calendar, first = restarted(odoo, None)
+    checks = odoo.password_checks
+    calendar, listing = restarted(odoo, first.cursor)
+    assert not listing.items
+    assert calendar.calls["common.login"] == 0
+    assert odoo.password_checks - checks == 1  # the first call's, not a login's too
+    odoo.stop()
+
+
+def test_a_uid_odoo_refuses_means_a_login_and_the_right_user() -> None:
+    """The user was made again (a new uid) since the cursor: Odoo refuses the kept uid
+    with bob's password; calsync logs in, reads bob, and keeps the new uid."""
+    odoo = emulator("18.0")
+    Hands(odoo).create(meeting())
+    _calendar, first = restarted(odoo, None)
+    assert first.cursor is not None
+    kept = json.loads(first.cursor)
+    other = odoo.add_user("ann", "ann-pw", email="ann@example.com")
+    stale = json.dumps({**kept, "uid": other})
+    calendar, listing = restarted(odoo, stale)
+    assert calendar.calls["common.login"] == 1
+    assert calendar.account == "bob"
+    assert not listing.items
+    assert json.loads(str(listing.cursor))["uid"] == kept["uid"]
+    odoo.stop()
+
+
 def test_one_transport_serves_many_calendars_with_one_login(bob: Setup) -> None:
     """A service login reading three users' calendars: one transport, one login for all."""
     for name in ("ann", "cid"):

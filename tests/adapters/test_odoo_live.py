@@ -466,3 +466,26 @@ def test_a_shared_listing_gives_each_calendar_what_its_own_queries_give(live: Li
         for calendar in shared.values():
             live.run(calendar.aclose())
         live.run(database.aclose())
+
+
+def test_a_new_process_sends_the_kept_uid_and_falls_back_to_a_login(live: Live) -> None:
+    """Odoo accepts ``execute_kw`` with a uid and password and no ``common.login`` before
+    it (each login costs a password hash, and the first call after it another); a uid it
+    refuses (another user's, with this user's password) costs one login, no error."""
+    login, password, uid = live.user()
+    first = live.calendar(login, password)
+    cursor = live.run(first.pull(None, WINDOW)).cursor
+    live.run(first.aclose())
+    assert cursor is not None
+    assert json.loads(cursor)["uid"] == uid
+    later = live.calendar(login, password)
+    assert not live.run(later.pull(cursor, WINDOW)).items
+    assert later.calls["common.login"] == 0
+    live.run(later.aclose())
+    stale = json.dumps({**json.loads(cursor), "uid": live.admin.uid})
+    refused = live.calendar(login, password)
+    listing = live.run(refused.pull(stale, WINDOW))
+    assert not listing.items
+    assert refused.calls["common.login"] == 1
+    assert json.loads(str(listing.cursor))["uid"] == uid
+    live.run(refused.aclose())

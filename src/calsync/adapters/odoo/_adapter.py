@@ -16,7 +16,7 @@ import logging
 import re
 import time
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Literal, TypeVar
 
@@ -199,6 +199,8 @@ class OdooCalendar:
         self._database = database
         self._owns_transport = isinstance(transport, str)
         self._uid = 0
+        # the transport login's uid (the calendar user's is _uid), kept in the cursor
+        self._login_uid: int | None = None
         self._partner = 0
         self._owner_email: str | None = None
         # the user's language and its week start (res.lang), read when a series needs it
@@ -308,19 +310,28 @@ class OdooCalendar:
 
     # -- connection ----------------------------------------------------------------------------
 
-    async def connect(self) -> None:
-        """Pick the transport, log in, and read the calendar user (once)."""
+    async def connect(self, *, login_uid: int | None = None) -> None:
+        """Pick the transport, log in, and read the calendar user (once).
+
+        ``login_uid``: the login's uid as an earlier run found it (the cursor keeps
+        it). The transport then sends it without logging in, which saves Odoo one
+        password hash; if Odoo refuses it, calsync logs in and reads again.
+        """
         if self._connected:
             return
-        try:
-            uid = await self._transport.connect()
-        except ProviderError as error:
-            fixed = self._misconfigured(error)
-            if fixed is None:
-                raise
-            raise fixed from error
+        assume: Callable[[int], None] | None = getattr(self._transport, "assume_uid", None)
+        assumed = login_uid is not None and assume is not None
+        if login_uid is not None and assume is not None:
+            assume(login_uid)
         fields = ["partner_id", "email", "name", "lang", "tz", "login"]
-        rows = await self._call("res.users", "read", [uid], fields)
+        try:
+            uid, rows = await self._login_user(fields)
+        except AuthenticationError:
+            if not assumed:
+                raise
+            logger.info("Odoo refused the kept uid of %s; logging in", self._login)
+            uid, rows = await self._login_user(fields)
+        self._login_uid = uid
         self._check_identity(rows)
         if self._user_login != self._login:
             rows = await self._call(
@@ -343,6 +354,17 @@ class OdooCalendar:
         self._users.remember(self._uid, owner)
         self._partners.remember(self._owner_email, self._partner)
         self._connected = True
+
+    async def _login_user(self, fields: list[str]) -> tuple[int, list[dict[str, Any]]]:
+        """The login's uid and its ``res.users`` row."""
+        try:
+            uid = await self._transport.connect()
+        except ProviderError as error:
+            fixed = self._misconfigured(error)
+            if fixed is None:
+                raise
+            raise fixed from error
+        return uid, await self._call("res.users", "read", [uid], fields)
 
     def _misconfigured(self, error: ProviderError) -> ConfigurationError | None:
         """A first answer that means a wrong URL or database (no use retrying), said so."""
@@ -734,9 +756,9 @@ class OdooCalendar:
         A cursor made for another window lists the changes and what the new window
         adds, not the whole window again.
         """
-        await self.connect()
-        self._default_privacy.clear()
         state = Cursor.parse(cursor)
+        await self.connect(login_uid=state.login_uid if state is not None else None)
+        self._default_privacy.clear()
         if state is not None:
             self._series.update(
                 {rid: value for rid, value in state.series.items() if rid not in self._series}
@@ -1198,6 +1220,7 @@ class OdooCalendar:
             rows=dict(digests),
             open=dict(read.opened),
             closed=read.closed,
+            login_uid=self._login_uid,
         )
 
     # -- fetch ---------------------------------------------------------------------------------

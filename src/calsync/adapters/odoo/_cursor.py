@@ -140,6 +140,11 @@ def last_seen_of(
     return found
 
 
+def _uid_of(value: object) -> int | None:
+    """A user id kept in the cursor (None for anything else: the next run logs in)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
 def _key_text(key: OccurrenceKey) -> str:
     return key.isoformat()
 
@@ -171,6 +176,8 @@ class Cursor:
     open: dict[str, float] = attrs.Factory(dict)
     #: the newest second known to be over when calsync last read in it (none is open)
     closed: str = EPOCH
+    #: the uid of the transport's login (the next process skips ``common.login``)
+    login_uid: int | None = None
 
     @staticmethod
     def window_key(window: Window) -> tuple[str, str]:
@@ -214,6 +221,7 @@ class Cursor:
                 rows={int(k): str(v) for k, v in data.get("rows", {}).items()},
                 open={_stamp(k): float(v) for k, v in data.get("open", {data["since"]: 0}).items()},
                 closed=_stamp(data.get("closed", EPOCH)),
+                login_uid=_uid_of(data.get("uid")),
             )
         except (ValueError, KeyError, TypeError):
             return None
@@ -235,6 +243,8 @@ class Cursor:
             },
             "rows": {str(k): v for k, v in sorted(self.rows.items())},
         }
+        if self.login_uid is not None:
+            data["uid"] = self.login_uid
         return json.dumps(data, separators=(",", ":"))
 
 
