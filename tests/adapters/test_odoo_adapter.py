@@ -1104,15 +1104,17 @@ def test_a_new_process_takes_the_uid_from_the_cursor_instead_of_logging_in() -> 
     odoo.stop()
 
 
-def test_a_uid_odoo_refuses_means_a_login_and_the_right_user() -> None:
-    """The user was made again (a new uid) since the cursor: Odoo refuses the kept uid
-    with bob's password; calsync logs in, reads bob, and keeps the new uid."""
+@pytest.mark.parametrize("password", ["ann-pw", PASSWORD], ids=["refused", "same-password"])
+def test_a_kept_uid_of_someone_else_means_a_login_and_the_right_user(password: str) -> None:
+    """The cursor names another user's uid (a user made again, a pair given another
+    login): Odoo refuses it with bob's password, or takes it when that user has the same
+    one; either way calsync logs in, reads bob, and keeps his uid."""
     odoo = emulator("18.0")
     Hands(odoo).create(meeting())
     _calendar, first = restarted(odoo, None)
     assert first.cursor is not None
     kept = json.loads(first.cursor)
-    other = odoo.add_user("ann", "ann-pw", email="ann@example.com")
+    other = odoo.add_user("ann", password, email="ann@example.com")
     stale = json.dumps({**kept, "uid": other})
     calendar, listing = restarted(odoo, stale)
     assert calendar.calls["common.login"] == 1

@@ -16,9 +16,9 @@ import logging
 import re
 import time
 from collections import Counter, defaultdict
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 import attrs
 
@@ -120,6 +120,15 @@ def _in_window(event: Event, window: Window) -> bool:
     if end > start:
         return end > window.start and start < window.end
     return window.start <= start < window.end
+
+
+@runtime_checkable
+class _KeepsUid(Protocol):
+    """A transport that can start from a uid an earlier run learned (``/jsonrpc``'s)."""
+
+    def assume_uid(self, uid: int) -> None: ...
+
+    def forget_uid(self, uid: int) -> None: ...
 
 
 class OdooCalendar:
@@ -319,17 +328,20 @@ class OdooCalendar:
         """
         if self._connected:
             return
-        assume: Callable[[int], None] | None = getattr(self._transport, "assume_uid", None)
-        assumed = login_uid is not None and assume is not None
-        if login_uid is not None and assume is not None:
-            assume(login_uid)
+        keeper = self._transport if isinstance(self._transport, _KeepsUid) else None
+        assumed = login_uid if keeper is not None else None
+        if keeper is not None and assumed is not None:
+            keeper.assume_uid(assumed)
         fields = ["partner_id", "email", "name", "lang", "tz", "login"]
         try:
             uid, rows = await self._login_user(fields)
+            if assumed is not None:
+                self._check_identity(rows)  # another user's uid could take this password
         except AuthenticationError:
-            if not assumed:
+            if keeper is None or assumed is None:
                 raise
             logger.info("Odoo refused the kept uid of %s; logging in", self._login)
+            keeper.forget_uid(assumed)
             uid, rows = await self._login_user(fields)
         self._login_uid = uid
         self._check_identity(rows)

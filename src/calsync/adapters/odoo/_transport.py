@@ -501,7 +501,7 @@ class JsonRpcTransport(_Pooled):
             return await self._execute(uid, model, method, positional, kwargs)
         except _SessionExpiredError:
             logger.info("Odoo session expired; logging in again as %s", self._login)
-            self._forget(uid)
+            self.forget_uid(uid)
             uid = await self.connect()
             try:
                 return await self._execute(uid, model, method, positional, kwargs)
@@ -518,10 +518,11 @@ class JsonRpcTransport(_Pooled):
             return await self._rpc("object", "execute_kw", params, f"{model}.{method}")
         except AuthenticationError as error:
             if error.code == ACCESS_DENIED:
-                self._forget(uid)
+                self.forget_uid(uid)
             raise
 
-    def _forget(self, uid: int) -> None:
+    def forget_uid(self, uid: int) -> None:
+        """Drop ``uid`` if it is the one kept: the next call logs in."""
         if self._uid == uid:
             self._uid = None
 
@@ -780,6 +781,12 @@ class AutoTransport(_Counting):
             self.inner.assume_uid(uid)
         elif self.inner is None:
             self._assumed = uid
+
+    def forget_uid(self, uid: int) -> None:
+        """:meth:`JsonRpcTransport.forget_uid` on ``/jsonrpc`` (JSON-2 keeps no login)."""
+        self._assumed = None
+        if isinstance(self.inner, JsonRpcTransport):
+            self.inner.forget_uid(uid)
 
     async def _chosen(self) -> JsonRpcTransport | Json2Transport:
         if self.inner is not None:
