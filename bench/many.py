@@ -8,7 +8,10 @@ round to round:
 0. a first sync of the empty calendars (each user logs in to Odoo once);
 1. **pull**: 10 new Outlook events per mailbox, created in Odoo;
 2. **push**: 5 new Odoo events per user, created in Outlook;
-3. **no-op**: nothing changed.
+3. **no-op**: nothing changed;
+4. **restart**: nothing changed, synced by new synchronizers over the same state, as
+   after a restart of the process (new transports: the Odoo cursors keep each
+   login's uid, so no login is needed).
 
 Each size runs twice: **alone**, each calendar listing its own changes (its
 own login, kept from round to round), and **shared**, the calendars of the
@@ -67,7 +70,7 @@ PULLED, PUSHED = 10, 5
 #: Odoo 18's own Outlook module for 50 users (issue 16: its cron, one user after another,
 #: on a real 18.0 server against the same Graph emulator), seconds per round.
 MODULE_50 = {"pull": 8.7, "push": 35.3, "no-op": 5.7}
-ROUNDS = ("first sync", "pull", "push", "no-op")
+ROUNDS = ("first sync", "pull", "push", "no-op", "restart")
 #: ``sync_many``'s keyword arguments from the command line (``--concurrency``,
 #: ``--app-concurrency``); its defaults where not given
 OPTIONS: dict[str, Any] = {}
@@ -378,11 +381,21 @@ def run_one(size: int, mode: str, real: RealOdoo | None) -> list[Round]:
             rounds.append(
                 measure(name, mode, syncs, database, host, real, f"{tag}-{index}", prepare)
             )
-        for sync in syncs:
-            sync.close()
-        if database is not None:
-            database.close()
+        close(syncs, database)
+        # a new process: new adapters and transports over the same state (the cursors)
+        syncs, database = synchronizers(host, users, real, Path(folder) / "state.sqlite3", mode)
+        rounds.append(
+            measure("restart", mode, syncs, database, host, real, f"{tag}-r", lambda: None)
+        )
+        close(syncs, database)
     return rounds
+
+
+def close(syncs: Sequence[calsync.Synchronizer], database: OdooDatabase | None) -> None:
+    for sync in syncs:
+        sync.close()
+    if database is not None:
+        database.close()
 
 
 def markdown(rounds: Sequence[Round]) -> str:
