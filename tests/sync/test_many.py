@@ -205,54 +205,54 @@ def test_sync_many_isolates_failures_and_keeps_the_input_order(tmp_path: Path) -
     store.close()
 
 
+class InFlight:
+    """The pulls in flight on calendars made by :meth:`swap`, and the limiters lent them."""
+
+    def __init__(self) -> None:
+        self.now = 0
+        self.peak = 0
+        self.lent: list[ConcurrencyLimiter | None] = []
+
+    def swap(self, pairs: list[Synchronizer], side: str) -> None:
+        """Give each pair on ``side`` ("left" or "right") a calendar that counts its pulls."""
+        flight = self
+
+        class Counting(MemoryCalendar):
+            limiter: ConcurrencyLimiter | None = None  # taken as OutlookCalendar's is
+
+            async def pull(
+                self, cursor: str | None, window: calsync.Window
+            ) -> calsync.adapters.Listing:
+                flight.lent.append(self.limiter)
+                flight.now += 1
+                flight.peak = max(flight.peak, flight.now)
+                await asyncio.sleep(0.01)
+                flight.now -= 1
+                return await super().pull(cursor, window)
+
+        for sync in pairs:
+            old = getattr(sync, side)
+            setattr(sync, side, Counting(old.name, account=old.account))
+
+
 def test_sync_many_bounds_the_pairs_in_flight() -> None:
-    store = MemoryStore()
-    pairs = memory_pairs(10, store)
-    state = {"now": 0, "peak": 0}
-
-    class Counting(MemoryCalendar):
-        async def pull(
-            self, cursor: str | None, window: calsync.Window
-        ) -> calsync.adapters.Listing:
-            state["now"] += 1
-            state["peak"] = max(state["peak"], state["now"])
-            await asyncio.sleep(0.01)
-            state["now"] -= 1
-            return await super().pull(cursor, window)
-
-    for sync in pairs:
-        counting = Counting("odoo", account=sync.left.account)
-        sync.left = counting
+    pairs = memory_pairs(10, MemoryStore())
+    flight = InFlight()
+    flight.swap(pairs, "left")
     asyncio.run(sync_many_async(pairs, concurrency=3))
-    assert state["peak"] == 3
+    assert flight.peak == 3
 
 
 def test_sync_many_defaults_32_pairs_and_128_graph_requests_across_mailboxes() -> None:
-    store = MemoryStore()
-    pairs = memory_pairs(40, store)
-    state: dict[str, int] = {"now": 0, "peak": 0}
-    lent: list[ConcurrencyLimiter | None] = []
-
-    class Limited(MemoryCalendar):
-        limiter: ConcurrencyLimiter | None = None  # as OutlookCalendar's
-
-        async def pull(
-            self, cursor: str | None, window: calsync.Window
-        ) -> calsync.adapters.Listing:
-            lent.append(self.limiter)
-            state["now"] += 1
-            state["peak"] = max(state["peak"], state["now"])
-            await asyncio.sleep(0.01)
-            state["now"] -= 1
-            return await super().pull(cursor, window)
-
-    for sync in pairs:
-        sync.right = Limited("outlook", account=sync.right.account)
+    pairs = memory_pairs(40, MemoryStore())
+    flight = InFlight()
+    flight.swap(pairs, "right")
     asyncio.run(sync_many_async(pairs))
-    assert state["peak"] == 32
-    assert len({id(limiter) for limiter in lent}) == 1
-    assert lent[0] is not None
-    assert (lent[0].per_key, lent[0].total) == (4, 128)
+    assert flight.peak == 32
+    assert len({id(limiter) for limiter in flight.lent}) == 1
+    lent = flight.lent[0]
+    assert lent is not None
+    assert (lent.per_key, lent.total) == (4, 128)
     assert all(sync.right.limiter is None for sync in pairs)  # type: ignore[attr-defined]
 
 
