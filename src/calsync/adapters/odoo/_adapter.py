@@ -328,23 +328,20 @@ class OdooCalendar:
         """
         if self._connected:
             return
-        keeper = self._transport if isinstance(self._transport, _KeepsUid) else None
-        assumed = login_uid if keeper is not None else None
-        if keeper is not None and assumed is not None:
-            keeper.assume_uid(assumed)
+        keeper: _KeepsUid | None = None
+        if login_uid is not None and isinstance(self._transport, _KeepsUid):
+            keeper = self._transport
+            keeper.assume_uid(login_uid)
         fields = ["partner_id", "email", "name", "lang", "tz", "login"]
         try:
             uid, rows = await self._login_user(fields)
-            if assumed is not None:
-                self._check_identity(rows)  # another user's uid could take this password
-        except AuthenticationError:
-            if keeper is None or assumed is None:
+        except AuthenticationError:  # refused, or another user's uid that takes this secret
+            if keeper is None or login_uid is None:
                 raise
             logger.info("Odoo refused the kept uid of %s; logging in", self._login)
-            keeper.forget_uid(assumed)
+            keeper.forget_uid(login_uid)
             uid, rows = await self._login_user(fields)
         self._login_uid = uid
-        self._check_identity(rows)
         if self._user_login != self._login:
             rows = await self._call(
                 "res.users",
@@ -368,7 +365,7 @@ class OdooCalendar:
         self._connected = True
 
     async def _login_user(self, fields: list[str]) -> tuple[int, list[dict[str, Any]]]:
-        """The login's uid and its ``res.users`` row."""
+        """The login's uid and its ``res.users`` row, checked to be the login's."""
         try:
             uid = await self._transport.connect()
         except ProviderError as error:
@@ -376,7 +373,9 @@ class OdooCalendar:
             if fixed is None:
                 raise
             raise fixed from error
-        return uid, await self._call("res.users", "read", [uid], fields)
+        rows = await self._call("res.users", "read", [uid], fields)
+        self._check_identity(rows)
+        return uid, rows
 
     def _misconfigured(self, error: ProviderError) -> ConfigurationError | None:
         """A first answer that means a wrong URL or database (no use retrying), said so."""

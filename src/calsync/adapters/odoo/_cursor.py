@@ -140,11 +140,6 @@ def last_seen_of(
     return found
 
 
-def _uid_of(value: object) -> int | None:
-    """A user id kept in the cursor (None for anything else: the next run logs in)."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
-
-
 def _key_text(key: OccurrenceKey) -> str:
     return key.isoformat()
 
@@ -221,7 +216,8 @@ class Cursor:
                 rows={int(k): str(v) for k, v in data.get("rows", {}).items()},
                 open={_stamp(k): float(v) for k, v in data.get("open", {data["since"]: 0}).items()},
                 closed=_stamp(data.get("closed", EPOCH)),
-                login_uid=_uid_of(data.get("uid")),
+                # an id the transport takes (JsonRpcTransport.assume_uid), or it logs in
+                login_uid=uid if isinstance(uid := data.get("uid"), int) else None,
             )
         except (ValueError, KeyError, TypeError):
             return None
