@@ -31,6 +31,7 @@ from calsync._blocking import in_running_loop, run_blocking
 from calsync._closing import ClosesOnExit
 from calsync._errors import ConfigurationError
 from calsync._limits import ConcurrencyLimiter
+from calsync._sync._many import MAILBOX_REQUESTS_IN_FLIGHT
 from calsync._sync._synchronizer import Synchronizer
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ class Deployment(ClosesOnExit):
         # and every Outlook adapter Graph's: 4 per mailbox (two pairs on one mailbox share
         # them), the app's ceiling across mailboxes; the service runs pairs one by one
         self._graph_limiter = ConcurrencyLimiter(
-            per_key=4, total=config.microsoft.requests_in_flight
+            per_key=MAILBOX_REQUESTS_IN_FLIGHT, total=config.microsoft.requests_in_flight
         )
         self._sides: dict[str, tuple[OdooCalendar, OutlookCalendar]] = {}
         self._database: OdooDatabase | None = None

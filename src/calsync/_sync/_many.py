@@ -33,7 +33,14 @@ from calsync._limits import ConcurrencyLimiter
 from calsync._sync._report import SyncReport
 from calsync._sync._synchronizer import Synchronizer
 
-__all__ = ["APP_REQUESTS_IN_FLIGHT", "PAIRS_AT_ONCE", "PairOutcome", "sync_many", "sync_many_async"]
+__all__ = [
+    "APP_REQUESTS_IN_FLIGHT",
+    "MAILBOX_REQUESTS_IN_FLIGHT",
+    "PAIRS_AT_ONCE",
+    "PairOutcome",
+    "sync_many",
+    "sync_many_async",
+]
 
 logger = logging.getLogger("calsync.sync")
 #: Pairs in flight by default. Each service has its own ceiling (Graph's per mailbox and
@@ -42,6 +49,8 @@ PAIRS_AT_ONCE = 32
 #: Graph requests in flight across mailboxes by default. Graph allows 2,000 requests a
 #: second per app: at its usual 100 ms or more per request, 128 at once stay within it.
 APP_REQUESTS_IN_FLIGHT = 128
+#: Outlook's concurrent requests per mailbox (graph.md, "Limits and errors").
+MAILBOX_REQUESTS_IN_FLIGHT = 4
 
 
 @attrs.frozen
@@ -109,7 +118,7 @@ async def sync_many_async(
     synchronizers: Iterable[Synchronizer],
     *,
     concurrency: int = PAIRS_AT_ONCE,
-    per_mailbox: int = 4,
+    per_mailbox: int = MAILBOX_REQUESTS_IN_FLIGHT,
     app_concurrency: int | None = APP_REQUESTS_IN_FLIGHT,
     limiter: ConcurrencyLimiter | None = None,
     full: bool = False,
@@ -174,7 +183,7 @@ def sync_many(
     synchronizers: Iterable[Synchronizer],
     *,
     concurrency: int = PAIRS_AT_ONCE,
-    per_mailbox: int = 4,
+    per_mailbox: int = MAILBOX_REQUESTS_IN_FLIGHT,
     app_concurrency: int | None = APP_REQUESTS_IN_FLIGHT,
     limiter: ConcurrencyLimiter | None = None,
     full: bool = False,
