@@ -197,6 +197,50 @@ def test_read_group_counts_and_sums_per_group(odoo_emulator: OdooEmulator) -> No
     }
 
 
+@pytest.mark.parametrize("version", ["18.0", "19.0"])
+def test_grouping_by_attendees_puts_an_event_in_each_of_its_partners_groups(
+    version: str,
+) -> None:
+    """As real 17.0-19.0 answer: ``partner_ids`` groups as ``[id, name]``, an event in the
+    group of each partner; a grouping by it (a field Odoo masks) leaves out an event
+    private to someone else, which a grouping by ``user_id`` keeps."""
+    with OdooEmulator(version) as odoo:
+        bob_uid = odoo.add_user("bob", "bob-pw", name="Bob", email="bob@example.com")
+        quiet = {"no_mail_to_attendees": True}
+        (admin,) = odoo.execute("admin", "res.users", "read", [2], ["partner_id"])
+        (bob,) = odoo.execute("admin", "res.partner", "search", [["email", "=", "bob@example.com"]])
+        both = [[6, 0, [admin["partner_id"][0], bob]]]
+        times = {"start": "2027-07-01 09:00:00", "stop": "2027-07-01 10:00:00"}
+        shared = odoo.execute(
+            "admin", "calendar.event", "create", {"name": "G", **times, "partner_ids": both},
+            context=quiet,
+        )  # fmt: skip
+        private = odoo.execute(
+            "bob", "calendar.event", "create",
+            {"name": "P", "privacy": "private", **times, "partner_ids": both}, context=quiet,
+        )  # fmt: skip
+        domain = [["name", "in", ["G", "P"]]]
+
+        def grouped(key: str) -> dict[Any, list[int]]:
+            if version >= "19":
+                groups = odoo.execute(
+                    "admin", "calendar.event", "formatted_read_group", domain, [key],
+                    ["id:array_agg"],
+                )  # fmt: skip
+                return {tuple(g[key]): g["id:array_agg"] for g in groups}
+            groups = odoo.execute(
+                "admin", "calendar.event", "read_group", domain, ["id:array_agg"], [key],
+                lazy=False,
+            )  # fmt: skip
+            return {tuple(g[key]): g["id"] for g in groups}
+
+        assert grouped("partner_ids") == {
+            (admin["partner_id"][0], "Administrator"): [shared],
+            (bob, "Bob"): [shared],
+        }
+        assert grouped("user_id") == {(2, "Administrator"): [shared], (bob_uid, "Bob"): [private]}
+
+
 def test_check_access_rights_as_18_answers(odoo_emulator: OdooEmulator) -> None:
     odoo_emulator.add_user("bob", "bob", email="bob@example.com")
     rights = {

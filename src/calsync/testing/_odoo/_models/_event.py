@@ -187,13 +187,38 @@ class CalendarEvent(Model):
         ``formatted_read_group``).
         """
         specs = [groupby] if isinstance(groupby, str) else list(groupby or [])
-        named = {str(spec).partition(":")[0] for spec in [*specs, *(fields or [])]}
-        if not env.su and (
-            self.registry.settings.major >= 19 or named - (self._public_fields or frozenset())
-        ):
-            shown = [rid for rid in self.all_ids(env) if self._in_privacy_domain(env, rid)]
-            domain = ["&", ["id", "in", shown], *(list(domain) if domain else [[1, "=", 1]])]
+        always = self.registry.settings.major >= 19
+        domain = self._grouping_domain(env, domain, [*specs, *(fields or [])], always=always)
         return super().read_group(env, domain, fields, groupby, offset, limit, orderby, lazy)
+
+    @api_model
+    def formatted_read_group(
+        self,
+        env: Env,
+        domain: Any,
+        groupby: Any = (),
+        aggregates: Any = (),
+        having: Any = (),
+        offset: Any = 0,
+        limit: Any = None,
+        order: Any = None,
+    ) -> Any:
+        """19.0's ``Meeting._read_group``: the same privacy domain, ANDed when a grouped or
+        aggregated field is one Odoo masks (``partner_ids`` is, and so is a ``__count``;
+        ``id``, ``recurrence_id`` and ``user_id`` are not)."""
+        specs = [*(groupby or ()), *(aggregates or ())]
+        domain = self._grouping_domain(env, domain, [str(s) for s in specs], always=False)
+        return super().formatted_read_group(
+            env, domain, groupby, aggregates, having, offset, limit, order
+        )
+
+    def _grouping_domain(self, env: Env, domain: Any, specs: list[Any], *, always: bool) -> Any:
+        """``domain``, ANDed with the privacy domain when a grouping needs it."""
+        named = {str(spec).partition(":")[0] for spec in specs}
+        if env.su or not (always or named - (self._public_fields or frozenset())):
+            return domain
+        shown = [rid for rid in self.all_ids(env) if self._in_privacy_domain(env, rid)]
+        return ["&", ["id", "in", shown], *(list(domain) if domain else [[1, "=", 1]])]
 
     def _in_privacy_domain(self, env: Env, rid: int) -> bool:
         """``_get_default_privacy_domain``: public or confidential, the user's own, or no
