@@ -202,10 +202,10 @@ def adapter(odoo: OdooEmulator, transport: str = "auto", **options: Any) -> Odoo
     return OdooCalendar(odoo.url, odoo.db, "bob", transport=transport, **credentials, **options)  # type: ignore[arg-type]
 
 
-def shared_database(odoo: OdooEmulator) -> OdooDatabase:
+def shared_database(odoo: OdooEmulator, **options: Any) -> OdooDatabase:
     """The database's change query, made by its administrator (JSON-2 on 19.0)."""
     secret = {"api_key": ADMIN_KEY} if odoo.version >= "19" else {"password": "admin"}
-    return OdooDatabase(odoo.url, odoo.db, "admin", **secret)  # type: ignore[arg-type]
+    return OdooDatabase(odoo.url, odoo.db, "admin", **secret, **options)
 
 
 @contextmanager

@@ -2,7 +2,9 @@
 
 Several users' calendars list their incremental pulls through an
 administrator's :class:`~calsync.adapters.odoo.OdooDatabase`: a round of
-pulls costs the two shared calls whatever the number of calendars, and each
+pulls costs the five shared calls whatever the number of calendars and the
+size of their windows (the window's rows are grouped in SQL, only the changed
+ones read), and each
 calendar gets exactly what its own queries would have given it, private
 events of others included (the administrator reads them masked; the users do
 not). Counts, never timings.
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any, cast
 
@@ -21,6 +24,8 @@ import pytest
 
 from calsync.adapters import Create, Listing
 from calsync.adapters.odoo import OdooCalendar, OdooDatabase
+from calsync.adapters.odoo._adapter import SHARED_EXCLUSION
+from calsync.adapters.odoo._shared import READ_WINDOW_UP_TO
 from calsync.model import Event
 from calsync.testing import OdooEmulator
 from tests.adapters.odoo_support import (
@@ -103,12 +108,12 @@ def users(odoo: OdooEmulator, *names: str) -> None:
             odoo.add_user(user, password(user), email=f"{user}@example.com")
 
 
-@pytest.fixture
-def world() -> Iterator[World]:
+@contextmanager
+def made_world(read_window_up_to: int) -> Iterator[World]:
     clock = Clock()
     odoo = emulator("18.0", clock=clock)
     users(odoo, *USERS)
-    database = shared_database(odoo)
+    database = shared_database(odoo, read_window_up_to=read_window_up_to)
     made = World(odoo, database, {u: own_calendar(odoo, u, database) for u in USERS}, clock=clock)
     try:
         yield made
@@ -120,11 +125,19 @@ def world() -> Iterator[World]:
         odoo.stop()
 
 
+@pytest.fixture(params=["read", "grouped"])
+def world(request: pytest.FixtureRequest) -> Iterator[World]:
+    """The four users' calendars; their windows read in full (small: the default), or
+    grouped in SQL as larger ones are."""
+    with made_world(READ_WINDOW_UP_TO if request.param == "read" else 0) as made:
+        yield made
+
+
 def shared_calls(world: World, before: int) -> int:
     return world.database.transport.requests - before
 
 
-def test_a_round_of_pulls_costs_two_calls_for_every_calendar(world: World) -> None:
+def test_a_round_of_pulls_costs_five_calls_for_every_calendar(world: World) -> None:
     for n, user in enumerate(USERS):
         world.hands(user).create(Event(f"{user}'s", at(n + 1), at(n + 1, 10)))
     first = world.round()  # full pulls: each calendar lists its own window
@@ -140,7 +153,10 @@ def test_a_round_of_pulls_costs_two_calls_for_every_calendar(world: World) -> No
     assert world.database.listings == 2
     spent = world.database.transport.calls - shared
     assert spent["calendar.event.search_read"] == spent["calendar.attendee.search_read"] == 1
-    assert sum(spent.values()) <= 4  # the open second's rows, read again, at most two reads
+    # the window's rows by organiser and by invited partner, grouped in SQL (but for those
+    # the grouping by partner hides, read in full), or all read in full when it is small
+    assert spent["calendar.event.read_group"] + spent["calendar.event.search"] <= 3
+    assert sum(spent.values()) <= 7  # the open second's rows, read again, at most two reads
     # a change reaches its own calendar only; the calendar reads that one row itself
     (event,) = world.hands("cid").call("calendar.event", "search", [("name", "=", "cid's")])
     world.hands("cid").write(event, {"location": "Room 4"})
@@ -150,6 +166,43 @@ def test_a_round_of_pulls_costs_two_calls_for_every_calendar(world: World) -> No
     assert changed["cid"].items[0].event.location == "Room 4"
     assert world.database.listings == 3
     assert world.own_calls() - own <= 3  # cid reads its row, its attendees, its organiser
+
+
+def test_a_large_window_costs_the_rows_that_changed_not_the_window() -> None:
+    """Ann's 500 events (a window larger than read_window_up_to; enough for a clause of
+    her own, SHARED_EXCLUSION), then her polls: a quiet one, within the overlap of their
+    write and past it, reads no row of the window, and one change reads that row alone
+    (the whole window was read at every poll before, and within the overlap every row
+    written in it)."""
+    with made_world(read_window_up_to=100) as world:
+        _costs_what_changed(world)
+
+
+def _costs_what_changed(world: World) -> None:
+    ann = world.hands("ann")
+    made = [
+        ann.create(Event(f"Ann {n}", at(1 + n % 27), at(1 + n % 27, 10)))
+        for n in range(SHARED_EXCLUSION)
+    ]
+    world.round()
+    ann.create(Event("Ann, later", at(28), at(28, 10)))  # a later second: theirs is over
+    world.round()
+    before = world.database.rows_listed
+    world.round()  # all written within the overlap, and known as they are
+    assert world.database.rows_listed - before <= 1  # the newest second's, maybe not over
+    assert world.clock is not None
+    world.clock.now += timedelta(seconds=600)  # past the overlap
+    world.round()
+    before = world.database.rows_listed
+    quiet = world.round()
+    assert all(not listing.items for listing in quiet.values())
+    assert world.database.rows_listed == before
+    assert quiet["ann"].present is not None
+    assert len(quiet["ann"].present) == SHARED_EXCLUSION + 1
+    ann.write(made[7], {"location": "Room 7"})
+    changed = world.round()
+    assert [item.event.location for item in changed["ann"].items] == ["Room 7"]
+    assert world.database.rows_listed == before + 1
 
 
 def test_a_meeting_of_two_synced_users_reaches_both_and_an_answer_too(world: World) -> None:

@@ -109,6 +109,12 @@ _RULE_FIELDS = frozenset({"privacy", "user_id", "partner_ids"})
 OnDelete = Literal["archive", "unlink"]
 
 
+#: Rows (or answers) of the overlap a calendar must know as they are before a shared
+#: listing leaves them out for it. Each calendar that does gets a clause of its own,
+#: and a clause costs Odoo about as much as reading some hundreds of rows: on a real
+#: 18.0, 50 clauses made a quiet listing of 50 users take 2.7 s instead of 0.1 s.
+SHARED_EXCLUSION = 500
+
 #: What PostgreSQL says (through Odoo's /jsonrpc) about a database name it does not have.
 _MISSING_DATABASE = re.compile(r'database "[^"]*" does not exist')
 
@@ -1045,17 +1051,30 @@ class OdooCalendar:
         ours = datetime.fromtimestamp(wall, UTC)
         return mapping.format_datetime(min(max(odoo), ours))
 
-    async def _shared_changes(self, low: str, window: Window) -> Changes | None:
+    async def _shared_changes(self, low: str, window: Window, known: _Known) -> Changes | None:
         """This calendar's share of the database's listing, if it has one that answers.
 
-        A shared listing that fails (its account refused, Odoo down for it, an answer
-        it cannot route) costs this pull nothing but the wait: it lists alone.
+        The listing leaves out, as this calendar's own queries would, the rows and
+        answers of the overlap it knows as they are. A shared listing that fails (its
+        account refused, Odoo down for it, an answer it cannot route) costs this pull
+        nothing but the wait: it lists alone.
         """
         if self._database is None:
             return None
-        return await self._shared(
-            self._database.changes(self, low, window), "listing", "lists its own changes"
+        rows = sum(1 for seen in known.seen.values() if seen.write_date > low)
+        answers = sum(1 for value in known.answers.values() if value.partition("|")[0] > low)
+        changes = self._database.changes(
+            self,
+            low,
+            window,
+            unseen=_not_seen_as_they_are(low, known.seen, known.opened)
+            if rows >= SHARED_EXCLUSION
+            else (),
+            unanswered=_not_answered_as_they_are(low, known.answers)
+            if answers >= SHARED_EXCLUSION
+            else (),
         )
+        return await self._shared(changes, "listing", "lists its own changes")
 
     async def _read_moved(
         self,
@@ -1096,11 +1115,12 @@ class OdooCalendar:
         seen = {**state.seen, **self._echo_rows}
         opened = _earliest(state.open, self._echo_open)
         answered_before = {**state.attendees, **self._echo_attendees}
-        shared = await self._shared_changes(low, window)
+        known = _Known(seen, opened, answered_before)
+        shared = await self._shared_changes(low, window, known)
         present_ids, pairs, attendees = (
             (dict(shared.present), list(shared.pairs), dict(shared.answers))
             if shared is not None
-            else await self._own_changes(low, window, _Known(seen, opened, answered_before), unread)
+            else await self._own_changes(low, window, known, unread)
         )
         entering: list[dict[str, Any]] = []
         if not state.made_for(window):  # a new window: what it adds is read in full
