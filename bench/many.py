@@ -70,7 +70,6 @@ PULLED, PUSHED = 10, 5
 #: Odoo 18's own Outlook module for 50 users (issue 16: its cron, one user after another,
 #: on a real 18.0 server against the same Graph emulator), seconds per round.
 MODULE_50 = {"pull": 8.7, "push": 35.3, "no-op": 5.7}
-ROUNDS = ("first sync", "pull", "push", "no-op", "restart")
 #: ``sync_many``'s keyword arguments from the command line (``--concurrency``,
 #: ``--app-concurrency``); its defaults where not given
 OPTIONS: dict[str, Any] = {}

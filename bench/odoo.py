@@ -11,6 +11,11 @@ multi-create: one transaction, as a first sync's write), then:
 5. the same 1,000 events moved to one room (rows taking the same values);
 6. a window refresh: the window moved 7 days on (``window_refresh``'s default).
 
+With ``--shared`` the calendar takes its changes from an
+:class:`~calsync.adapters.odoo.OdooDatabase` (its own login standing for the
+service account), as the calendars of ``bench/many.py``'s shared rounds do:
+the same steps then show what one shared listing costs for a large calendar.
+
 It runs on the Odoo emulator (in its own process; its clock is moved rather
 than waited for) and, with ``--real``, on the server that ``CALSYNC_ODOO_URL``,
 ``_DB``, ``_ADMIN_LOGIN`` and ``_ADMIN_PASSWORD`` name: a new user is made for
@@ -40,7 +45,7 @@ from pair import WINDOW, Host
 
 import calsync
 from calsync.adapters import RemoteEvent, Update
-from calsync.adapters.odoo import JsonRpcTransport, OdooCalendar
+from calsync.adapters.odoo import JsonRpcTransport, OdooCalendar, OdooDatabase
 
 #: The overlap calsync looks behind its cursor (the adapter's default).
 OVERLAP = 300.0
@@ -241,6 +246,10 @@ class Timed:
     def calls(self) -> Counter[str]:
         return self.inner.calls
 
+    def server_time(self, moment: float) -> datetime | None:
+        """The server's clock, as the transport read it (the cursor's read time needs it)."""
+        return self.inner.server_time(moment)
+
     async def connect(self) -> int:
         return await self.inner.connect()
 
@@ -255,35 +264,51 @@ class Timed:
         await self.inner.aclose()
 
 
-def measure(size: int, server: Server, *, overlap: float = OVERLAP) -> list[Step]:
-    """The steps of the module docstring, on ``server``."""
-    transport = Timed(JsonRpcTransport(server.url, server.db, server.login, server.password))
+def _calendar(server: Server, overlap: float, shared: bool) -> tuple[OdooCalendar, list[Timed]]:
+    """The user's calendar, listing alone or through an ``OdooDatabase`` (its own login
+    standing for the service account), and its timed transports."""
+    transports = [
+        Timed(JsonRpcTransport(server.url, server.db, server.login, server.password))
+        for _ in range(2 if shared else 1)
+    ]
+    database = (
+        OdooDatabase(server.url, server.db, server.login, transport=transports[1])
+        if shared
+        else None
+    )
     calendar = OdooCalendar(
         server.url,
         server.db,
         server.login,
-        transport=transport,
+        transport=transports[0],
         overlap=timedelta(seconds=overlap),
+        database=database,
     )
+    return calendar, transports
+
+
+def measure(
+    size: int, server: Server, *, overlap: float = OVERLAP, shared: bool = False
+) -> list[Step]:
+    """The steps of the module docstring, on ``server`` (``shared``: through an
+    ``OdooDatabase``)."""
+    calendar, transports = _calendar(server, overlap, shared)
     loop = asyncio.new_event_loop()
     steps: list[Step] = []
 
+    def calls() -> Counter[str]:
+        return sum((transport.calls for transport in transports), Counter())
+
     @contextmanager
     def step(name: str) -> Iterator[None]:
-        before, calls = len(transport.windows), Counter(calendar.calls)
+        before, made = [len(t.windows) for t in transports], calls()
         started = time.perf_counter()
         yield
         wall = time.perf_counter() - started
-        spent = Counter(calendar.calls)
-        spent.subtract(calls)
-        steps.append(
-            Step(
-                name,
-                +spent,
-                wall,
-                server.server_time(transport.windows[before:]),
-            )
-        )
+        spent = calls()
+        spent.subtract(made)
+        windows = [w for t, n in zip(transports, before, strict=True) for w in t.windows[n:]]
+        steps.append(Step(name, +spent, wall, server.server_time(windows)))
 
     try:
         loop.run_until_complete(calendar.connect())
@@ -319,6 +344,8 @@ def measure(size: int, server: Server, *, overlap: float = OVERLAP) -> list[Step
             loop.run_until_complete(calendar.pull(cursor, moved_window))
     finally:
         loop.run_until_complete(calendar.aclose())
+        for transport in transports:  # the database's too
+            loop.run_until_complete(transport.aclose())
         loop.close()
     return steps
 
@@ -339,10 +366,12 @@ def markdown(steps: Sequence[Step]) -> str:
     return "\n".join(lines)
 
 
-def run(size: int, *, real: bool = False, log: Path | None = None) -> list[Step]:
+def run(
+    size: int, *, real: bool = False, log: Path | None = None, shared: bool = False
+) -> list[Step]:
     server: Server = Real(log) if real else Emulated()
     try:
-        return measure(size, server)
+        return measure(size, server, shared=shared)
     finally:
         server.close()
 
@@ -352,8 +381,11 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=10_000)
     parser.add_argument("--real", action="store_true", help="the CALSYNC_ODOO_* server")
     parser.add_argument("--odoo-log", type=Path, default=env("LOG") or None)
+    parser.add_argument(
+        "--shared", action="store_true", help="changes from an OdooDatabase's shared listing"
+    )
     args = parser.parse_args()
-    print(markdown(run(args.size, real=args.real, log=args.odoo_log)))
+    print(markdown(run(args.size, real=args.real, log=args.odoo_log, shared=args.shared)))
 
 
 if __name__ == "__main__":

@@ -8,9 +8,10 @@
    their floor, wall time, peak memory, engine time; and the same pushes sent
    the way Odoo's own module sends them, one Graph request per event.
 4. The Odoo side alone (``odoo.py``): polls and one change after a bulk write of
-   10k events (right after, and after the overlap), 1,000 updates; on the
-   emulator, and with ``--real-odoo`` on the ``CALSYNC_ODOO_*`` server too (its own
-   time per step read from ``--odoo-log``).
+   10k events (right after, and after the overlap), 1,000 updates; the calendar
+   listing alone, then through a shared ``OdooDatabase``; on the emulator, and
+   with ``--real-odoo`` on the ``CALSYNC_ODOO_*`` server too (its own time per
+   step read from ``--odoo-log``).
 5. Many users at once (``many.py``): 20 and 50 pairs, each with its own
    mailbox on one Graph emulator at 100 ms a request, each calendar listing
    alone and all through one shared ``OdooDatabase`` (``--real-odoo``: on
@@ -118,16 +119,20 @@ def main() -> None:
         '"calsync writes" is its apply stage (both sides at once).\n\n' + pair.markdown(rows)
     )
     bulk = 2000 if args.quick else 10_000
-    sections.append(
-        f"## The Odoo side alone, {bulk:,} events\n\nOn the emulator (its clock moved on "
-        "past the overlap rather than waited for):\n\n" + odoo.markdown(odoo.run(bulk))
-    )
-    if args.real_odoo:
+    for shared in (False, True):
+        how = "through a shared `OdooDatabase`" if shared else "listing alone"
         sections.append(
-            f"On the real Odoo server at {odoo.env('URL')} (database {odoo.env('DB')}), the "
-            "overlap waited for; the server's own time from its log:\n\n"
-            + odoo.markdown(odoo.run(bulk, real=True, log=args.odoo_log))
+            f"## The Odoo side alone, {bulk:,} events, {how}\n\nOn the emulator (its "
+            "clock moved on past the overlap rather than waited for):\n\n"
+            + odoo.markdown(odoo.run(bulk, shared=shared))
         )
+        if args.real_odoo:
+            sections.append(
+                f"On the real Odoo server at {odoo.env('URL')} (database "
+                f"{odoo.env('DB')}), the overlap waited for; the server's own time from "
+                "its log:\n\n"
+                + odoo.markdown(odoo.run(bulk, real=True, log=args.odoo_log, shared=shared))
+            )
     users = [5] if args.quick else [20, 50]
     sections.append(
         "## Many users at once\n\nEach user with their own mailbox on one Graph emulator "
