@@ -287,6 +287,11 @@ def _calendar(server: Server, overlap: float, shared: bool) -> tuple[OdooCalenda
     return calendar, transports
 
 
+def _calls(transports: Sequence[Timed]) -> Counter[str]:
+    """The calls of these transports so far, by kind."""
+    return sum((transport.calls for transport in transports), Counter())
+
+
 def measure(
     size: int, server: Server, *, overlap: float = OVERLAP, shared: bool = False
 ) -> list[Step]:
@@ -296,16 +301,13 @@ def measure(
     loop = asyncio.new_event_loop()
     steps: list[Step] = []
 
-    def calls() -> Counter[str]:
-        return sum((transport.calls for transport in transports), Counter())
-
     @contextmanager
     def step(name: str) -> Iterator[None]:
-        before, made = [len(t.windows) for t in transports], calls()
+        before, made = [len(t.windows) for t in transports], _calls(transports)
         started = time.perf_counter()
         yield
         wall = time.perf_counter() - started
-        spent = calls()
+        spent = _calls(transports)
         spent.subtract(made)
         windows = [w for t, n in zip(transports, before, strict=True) for w in t.windows[n:]]
         steps.append(Step(name, +spent, wall, server.server_time(windows)))

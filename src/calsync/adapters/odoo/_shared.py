@@ -10,7 +10,8 @@ the calendars that share it, and gives each calendar exactly what its own
 queries would have answered (:class:`Changes`):
 
 * **One listing for all.** The live rows of the window, grouped in SQL (no
-  row read: ids and series aggregated) by organiser and by invited partner,
+  row read: ids and series aggregated; read in full when the window is
+  small) by organiser and by invited partner,
   which says which calendars each belongs to; and the rows written after the
   cursor of a user whose domain they are in, but for those the user's
   calendar knows as they are (one clause per distinct cursor: a calendar
@@ -48,9 +49,11 @@ A listing that fails, or holds a row calsync cannot route, serves no one:
 each calendar then lists alone (``OdooCalendar._shared_changes``).
 
 Costs, whatever the number of users and the size of their calendars: five
-calls per listing, at once (up to eight when others' private events are in
-the window or answers concern events outside it), plus the reads of the
-changed rows.
+calls per listing, most of them at once (up to eight when others' private
+events are in the window or answers concern events outside it), plus the
+reads of the changed rows. Small windows (``read_window_up_to`` rows in all)
+are read in full rather than grouped: cheaper there than a grouping by
+attendee, which Odoo 18.0 answers with its privacy domain in every group.
 """
 
 from __future__ import annotations
