@@ -175,34 +175,30 @@ def test_a_large_window_costs_the_rows_that_changed_not_the_window() -> None:
     (the whole window was read at every poll before, and within the overlap every row
     written in it)."""
     with made_world(read_window_up_to=100) as world:
-        _costs_what_changed(world)
-
-
-def _costs_what_changed(world: World) -> None:
-    ann = world.hands("ann")
-    made = [
-        ann.create(Event(f"Ann {n}", at(1 + n % 27), at(1 + n % 27, 10)))
-        for n in range(SHARED_EXCLUSION)
-    ]
-    world.round()
-    ann.create(Event("Ann, later", at(28), at(28, 10)))  # a later second: theirs is over
-    world.round()
-    before = world.database.rows_listed
-    world.round()  # all written within the overlap, and known as they are
-    assert world.database.rows_listed - before <= 1  # the newest second's, maybe not over
-    assert world.clock is not None
-    world.clock.now += timedelta(seconds=600)  # past the overlap
-    world.round()
-    before = world.database.rows_listed
-    quiet = world.round()
-    assert all(not listing.items for listing in quiet.values())
-    assert world.database.rows_listed == before
-    assert quiet["ann"].present is not None
-    assert len(quiet["ann"].present) == SHARED_EXCLUSION + 1
-    ann.write(made[7], {"location": "Room 7"})
-    changed = world.round()
-    assert [item.event.location for item in changed["ann"].items] == ["Room 7"]
-    assert world.database.rows_listed == before + 1
+        ann = world.hands("ann")
+        made = [
+            ann.create(Event(f"Ann {n}", at(1 + n % 27), at(1 + n % 27, 10)))
+            for n in range(SHARED_EXCLUSION)
+        ]
+        world.round()
+        ann.create(Event("Ann, later", at(28), at(28, 10)))  # a later second: theirs is over
+        world.round()
+        before = world.database.rows_listed
+        world.round()  # all written within the overlap, and known as they are
+        assert world.database.rows_listed - before <= 1  # the newest second's, maybe not over
+        assert world.clock is not None
+        world.clock.now += timedelta(seconds=600)  # past the overlap
+        world.round()
+        before = world.database.rows_listed
+        quiet = world.round()
+        assert all(not listing.items for listing in quiet.values())
+        assert world.database.rows_listed == before
+        assert quiet["ann"].present is not None
+        assert len(quiet["ann"].present) == SHARED_EXCLUSION + 1
+        ann.write(made[7], {"location": "Room 7"})
+        changed = world.round()
+        assert [item.event.location for item in changed["ann"].items] == ["Room 7"]
+        assert world.database.rows_listed == before + 1
 
 
 def test_a_meeting_of_two_synced_users_reaches_both_and_an_answer_too(world: World) -> None:
