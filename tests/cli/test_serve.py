@@ -196,16 +196,18 @@ def test_serve_hands_runs_to_rq_workers(world: World, redis_url: str) -> None:
     event(world, "ann", "A1", 1)
     event(world, "bob", "B1", 2)
     checks = world.odoo.password_checks
+    logs = [world.tmp / f"worker-{n}.log" for n in range(2)]  # what each job did, if it fails
+    outputs = [log.open("w") for log in logs]
     workers = [
         subprocess.Popen(
             [str(Path(sys.executable).parent / "rq"), "worker", "--with-scheduler",
              "--worker-class", "rq.worker.SimpleWorker", "--url", redis_url, "calsync-test"],
             env=world.environment(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
             cwd=world.tmp,
         )
-        for _ in range(2)
+        for output in outputs
     ]  # fmt: skip
     try:
         with service(world) as (process, lines):
@@ -222,8 +224,14 @@ def test_serve_hands_runs_to_rq_workers(world: World, redis_url: str) -> None:
             if worker.poll() is None:
                 worker.kill()
                 worker.wait(10)
+        for output in outputs:
+            output.close()
     # SimpleWorker keeps each worker's deployment: at most one login per user and worker,
     # two password hashes each (the login's, and its first call's)
     assert run_lines(lines, "ann") >= 3
     assert world.odoo.password_checks - checks <= 8
-    nothing_lost(world)
+    try:
+        nothing_lost(world)
+    except AssertionError as error:
+        said = "\n".join(log.read_text(errors="replace") for log in logs)
+        raise AssertionError(f"{error}\nthe workers said:\n{said}") from error
