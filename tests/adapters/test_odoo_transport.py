@@ -293,3 +293,16 @@ def test_a_read_tries_three_times_and_an_error_of_odoo_itself_once(version: str)
         asyncio.run(scenario())
     finally:
         odoo.stop()
+
+
+@pytest.mark.parametrize(
+    ("db", "api_key", "named"),
+    [("calsync", "k\x80ey", "the API key"), ("café", "key", "db"), ("calsync", "k\ney", "API key")],
+)
+def test_json2_refuses_what_an_http_header_cannot_carry(db: str, api_key: str, named: str) -> None:
+    """JSON-2 sends the database and the key as HTTP headers: anything but printable ASCII
+    is a ConfigurationError naming the argument (never the key), not httpx's
+    UnicodeEncodeError (found by the public-errors fuzz test: a key of "\\x80")."""
+    with pytest.raises(ConfigurationError, match=named) as caught:
+        Json2Transport("http://127.0.0.1:8069", db, api_key)
+    assert api_key not in str(caught.value)

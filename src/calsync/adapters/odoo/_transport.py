@@ -598,6 +598,8 @@ class Json2Transport(_Pooled):
         super().__init__()
         _http_url(url)  # refuses anything but an http(s) URL
         _credentials(db, "", api_key, timeout)
+        _header_value("db", db)
+        _header_value("the API key", api_key)
         self._major = max(major_version(checks.text("version", version)), 19)
         self._url = url.rstrip("/")
         self._db = db
@@ -942,6 +944,15 @@ def _credentials(db: object, login: object, secret: object, timeout: object) -> 
     for name, value in (("db", db), ("login", login), ("the password or API key", secret)):
         checks.text(name, value)
     checks.seconds("timeout", timeout)
+
+
+def _header_value(name: str, value: str) -> None:
+    """JSON-2 sends the database and the API key in HTTP headers: printable ASCII only
+    (else httpx fails with a ``UnicodeEncodeError``); the value is never in the error."""
+    if not (value.isascii() and value.isprintable()):
+        raise ConfigurationError(
+            f"{name} must be printable ASCII: Odoo's JSON-2 sends it in an HTTP header"
+        )
 
 
 def _http_url(url: str) -> SplitResult:
