@@ -866,6 +866,11 @@ class Model:
                 values[name] = scalar_to_wire(field, value)
         return values
 
+    def _grouping_domain(self, env: Env, domain: Any, specs: list[Any], *, formatted: bool) -> Any:
+        """The domain a grouping by ``specs`` (grouped and aggregated fields) runs on:
+        ``domain`` here; a model may narrow it (``calendar.event`` does)."""
+        return domain
+
     @api_model
     def read_group(
         self,
@@ -882,6 +887,8 @@ class Model:
         from calsync.testing._odoo._grouping import read_group
 
         self.check_access(env, "read")
+        specs = [groupby] if isinstance(groupby, str) else list(groupby or [])
+        domain = self._grouping_domain(env, domain, [*specs, *(fields or [])], formatted=False)
         return read_group(self, env, domain, fields, groupby, offset, limit, orderby, lazy)
 
     @api_model
@@ -900,6 +907,8 @@ class Model:
         from calsync.testing._odoo._grouping import formatted_read_group
 
         self.check_access(env, "read")
+        specs = [*(groupby or ()), *(aggregates or ())]
+        domain = self._grouping_domain(env, domain, specs, formatted=True)
         return formatted_read_group(
             self, env, domain, list(groupby or ()), list(aggregates or ()), offset, limit, order
         )

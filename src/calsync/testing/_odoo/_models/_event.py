@@ -48,7 +48,7 @@ from calsync.testing._odoo._errors import (
 from calsync.testing._odoo._fields import tz_names
 from calsync.testing._odoo._html import is_html_empty, sanitize_html
 from calsync.testing._odoo._mail import DATE_UPDATED, INVITATION, OdooMail
-from calsync.testing._odoo._models._base import Env, Model, api_model, api_multi
+from calsync.testing._odoo._models._base import Env, Model, api_multi
 from calsync.testing._odoo._pyset import added_in_set_order
 from calsync.testing._odoo._values import format_datetime, scalar_to_wire, to_datetime
 
@@ -165,55 +165,18 @@ class CalendarEvent(Model):
             return "Busy"
         return super()._masked_value(env, rid, fname)
 
-    @api_model
-    def read_group(
-        self,
-        env: Env,
-        domain: Any,
-        fields: Any,
-        groupby: Any,
-        offset: Any = 0,
-        limit: Any = None,
-        orderby: Any = False,
-        lazy: Any = True,
-    ) -> Any:
-        """``Meeting.read_group``: others' private events left out of groupings on masked fields.
+    def _grouping_domain(self, env: Env, domain: Any, specs: list[Any], *, formatted: bool) -> Any:
+        """``Meeting._read_group``: others' private events left out of groupings on fields
+        Odoo masks in them (``partner_ids`` is; ``id``, ``recurrence_id`` and ``user_id``
+        are not): ``_get_default_privacy_domain`` ANDed to the domain.
 
-        17.0 and 18.0 AND ``_get_default_privacy_domain`` to the domain when a grouped
-        or aggregated field is one Odoo masks in private events; 19.0's ``read_group``
-        always does, since it asks ``_read_group`` for a ``__count``, which is no
-        public field (checked on real 19.0: a private meeting the user attends is
-        missing from a ``read_group`` on ``id`` and ``recurrence_id``, and present in
-        ``formatted_read_group``).
+        A ``__count`` is no public field either, and 19.0's ``read_group`` always asks
+        ``_read_group`` for one, so there it always ANDs; its ``formatted_read_group``
+        only when asked for one (checked on real 19.0: a private meeting the user
+        attends is missing from a ``read_group`` on ``id`` and ``recurrence_id``, and
+        present in ``formatted_read_group``).
         """
-        specs = [groupby] if isinstance(groupby, str) else list(groupby or [])
-        always = self.registry.settings.major >= 19
-        domain = self._grouping_domain(env, domain, [*specs, *(fields or [])], always=always)
-        return super().read_group(env, domain, fields, groupby, offset, limit, orderby, lazy)
-
-    @api_model
-    def formatted_read_group(
-        self,
-        env: Env,
-        domain: Any,
-        groupby: Any = (),
-        aggregates: Any = (),
-        having: Any = (),
-        offset: Any = 0,
-        limit: Any = None,
-        order: Any = None,
-    ) -> Any:
-        """19.0's ``Meeting._read_group``: the same privacy domain, ANDed when a grouped or
-        aggregated field is one Odoo masks (``partner_ids`` is, and so is a ``__count``;
-        ``id``, ``recurrence_id`` and ``user_id`` are not)."""
-        specs = [*(groupby or ()), *(aggregates or ())]
-        domain = self._grouping_domain(env, domain, [str(s) for s in specs], always=False)
-        return super().formatted_read_group(
-            env, domain, groupby, aggregates, having, offset, limit, order
-        )
-
-    def _grouping_domain(self, env: Env, domain: Any, specs: list[Any], *, always: bool) -> Any:
-        """``domain``, ANDed with the privacy domain when a grouping needs it."""
+        always = not formatted and self.registry.settings.major >= 19
         named = {str(spec).partition(":")[0] for spec in specs}
         if env.su or not (always or named - (self._public_fields or frozenset())):
             return domain
