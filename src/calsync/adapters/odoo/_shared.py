@@ -642,14 +642,14 @@ class OdooDatabase:
             self._grouped([*window, ("user_id", "in", sorted(partners))], "user_id"),
             self._call("calendar.event", "search", invited, context=dict(READ_CONTEXT)),
         )
-        ids = {int(i) for i in everyone if is_id(i)}
-        ids.update(row_id for rows in organised.values() for row_id in rows)
-        if len(ids) <= self._read_window_up_to:
-            return {}, ids
+        invited_ids = {int(i) for i in everyone if is_id(i)}
+        organised_ids = {row_id for rows in organised.values() for row_id in rows}
+        every_row = invited_ids | organised_ids
+        if len(every_row) <= self._read_window_up_to:
+            return {}, every_row
         attending = await self._grouped(invited, "partner_ids")
         grouped = {row_id for rows in attending.values() for row_id in rows}
-        hidden = {int(i) for i in everyone if is_id(i)} - grouped
-        return _present_for(organised, attending, partners), hidden
+        return _present_for(organised, attending, partners), invited_ids - grouped
 
     async def _grouped(self, domain: list[Any], key: str) -> dict[int, dict[int, int | None]]:
         """The live rows of ``domain`` grouped in SQL by ``key`` (``user_id`` or
