@@ -288,6 +288,31 @@ def _organiser(row: Mapping[str, Any]) -> int | None:
         return None
 
 
+def written_domain(plan: _Listing, partners: Mapping[int, int], path: str, which: int) -> list[Any]:
+    """The rows (or, with ``path`` ``"event_id."``, the answers) written after the low of
+    a user whose calendar they are in, but for those the user knows as they are
+    (``which``: 0 rows, 1 answers).
+
+    One clause per distinct low and exclusion, the users of a clause sharing both:
+    on real 18.0 a quiet listing of 50 users took 2.7 s with a clause each.
+    """
+    groups: dict[tuple[str, str], tuple[str, Sequence[Any], list[int]]] = {}
+    for uid, low in sorted(plan.lows.items()):
+        terms = plan.exclusions.get(uid, ((), ()))[which]
+        groups.setdefault((low, repr(terms)), (low, terms, []))[2].append(uid)
+    clauses = []
+    for low, terms, uids in (groups[key] for key in sorted(groups)):
+        clause = [
+            "&",
+            ("write_date", ">", low),
+            "|",
+            (f"{path}user_id", "in", uids),
+            (f"{path}partner_ids", "in", sorted({partners[uid] for uid in uids})),
+        ]
+        clauses.append(["&", *clause, *terms] if terms else clause)
+    return ["|"] * (len(clauses) - 1) + [leaf for clause in clauses for leaf in clause]
+
+
 class OdooDatabase:
     """The change query of one Odoo database, shared by the calendars synced in it.
 
@@ -528,35 +553,17 @@ class OdooDatabase:
         shared account, their attendees and which of them were written after the lows."""
         self.listings += 1
 
-        def written(path: str, which: int) -> list[Any]:
-            """Rows written after the low of a user whose calendar they are in, but for
-            those the user knows as they are (``which``: 0 rows, 1 answers): one clause
-            per distinct low and exclusion (the users of a clause share both)."""
-            groups: dict[tuple[str, str], tuple[str, Sequence[Any], list[int]]] = {}
-            for uid, low in sorted(plan.lows.items()):
-                terms = plan.exclusions.get(uid, ((), ()))[which]
-                groups.setdefault((low, repr(terms)), (low, terms, []))[2].append(uid)
-            clauses = []
-            for low, terms, uids in (groups[key] for key in sorted(groups)):
-                clause = [
-                    "&",
-                    ("write_date", ">", low),
-                    "|",
-                    (f"{path}user_id", "in", uids),
-                    (f"{path}partner_ids", "in", sorted({partners[uid] for uid in uids})),
-                ]
-                clauses.append(["&", *clause, *terms] if terms else clause)
-            return ["|"] * (len(clauses) - 1) + [leaf for clause in clauses for leaf in clause]
-
         (present_for, hidden), written_rows, answers = await asyncio.gather(
             self._window(plan.bounds, partners),
             self._pages(
                 "calendar.event",
-                written("", 0),
+                written_domain(plan, partners, "", 0),
                 (*LISTED_FIELDS, *ROUTING_FIELDS),
                 context=ALL_CONTEXT,
             ),
-            self._pages("calendar.attendee", written("event_id.", 1), ANSWER_FIELDS),
+            self._pages(
+                "calendar.attendee", written_domain(plan, partners, "event_id.", 1), ANSWER_FIELDS
+            ),
         )
         listed = {_id(row) for row in written_rows}
         unread = sorted(hidden - listed)
