@@ -259,8 +259,42 @@ def test_private_events_the_administrator_may_not_read_are_read_by_their_users(
     assert spent["ann"] == spent["cid"] == spent["dee"] == 0
 
 
+def test_a_quiet_poll_of_a_grouped_window_reads_no_row_private_or_archived() -> None:
+    """Bob is invited to dora's private meeting (the administrator reads it masked) and
+    to one she archived: once their writes are past the overlap, a quiet poll of a
+    window grouped in SQL reads neither (the private one was read in full at every poll
+    when the window was grouped on ``calendar.event.partner_ids``, which Odoo masks)."""
+    with made_world(read_window_up_to=0) as world:
+        bob = world.hands("bob")
+        bob.create(Event("Single", at(2), at(2, 10)))
+        private_meeting(world, "Board", "bob")
+        archived = private_meeting(world, "Old board", "bob")
+        world.hands("dora").write(archived, {"active": False, "privacy": "public"})
+        world.round()
+        assert world.clock is not None
+        world.clock.now += timedelta(seconds=600)  # past the overlap
+        world.round()
+        before = world.database.rows_listed
+        quiet = world.round()
+        assert world.titles(quiet["bob"]) == []
+        assert quiet["bob"].present is not None
+        assert len(quiet["bob"].present) == 2  # Single, Board
+        assert world.database.rows_listed == before
+
+
 @pytest.mark.parametrize(
-    "scene", ["quiet", "edited", "answered", "answered-outside", "unlinked", "private"]
+    "scene",
+    [
+        "quiet",
+        "edited",
+        "answered",
+        "answered-outside",
+        "unlinked",
+        "archived",
+        "private",
+        "private-archived",
+        "stray-attendee",
+    ],
 )
 def test_each_calendar_lists_what_its_own_query_lists(world: World, scene: str) -> None:
     """Bob's shared calendar and a twin of it that queries alone give the same listing."""
@@ -295,8 +329,17 @@ def test_each_calendar_lists_what_its_own_query_lists(world: World, scene: str) 
             world.hands("ann").call("calendar.attendee", "write", [ann], {"state": "declined"})
         elif scene == "unlinked":
             bob.call("calendar.event", "unlink", [other], context=QUIET)
+        elif scene == "archived":
+            bob.write(other, {"active": False})
+        elif scene == "private-archived":  # an event bob is invited to, not one he organises
+            world.hands("dora").write(private, {"active": False})
         elif scene == "private":
             world.hands("dora").write(private, {"name": "Board, moved"})
+        elif scene == "stray-attendee":  # an attendee row alone: partner_ids lacks bob
+            dora = world.hands("dora")
+            event = dora.create(Event("Stray", at(6), at(6, 10)))
+            row = {"event_id": event, "partner_id": dora.partner("bob@example.com")}
+            dora.call("calendar.attendee", "create", row, context=QUIET)
         shared = world.round("bob")["bob"]
         alone = world.loop.run_until_complete(twin.pull(cursor, WINDOW))
         assert _listing(shared) == _listing(alone)
