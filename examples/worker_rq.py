@@ -191,17 +191,21 @@ def _task(name: str) -> str:
 
 
 def _waiting(connection: Redis, pair_id: str) -> bool:
-    """Whether the pair's latest job is still to run (a failed or lost one is not)."""
+    """Whether the pair's latest job is still to run (a failed or lost one is not: a job a
+    worker took off the queue stays "queued" in RQ's intermediate list until it starts,
+    and there, if that worker stopped, until another worker's maintenance fails it)."""
     from rq.exceptions import NoSuchJobError
 
     known = connection.get(_pending_key(pair_id))
     if known is None:
         return False
     try:
-        status = Job.fetch(known.decode(), connection=connection).get_status(refresh=True)
+        job = Job.fetch(known.decode(), connection=connection)
     except NoSuchJobError:
         return False
-    return str(getattr(status, "value", status)) in WAITING
+    status = job.get_status()
+    taken = Queue(job.origin, connection=connection).intermediate_queue.get_job_ids()
+    return str(getattr(status, "value", status)) in WAITING and job.id not in taken
 
 
 def _queue(target: Queue, pair_id: str, full: bool, later: float | None = None) -> Job:

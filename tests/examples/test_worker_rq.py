@@ -141,6 +141,12 @@ def test_each_pair_is_a_task_and_every_pair_converges(world: QueueWorld, worker_
     assert all(job is not None for job in jobs)
     # A second request while the first waits is the same sync: nothing more is queued.
     assert worker_rq.enqueue_sync(world.specs[0].pair, into=queue) is None
+    # Unless a worker took that job and stopped before starting it (RQ's dequeue, done here
+    # by hand): the job is lost to the queue, and the pair gets a new one.
+    type(queue).lmove(queue.connection, queue.key, None)
+    jobs[0] = worker_rq.enqueue_sync(world.specs[0].pair, into=queue)
+    assert jobs[0] is not None
+    assert worker_rq.enqueue_sync(world.specs[0].pair, into=queue) is None
     # Duplicates forced past that, to race two workers on one pair.
     jobs += [queue.enqueue(worker_rq.sync_pair, spec.pair) for spec in world.specs]
     world.work(workers=2)

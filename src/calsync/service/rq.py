@@ -22,9 +22,10 @@ off one pair.
 
 At most one job per pair waits in the queue: :func:`enqueue_sync` keeps the
 id of the pair's latest job in Redis (``calsync:job:<pair>``) and queues a new
-one only when that job is no longer waiting, scheduled or running. A job that
-failed, was lost with its worker or expired never blocks later syncs of its
-pair (a marker of a fixed lifetime used to drop them silently for an hour).
+one only when that job is no longer waiting or scheduled. A job that
+failed, was lost with its worker (taken off the queue, never started) or
+expired never blocks later syncs of its pair (a marker of a fixed lifetime
+used to drop them silently for an hour).
 Jobs are named by their import path (``calsync.service.rq.sync_pair``), so
 enqueueing never depends on the module that calls it (``__main__`` included).
 """
@@ -63,7 +64,7 @@ def _marker(pair: str) -> str:
 
 
 def enqueue_sync(queue: Any, config_path: str, pair: str, *, full: bool = False) -> str | None:
-    """Queue a run of ``pair`` unless one is already waiting or running; the new job's id.
+    """Queue a run of ``pair`` unless one is already waiting; the new job's id.
 
     ``full`` (a ``missed`` notification) queues even then: it asks for more.
     A job already running does not count: it may have read the pair before
@@ -79,9 +80,23 @@ def enqueue_sync(queue: Any, config_path: str, pair: str, *, full: bool = False)
             status = Job.fetch(known.decode(), connection=connection).get_status(refresh=True)
         except NoSuchJobError:
             status = None
-        if status is not None and str(getattr(status, "value", status)) in _WAITING:
+        waiting = status is not None and str(getattr(status, "value", status)) in _WAITING
+        if waiting and not _taken(queue, known.decode()):
             return None
     return _queue(queue, config_path, pair, full)
+
+
+def _taken(queue: Any, job_id: str) -> bool:
+    """Whether a worker took the job off the queue and has not started it.
+
+    RQ keeps such a job in the queue's intermediate list, its status still
+    ``queued``, until the worker starts it. A worker stopped in between leaves it
+    there until another worker's maintenance fails it, up to two maintenance
+    intervals later (10 minutes each by default): it counts as started, not as
+    waiting, so the pair's runs go on meanwhile.
+    """
+    intermediate = getattr(queue, "intermediate_queue", None)
+    return intermediate is not None and job_id in intermediate.get_job_ids()
 
 
 def _queue(queue: Any, config_path: str, pair: str, full: bool, later: float | None = None) -> str:
