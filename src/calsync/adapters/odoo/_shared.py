@@ -28,8 +28,10 @@ queries would have answered (:class:`Changes`):
   for the *reader* (``write_date`` and ``partner_ids`` read empty), and leaves
   it out of a grouping on a field it masks: the window is grouped on fields it
   does not mask (``user_id``, ``recurrence_id``, and ``calendar.attendee``'s
-  ``partner_id``). Masked rows are routed by their attendee rows (``calendar.attendee``
-  is not masked),
+  ``partner_id``; an attendee row made alone through the API, its partner not in
+  the event's ``partner_ids``, then counts as an invitation when a member
+  organises or attends the event). Masked rows are routed by their attendee
+  rows (``calendar.attendee`` is not masked),
   and a search (run on the real values) tells which were written after the
   cursors. A calendar that signs in as its user reads their ``write_date``
   itself (its user attends: unmasked); one read by the shared account on its
@@ -676,8 +678,11 @@ class OdooDatabase:
             by_series = await self._grouped("calendar.event", [*window, *involved], "recurrence_id")
             for rows in by_series.values():
                 series.update(rows)
-        # an attendee row whose partner the event's partner_ids lack is not in the series
-        # grouping: nor is the event that partner's, as its calendar's own query says
+        # a partner's invitations are its attendee rows, which Odoo keeps with partner_ids.
+        # An attendee row made alone (calendar.attendee.create leaves partner_ids as they
+        # are) is dropped here if no member organises the event or is in its partner_ids,
+        # as the calendar's own query would; otherwise it counts, where that query would
+        # not list the event for this partner
         attending = {
             partner: {row: series[row] for row in rows if row in series}
             for partner, rows in attended.items()
