@@ -14,6 +14,7 @@ from datetime import datetime
 
 import attrs
 
+from calsync._collector import collector_paused
 from calsync._engine._links import (
     Link,
     LinkIndex,
@@ -965,6 +966,11 @@ def plan(
     lose too many events; ``pending`` holds the (side, key) of creates an
     interrupted run journaled but never committed: a copy such a run made of
     an event deleted since is deleted, not copied back. Same inputs, same plan.
+
+    Python's cyclic garbage collector is paused while planning (and turned back
+    on after, if it was on): a large plan's objects would otherwise set off
+    repeated collections of everything the process holds, nearly doubling its
+    CPU time at 100,000 events per side.
     """
     for side in (left, right):
         if not isinstance(side, SideInput):
@@ -982,4 +988,5 @@ def plan(
         pair=pair,
         pending=frozenset(pending),
     )
-    return planner.run()
+    with collector_paused():
+        return planner.run()
