@@ -215,7 +215,7 @@ def test_serve_hands_runs_to_rq_workers(world: World, redis_url: str) -> None:
     workers = [
         subprocess.Popen(
             [str(Path(sys.executable).parent / "rq"), "worker", "--with-scheduler",
-             "--worker-class", "rq.worker.SimpleWorker", "--url", redis_url, "calsync-test"],
+             "--worker-class", "calsync.service.rq.Worker", "--url", redis_url, "calsync-test"],
             env=world.environment(),
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -246,8 +246,8 @@ def test_serve_hands_runs_to_rq_workers(world: World, redis_url: str) -> None:
                 worker.wait(10)
         for output in outputs:
             output.close()
-    # SimpleWorker keeps each worker's deployment: at most one login per user and worker,
-    # two password hashes each (the login's, and its first call's)
+    # calsync's worker (a SimpleWorker) keeps each worker's deployment: at most one login
+    # per user and worker, two password hashes each (the login's, and its first call's)
     assert run_lines(lines, "ann") >= 3
     assert world.odoo.password_checks - checks <= 8
     explained(lambda: nothing_lost(world), logs)
