@@ -45,7 +45,14 @@ from calsync._protocol import (
 )
 from calsync._tasks import settle
 from calsync.adapters.odoo import _mapping as mapping
-from calsync.adapters.odoo._answers import UNREADABLE, Unread, checked, is_id, split_rows
+from calsync.adapters.odoo._answers import (
+    UNREADABLE,
+    Unread,
+    checked,
+    grouped_arrays,
+    is_id,
+    split_rows,
+)
 from calsync.adapters.odoo._apply import Apply, Job
 from calsync.adapters.odoo._cursor import (
     EPOCH,
@@ -868,38 +875,16 @@ class OdooCalendar:
         ``read_group`` always asks for a ``__count``, which Odoo takes for one: on
         19.0 and later the call is ``formatted_read_group``, which does not.
         """
-        domain = self._user_domain() + self._window_domain(window)
-        if self._major() >= 19:
-            groups = await self._call(
-                "calendar.event",
-                "formatted_read_group",
-                domain,
-                ["recurrence_id"],
-                ["id:array_agg"],
-                context=READ_CONTEXT,
-            )
-            column = "id:array_agg"
-        else:
-            groups = await self._call(
-                "calendar.event",
-                "read_group",
-                domain,
-                ["id:array_agg"],
-                ["recurrence_id"],
-                lazy=False,
-                context=READ_CONTEXT,
-            )
-            column = "id"
-        present: dict[int, int | None] = {}
-        for group in groups:
-            rid = mapping.many2one(group.get("recurrence_id"))
-            ids = group.get(column)
-            if not isinstance(ids, list) or not all(is_id(i) for i in ids):
-                raise MalformedAnswerError(
-                    f"Odoo answered calendar.event.read_group with ids {ids!r}", side=self._name
-                )
-            present.update(dict.fromkeys(ids, rid))
-        return present
+        groups = await grouped_arrays(
+            self._call,
+            self._major(),
+            "calendar.event",
+            self._user_domain() + self._window_domain(window),
+            "recurrence_id",
+            ["id"],
+            side=self._name,
+        )
+        return {row: rid for rid, (ids,) in groups for row in ids}
 
     def _major(self) -> int:
         """The server's major version, as learnt at connect (0: unknown)."""

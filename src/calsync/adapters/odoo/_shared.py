@@ -74,12 +74,11 @@ from calsync._errors import MalformedAnswerError
 from calsync._limits import ConcurrencyLimiter
 from calsync._model._window import Window
 from calsync.adapters.odoo import _mapping as mapping
-from calsync.adapters.odoo._answers import checked, is_id
+from calsync.adapters.odoo._answers import checked, grouped_arrays, is_id
 from calsync.adapters.odoo._privacy import as_seen_by, needs_default_privacy
 from calsync.adapters.odoo._snapshot import (
     ALL_CONTEXT,
     LISTED_FIELDS,
-    READ_CONTEXT,
     window_bounds,
     write_date_of,
 )
@@ -694,36 +693,21 @@ class OdooDatabase:
     ) -> dict[int, dict[int, int | None]]:
         """The rows of ``domain`` grouped in SQL by ``key``: group id (0 for none) -> the
         ``collected`` ids -> their recurrence id (``calendar.event`` rows; ``None`` on
-        ``calendar.attendee``). No row is read, as in ``OdooCalendar._present``, and the
-        call is ``formatted_read_group`` on 19.0 and later for the same reason."""
+        ``calendar.attendee``). No row is read, as in ``OdooCalendar._present``."""
         series = model == "calendar.event"
-        arrays = [f"{collected}:array_agg", *(["recurrence_id:array_agg"] if series else [])]
-        if major_version(getattr(self.transport, "version", None) or "") >= 19:
-            method, columns = "formatted_read_group", arrays
-            groups = await self._call(
-                model, method, domain, [key], arrays, context=dict(READ_CONTEXT)
-            )
-        else:
-            method, columns = "read_group", [spec.partition(":")[0] for spec in arrays]
-            groups = await self._call(
-                model, method, domain, arrays, [key], lazy=False, context=dict(READ_CONTEXT)
-            )
+        groups = await grouped_arrays(
+            self._call,
+            major_version(getattr(self.transport, "version", None) or ""),
+            model,
+            domain,
+            key,
+            [collected, *(["recurrence_id"] if series else [])],
+            side="odoo",
+        )
         found: dict[int, dict[int, int | None]] = {}
-        for group in groups:
-            ids = group.get(columns[0])
-            rids = group.get(columns[1]) if series else [None] * len(ids or [])
-            if not (
-                isinstance(ids, list)
-                and isinstance(rids, list)
-                and len(ids) == len(rids)
-                and all(is_id(i) for i in ids)
-                and all(rid is None or is_id(rid) for rid in rids)
-            ):
-                raise MalformedAnswerError(
-                    f"Odoo answered {model}.{method} by {key} without its arrays", side="odoo"
-                )
-            owner = mapping.many2one(group.get(key))
-            found[owner or 0] = dict(zip(ids, rids, strict=True))
+        for owner, arrays in groups:
+            rids = arrays[1] if series else [None] * len(arrays[0])
+            found[owner or 0] = dict(zip(arrays[0], rids, strict=True))
         return found
 
     async def _pages(
