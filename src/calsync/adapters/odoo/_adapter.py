@@ -1047,8 +1047,12 @@ class OdooCalendar:
         """
         if self._database is None:
             return None
-        rows = sum(1 for seen in known.seen.values() if seen.write_date > low)
-        answers = sum(1 for value in known.answers.values() if value.partition("|")[0] > low)
+        rows = sum(map(len, _seen_in_overlap(low, known.seen).values()))
+        answers = sum(
+            len(ids)
+            for states in _answered_in_overlap(low, known.answers).values()
+            for ids in states.values()
+        )
         changes = self._database.changes(
             self,
             low,
@@ -1415,6 +1419,26 @@ def _settle(
     return still, closed
 
 
+def _seen_in_overlap(low: str, seen: Mapping[int, Seen]) -> dict[str, list[int]]:
+    """The rows calsync read written after ``low``: their ids by second."""
+    by_second: dict[str, list[int]] = defaultdict(list)
+    for row_id, known in seen.items():
+        if known.write_date > low:
+            by_second[known.write_date].append(row_id)
+    return by_second
+
+
+def _answered_in_overlap(low: str, known: Mapping[int, str]) -> dict[str, dict[str, list[int]]]:
+    """The answers calsync read written after ``low`` (``write_date|state`` by attendee
+    id): their ids by second and state."""
+    by_second: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for aid, value in known.items():
+        stamp, _, state = value.partition("|")
+        if stamp > low and state in mapping.RESPONSES:
+            by_second[stamp][state].append(aid)
+    return by_second
+
+
 def _not_seen_as_they_are(low: str, seen: Mapping[int, Seen], opened: Iterable[str]) -> list[Any]:
     """Domain terms (one OR) for the rows of the overlap calsync must see again: every row
     of a second still ``opened``, and those it has not read in the second they hold now.
@@ -1425,10 +1449,7 @@ def _not_seen_as_they_are(low: str, seen: Mapping[int, Seen], opened: Iterable[s
     ``not in`` of every id: PostgreSQL compares each row with each id of those.
     Empty when calsync knows no row of the overlap: every row is then new.
     """
-    by_second: dict[str, list[int]] = defaultdict(list)
-    for row_id, known in seen.items():
-        if known.write_date > low:
-            by_second[known.write_date].append(row_id)
+    by_second = _seen_in_overlap(low, seen)
     if not by_second:
         return []
     terms = [_all_of([_not_in_second(second) for second in sorted(by_second)])]
@@ -1449,11 +1470,7 @@ def _not_answered_as_they_are(low: str, known: Mapping[int, str]) -> list[Any]:
     matches the ids read with the first. Empty when calsync knows no answer of the
     overlap: every row is then new.
     """
-    by_second: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-    for aid, value in known.items():
-        stamp, _, state = value.partition("|")
-        if stamp > low and state in mapping.RESPONSES:
-            by_second[stamp][state].append(aid)
+    by_second = _answered_in_overlap(low, known)
     if not by_second:
         return []
     terms = [_all_of([_not_in_second(second) for second in sorted(by_second)])]
